@@ -47,8 +47,8 @@ export interface Tenant {
   callerIdPool: string[];
   /** What to do when a seat presents a caller id the tenant does not own. */
   callerIdPolicy: 'deny' | 'replace';
-  /** Tenant do-not-call list: exact numbers and prefixes (normalised national form). */
-  blacklist: BlacklistRef;
+  /** Tenant do-not-call list (004 §10.3 complaint numbers join it too). */
+  blacklist: Blacklist;
   tariff: string; // Tariff id
   account: string; // ledger account id
   recording: boolean;
@@ -58,11 +58,21 @@ export interface Tenant {
   warningSeconds: number;
 }
 
-export interface BlacklistRef {
-  numbers: string[];
-  prefixes: string[];
-  /** Large lists in plain text/CSV files, loaded into a hash set. */
-  files: string[];
+/** Constant-time membership over normalised national numbers (see numbers/normalize). */
+export interface NumberSet {
+  has(number: string): boolean;
+  readonly size: number;
+}
+
+/**
+ * A loaded blacklist: exact numbers (inline and from large text/CSV files, merged into one set)
+ * and prefixes. All entries are in normalised national form (e.g. 13800138000, 01012345678).
+ */
+export interface Blacklist {
+  exact: NumberSet;
+  prefixes: readonly string[];
+  /** Source files, for diffs and reload messages. */
+  files: readonly string[];
 }
 
 export interface Seat {
@@ -133,5 +143,5 @@ export interface ConfigSnapshot {
   routes: readonly Route[];
   tariffs: ReadonlyMap<string, Tariff>;
   /** Global blacklist. */
-  blacklist: BlacklistRef;
+  blacklist: Blacklist;
 }
