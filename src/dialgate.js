@@ -2,4 +2,4 @@
 // Runs the TypeScript sources directly through tsx's loader, so there is no build step to forget.
 import { register } from 'tsx/esm/api';
 register();
-await import('../src/cli.ts');
+await import('./cli.ts');
