@@ -1,0 +1,561 @@
+// One outbound seat call from decision to CDR: concurrency slot, prepaid reservation, trunk
+// failover, bridge (anchored through FreeSWITCH or direct), warning and cut-off at the paid
+// boundary, settlement, and exactly one CDR whatever happens.
+import { join } from 'node:path';
+import type Srf from 'drachtio-srf';
+import type { Logger } from 'pino';
+import { buildCdr, type Cdr, type CdrInput, type HangupBy } from '../cdr/model.js';
+import type { CdrWriter } from '../cdr/writer.js';
+import type { ConfigSnapshot, Seat, Tenant, TariffRate } from '../config/types.js';
+import type { ConcurrencySlots } from '../ledger/concurrency.js';
+import { slotKey } from '../ledger/concurrency.js';
+import type { Ledger } from '../ledger/ledger.js';
+import { decideOutbound } from '../policy/decideOutbound.js';
+import { DENY_REASONS, reasonHeader, type DenyReason } from '../policy/reasons.js';
+import type { Allow, Decision, Deny, LedgerView, OutboundCall } from '../policy/types.js';
+import { costOfBilled, maxBilledSecondsFor, rateCall } from '../rating/rate.js';
+import { releaseEndpoint, type Endpoint, type MediaGateway } from '../media/media-gateway.js';
+import type { Clock, Timer } from './clock.js';
+import { DialFailure, TrunkDialer, type TrunkAttempt, type TrunkTarget } from './trunk-dialer.js';
+
+export interface OutboundSettings {
+  /** Seconds of talk time reserved per chunk; small chunks share one balance fairly. */
+  chunkSeconds: number;
+  /** Heartbeat to the ledger (crash recovery) and slot refresh. */
+  heartbeatMs: number;
+  recordingsDir: string;
+  /** Played `warningSeconds` before the cut-off when no tenant prompt is configured. */
+  defaultWarning: string;
+  /** Our SIP host for From headers towards carriers. */
+  sipDomain: string;
+}
+
+export interface OutboundDeps {
+  srf: Srf;
+  media: MediaGateway;
+  ledger: Ledger;
+  slots: ConcurrencySlots;
+  cdr: CdrWriter;
+  clock: Clock;
+  log: Logger;
+  settings: OutboundSettings;
+  /** Calls in progress on this instance, for status and graceful shutdown. */
+  live: Map<string, LiveCall>;
+}
+
+export interface LiveCall {
+  callId: string;
+  tenant: string;
+  seat: string;
+  callee: string;
+  answeredAt: number | null;
+  /** Ends the call now (shutdown, admin). */
+  hangup(cause: string): void;
+}
+
+/** A slot lives this long without refresh: a crashed instance's calls stop counting. */
+const SLOT_TTL_MS = 4 * 60 * 60 * 1000;
+/** Cut a little before the boundary so signalling latency cannot cross into the next increment. */
+const CUTOFF_MARGIN_MS = 300;
+/** Try to extend the reservation this long before the warning would be due. */
+const EXTEND_LEAD_MS = 5_000;
+
+function userPart(value: string): string {
+  const m = /sips?:([^@;>]+)@/i.exec(value) ?? /sips?:([^;>]+)/i.exec(value);
+  return m?.[1] ?? value;
+}
+
+function runtimeDeny(call: OutboundCall, cfg: ConfigSnapshot, base: Decision, reason: DenyReason, detail: string, tenant: Tenant): Deny {
+  const d = DENY_REASONS[reason];
+  return {
+    kind: 'deny', callId: call.callId, tenantId: call.tenantId, seatId: call.seatId, reason,
+    sipStatus: d.sipStatus, reasonHeader: reasonHeader(d.sipStatus, d.text), detail,
+    announcement: tenant.announcements[reason] ?? null,
+    callee: base.kind === 'allow' ? base.callee : base.callee, configVersion: cfg.version,
+    trace: [...base.trace, { step: reason === 'insufficient-balance' ? 'balance' : 'concurrency', outcome: 'deny', detail }],
+  };
+}
+
+export class OutboundCallHandler {
+  constructor(private readonly deps: OutboundDeps) {}
+
+  /** Reads the ledger state the pure decision needs. */
+  async ledgerView(tenant: Tenant | undefined, cfg: ConfigSnapshot): Promise<LedgerView> {
+    const { ledger, slots } = this.deps;
+    const trunkIds = [...cfg.trunks.keys()];
+    const [account, tenantActive, ...trunkCounts] = await Promise.all([
+      tenant ? ledger.getAccount(tenant.account) : Promise.resolve(null),
+      tenant ? slots.count(slotKey('tenant', tenant.id)) : Promise.resolve(0),
+      ...trunkIds.map((id) => slots.count(slotKey('trunk', id))),
+    ]);
+    return {
+      available: account?.available ?? 0,
+      tenantActiveCalls: tenantActive,
+      trunkActiveCalls: new Map(trunkIds.map((id, i) => [id, trunkCounts[i] ?? 0])),
+    };
+  }
+
+  async handle(req: Srf.SrfRequest, res: Srf.SrfResponse, seat: Seat, cfg: ConfigSnapshot): Promise<void> {
+    const { clock } = this.deps;
+    const inviteAt = clock.now();
+    const call: OutboundCall = {
+      callId: req.callId,
+      seatId: seat.id,
+      tenantId: seat.tenant,
+      from: userPart(req.get('From')),
+      to: userPart(req.uri),
+    };
+    const tenant = cfg.tenants.get(seat.tenant);
+    const view = await this.ledgerView(tenant, cfg);
+    const decision = decideOutbound(call, cfg, view, clock.now());
+    const log = this.deps.log.child({ callId: call.callId, seat: seat.id, tenant: seat.tenant });
+    if (decision.kind === 'deny' || !tenant) {
+      const deny = decision.kind === 'deny' ? decision : runtimeDeny(call, cfg, decision, 'unknown-tenant', 'tenant vanished', { announcements: {} } as Tenant);
+      await this.reject(req, res, deny, log);
+      await this.writeCdr(this.cdrBase(call, cfg, deny, inviteAt), { sipStatus: deny.sipStatus });
+      return;
+    }
+    log.info({ callee: decision.callee.national, route: decision.routeId, trunks: decision.trunks.map((t) => t.trunkId) }, 'outbound call allowed');
+    await new CallRun(this.deps, req, res, call, cfg, tenant, decision, inviteAt, log).run();
+  }
+
+  private async reject(req: Srf.SrfRequest, res: Srf.SrfResponse, deny: Deny, log: Logger): Promise<void> {
+    log.info({ reason: deny.reason, status: deny.sipStatus, detail: deny.detail }, 'outbound call denied');
+    if (deny.announcement) await announce(this.deps, req, res, deny.announcement, log);
+    if (!res.finalResponseSent) res.send(deny.sipStatus, { headers: { Reason: deny.reasonHeader } });
+  }
+
+  cdrBase(call: OutboundCall, cfg: ConfigSnapshot, d: Decision, inviteAt: number): CdrInput {
+    return cdrBase(call, cfg, d, inviteAt, this.deps.clock.now());
+  }
+
+  async writeCdr(base: CdrInput, extra: Partial<CdrInput>): Promise<void> {
+    await writeCdr(this.deps, base, extra);
+  }
+}
+
+function cdrBase(call: OutboundCall, cfg: ConfigSnapshot, d: Decision, inviteAt: number, endAt: number): CdrInput {
+  const callee = d.callee;
+  return {
+    cdrId: `out-${call.callId}`,
+    callId: call.callId,
+    direction: 'outbound',
+    tenant: call.tenantId,
+    seat: call.seatId,
+    callerRaw: call.from,
+    callerPresented: d.kind === 'allow' ? d.callerId : null,
+    calleeRaw: call.to,
+    calleeNormalised: callee?.national ?? null,
+    numberClass: callee?.class ?? null,
+    region: callee?.region ? `${callee.region.provinceZh}${callee.region.cityZh === callee.region.provinceZh ? '' : callee.region.cityZh}` : null,
+    decision: d.kind,
+    denyReason: d.kind === 'deny' ? d.reason : null,
+    sipStatus: d.kind === 'deny' ? d.sipStatus : 0,
+    inviteAt,
+    endAt,
+    configVersion: cfg.version,
+    trace: d.trace.map((t) => ({ step: t.step, outcome: t.outcome, detail: t.detail })),
+  };
+}
+
+async function writeCdr(deps: Pick<OutboundDeps, 'cdr' | 'log' | 'clock'>, base: CdrInput, extra: Partial<CdrInput>): Promise<Cdr | null> {
+  const cdr = buildCdr({ ...base, endAt: deps.clock.now(), ...extra });
+  try {
+    await deps.cdr.write(cdr);
+    deps.log.info({ cdr: { id: cdr.cdrId, decision: cdr.decision, reason: cdr.denyReason, status: cdr.sipStatus, billable: cdr.billableSeconds, cost: cdr.cost } }, 'cdr');
+    return cdr;
+  } catch (err) {
+    // The CDR must not be lost silently: log it whole so it can be replayed from the log.
+    deps.log.error({ err: (err as Error).message, cdr }, 'cdr write failed');
+    return null;
+  }
+}
+
+/** Plays an announcement as early media (183 + FreeSWITCH endpoint), then returns. */
+async function announce(deps: Pick<OutboundDeps, 'media'>, req: Srf.SrfRequest, res: Srf.SrfResponse, file: string, log: Logger): Promise<void> {
+  if (!deps.media.available || !req.body) return;
+  let ep: Endpoint | undefined;
+  try {
+    ep = await deps.media.endpointFor(req.body);
+    res.send(183, { body: ep.local.sdp, headers: { 'Content-Type': 'application/sdp' } });
+    await ep.play(file);
+  } catch (err) {
+    log.warn({ err: (err as Error).message, file }, 'announcement failed');
+  } finally {
+    await releaseEndpoint(ep, log);
+  }
+}
+
+/** The life of one allowed call. */
+class CallRun {
+  private readonly dialer: TrunkDialer;
+  private readonly acct: string;
+  private readonly rate: TariffRate | null;
+  private cancelled = false;
+  private answerAt: number | null = null;
+  private ringAt: number | null = null;
+  private attempts: TrunkAttempt[] = [];
+  private trunkId: string | null = null;
+  private granted = 0;
+  private maxBilled: number | null = null;
+  private epA: Endpoint | undefined;
+  private epB: Endpoint | undefined;
+  private uas: Srf.Dialog | undefined;
+  private uac: Srf.Dialog | undefined;
+  private timers: Timer[] = [];
+  private ended = false;
+  private hangupBy: HangupBy | null = null;
+  private hangupCause: string | null = null;
+  private recordingPath: string | null = null;
+  private finished!: () => void;
+
+  constructor(
+    private readonly deps: OutboundDeps,
+    private readonly req: Srf.SrfRequest,
+    private readonly res: Srf.SrfResponse,
+    private readonly call: OutboundCall,
+    private readonly cfg: ConfigSnapshot,
+    private readonly tenant: Tenant,
+    private readonly decision: Allow,
+    private readonly inviteAt: number,
+    private readonly log: Logger,
+  ) {
+    this.dialer = new TrunkDialer(deps.srf);
+    this.acct = tenant.account;
+    this.rate = decision.emergency ? null : decision.rate;
+  }
+
+  private get charged(): boolean {
+    return this.rate !== null && (this.rate.ratePerMinute > 0 || this.rate.connectFee > 0);
+  }
+
+  async run(): Promise<void> {
+    const { deps, call } = this;
+    this.req.on('cancel', () => {
+      this.cancelled = true;
+      this.hangupBy = 'caller';
+      this.hangupCause = 'cancel';
+      this.dialer.cancel();
+    });
+    deps.live.set(call.callId, {
+      callId: call.callId, tenant: call.tenantId, seat: call.seatId, callee: this.decision.callee.national,
+      answeredAt: null,
+      hangup: (cause) => this.end('system', cause),
+    });
+    try {
+      // 004 §2.2 purchased ports, atomically across instances (the pure check may have raced).
+      if (!this.decision.emergency) {
+        const slot = await deps.slots.acquire(slotKey('tenant', this.tenant.id), call.callId, this.tenant.maxConcurrent, SLOT_TTL_MS);
+        if (!slot.ok) return await this.denyAtRuntime('tenant-busy', `${slot.count} of ${this.tenant.maxConcurrent} ports in use`);
+      }
+      if (this.charged && !(await this.authorise())) return;
+      await this.connect();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'outbound call failed');
+      if (!this.res.finalResponseSent) this.res.send(500);
+      await this.finish(500);
+    }
+  }
+
+  /** Prepaid authorisation (003 §2.2, 002 §2.3): reserve the first chunk before bridging. */
+  private async authorise(): Promise<boolean> {
+    const rate = this.rate!;
+    const min = costOfBilled(rate, rate.initialIncrement);
+    const max = Math.max(min, costOfBilled(rate, this.chunkBilledSeconds()));
+    const meta = JSON.stringify({ rate, tenant: this.tenant.id, seat: this.call.seatId, callee: this.decision.callee.national, inviteAt: this.inviteAt });
+    const r = await this.deps.ledger.reserve(this.acct, this.call.callId, { min, max }, this.deps.clock.now(), meta);
+    if (!r.ok) {
+      const reason: DenyReason = r.reason === 'EXPIRED' ? 'tenant-expired'
+        : r.reason === 'SUSPENDED' || r.reason === 'CLOSED' ? 'tenant-suspended'
+          : r.reason === 'NOT_YET_VALID' ? 'tenant-not-yet-valid' : 'insufficient-balance';
+      await this.denyAtRuntime(reason, `ledger: ${r.reason}, available ${r.available}`);
+      return false;
+    }
+    this.granted = r.total;
+    this.maxBilled = maxBilledSecondsFor(rate, this.granted);
+    return true;
+  }
+
+  /** The chunk on the increment grid. */
+  private chunkBilledSeconds(): number {
+    const rate = this.rate!;
+    const s = Math.max(this.deps.settings.chunkSeconds, rate.initialIncrement);
+    return rate.initialIncrement + Math.ceil((s - rate.initialIncrement) / rate.subsequentIncrement) * rate.subsequentIncrement;
+  }
+
+  private async denyAtRuntime(reason: DenyReason, detail: string): Promise<void> {
+    const deny = runtimeDeny(this.call, this.cfg, this.decision, reason, detail, this.tenant);
+    this.log.info({ reason, detail }, 'outbound call denied');
+    if (deny.announcement) await announce(this.deps, this.req, this.res, deny.announcement, this.log);
+    if (!this.res.finalResponseSent) this.res.send(deny.sipStatus, { headers: { Reason: deny.reasonHeader } });
+    await this.finish(deny.sipStatus, deny);
+  }
+
+  private targets(): TrunkTarget[] {
+    return this.decision.trunks.map((t) => {
+      const trunk = this.cfg.trunks.get(t.trunkId)!;
+      return {
+        trunkId: t.trunkId,
+        requestUri: t.requestUri,
+        callerId: t.callerId,
+        timeoutSeconds: trunk.timeoutSeconds,
+        ...(trunk.username && trunk.password ? { auth: { username: trunk.username, password: trunk.password } } : {}),
+      };
+    });
+  }
+
+  private async connect(): Promise<void> {
+    const { deps, call } = this;
+    let anchored = this.decision.media === 'anchored' && deps.media.available && !!this.req.body;
+    if (this.decision.media === 'anchored' && !anchored) this.log.warn('no media server: bridging direct, no recording');
+    let offer = this.req.body;
+    if (anchored) {
+      try {
+        this.epA = await deps.media.endpointFor(this.req.body);
+        this.epB = await deps.media.offeringEndpoint();
+        offer = this.epB.local.sdp;
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'media endpoints failed: bridging direct');
+        await this.releaseMedia();
+        anchored = false;
+        offer = this.req.body;
+      }
+    }
+    if (this.cancelled) return this.finish(487);
+
+    let dialled;
+    try {
+      dialled = await this.dialer.dial({
+        targets: this.targets(),
+        localSdp: offer,
+        fromHost: deps.settings.sipDomain,
+        clock: deps.clock,
+        acquireTrunk: async (id) => {
+          const trunk = this.cfg.trunks.get(id);
+          if (!trunk) return false;
+          return (await deps.slots.acquire(slotKey('trunk', id), call.callId, trunk.maxConcurrent, SLOT_TTL_MS)).ok;
+        },
+        releaseTrunk: async (id) => { await deps.slots.release(slotKey('trunk', id), call.callId); },
+        onProvisional: (status, sdp) => {
+          if (this.res.finalResponseSent || this.cancelled) return;
+          if (this.ringAt === null) this.ringAt = deps.clock.now();
+          // Direct media passes the carrier's early media (ringback, carrier announcements) through.
+          if (!anchored && status === 183 && sdp) this.res.send(183, { body: sdp, headers: { 'Content-Type': 'application/sdp' } });
+          else if (status === 180 || status === 183) this.res.send(180);
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof DialFailure)) throw err;
+      this.attempts = err.attempts;
+      await this.releaseMedia();
+      const status = err.cancelled ? 487 : err.status;
+      if (!this.res.finalResponseSent && !err.cancelled) {
+        this.res.send(status, { headers: { Reason: reasonHeader(status, status === 503 ? 'No trunk available' : 'Callee failure') } });
+      }
+      this.log.info({ status, attempts: err.attempts }, 'outbound call not connected');
+      return this.finish(status);
+    }
+    this.attempts = dialled.attempts;
+    this.trunkId = dialled.trunkId;
+    this.uac = dialled.dialog;
+    if (this.cancelled) {
+      // The caller gave up just as the callee answered.
+      this.uac.destroy();
+      return this.finish(487);
+    }
+
+    try {
+      if (anchored && this.epA && this.epB) {
+        await this.epB.modify(this.uac.remote.sdp);
+        this.uas = await deps.srf.createUAS(this.req, this.res, { localSdp: this.epA.local.sdp });
+        await this.epA.bridge(this.epB);
+        if (this.decision.recording) await this.startRecording();
+      } else {
+        this.uas = await deps.srf.createUAS(this.req, this.res, { localSdp: this.uac.remote.sdp });
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'caller leg failed at answer');
+      this.uac.destroy();
+      await this.releaseMedia();
+      return this.finish(this.cancelled ? 487 : 500);
+    }
+
+    this.answerAt = deps.clock.now();
+    const answerAt = this.answerAt;
+    const live = deps.live.get(call.callId);
+    if (live) live.answeredAt = answerAt;
+    this.log.info({ trunk: this.trunkId, maxBilledSeconds: this.maxBilled }, 'outbound call answered');
+
+    const done = new Promise<void>((resolve) => { this.finished = resolve; });
+    this.uas.on('destroy', () => this.end('caller', 'bye'));
+    this.uac.on('destroy', () => this.end('callee', 'bye'));
+    this.epA?.on('destroy', () => this.end('system', 'media-lost'));
+    this.epB?.on('destroy', () => this.end('system', 'media-lost'));
+    if (this.charged) {
+      await deps.ledger.heartbeat(this.acct, call.callId, answerAt, answerAt);
+      this.scheduleBoundary();
+    }
+    this.scheduleHeartbeat();
+    await done;
+  }
+
+  private async startRecording(): Promise<void> {
+    const day = new Date(this.inviteAt + 8 * 3600_000).toISOString().slice(0, 10);
+    const path = join(this.deps.settings.recordingsDir, this.tenant.id, day, `${this.call.callId.replace(/[^A-Za-z0-9._-]/g, '_')}.wav`);
+    try {
+      await this.epA!.execute('record_session', path);
+      this.recordingPath = path;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'recording failed to start');
+    }
+  }
+
+  private scheduleHeartbeat(): void {
+    const { deps, call } = this;
+    const beat = () => {
+      if (this.ended) return;
+      const now = deps.clock.now();
+      void Promise.all([
+        this.charged ? deps.ledger.heartbeat(this.acct, call.callId, now, this.answerAt ?? undefined) : null,
+        this.decision.emergency ? null : deps.slots.refresh(slotKey('tenant', this.tenant.id), call.callId, SLOT_TTL_MS),
+        this.trunkId ? deps.slots.refresh(slotKey('trunk', this.trunkId), call.callId, SLOT_TTL_MS) : null,
+      ]).then(([hb]) => {
+        // Recovery took this call (we were presumed dead): stop, it was already settled.
+        if (hb && !hb.ok && hb.reason === 'RECOVERED') this.end('system', 'recovered-elsewhere');
+      }).catch((err: Error) => this.log.warn({ err: err.message }, 'heartbeat failed'));
+      this.timers.push(deps.clock.setTimeout(beat, deps.settings.heartbeatMs));
+    };
+    this.timers.push(deps.clock.setTimeout(beat, deps.settings.heartbeatMs));
+  }
+
+  /** Extension, warning and cut-off at the paid boundary (issue 4 §4). */
+  private scheduleBoundary(): void {
+    if (this.maxBilled === null || this.answerAt === null || this.ended) return;
+    const { clock } = this.deps;
+    const cutAt = this.answerAt + this.maxBilled * 1000 - CUTOFF_MARGIN_MS;
+    const warnAt = cutAt - this.tenant.warningSeconds * 1000;
+    const extendAt = warnAt - EXTEND_LEAD_MS;
+    const now = clock.now();
+    this.timers.push(clock.setTimeout(() => void this.tryExtend(cutAt, warnAt), Math.max(0, extendAt - now)));
+  }
+
+  private async tryExtend(cutAt: number, warnAt: number): Promise<void> {
+    if (this.ended) return;
+    const { deps, call } = this;
+    const rate = this.rate!;
+    const min = Math.max(1, costOfBilled(rate, this.maxBilled! + rate.subsequentIncrement) - this.granted);
+    const max = Math.max(min, costOfBilled(rate, this.maxBilled! + this.chunkBilledSeconds()) - this.granted);
+    try {
+      const r = await deps.ledger.extend(this.acct, call.callId, { min, max }, deps.clock.now());
+      if (r.ok) {
+        this.granted = r.total;
+        this.maxBilled = maxBilledSecondsFor(rate, this.granted);
+        this.log.debug({ granted: this.granted, maxBilledSeconds: this.maxBilled }, 'reservation extended');
+        return this.scheduleBoundary();
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'reservation extension failed');
+    }
+    // Balance exhausted: warn, then cut off at the boundary so the cost never exceeds the balance.
+    const now = deps.clock.now();
+    this.timers.push(deps.clock.setTimeout(() => void this.warn(), Math.max(0, warnAt - now)));
+    this.timers.push(deps.clock.setTimeout(() => this.end('cutoff', 'balance-exhausted'), Math.max(0, cutAt - now)));
+    this.log.info({ cutoffInMs: cutAt - now }, 'balance exhausted: cut-off scheduled');
+  }
+
+  private async warn(): Promise<void> {
+    if (this.ended) return;
+    const prompt = this.tenant.announcements['credit-warning'] ?? this.deps.settings.defaultWarning;
+    if (!this.epA) {
+      this.log.info('credit warning due, no media anchored to play it');
+      return;
+    }
+    this.log.info({ prompt }, 'credit warning');
+    try {
+      // uuid_broadcast plays to the caller without breaking the bridge.
+      await this.epA.api('uuid_broadcast', `${this.epA.uuid} ${prompt} aleg`);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'credit warning failed');
+    }
+  }
+
+  /** Ends an answered call once, from whichever side or timer got there first. */
+  private end(by: HangupBy, cause: string): void {
+    if (this.ended) return;
+    if (this.answerAt === null) {
+      // Not answered yet: only shutdown reaches here; cancel the dialling.
+      this.hangupBy = by;
+      this.hangupCause = cause;
+      this.dialer.cancel();
+      return;
+    }
+    this.ended = true;
+    this.hangupBy = by;
+    this.hangupCause = cause;
+    const endAt = this.deps.clock.now();
+    for (const t of this.timers) this.deps.clock.clearTimeout(t);
+    if (by !== 'caller') this.uas?.destroy();
+    if (by !== 'callee') this.uac?.destroy();
+    void this.releaseMedia()
+      .then(() => this.finish(200, undefined, endAt))
+      .finally(() => this.finished());
+  }
+
+  private async releaseMedia(): Promise<void> {
+    const a = this.epA, b = this.epB;
+    this.epA = undefined;
+    this.epB = undefined;
+    await Promise.all([releaseEndpoint(a, this.log), releaseEndpoint(b, this.log)]);
+  }
+
+  /** Settles money, frees slots, writes the one CDR. */
+  private async finish(sipStatus: number, deny?: Deny, endAt = this.deps.clock.now()): Promise<void> {
+    const { deps, call } = this;
+    deps.live.delete(call.callId);
+    for (const t of this.timers) deps.clock.clearTimeout(t);
+    let billable = 0, billed = 0, cost = 0, balanceAfter: number | null = null;
+    try {
+      if (this.answerAt !== null && this.rate) {
+        let answeredMs = endAt - this.answerAt;
+        // A cut-off ends at the paid boundary by construction; timer lateness is not billed.
+        if (this.hangupBy === 'cutoff' && this.maxBilled !== null) answeredMs = Math.min(answeredMs, this.maxBilled * 1000);
+        const rated = rateCall(this.rate, answeredMs);
+        billable = rated.billableSeconds;
+        billed = rated.billedSeconds;
+        cost = this.charged ? rated.cost : 0;
+      } else if (this.answerAt !== null) {
+        billable = Math.ceil((endAt - this.answerAt) / 1000);
+      }
+      if (this.granted > 0) {
+        const s = this.answerAt !== null
+          ? await deps.ledger.settle(this.acct, call.callId, cost, `out-${call.callId}`, endAt)
+          : await deps.ledger.release(this.acct, call.callId, endAt);
+        balanceAfter = s.balanceAfter;
+        if (s.shortfall > 0) this.log.error({ shortfall: s.shortfall }, 'settled cost exceeded the reservation');
+        if (s.alert) this.log.warn({ alert: s.alert }, 'low balance');
+      }
+    } catch (err) {
+      // Left for crash recovery, which settles orphaned reservations from the heartbeat.
+      this.log.error({ err: (err as Error).message }, 'settlement failed');
+    }
+    await Promise.all([
+      this.decision.emergency ? null : deps.slots.release(slotKey('tenant', this.tenant.id), call.callId),
+      this.trunkId ? deps.slots.release(slotKey('trunk', this.trunkId), call.callId) : null,
+    ]).catch((err: Error) => this.log.warn({ err: err.message }, 'slot release failed'));
+    const base = cdrBase(call, this.cfg, deny ?? this.decision, this.inviteAt, endAt);
+    await writeCdr(deps, base, {
+      sipStatus,
+      endAt,
+      trunks: this.attempts.map((a) => ({ trunk: a.trunk, sipStatus: a.sipStatus, at: a.at })),
+      ringAt: this.ringAt,
+      answerAt: this.answerAt,
+      billableSeconds: billable,
+      billedSeconds: billed,
+      cost,
+      balanceAfter,
+      hangupBy: this.hangupBy ?? (this.answerAt === null ? null : 'system'),
+      hangupCause: this.hangupCause ?? (deny ? deny.reason : this.answerAt === null ? `sip-${sipStatus}` : null),
+      recordingPath: this.recordingPath,
+    });
+  }
+}

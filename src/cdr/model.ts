@@ -1,0 +1,130 @@
+// The call detail record: one per call attempt, allowed or denied (DESIGN: "exactly one CDR").
+// Absent values are null rather than missing so every JSONL line and CSV row has the same shape.
+import type { Money, NumberClass } from '../config/types.js';
+import { BEIJING, zonedIso } from './time.js';
+
+export type CallDirection = 'outbound' | 'inbound';
+export type HangupBy = 'caller' | 'callee' | 'system' | 'cutoff';
+
+export interface TrunkAttempt {
+  trunk: string;
+  /** Final status from that trunk (408 for a timeout we declared). */
+  sipStatus: number;
+  at: number; // epoch ms the attempt started
+}
+
+/** One policy step as the CDR keeps it: enough to tell why, not the full explain trace. */
+export interface CdrTraceStep {
+  step: string;
+  outcome: string; // e.g. pass | deny | skip | replace
+  detail?: string;
+}
+
+export interface Cdr {
+  cdrId: string;
+  callId: string;
+  direction: CallDirection;
+  tenant: string | null;
+  seat: string | null;
+  callerRaw: string;
+  /** The caller id presented to the carrier (after the caller-id policy). */
+  callerPresented: string | null;
+  calleeRaw: string;
+  calleeNormalised: string | null;
+  numberClass: NumberClass | null;
+  region: string | null;
+  decision: 'allow' | 'deny';
+  denyReason: string | null;
+  /** Final status sent to the caller. */
+  sipStatus: number;
+  trunks: TrunkAttempt[];
+  inviteAt: number;
+  inviteIso: string;
+  ringAt: number | null;
+  ringIso: string | null;
+  answerAt: number | null;
+  answerIso: string | null;
+  endAt: number;
+  endIso: string;
+  /** Answer to first BYE, whole seconds. */
+  billableSeconds: number;
+  /** After rounding up to the tariff increments. */
+  billedSeconds: number;
+  cost: Money;
+  balanceAfter: Money | null;
+  hangupBy: HangupBy | null;
+  hangupCause: string | null;
+  recordingPath: string | null;
+  configVersion: string;
+  /** Written by crash recovery from live-call state rather than by the call itself. */
+  recovered: boolean;
+  trace: CdrTraceStep[];
+}
+
+type Derived = 'inviteIso' | 'ringIso' | 'answerIso' | 'endIso';
+type Defaulted =
+  | 'tenant' | 'seat' | 'callerPresented' | 'calleeNormalised' | 'numberClass' | 'region' | 'denyReason'
+  | 'trunks' | 'ringAt' | 'answerAt' | 'billableSeconds' | 'billedSeconds' | 'cost' | 'balanceAfter'
+  | 'hangupBy' | 'hangupCause' | 'recordingPath' | 'recovered' | 'trace';
+
+export type CdrInput = Omit<Cdr, Derived | Defaulted> & Partial<Pick<Cdr, Defaulted>>;
+
+/** Fills defaults and the Beijing-time ISO stamps; rejects values that would corrupt billing. */
+export function buildCdr(input: CdrInput, timeZone = BEIJING): Cdr {
+  const iso = (ms: number | null) => (ms === null ? null : zonedIso(ms, timeZone));
+  const cdr: Cdr = {
+    cdrId: input.cdrId,
+    callId: input.callId,
+    direction: input.direction,
+    tenant: input.tenant ?? null,
+    seat: input.seat ?? null,
+    callerRaw: input.callerRaw,
+    callerPresented: input.callerPresented ?? null,
+    calleeRaw: input.calleeRaw,
+    calleeNormalised: input.calleeNormalised ?? null,
+    numberClass: input.numberClass ?? null,
+    region: input.region ?? null,
+    decision: input.decision,
+    denyReason: input.denyReason ?? null,
+    sipStatus: input.sipStatus,
+    trunks: input.trunks ?? [],
+    inviteAt: input.inviteAt,
+    inviteIso: zonedIso(input.inviteAt, timeZone),
+    ringAt: input.ringAt ?? null,
+    ringIso: iso(input.ringAt ?? null),
+    answerAt: input.answerAt ?? null,
+    answerIso: iso(input.answerAt ?? null),
+    endAt: input.endAt,
+    endIso: zonedIso(input.endAt, timeZone),
+    billableSeconds: input.billableSeconds ?? 0,
+    billedSeconds: input.billedSeconds ?? 0,
+    cost: input.cost ?? 0,
+    balanceAfter: input.balanceAfter ?? null,
+    hangupBy: input.hangupBy ?? null,
+    hangupCause: input.hangupCause ?? null,
+    recordingPath: input.recordingPath ?? null,
+    configVersion: input.configVersion,
+    recovered: input.recovered ?? false,
+    trace: input.trace ?? [],
+  };
+  validateCdr(cdr);
+  return cdr;
+}
+
+export function validateCdr(c: Cdr): void {
+  if (!c.cdrId) throw new Error('cdr: empty cdrId');
+  // Money is integer 0.0001 yuan and durations whole seconds (DESIGN): floats here are a bug upstream.
+  for (const k of ['cost', 'billableSeconds', 'billedSeconds', 'inviteAt', 'endAt', 'sipStatus'] as const) {
+    if (!Number.isSafeInteger(c[k])) throw new Error(`cdr ${c.cdrId}: ${k} must be an integer`);
+  }
+  if (c.balanceAfter !== null && !Number.isSafeInteger(c.balanceAfter)) {
+    throw new Error(`cdr ${c.cdrId}: balanceAfter must be an integer`);
+  }
+}
+
+/** Integer 0.0001-yuan units as a yuan string with 4 decimals, exact (no float division). */
+export function formatYuan(units: Money): string {
+  const abs = Math.abs(units);
+  const frac = String(abs % 10_000).padStart(4, '0');
+  return `${units < 0 ? '-' : ''}${Math.floor(abs / 10_000)}.${frac}`;
+}

@@ -1,0 +1,71 @@
+// FreeSWITCH through drachtio-fsmrf: endpoints for anchored calls, announcements, recording.
+import Mrf from 'drachtio-fsmrf';
+import type Srf from 'drachtio-srf';
+import type { Logger } from 'pino';
+
+export interface MediaSettings {
+  address: string;
+  port: number;
+  secret: string;
+  /** Address FreeSWITCH connects back to for the outbound event socket (this app). */
+  listenAddress?: string;
+  advertisedAddress?: string;
+  profile?: string;
+}
+
+export type Endpoint = Mrf.Endpoint;
+
+/** The media operations a call needs; null-object when no FreeSWITCH is configured. */
+export class MediaGateway {
+  private ms: Mrf.MediaServer | null = null;
+
+  constructor(private readonly srf: Srf, private readonly log: Logger) {}
+
+  get available(): boolean { return this.ms !== null; }
+
+  async connect(settings: MediaSettings): Promise<void> {
+    const mrf = new Mrf(this.srf);
+    const ms = await mrf.connect({
+      address: settings.address,
+      port: settings.port,
+      secret: settings.secret,
+      listenAddress: settings.listenAddress ?? '127.0.0.1',
+      ...(settings.advertisedAddress ? { advertisedAddress: settings.advertisedAddress } : {}),
+      profile: settings.profile ?? 'drachtio_mrf',
+    });
+    ms.on('error', (err: Error) => this.log.error({ err: err.message }, 'media server error'));
+    ms.on('end', () => {
+      this.log.error('media server connection ended');
+      this.ms = null;
+    });
+    this.ms = ms;
+    this.log.info({ address: settings.address, port: settings.port }, 'media server connected');
+  }
+
+  /** An endpoint that answers the given offer (the caller's SDP). */
+  async endpointFor(remoteSdp: string): Promise<Endpoint> {
+    if (!this.ms) throw new Error('no media server connected');
+    return this.ms.createEndpoint({ remoteSdp });
+  }
+
+  /** An endpoint that makes the offer (for the trunk leg). */
+  async offeringEndpoint(): Promise<Endpoint> {
+    if (!this.ms) throw new Error('no media server connected');
+    return this.ms.createEndpoint();
+  }
+
+  disconnect(): void {
+    this.ms?.disconnect();
+    this.ms = null;
+  }
+}
+
+/** Destroys an endpoint, swallowing errors: used on teardown paths that must not throw. */
+export async function releaseEndpoint(ep: Endpoint | undefined, log: Logger): Promise<void> {
+  if (!ep) return;
+  try {
+    await ep.destroy();
+  } catch (err) {
+    log.debug({ err: (err as Error).message, uuid: ep.uuid }, 'endpoint destroy failed');
+  }
+}

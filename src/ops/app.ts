@@ -1,0 +1,170 @@
+// Composition root: wires the adapters (drachtio, FreeSWITCH, Redis, files) around the pure core.
+// `serve` and the end-to-end tests both start dialgate through here, so tests run the real thing.
+import { createHash, randomUUID } from 'node:crypto';
+import Srf from 'drachtio-srf';
+import { Redis } from 'ioredis';
+import pino, { type Logger } from 'pino';
+import { createAccessLog } from '../auth/access-log.js';
+import { createDigestAuth } from '../auth/digest.js';
+import { createLockout, type LockoutOptions } from '../auth/lockout.js';
+import { buildCdr } from '../cdr/model.js';
+import { CdrWriter } from '../cdr/writer.js';
+import { systemClock, type Clock } from '../calls/clock.js';
+import { OutboundCallHandler, type LiveCall, type OutboundSettings } from '../calls/outbound-call.js';
+import type { ConfigSnapshot, TariffRate } from '../config/types.js';
+import { ConcurrencySlots } from '../ledger/concurrency.js';
+import { Ledger } from '../ledger/ledger.js';
+import { recoverOrphans } from '../ledger/recovery.js';
+import { MediaGateway } from '../media/media-gateway.js';
+import { rateCall } from '../rating/rate.js';
+import { createRegistrarStore } from '../registrar/store.js';
+import { Authenticator } from '../sip/authenticator.js';
+import { createRegisterHandler } from '../sip/registrar.js';
+import { LOG_REDACT_PATHS } from './log.js';
+
+export interface AppOptions {
+  /** The current config snapshot; read once per request (reloads swap it underneath). */
+  config: () => ConfigSnapshot;
+  redisUrl: string;
+  drachtio: { host: string; port: number; secret: string };
+  /** FreeSWITCH event socket; null = no media server (direct media only). */
+  freeswitch: { host: string; port: number; secret: string } | null;
+  cdrDir: string;
+  recordingsDir: string;
+  clock?: Clock;
+  logger?: Logger;
+  instanceId?: string;
+  outbound?: Partial<OutboundSettings>;
+  lockout?: LockoutOptions;
+  /** Settle orphaned reservations of crashed instances at start and then periodically. */
+  recoveryIntervalMs?: number;
+}
+
+export interface App {
+  srf: Srf;
+  redis: Redis;
+  ledger: Ledger;
+  live: Map<string, LiveCall>;
+  log: Logger;
+  /** Runs orphan recovery once now (also runs at start and on an interval). */
+  recover(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export function createLogger(level = process.env.DIALGATE_LOG_LEVEL ?? 'info'): Logger {
+  return pino({ level, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } });
+}
+
+export async function startApp(opts: AppOptions): Promise<App> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.logger ?? createLogger();
+  const instanceId = opts.instanceId ?? `dg-${randomUUID().slice(0, 8)}`;
+  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 2 });
+  redis.on('error', (err: Error) => log.error({ err: err.message }, 'redis error'));
+  const heartbeatMs = opts.outbound?.heartbeatMs ?? 10_000;
+  const ledger = new Ledger(redis, { instanceId, heartbeatMs });
+  const slots = new ConcurrencySlots(redis);
+  const cdr = new CdrWriter({ redis, dir: opts.cdrDir });
+  // Nonces are signed with a key every instance derives from the shared drachtio secret.
+  const nonceKey = createHash('sha256').update(`dialgate-nonce:${opts.drachtio.secret}`).digest();
+  const auth = new Authenticator({
+    digest: createDigestAuth({ secrets: [nonceKey] }),
+    lockout: createLockout(redis, opts.lockout),
+    access: createAccessLog(redis, log.child({ component: 'access' })),
+    now: () => clock.now(),
+  });
+  const live = new Map<string, LiveCall>();
+
+  const srf = new Srf();
+  const media = new MediaGateway(srf, log.child({ component: 'media' }));
+  const outbound = new OutboundCallHandler({
+    srf, media, ledger, slots, cdr, clock, live, log: log.child({ component: 'outbound' }),
+    settings: {
+      chunkSeconds: 120,
+      heartbeatMs,
+      recordingsDir: opts.recordingsDir,
+      defaultWarning: 'tone_stream://%(400,200,800);loops=3',
+      sipDomain: opts.config().realm,
+      ...opts.outbound,
+    },
+  });
+  const register = createRegisterHandler({ auth, store: createRegistrarStore(redis), config: opts.config, now: () => clock.now(), log: log.child({ component: 'registrar' }) });
+
+  // A handler that throws must answer the request and never take the process down.
+  const guard = (name: string, fn: (req: Srf.SrfRequest, res: Srf.SrfResponse) => Promise<void>) =>
+    (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
+      fn(req, res).catch((err: Error) => {
+        log.error({ err: err.message, stack: err.stack, method: req.method, callId: req.callId }, `${name} handler failed`);
+        if (!res.finalResponseSent) res.send(500);
+      });
+    };
+
+  // srf has register()/options() like invite(), though its bundled types omit them.
+  const routes = srf as unknown as Record<'register' | 'options', (h: (req: Srf.SrfRequest, res: Srf.SrfResponse) => void) => void>;
+  routes.register(guard('register', register));
+  srf.invite(guard('invite', async (req, res) => {
+    const cfg = opts.config();
+    const a = await auth.authenticate(req, res, cfg);
+    if (!a.ok) return;
+    await outbound.handle(req, res, a.seat, cfg);
+  }));
+  routes.options((_req: Srf.SrfRequest, res: Srf.SrfResponse) => res.send(200, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER' } }));
+  srf.on('error', (err: Error) => log.error({ err: err.message }, 'drachtio connection error'));
+
+  await srf.connect({ host: opts.drachtio.host, port: opts.drachtio.port, secret: opts.drachtio.secret });
+  log.info({ host: opts.drachtio.host, port: opts.drachtio.port, instanceId }, 'connected to drachtio-server');
+  if (opts.freeswitch) {
+    try {
+      await media.connect({ address: opts.freeswitch.host, port: opts.freeswitch.port, secret: opts.freeswitch.secret });
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'media server unavailable: anchored calls will bridge direct');
+    }
+  }
+
+  const recover = async (): Promise<number> => {
+    const outcomes = await recoverOrphans(ledger, clock.now(), (r, billableMs) => {
+      const meta = JSON.parse(r.meta || '{}') as { rate?: TariffRate };
+      return meta.rate ? rateCall(meta.rate, billableMs).cost : 0;
+    });
+    let n = 0;
+    for (const o of outcomes) {
+      if ((o.outcome !== 'settled' && o.outcome !== 'released') || !o.reservation) continue;
+      n++;
+      const meta = JSON.parse(o.reservation.meta || '{}') as { rate?: TariffRate; tenant?: string; seat?: string; callee?: string; inviteAt?: number };
+      const rated = meta.rate && o.billableMs ? rateCall(meta.rate, o.billableMs) : null;
+      const endAt = o.reservation.answeredAt ? o.reservation.answeredAt + (o.billableMs ?? 0) : o.reservation.lastHeartbeat;
+      // The same cdrId the live call would have used: if it did write one, this one is dropped.
+      await cdr.write(buildCdr({
+        cdrId: `out-${o.callId}`, callId: o.callId, direction: 'outbound', tenant: meta.tenant ?? null, seat: meta.seat ?? null,
+        callerRaw: '', calleeRaw: meta.callee ?? '', calleeNormalised: meta.callee ?? null, decision: 'allow',
+        sipStatus: o.reservation.answeredAt ? 200 : 0, inviteAt: meta.inviteAt ?? o.reservation.startedAt, endAt,
+        answerAt: o.reservation.answeredAt || null, billableSeconds: rated?.billableSeconds ?? 0,
+        billedSeconds: rated?.billedSeconds ?? 0, cost: o.settlement?.debited ?? 0, balanceAfter: o.settlement?.balanceAfter ?? null,
+        hangupBy: 'system', hangupCause: 'recovered-after-crash', configVersion: '', recovered: true,
+      }));
+      log.warn({ callId: o.callId, account: o.account, outcome: o.outcome, cost: o.settlement?.debited }, 'orphaned call settled by recovery');
+    }
+    return n;
+  };
+  await recover().catch((err: Error) => log.error({ err: err.message }, 'recovery failed'));
+  const recoveryTimer = setInterval(() => {
+    recover().catch((err: Error) => log.error({ err: err.message }, 'recovery failed'));
+  }, opts.recoveryIntervalMs ?? 30_000);
+  recoveryTimer.unref();
+
+  return {
+    srf, redis, ledger, live, log,
+    recover,
+    async stop() {
+      clearInterval(recoveryTimer);
+      for (const call of live.values()) call.hangup('shutdown');
+      // Give hangups a moment to settle and write their CDRs.
+      const deadline = Date.now() + 3000;
+      while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await cdr.flush();
+      media.disconnect();
+      srf.disconnect();
+      redis.disconnect();
+    },
+  };
+}
