@@ -48,6 +48,7 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisIns
   for (;;) {
     if (exited) throw new Error('redis-server exited at start (is the redis-server package installed?)');
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {}); // refused until the server is up: expected while polling
     try {
       await probe.connect();
       if ((await probe.ping()) === 'PONG') { probe.disconnect(); break; }
