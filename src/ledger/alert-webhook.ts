@@ -1,0 +1,30 @@
+// POSTs low-balance alerts (003 §2.2) to a configured URL. Best effort with a timeout: the alert
+// is already durable on the dialgate:alerts stream, so a failed POST is reported, not retried here.
+import type { LowBalanceAlert } from './types.js';
+
+export interface WebhookOptions {
+  url: string;
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
+export type WebhookResult = { ok: true; status: number } | { ok: false; status?: number; error: string };
+
+export function createAlertWebhook(opts: WebhookOptions): (alert: LowBalanceAlert) => Promise<WebhookResult> {
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  return async (alert) => {
+    try {
+      const res = await fetch(opts.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...opts.headers },
+        body: JSON.stringify({ type: 'low-balance', ...alert }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await res.arrayBuffer().catch(() => undefined); // free the socket
+      return res.ok ? { ok: true, status: res.status } : { ok: false, status: res.status, error: `HTTP ${res.status}` };
+    } catch (e) {
+      const err = e as Error;
+      return { ok: false, error: err.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : err.message };
+    }
+  };
+}

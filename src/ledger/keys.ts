@@ -1,0 +1,56 @@
+// Redis key layout of the ledger. Every key of one account carries the hash tag {acct:ID}, so one
+// Lua script may touch all of them on Redis Cluster (DESIGN: "works unchanged on Redis Cluster").
+// The only cross-account keys (live-call index, alert stream) are never touched inside a script.
+
+export interface AccountKeys {
+  /** hash: balance, reserved, status, validFrom, validUntil, prepaidTotal, tenant, monthlyFees,
+   *  credits, debits, arrears, alertArmed, forfeitedFor */
+  account: string;
+  /** hash: callId → JSON reservation */
+  reservations: string;
+  /** hash: entryId → JSON result of a top-up / adjustment / charge (idempotency) */
+  entries: string;
+  /** stream: ledger history (id, type, amount, balanceAfter, time, note) */
+  history: string;
+  /** string: JSON settlement of one call (idempotency of settle/release), with a TTL */
+  settlement(callId: string): string;
+  /** integer: money debited by calls in one month (YYYY-MM), input of the 400 minimum (002 §2.4) */
+  usage(yyyyMm: string): string;
+}
+
+export function accountKeys(acct: string): AccountKeys {
+  if (!acct || /[{}]/.test(acct)) throw new Error(`invalid account id: ${JSON.stringify(acct)}`);
+  const tag = `{acct:${acct}}`;
+  return {
+    account: `${tag}:a`,
+    reservations: `${tag}:r`,
+    entries: `${tag}:e`,
+    history: `${tag}:h`,
+    settlement: (callId) => `${tag}:s:${callId}`,
+    usage: (yyyyMm) => `${tag}:u:${yyyyMm}`,
+  };
+}
+
+/** Global sorted set of live reservations: member JSON [acct, callId], score = last heartbeat ms. */
+export const LIVE_INDEX_KEY = 'dialgate:live';
+/** Global stream of low-balance alerts (003 §2.2). */
+export const ALERT_STREAM_KEY = 'dialgate:alerts';
+
+export function liveMember(acct: string, callId: string): string {
+  return JSON.stringify([acct, callId]);
+}
+
+export function parseLiveMember(m: string): { acct: string; callId: string } | null {
+  try {
+    const v: unknown = JSON.parse(m);
+    if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'string') return { acct: v[0], callId: v[1] };
+  } catch { /* foreign member: ignored */ }
+  return null;
+}
+
+const BEIJING_OFFSET_MS = 8 * 3600_000; // Asia/Shanghai has had no DST since 1991.
+
+/** Calendar month (YYYY-MM) of an instant in Beijing time: the billing month of the contracts. */
+export function beijingMonth(ms: number): string {
+  return new Date(ms + BEIJING_OFFSET_MS).toISOString().slice(0, 7);
+}

@@ -1,0 +1,265 @@
+// The prepaid ledger: money state of accounts in Redis (issue 4). Every state change is one Lua
+// script on one account's keys ({acct:ID} hash tag) — atomic, idempotent, Cluster-safe.
+// Cross-account keys (the live-call index and the alert stream) are written next to the scripts,
+// never inside them; recovery tolerates index entries that are missing their reservation.
+import { ALERT_STREAM_KEY, LIVE_INDEX_KEY, accountKeys, beijingMonth, liveMember } from './keys.js';
+import { CREATE } from './lua/account.js';
+import { ENTRY, FORFEIT } from './lua/entry.js';
+import { EXTEND, HEARTBEAT, RESERVE } from './lua/reserve.js';
+import type { RedisClient } from './lua/script.js';
+import { SETTLE } from './lua/settle.js';
+import { recoverOrphans, type RateFn, type RecoverOptions, type RecoveryOutcome } from './recovery.js';
+import {
+  LedgerError, type Account, type AccountInit, type AccountPatch, type AccountStatus, type EntryResult,
+  type ForfeitResult, type HeartbeatResult, type HistoryEntry, type LowBalanceAlert, type Money,
+  type ReserveRequest, type ReserveResult, type Reservation, type SettleResult,
+} from './types.js';
+
+export interface LedgerOptions {
+  /** This app instance; recorded on reservations and claims. */
+  instanceId: string;
+  /** How often live calls heartbeat (recovery bills one interval past the last heartbeat). */
+  heartbeatMs?: number;
+  /** A reservation whose heartbeat is older than this is an orphan. Default 3 × heartbeatMs. */
+  staleMs?: number;
+  /** How long a settlement is remembered for idempotency. Default 90 days. */
+  settlementTtlMs?: number;
+  liveIndexKey?: string;
+  alertStreamKey?: string;
+  /** Called for each low-balance alert after it is on the stream (e.g. the webhook POSTer). */
+  onAlert?: (alert: LowBalanceAlert) => void;
+}
+
+interface ScriptErr { err?: 'NO_ACCOUNT' | 'INSUFFICIENT_BALANCE'; available?: number }
+interface WithAlert<T> extends ScriptErr { result?: T; alert?: LowBalanceAlert }
+
+function money(name: string, v: number, allowNegative = false): void {
+  if (!Number.isSafeInteger(v) || (!allowNegative && v < 0)) {
+    throw new LedgerError('BAD_ARGUMENT', `${name} must be an integer number of 0.0001 yuan units${allowNegative ? '' : ' ≥ 0'}: ${v}`);
+  }
+}
+
+function noAccount(acct: string): LedgerError {
+  return new LedgerError('NO_ACCOUNT', `no ledger account ${acct}`);
+}
+
+export class Ledger {
+  readonly instanceId: string;
+  readonly heartbeatMs: number;
+  readonly staleMs: number;
+  readonly liveIndexKey: string;
+  readonly alertStreamKey: string;
+  private readonly settlementTtlMs: number;
+
+  constructor(readonly redis: RedisClient, private readonly opts: LedgerOptions) {
+    this.instanceId = opts.instanceId;
+    this.heartbeatMs = opts.heartbeatMs ?? 10_000;
+    this.staleMs = opts.staleMs ?? 3 * this.heartbeatMs;
+    this.settlementTtlMs = opts.settlementTtlMs ?? 90 * 86_400_000;
+    this.liveIndexKey = opts.liveIndexKey ?? LIVE_INDEX_KEY;
+    this.alertStreamKey = opts.alertStreamKey ?? ALERT_STREAM_KEY;
+  }
+
+  // ── accounts ──────────────────────────────────────────────────────────────────────────────
+
+  /** Creates the account with balance 0 unless it exists. */
+  async createAccount(acct: string, init: AccountInit): Promise<{ created: boolean }> {
+    const k = accountKeys(acct);
+    for (const [n, v] of [['prepaidTotal', init.prepaidTotal], ['monthlyFees', init.monthlyFees]] as const) {
+      if (v !== undefined) money(n, v);
+    }
+    const fields: Record<string, string> = {
+      tenant: init.tenant, status: init.status ?? 'active',
+      validFrom: String(init.validFrom ?? 0), validUntil: String(init.validUntil ?? 0),
+      prepaidTotal: String(init.prepaidTotal ?? 0), monthlyFees: String(init.monthlyFees ?? 0),
+      balance: '0', reserved: '0', credits: '0', debits: '0', arrears: '0', alertArmed: '1',
+      createdAt: String(Date.now()),
+    };
+    const created = await CREATE.run(this.redis, [k.account], Object.entries(fields).flat());
+    return { created: created === 1 };
+  }
+
+  async getAccount(acct: string): Promise<Account | null> {
+    const h = await this.redis.hgetall(accountKeys(acct).account);
+    if (!h.balance) return null;
+    const n = (f: string): number => Number(h[f] ?? 0);
+    return {
+      id: acct, tenant: h.tenant ?? '', status: (h.status ?? 'closed') as AccountStatus,
+      balance: n('balance'), reserved: n('reserved'), available: n('balance') - n('reserved'),
+      validFrom: n('validFrom'), validUntil: n('validUntil'), prepaidTotal: n('prepaidTotal'),
+      monthlyFees: n('monthlyFees'), credits: n('credits'), debits: n('debits'), arrears: n('arrears'),
+    };
+  }
+
+  /** Changes descriptive fields (package renewal: new validUntil and prepaidTotal). Not money. */
+  async updateAccount(acct: string, patch: AccountPatch): Promise<void> {
+    const k = accountKeys(acct);
+    if (!(await this.redis.hexists(k.account, 'balance'))) throw noAccount(acct);
+    const fields: Record<string, string> = {};
+    for (const [f, v] of Object.entries(patch)) {
+      if (v === undefined) continue;
+      if (f !== 'tenant') money(f, v as number);
+      fields[f] = String(v);
+    }
+    if (Object.keys(fields).length) await this.redis.hset(k.account, fields);
+  }
+
+  /** suspended/closed accounts are refused by reserve and extend (live reservations still settle). */
+  async setStatus(acct: string, status: AccountStatus): Promise<void> {
+    await this.updateAccount(acct, {});
+    await this.redis.hset(accountKeys(acct).account, 'status', status);
+  }
+
+  // ── entries ───────────────────────────────────────────────────────────────────────────────
+
+  /** Credits amount (> 0) once per entryId; pays arrears first. */
+  async topUp(acct: string, entryId: string, amount: Money, note = '', now = Date.now()): Promise<EntryResult> {
+    money('amount', amount);
+    return this.entry(acct, entryId, 'credit', amount, 'topup', note, now);
+  }
+
+  /** Signed correction once per entryId; never below what live reservations hold (so never < 0). */
+  async adjust(acct: string, entryId: string, amount: Money, note = '', now = Date.now()): Promise<EntryResult> {
+    money('amount', amount, true);
+    return this.entry(acct, entryId, 'adjust', amount, 'adjust', note, now);
+  }
+
+  /** A fee (rent, minimum, complaint, ...) once per entryId: what is not available becomes arrears. */
+  async charge(acct: string, entryId: string, type: string, amount: Money, note = '', now = Date.now()): Promise<EntryResult> {
+    money('amount', amount);
+    return this.entry(acct, entryId, 'charge', amount, type, note, now);
+  }
+
+  private async entry(acct: string, entryId: string, mode: string, amount: Money, type: string, note: string, now: number): Promise<EntryResult> {
+    if (!entryId) throw new LedgerError('BAD_ARGUMENT', 'entryId is required');
+    const k = accountKeys(acct);
+    const r = await ENTRY.json<WithAlert<EntryResult>>(this.redis, [k.account, k.entries, k.history],
+      [acct, entryId, mode, amount, type, note, now]);
+    if (r.err === 'NO_ACCOUNT') throw noAccount(acct);
+    if (r.err === 'INSUFFICIENT_BALANCE') {
+      throw new LedgerError('INSUFFICIENT_BALANCE',
+        `adjustment ${amount} on ${acct} would take the balance below zero (available ${r.available})`, r.available);
+    }
+    return this.withAlert(r.result!, r.alert);
+  }
+
+  /** Newest first. */
+  async history(acct: string, limit = 100): Promise<HistoryEntry[]> {
+    const rows = await this.redis.xrevrange(accountKeys(acct).history, '+', '-', 'COUNT', limit);
+    return rows.map(([streamId, kv]) => {
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < kv.length; i += 2) f[kv[i]!] = kv[i + 1]!;
+      const e: HistoryEntry = {
+        streamId, id: f.id ?? '', type: f.type ?? '', amount: Number(f.amount), balanceAfter: Number(f.balanceAfter),
+        time: Number(f.time), note: f.note ?? '',
+      };
+      if (f.arrears) e.arrears = Number(f.arrears);
+      return e;
+    });
+  }
+
+  /** Money debited by calls in a Beijing-time month (YYYY-MM), for the 400 minimum (002 §2.4). */
+  async usage(acct: string, yyyyMm: string): Promise<Money> {
+    return Number((await this.redis.get(accountKeys(acct).usage(yyyyMm))) ?? 0);
+  }
+
+  // ── calls ─────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Authorises a call: grants min(available, max) if ≥ min. Idempotent per callId.
+   * The live index is written first on the same connection, so a reservation is never unindexed.
+   */
+  async reserve(acct: string, callId: string, req: ReserveRequest, nowMs: number, meta = ''): Promise<ReserveResult> {
+    this.checkReq(req);
+    const k = accountKeys(acct);
+    const member = liveMember(acct, callId);
+    const [, r] = await Promise.all([
+      this.redis.zadd(this.liveIndexKey, nowMs, member),
+      RESERVE.json<ReserveResult & ScriptErr>(this.redis, [k.account, k.reservations, k.settlement(callId)],
+        [callId, req.min, req.max, nowMs, this.instanceId, meta]),
+    ]);
+    if (r.err === 'NO_ACCOUNT' || !r.ok) {
+      await this.redis.zrem(this.liveIndexKey, member);
+      if (r.err === 'NO_ACCOUNT') throw noAccount(acct);
+    }
+    return r;
+  }
+
+  /** Adds the next chunk to a live reservation (same rule as reserve). */
+  async extend(acct: string, callId: string, req: ReserveRequest, nowMs: number): Promise<ReserveResult> {
+    this.checkReq(req);
+    const k = accountKeys(acct);
+    const [, r] = await Promise.all([
+      this.redis.zadd(this.liveIndexKey, 'XX', nowMs, liveMember(acct, callId)),
+      EXTEND.json<ReserveResult>(this.redis, [k.account, k.reservations], [callId, req.min, req.max, nowMs]),
+    ]);
+    return r;
+  }
+
+  /** Records last-seen time and (once) the answer time; refused once recovery took the call. */
+  async heartbeat(acct: string, callId: string, nowMs: number, answeredAt?: number): Promise<HeartbeatResult> {
+    const [, r] = await Promise.all([
+      this.redis.zadd(this.liveIndexKey, 'XX', 'GT', nowMs, liveMember(acct, callId)),
+      HEARTBEAT.json<HeartbeatResult>(this.redis, [accountKeys(acct).reservations], [callId, nowMs, answeredAt ?? 0]),
+    ]);
+    return r;
+  }
+
+  /** Debits exactly cost (capped by the reservation; the rest is shortfall); once per call. */
+  async settle(acct: string, callId: string, cost: Money, cdrRef: string, now = Date.now()): Promise<SettleResult> {
+    money('cost', cost);
+    return this.settleAs('settle', acct, callId, cost, cdrRef, now);
+  }
+
+  /** Ends a call that never connected: the reservation is released, nothing debited. */
+  async release(acct: string, callId: string, now = Date.now()): Promise<SettleResult> {
+    return this.settleAs('release', acct, callId, 0, 'release', now);
+  }
+
+  /** @internal used by recovery */
+  async settleAs(kind: SettleResult['kind'], acct: string, callId: string, cost: Money, cdrRef: string, now: number): Promise<SettleResult> {
+    const k = accountKeys(acct);
+    const r = await SETTLE.json<WithAlert<SettleResult>>(this.redis,
+      [k.account, k.reservations, k.settlement(callId), k.history, k.usage(beijingMonth(now))],
+      [acct, callId, cost, cdrRef, now, this.settlementTtlMs, kind]);
+    if (r.err === 'NO_ACCOUNT') throw noAccount(acct);
+    await this.redis.zrem(this.liveIndexKey, liveMember(acct, callId));
+    return this.withAlert(r.result!, r.alert);
+  }
+
+  async reservations(acct: string): Promise<Reservation[]> {
+    const h = await this.redis.hgetall(accountKeys(acct).reservations);
+    return Object.entries(h).map(([callId, json]) => ({ account: acct, callId, ...(JSON.parse(json) as Omit<Reservation, 'account' | 'callId'>) }));
+  }
+
+  // ── policies ──────────────────────────────────────────────────────────────────────────────
+
+  /** 003 §7 / 002 §3.11: past validUntil the unused balance is zeroed by a 'forfeit' entry. */
+  async forfeitIfExpired(acct: string, now: number): Promise<ForfeitResult> {
+    const k = accountKeys(acct);
+    const r = await FORFEIT.json<WithAlert<ForfeitResult>>(this.redis, [k.account, k.history], [now]);
+    if (r.err === 'NO_ACCOUNT') throw noAccount(acct);
+    return r.result!;
+  }
+
+  /** Finds reservations without a heartbeat for staleMs and settles them (see recovery.ts). */
+  recoverOrphans(now: number, rateFn: RateFn, opts?: RecoverOptions): Promise<RecoveryOutcome[]> {
+    return recoverOrphans(this, now, rateFn, opts);
+  }
+
+  private checkReq(req: ReserveRequest): void {
+    money('min', req.min);
+    money('max', req.max);
+    if (req.min > req.max) throw new LedgerError('BAD_ARGUMENT', `min ${req.min} > max ${req.max}`);
+  }
+
+  /** Puts a fired alert on the global stream (outside the script: another Cluster slot). */
+  private async withAlert<T extends { alert?: LowBalanceAlert }>(result: T, alert: LowBalanceAlert | undefined): Promise<T> {
+    if (!alert) return result;
+    await this.redis.xadd(this.alertStreamKey, 'MAXLEN', '~', 100_000, '*',
+      'type', 'low-balance', 'account', alert.account, 'balance', String(alert.balance), 'reason', alert.reason,
+      'prepaidTotal', String(alert.prepaidTotal), 'monthlyFees', String(alert.monthlyFees), 'time', String(alert.time));
+    this.opts.onAlert?.(alert);
+    return { ...result, alert };
+  }
+}

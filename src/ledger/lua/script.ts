@@ -1,0 +1,38 @@
+// Runs a Lua script by EVALSHA and loads it (EVAL) only when the server answers NOSCRIPT, e.g.
+// after a restart or on a fresh Cluster node. Works with a single Redis and with ioredis Cluster
+// (which routes by the first key; all keys of one call share a hash tag).
+import { createHash } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+
+export type RedisClient = Redis | Cluster;
+
+type Arg = string | number;
+interface Evaluator {
+  evalsha(sha: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
+  eval(src: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
+}
+
+export class LuaScript {
+  readonly sha: string;
+
+  constructor(readonly name: string, readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(redis: RedisClient, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    const r = redis as unknown as Evaluator;
+    try {
+      return await r.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
+      return r.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+
+  /** Runs a script that answers with one JSON document (all ledger scripts do). */
+  async json<T>(redis: RedisClient, keys: readonly string[], args: readonly Arg[]): Promise<T> {
+    const out = await this.run(redis, keys, args);
+    if (typeof out !== 'string') throw new Error(`${this.name}: unexpected script reply ${String(out)}`);
+    return JSON.parse(out) as T;
+  }
+}

@@ -1,0 +1,66 @@
+// `dialgate serve`: load and watch the config, start the app, reload on SIGHUP, stop on SIGTERM.
+import { resolve } from 'node:path';
+import { ConfigLoadError, ConfigStore, reloadOnSighup } from '../config/index.js';
+import { createLogger, startApp, type App } from './app.js';
+
+export interface ServeOptions {
+  configDir: string;
+}
+
+/** Environment overrides, so containers can inject addresses and secrets without editing YAML. */
+function env(name: string): string | undefined {
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+export async function serve(opts: ServeOptions): Promise<App> {
+  const dir = resolve(opts.configDir);
+  const bootLog = createLogger();
+  let store: ConfigStore;
+  try {
+    store = await ConfigStore.open(dir, { logger: bootLog.child({ component: 'config' }) });
+  } catch (err) {
+    if (err instanceof ConfigLoadError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const server = store.current().server;
+  const log = createLogger(env('DIALGATE_LOG_LEVEL') ?? server.log.level);
+  const app = await startApp({
+    config: () => store.current(),
+    redisUrl: env('DIALGATE_REDIS_URL') ?? server.redis.url,
+    drachtio: {
+      host: env('DIALGATE_DRACHTIO_HOST') ?? server.drachtio.host,
+      port: Number(env('DIALGATE_DRACHTIO_PORT') ?? server.drachtio.port),
+      secret: env('DIALGATE_DRACHTIO_SECRET') ?? server.drachtio.secret,
+    },
+    freeswitch: {
+      host: env('DIALGATE_ESL_HOST') ?? server.freeswitch.host,
+      port: Number(env('DIALGATE_ESL_PORT') ?? server.freeswitch.port),
+      secret: env('DIALGATE_ESL_PASSWORD') ?? server.freeswitch.secret,
+    },
+    cdrDir: server.cdr.dir,
+    recordingsDir: server.freeswitch.recordingDir,
+    logger: log,
+  });
+  await store.watch();
+  const unhook = reloadOnSighup(store);
+  store.on('reloaded', (e) => log.info({ version: e.version.slice(0, 12), diff: e.diff, reason: e.reason }, 'config reloaded'));
+  store.on('rejected', (e) => log.error({ errors: e.errors, kept: e.keptVersion.slice(0, 12), reason: e.reason }, 'config change rejected; running config kept'));
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, liveCalls: app.live.size }, 'shutting down');
+    unhook();
+    store.close();
+    void app.stop().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('unhandledRejection', (err) => log.error({ err: (err as Error)?.message ?? String(err) }, 'unhandled rejection'));
+  return app;
+}

@@ -1,0 +1,287 @@
+// sipp scenarios for the end-to-end call tests, generated so each test states what it expects
+// (the final status a seat must get, how long the callee holds, who hangs up).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const SDP = [
+  'v=0',
+  'o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]',
+  's=-',
+  'c=IN IP[media_ip_type] [media_ip]',
+  't=0 0',
+  'm=audio [media_port] RTP/AVP 8 101',
+  'a=rtpmap:8 PCMA/8000',
+  'a=rtpmap:101 telephone-event/8000',
+  '',
+].join('\r\n');
+
+const dir = mkdtempSync(join(tmpdir(), 'dialgate-sipp-'));
+let n = 0;
+
+function write(name: string, body: string): string {
+  const path = join(dir, `${name}-${++n}.xml`);
+  writeFileSync(path, `<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE scenario SYSTEM "sipp.dtd">\n<scenario name="${name}">\n${body}\n</scenario>\n`);
+  return path;
+}
+
+function invite(auth: boolean, cseq: number, to: string): string {
+  return `
+  <send retrans="500">
+    <![CDATA[
+INVITE sip:${to}@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field0]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:${to}@[remote_ip]>
+Call-ID: [call_id]
+CSeq: ${cseq} INVITE
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+Max-Forwards: 70
+User-Agent: sipp-seat
+${auth ? '[authentication username=[field0] password=[field1]]\n' : ''}Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+    ]]>
+  </send>`;
+}
+
+const ACK_NON2XX = (cseq: number) => `
+  <send>
+    <![CDATA[
+ACK sip:[field2]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+From: <sip:[field0]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: ${cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>`;
+
+export interface SeatCallOptions {
+  /** Final status the seat must receive for the authenticated INVITE. */
+  expect: number;
+  /** Talk time before the seat hangs up (expect 200 and hangup 'seat'). */
+  holdMs?: number;
+  /** 'seat' sends BYE after holdMs; 'remote' waits for a BYE from dialgate (callee hung up, cut-off). */
+  hangup?: 'seat' | 'remote';
+  /** How long to wait for the remote BYE. */
+  remoteByeTimeoutMs?: number;
+}
+
+/**
+ * A seat placing one call per injection line: fields user;password;callee. Challenged first
+ * (407), then authenticated (RFC 3261 §22.3).
+ */
+export function seatCall(o: SeatCallOptions): string {
+  const to = '[field2]';
+  let body = `${invite(false, 1, to)}
+  <recv response="100" optional="true"/>
+  <recv response="407" auth="true"/>
+${ACK_NON2XX(1)}
+${invite(true, 2, to)}
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="180" optional="true"/>
+`;
+  if (o.expect !== 200) {
+    body += `  <recv response="${o.expect}"/>\n${ACK_NON2XX(2)}\n`;
+    return write(`seat-expect-${o.expect}`, body);
+  }
+  body += `  <recv response="200" rtd="true"/>
+  <send>
+    <![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field0]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 2 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+`;
+  if ((o.hangup ?? 'seat') === 'seat') {
+    body += `  <pause milliseconds="${o.holdMs ?? 1000}"/>
+  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field0]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+`;
+  } else {
+    body += `  <recv request="BYE" timeout="${o.remoteByeTimeoutMs ?? 30000}"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+`;
+  }
+  return write(`seat-call-${o.hangup ?? 'seat'}`, body);
+}
+
+/** A REGISTER challenged with 401, then sent with credentials; fields user;password. */
+export function seatRegister(expect: 200 | 403 = 200): string {
+  const reg = (auth: boolean, cseq: number) => `
+  <send retrans="500">
+    <![CDATA[
+REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field0]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[field0]@[remote_ip]>
+Call-ID: [call_id]
+CSeq: ${cseq} REGISTER
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+Expires: 300
+Max-Forwards: 70
+${auth ? '[authentication username=[field0] password=[field1]]\n' : ''}Content-Length: 0
+
+    ]]>
+  </send>`;
+  return write(`seat-register-${expect}`, `${reg(false, 1)}
+  <recv response="401" auth="true"/>
+${reg(true, 2)}
+  <recv response="${expect}"/>
+`);
+}
+
+export interface TrunkOptions {
+  /** Final answer to every INVITE. */
+  answer: number;
+  /** 180 before the answer. */
+  ringMs?: number;
+  /** Who ends an answered call: the caller side (wait for BYE) or the trunk after holdMs. */
+  hangup?: 'wait' | 'trunk';
+  holdMs?: number;
+}
+
+/** A carrier gateway (UAS). */
+export function trunkUas(o: TrunkOptions): string {
+  let body = `
+  <recv request="INVITE"/>
+  <send>
+    <![CDATA[
+SIP/2.0 100 Trying
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+  <send>
+    <![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port]>
+Content-Length: 0
+
+    ]]>
+  </send>
+  <pause milliseconds="${o.ringMs ?? 50}"/>
+`;
+  if (o.answer !== 200) {
+    body += `  <send>
+    <![CDATA[
+SIP/2.0 ${o.answer} Failure
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+`;
+    return write(`trunk-${o.answer}`, body);
+  }
+  body += `  <send retrans="500">
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+    ]]>
+  </send>
+  <recv request="ACK"/>
+`;
+  if ((o.hangup ?? 'wait') === 'wait') {
+    body += `  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+`;
+  } else {
+    body += `  <pause milliseconds="${o.holdMs ?? 1000}"/>
+  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[last_To:]
+[last_From:]
+[last_Call-ID:]
+CSeq: 1 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+`;
+  }
+  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}`, body);
+}
+
+/** An injection file for seat scenarios: one line per call (SEQUENTIAL). */
+export function injection(rows: Array<[user: string, password: string, callee: string]>): string {
+  const path = join(dir, `inject-${++n}.csv`);
+  writeFileSync(path, `SEQUENTIAL\n${rows.map((r) => r.join(';')).join('\n')}\n`);
+  return path;
+}

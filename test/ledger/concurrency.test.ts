@@ -1,0 +1,48 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type RedisInstance } from '../helpers/redis.js';
+import { ConcurrencySlots, slotKey } from '../../src/ledger/concurrency.js';
+
+let redis: RedisInstance;
+let clients: Redis[];
+let slots: ConcurrencySlots[];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  clients = Array.from({ length: 3 }, () => redis.client());
+  slots = clients.map((c) => new ConcurrencySlots(c));
+});
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await redis.stop();
+});
+
+describe('concurrency slots across instances', () => {
+  it('never admits more than the limit, even all at once from several connections', async () => {
+    const key = slotKey('tenant', 'acme');
+    const res = await Promise.all(Array.from({ length: 50 }, (_, i) => slots[i % 3]!.acquire(key, `c${i}`, 5, 60_000)));
+    expect(res.filter((r) => r.ok)).toHaveLength(5);
+    expect(res.filter((r) => !r.ok).every((r) => r.count === 5)).toBe(true);
+    expect(await slots[0]!.count(key)).toBe(5);
+    const holder = res.findIndex((r) => r.ok);
+    // idempotent: the holder asking again keeps its one slot
+    expect(await slots[1]!.acquire(key, `c${holder}`, 5, 60_000)).toEqual({ ok: true, count: 5 });
+    expect(await slots[2]!.release(key, `c${holder}`)).toBe(true);
+    expect(await slots[2]!.release(key, `c${holder}`)).toBe(false);
+    expect(await slots[0]!.acquire(key, 'late', 5, 60_000)).toEqual({ ok: true, count: 5 });
+    expect(await slots[0]!.acquire(key, 'later', 5, 60_000)).toEqual({ ok: false, count: 5 });
+  });
+
+  it('stale slots expire (crashed instance), refreshed ones stay', async () => {
+    const key = slotKey('trunk', 'ct-1');
+    expect((await slots[0]!.acquire(key, 'a', 2, 150)).ok).toBe(true);
+    expect((await slots[0]!.acquire(key, 'b', 2, 150)).ok).toBe(true);
+    expect((await slots[1]!.acquire(key, 'c', 2, 150)).ok).toBe(false);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await slots[0]!.refresh(key, 'a', 300)).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await slots[1]!.count(key)).toBe(1);
+    expect(await slots[1]!.refresh(key, 'b', 300)).toBe(false);
+    expect(await slots[1]!.acquire(key, 'c', 2, 150)).toEqual({ ok: true, count: 2 });
+  });
+});
