@@ -99,7 +99,7 @@ export class OutboundCallHandler {
     const { clock } = this.deps;
     const inviteAt = clock.now();
     const call: OutboundCall = {
-      callId: req.callId,
+      callId: req.get('Call-ID'),
       seatId: seat.id,
       tenantId: seat.tenant,
       from: userPart(req.get('From')),

@@ -23,6 +23,11 @@ export interface Schedule {
   holidays: 'cn-statutory' | 'ignore';
   /** Ranges on statutory holidays (empty = closed). */
   holidayRanges: TimeRange[];
+  /**
+   * Ranges on make-up working days (调休) with 'cn-statutory'. Absent = the ranges of the first of
+   * mon…fri that has any (added by the policy core; see time/schedule.ts).
+   */
+  workdayRanges?: TimeRange[];
 }
 
 /** Number classes from numbers/classify. */
@@ -77,6 +82,8 @@ export interface Blacklist {
 
 export interface Seat {
   id: string; // SIP username
+  /** Display name (agent), for logs and CDRs. */
+  name?: string;
   tenant: string;
   /** HA1 = MD5(username:realm:password), hex; plain passwords never kept in the snapshot. */
   ha1: string;
@@ -109,7 +116,16 @@ export interface RouteMatch {
   tenants?: string[];
 }
 
-export interface RouteTrunkRef { trunk: string; weight: number }
+export interface RouteTrunkRef {
+  trunk: string;
+  weight: number;
+  /**
+   * Failover tier within the route, lower first. Absent = its position in the list (plain
+   * failover order). Refs in one tier share calls by weight (added by the policy core; see
+   * policy/routing.ts).
+   */
+  priority?: number;
+}
 
 export interface Route {
   id: string;
@@ -132,11 +148,34 @@ export interface TariffRate {
 
 export interface Tariff { id: string; rates: TariffRate[] }
 
+/** Process-level settings from dialgate.yaml: where the adapters connect, what they listen on. */
+export interface ServerSettings {
+  /** SIP digest realm; seat HA1 values are computed with it. */
+  realm: string;
+  /** Default IANA time zone for windows that name none. */
+  timezone: string;
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' };
+  /** Ops HTTP API; `token` (secret) is the bearer token it requires, if set. */
+  http: { host: string; port: number; token?: string };
+  /** drachtio-server admin connection (inbound mode); `secret` is a secret. */
+  drachtio: { host: string; port: number; secret: string };
+  /** FreeSWITCH event socket (`secret` is a secret) and its SIP address for fsmrf. */
+  freeswitch: { host: string; port: number; secret: string; sipAddress: string; recordingDir: string };
+  /** Redis URL (may carry a password: treated as a secret). */
+  redis: { url: string };
+  /** Directory for daily CDR files, absolute (relative paths resolve against the config dir). */
+  cdr: { dir: string };
+}
+
 export interface ConfigSnapshot {
   /** Content hash of the source files: the config version. */
   version: string;
   loadedAt: number; // epoch ms
+  /** Directory the snapshot was loaded from (absolute). */
+  sourceDir: string;
+  /** Same as server.realm (kept for readers that only need the realm). */
   realm: string;
+  server: ServerSettings;
   tenants: ReadonlyMap<string, Tenant>;
   seats: ReadonlyMap<string, Seat>;
   trunks: ReadonlyMap<string, Trunk>;

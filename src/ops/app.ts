@@ -94,7 +94,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const guard = (name: string, fn: (req: Srf.SrfRequest, res: Srf.SrfResponse) => Promise<void>) =>
     (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
       fn(req, res).catch((err: Error) => {
-        log.error({ err: err.message, stack: err.stack, method: req.method, callId: req.callId }, `${name} handler failed`);
+        log.error({ err: err.message, stack: err.stack, method: req.method, callId: req.get('Call-ID') }, `${name} handler failed`);
         if (!res.finalResponseSent) res.send(500);
       });
     };

@@ -27,7 +27,7 @@ export class Authenticator {
     const header = isRegister ? 'Authorization' : 'Proxy-Authorization';
     const raw = req.has(header) ? req.get(header) : undefined;
     const ip = req.source_address;
-    const base = { at: now, method: req.method, ip, port: Number(req.source_port), transport: req.protocol, callId: req.callId,
+    const base = { at: now, method: req.method, ip, port: Number(req.source_port), transport: req.protocol, callId: req.get('Call-ID'),
       userAgent: req.has('User-Agent') ? req.get('User-Agent') : undefined };
 
     if (!raw) {

@@ -41,7 +41,7 @@ export function createRegisterHandler(deps: RegistrarDeps) {
     const meta = {
       source: `${req.source_address}:${req.source_port}`,
       transport: req.protocol,
-      callId: req.callId,
+      callId: req.get('Call-ID'),
       cseq: Number.isFinite(cseq) ? cseq : 0,
       ...(req.has('User-Agent') ? { userAgent: req.get('User-Agent') } : {}),
     };

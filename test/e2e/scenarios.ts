@@ -31,14 +31,14 @@ function invite(auth: boolean, cseq: number, to: string): string {
     <![CDATA[
 INVITE sip:${to}@[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:[field0]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
 To: <sip:${to}@[remote_ip]>
 Call-ID: [call_id]
 CSeq: ${cseq} INVITE
-Contact: <sip:[field0]@[local_ip]:[local_port]>
+Contact: <sip:[field3]@[local_ip]:[local_port]>
 Max-Forwards: 70
 User-Agent: sipp-seat
-${auth ? '[authentication username=[field0] password=[field1]]\n' : ''}Content-Type: application/sdp
+${auth ? '[authentication]\n' : ''}Content-Type: application/sdp
 Content-Length: [len]
 
 ${SDP}
@@ -51,7 +51,7 @@ const ACK_NON2XX = (cseq: number) => `
     <![CDATA[
 ACK sip:[field2]@[remote_ip]:[remote_port] SIP/2.0
 [last_Via:]
-From: <sip:[field0]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
 [last_To:]
 Call-ID: [call_id]
 CSeq: ${cseq} ACK
@@ -73,7 +73,7 @@ export interface SeatCallOptions {
 }
 
 /**
- * A seat placing one call per injection line: fields user;password;callee. Challenged first
+ * A seat placing one call per injection line: fields user;password;callee;presented caller id. Challenged first
  * (407), then authenticated (RFC 3261 §22.3).
  */
 export function seatCall(o: SeatCallOptions): string {
@@ -92,12 +92,12 @@ ${invite(true, 2, to)}
     body += `  <recv response="${o.expect}"/>\n${ACK_NON2XX(2)}\n`;
     return write(`seat-expect-${o.expect}`, body);
   }
-  body += `  <recv response="200" rtd="true"/>
+  body += `  <recv response="200" rtd="true" rrs="true"/>
   <send>
     <![CDATA[
 ACK [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:[field0]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
 [last_To:]
 Call-ID: [call_id]
 CSeq: 2 ACK
@@ -113,7 +113,7 @@ Content-Length: 0
     <![CDATA[
 BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:[field0]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
 [last_To:]
 Call-ID: [call_id]
 CSeq: 3 BYE
@@ -157,7 +157,7 @@ CSeq: ${cseq} REGISTER
 Contact: <sip:[field0]@[local_ip]:[local_port]>
 Expires: 300
 Max-Forwards: 70
-${auth ? '[authentication username=[field0] password=[field1]]\n' : ''}Content-Length: 0
+${auth ? '[authentication]\n' : ''}Content-Length: 0
 
     ]]>
   </send>`;
@@ -181,7 +181,7 @@ export interface TrunkOptions {
 /** A carrier gateway (UAS). */
 export function trunkUas(o: TrunkOptions): string {
   let body = `
-  <recv request="INVITE"/>
+  <recv request="INVITE" rrs="true"/>
   <send>
     <![CDATA[
 SIP/2.0 100 Trying
@@ -280,8 +280,8 @@ Content-Length: 0
 }
 
 /** An injection file for seat scenarios: one line per call (SEQUENTIAL). */
-export function injection(rows: Array<[user: string, password: string, callee: string]>): string {
+export function injection(rows: Array<[user: string, password: string, callee: string, callerId?: string]>): string {
   const path = join(dir, `inject-${++n}.csv`);
-  writeFileSync(path, `SEQUENTIAL\n${rows.map((r) => r.join(';')).join('\n')}\n`);
+  writeFileSync(path, `SEQUENTIAL\n${rows.map(([u, p, c, id]) => [u, p, c, id ?? u].join(';')).join('\n')}\n`);
   return path;
 }

@@ -1,0 +1,292 @@
+// Schema-valid YAML items → snapshot entities: defaults filled in, human formats converted (money,
+// increments, numbers), secrets resolved, seat passwords hashed to HA1. Each entity keeps where it
+// came from so cross-reference errors can point at a line.
+import { isAbsolute, resolve } from 'node:path';
+import type { IssueList } from './errors.js';
+import { parseYuan } from './money.js';
+import { toNationalNumber } from './national.js';
+import { computeHa1, resolveSecret, type SecretSpec } from './secrets.js';
+import type { Path, YamlSource } from './source.js';
+import type {
+  NumberClass, Route, RouteMatch, Seat, ServerSettings, Tariff, TariffRate, Tenant, Trunk,
+} from './types.js';
+import { buildSchedule, type ScheduleYaml } from './window.js';
+
+/** One schema-valid entity in a file: `path` is e.g. ["seats", 3]. */
+export interface Item<Y = unknown> { src: YamlSource; path: Path; data: Y }
+
+/** An entity with its origin. */
+export interface Placed<T> { value: T; src: YamlSource; path: Path }
+
+export interface BuildContext {
+  dir: string;
+  env: Readonly<Record<string, string | undefined>>;
+  issues: IssueList;
+  realm: string | undefined;
+  timezone: string;
+  /** Secrets that fell back to their `default:` (demo values): file → env names. */
+  defaultedSecrets: Map<YamlSource, { path: Path; env: string }[]>;
+}
+
+export interface BlacklistYaml {
+  numbers?: (string | number)[];
+  prefixes?: (string | number)[];
+  files?: (string | { path: string; column?: string | number })[];
+}
+
+export function national(v: string | number): string {
+  const s = String(v);
+  return toNationalNumber(s) ?? s;
+}
+
+async function secret(ctx: BuildContext, item: { src: YamlSource; path: Path }, field: string, spec: SecretSpec): Promise<string | undefined> {
+  const r = await resolveSecret(spec, ctx);
+  const path = [...item.path, field];
+  if (!r.ok) {
+    ctx.issues.error(item.src.issue(path, r.reason, r.hint));
+    return undefined;
+  }
+  if (r.value.usedDefault && typeof spec === 'object' && 'env' in spec) {
+    const list = ctx.defaultedSecrets.get(item.src) ?? [];
+    list.push({ path, env: spec.env });
+    ctx.defaultedSecrets.set(item.src, list);
+  }
+  return r.value.value;
+}
+
+// ---- dialgate.yaml ------------------------------------------------------------------------
+
+interface ServerYaml {
+  realm: string;
+  timezone?: string;
+  log?: { level?: ServerSettings['log']['level'] };
+  http?: { host?: string; port?: number; token?: SecretSpec };
+  drachtio: { host?: string; port?: number; secret: SecretSpec };
+  freeswitch: { host?: string; port?: number; secret: SecretSpec; sipAddress?: string; recordingDir?: string };
+  redis?: { url?: SecretSpec };
+  cdr?: { dir?: string };
+}
+
+export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Promise<ServerSettings | undefined> {
+  const y = item.data;
+  const sub = (name: string) => ({ src: item.src, path: [...item.path, name] });
+  const drachtioSecret = await secret(ctx, sub('drachtio'), 'secret', y.drachtio.secret);
+  const eslSecret = await secret(ctx, sub('freeswitch'), 'secret', y.freeswitch.secret);
+  const token = y.http?.token === undefined ? undefined : await secret(ctx, sub('http'), 'token', y.http.token);
+  const redisUrl = y.redis?.url === undefined ? 'redis://127.0.0.1:6379' : await secret(ctx, sub('redis'), 'url', y.redis.url);
+  if (drachtioSecret === undefined || eslSecret === undefined || redisUrl === undefined) return undefined;
+  if (y.http?.token !== undefined && token === undefined) return undefined;
+  const fsHost = y.freeswitch.host ?? '127.0.0.1';
+  const cdrDir = y.cdr?.dir ?? 'var/cdr';
+  return {
+    realm: y.realm,
+    timezone: y.timezone ?? 'Asia/Shanghai',
+    log: { level: y.log?.level ?? 'info' },
+    http: { host: y.http?.host ?? '127.0.0.1', port: y.http?.port ?? 8080, ...(token !== undefined ? { token } : {}) },
+    drachtio: { host: y.drachtio.host ?? '127.0.0.1', port: y.drachtio.port ?? 9022, secret: drachtioSecret },
+    freeswitch: {
+      host: fsHost,
+      port: y.freeswitch.port ?? 8021,
+      secret: eslSecret,
+      sipAddress: y.freeswitch.sipAddress ?? `${fsHost}:5080`,
+      recordingDir: y.freeswitch.recordingDir ?? '/var/lib/freeswitch/recordings',
+    },
+    redis: { url: redisUrl },
+    cdr: { dir: isAbsolute(cdrDir) ? cdrDir : resolve(ctx.dir, cdrDir) },
+  };
+}
+
+// ---- tenants.yaml ---------------------------------------------------------------------------
+
+export interface TenantYaml {
+  id: string;
+  name?: string;
+  status?: Tenant['status'];
+  validFrom?: string;
+  validUntil?: string;
+  window?: ScheduleYaml;
+  allowedClasses?: NumberClass[];
+  maxConcurrent: number;
+  callerIdPool?: (string | number)[];
+  callerIdPolicy?: Tenant['callerIdPolicy'];
+  blacklist?: BlacklistYaml;
+  tariff: string;
+  account?: string;
+  recording?: boolean;
+  announcements?: Record<string, string>;
+  warningSeconds?: number;
+}
+
+/** The tenant without its blacklist, which is loaded afterwards (it may read large files). */
+export type TenantDraft = Omit<Tenant, 'blacklist'>;
+
+export function buildTenant(item: Item<TenantYaml>, ctx: BuildContext): TenantDraft {
+  const y = item.data;
+  if (y.validFrom && y.validUntil && y.validUntil <= y.validFrom) {
+    ctx.issues.error(item.src.issue([...item.path, 'validUntil'], `validUntil ${y.validUntil} is not after validFrom ${y.validFrom}`, 'validUntil is exclusive: the first day the tenant may no longer call'));
+  }
+  if (!y.window) {
+    ctx.issues.warn(item.src.issue(item.path, `tenant \`${y.id}\` has no dialing window: outbound calls are allowed at any hour`,
+      'add window: { weekly: { all: ["08:00-19:30"] } } (the telesales contract 004 §3.2 window)'));
+  }
+  return {
+    id: y.id,
+    name: y.name ?? y.id,
+    status: y.status ?? 'active',
+    ...(y.validFrom ? { validFrom: y.validFrom } : {}),
+    ...(y.validUntil ? { validUntil: y.validUntil } : {}),
+    ...(y.window ? { window: buildSchedule(item.src, [...item.path, 'window'], y.window, ctx.timezone, ctx.issues) } : {}),
+    // 004 §6.3: out-of-scope calling is forbidden, so the default scope is domestic only.
+    allowedClasses: y.allowedClasses ?? ['mobile', 'landline'],
+    maxConcurrent: y.maxConcurrent,
+    callerIdPool: (y.callerIdPool ?? []).map(national),
+    callerIdPolicy: y.callerIdPolicy ?? 'deny',
+    tariff: y.tariff,
+    account: y.account ?? y.id,
+    recording: y.recording ?? false,
+    announcements: { ...(y.announcements ?? {}) },
+    warningSeconds: y.warningSeconds ?? 30,
+  };
+}
+
+// ---- seats.yaml -------------------------------------------------------------------------------
+
+export interface SeatYaml { id: string | number; name?: string; tenant: string; password?: SecretSpec; ha1?: SecretSpec; callerId?: string | number }
+
+export async function buildSeat(item: Item<SeatYaml>, ctx: BuildContext): Promise<Seat | undefined> {
+  const y = item.data;
+  const id = String(y.id);
+  if ((y.password === undefined) === (y.ha1 === undefined)) {
+    ctx.issues.error(item.src.issue(item.path, y.password === undefined ? `seat ${id} has no credentials` : `seat ${id} has both \`password\` and \`ha1\``,
+      'give either `password` (hashed at load) or `ha1` = md5(user:realm:password)'));
+    return undefined;
+  }
+  let ha1: string | undefined;
+  if (y.ha1 !== undefined) {
+    const v = await secret(ctx, item, 'ha1', y.ha1);
+    if (v === undefined) return undefined;
+    if (!/^[0-9a-fA-F]{32}$/.test(v)) {
+      ctx.issues.error(item.src.issue([...item.path, 'ha1'], 'ha1 is not 32 hex digits', 'ha1 = md5(user:realm:password) in hex'));
+      return undefined;
+    }
+    ha1 = v.toLowerCase();
+  } else {
+    const pw = await secret(ctx, item, 'password', y.password!);
+    if (pw === undefined || ctx.realm === undefined) return undefined;
+    ha1 = computeHa1(id, ctx.realm, pw); // the plain password goes no further than this line
+  }
+  return {
+    id,
+    ...(y.name ? { name: y.name } : {}),
+    tenant: y.tenant,
+    ha1,
+    ...(y.callerId !== undefined ? { callerId: national(y.callerId) } : {}),
+  };
+}
+
+// ---- trunks.yaml ------------------------------------------------------------------------------
+
+export interface TrunkYaml {
+  id: string; uri: string; maxConcurrent: number; prefix?: string; strip?: number; callerId?: string | number;
+  username?: string; password?: SecretSpec; inboundSources?: string[]; timeoutSeconds?: number;
+}
+
+export async function buildTrunk(item: Item<TrunkYaml>, ctx: BuildContext): Promise<Trunk | undefined> {
+  const y = item.data;
+  let password: string | undefined;
+  if (y.password !== undefined) {
+    password = await secret(ctx, item, 'password', y.password);
+    if (password === undefined) return undefined;
+  }
+  if (password !== undefined && y.username === undefined) {
+    ctx.issues.warn(item.src.issue([...item.path, 'password'], `trunk \`${y.id}\` has a password but no username`, 'digest auth towards the carrier needs both'));
+  }
+  return {
+    id: y.id,
+    uri: y.uri,
+    maxConcurrent: y.maxConcurrent,
+    prefix: y.prefix ?? '',
+    strip: y.strip ?? 0,
+    ...(y.callerId !== undefined ? { callerId: national(y.callerId) } : {}),
+    ...(y.username !== undefined ? { username: y.username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    inboundSources: y.inboundSources ?? [uriHost(y.uri)],
+    timeoutSeconds: y.timeoutSeconds ?? 30,
+  };
+}
+
+/** sip:[user@]host[:port][;params] → host. */
+export function uriHost(uri: string): string {
+  const rest = uri.replace(/^sips?:/, '').replace(/^[^@]*@/, '').split(';')[0]!;
+  if (rest.startsWith('[')) return rest.slice(1, rest.indexOf(']'));
+  return rest.split(':')[0]!;
+}
+
+// ---- routes.yaml ------------------------------------------------------------------------------
+
+export interface RouteYaml {
+  id: string; priority: number;
+  match?: { prefixes?: (string | number)[]; classes?: NumberClass[]; regions?: string[]; tenants?: string[] };
+  trunks: (string | { trunk: string; weight?: number })[];
+  media?: Route['media'];
+}
+
+export function buildRoute(item: Item<RouteYaml>): Route {
+  const y = item.data;
+  const m = y.match ?? {};
+  const match: RouteMatch = {
+    ...(m.prefixes ? { prefixes: m.prefixes.map(String) } : {}),
+    ...(m.classes ? { classes: m.classes } : {}),
+    ...(m.regions ? { regions: m.regions } : {}),
+    ...(m.tenants ? { tenants: m.tenants } : {}),
+  };
+  return {
+    id: y.id,
+    priority: y.priority,
+    match,
+    trunks: y.trunks.map((t) => (typeof t === 'string' ? { trunk: t, weight: 1 } : { trunk: t.trunk, weight: t.weight ?? 1 })),
+    media: y.media ?? 'anchored',
+  };
+}
+
+// ---- tariffs.yaml -----------------------------------------------------------------------------
+
+export interface TariffYaml {
+  id: string;
+  rates: { prefix?: string | number; class?: NumberClass; ratePerMinute: string | number; increments?: string | number; connectFee?: string | number }[];
+}
+
+export function buildTariff(item: Item<TariffYaml>, ctx: BuildContext): Tariff {
+  const y = item.data;
+  const seen = new Map<string, number>();
+  const rates: TariffRate[] = y.rates.map((r, i) => {
+    const key = `${r.prefix ?? ''}|${r.class ?? ''}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      ctx.issues.error(item.src.issue([...item.path, 'rates', i], `rate ${i + 1} matches the same calls as rate ${first + 1}`, 'remove one, or give them different `prefix` / `class`'));
+    } else seen.set(key, i);
+    const [initial, subsequent] = parseIncrements(r.increments ?? '60/60');
+    return {
+      ...(r.prefix !== undefined ? { prefix: String(r.prefix) } : {}),
+      ...(r.class !== undefined ? { class: r.class } : {}),
+      ratePerMinute: money(r.ratePerMinute),
+      initialIncrement: initial,
+      subsequentIncrement: subsequent,
+      connectFee: r.connectFee === undefined ? 0 : money(r.connectFee),
+    };
+  });
+  return { id: y.id, rates };
+}
+
+/** Schema-checked already; the fallback is never reached for valid input. */
+function money(v: string | number): number {
+  const r = parseYuan(v);
+  return r.ok ? r.value : 0;
+}
+
+/** "60/60" → [60, 60]; 60 → [60, 60]. */
+export function parseIncrements(v: string | number): [number, number] {
+  if (typeof v === 'number') return [v, v];
+  const [a, b] = v.trim().split('/');
+  return [Number(a), Number(b ?? a)];
+}

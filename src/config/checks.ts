@@ -1,0 +1,89 @@
+// Value checks the JSON Schemas call through the `dg` keyword ({ dg: "money" }): each returns why
+// a value is wrong in words an admin understands, instead of a bare "must match pattern".
+import { parseYuan } from './money.js';
+import { toNationalNumber } from './national.js';
+import { isIsoDate, isValidTimeZone, parseTimeRange } from './schedule.js';
+import { checkSecretSpec } from './secrets.js';
+
+export type CheckFailure = { reason: string; hint?: string };
+export type Check = (value: unknown) => CheckFailure | null;
+
+const QUOTE_HINT = 'quote it, e.g. "01088886666" (unquoted digits are read as a number)';
+
+export const CHECKS: Readonly<Record<string, Check>> = {
+  money(v) {
+    const r = parseYuan(v);
+    return r.ok ? null : { reason: r.reason, ...(r.hint ? { hint: r.hint } : {}) };
+  },
+  timeRange(v) {
+    if (typeof v !== 'string') return { reason: 'expected a time range such as "08:00-19:30"' };
+    const r = parseTimeRange(v);
+    return r.ok ? null : { reason: r.reason, ...(r.hint ? { hint: r.hint } : {}) };
+  },
+  phone(v) {
+    if (typeof v === 'number') {
+      return Number.isSafeInteger(v) && v > 0 ? null : { reason: `${v} is not a phone number`, hint: QUOTE_HINT };
+    }
+    if (typeof v !== 'string' || toNationalNumber(v) === null) {
+      return { reason: `${JSON.stringify(v)} is not a phone number`, hint: 'digits, optionally with +86 / 0086 and separators' };
+    }
+    return null;
+  },
+  digits(v) {
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return null;
+    if (typeof v === 'string' && /^\d+$/.test(v)) return null;
+    return { reason: `${JSON.stringify(v)} is not a digit prefix`, hint: 'prefixes are digits in national form, e.g. "0106" or "170"' };
+  },
+  secret(v) {
+    return checkSecretSpec(v);
+  },
+  timezone(v) {
+    if (typeof v === 'string' && isValidTimeZone(v)) return null;
+    return { reason: `${JSON.stringify(v)} is not an IANA time zone`, hint: 'e.g. Asia/Shanghai' };
+  },
+  isoDate(v) {
+    if (typeof v === 'string' && isIsoDate(v)) return null;
+    return { reason: `${JSON.stringify(v)} is not a date`, hint: 'write dates as YYYY-MM-DD' };
+  },
+  sipUri(v) {
+    if (typeof v === 'string' && /^sips?:[^\s@]*@?[A-Za-z0-9.[\]:-]+(:\d{1,5})?(;[^\s]*)?$/.test(v)) return null;
+    return { reason: `${JSON.stringify(v)} is not a SIP URI`, hint: 'e.g. sip:127.0.0.1:5090 or sip:gw.carrier.example;transport=tcp' };
+  },
+  increments(v) {
+    if (typeof v === 'number' && Number.isInteger(v) && v > 0) return null;
+    if (typeof v === 'string') {
+      const m = /^(\d+)\/(\d+)$/.exec(v.trim());
+      if (m && Number(m[1]) > 0 && Number(m[2]) > 0) return null;
+    }
+    return { reason: `${JSON.stringify(v)} is not a billing increment`, hint: 'write initial/subsequent seconds, e.g. 60/60 or 30/6' };
+  },
+  trunkRef(v) {
+    if (typeof v === 'string' && v !== '') return null;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      const extra = Object.keys(o).filter((k) => k !== 'trunk' && k !== 'weight');
+      if (extra.length) return { reason: `unknown field \`${extra[0]}\` in a trunk reference`, hint: 'a trunk reference is a trunk id, or { trunk: id, weight: n }' };
+      if (typeof o.trunk !== 'string') return { reason: 'missing `trunk` id in a trunk reference' };
+      if (o.weight !== undefined && !(Number.isInteger(o.weight) && (o.weight as number) > 0)) {
+        return { reason: '`weight` must be a positive integer' };
+      }
+      return null;
+    }
+    return { reason: 'expected a trunk id or { trunk: id, weight: n }' };
+  },
+  listFile(v) {
+    if (typeof v === 'string' && v !== '') return null;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      const extra = Object.keys(o).filter((k) => k !== 'path' && k !== 'column');
+      if (extra.length) return { reason: `unknown field \`${extra[0]}\` in a list file`, hint: 'a list file is a path, or { path, column } for CSV' };
+      if (typeof o.path !== 'string' || o.path === '') return { reason: 'missing `path` of the list file' };
+      const c = o.column;
+      if (c !== undefined && !(typeof c === 'string' && c !== '') && !(Number.isInteger(c) && (c as number) >= 1)) {
+        return { reason: '`column` must be a header name or a 1-based column number' };
+      }
+      return null;
+    }
+    return { reason: 'expected a list file path, or { path, column }' };
+  },
+};

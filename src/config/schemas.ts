@@ -1,0 +1,141 @@
+// JSON Schemas, one per config file. Unknown fields are errors (additionalProperties: false), so a
+// typo never silently falls back to a default. `dg` names a value check from checks.ts; `expected`
+// is the words used when a pattern does not match.
+import { WEEKDAYS } from './schedule.js';
+
+export type ConfigKind = 'server' | 'tenants' | 'seats' | 'trunks' | 'routes' | 'tariffs' | 'blacklist';
+
+type Schema = Record<string, unknown>;
+
+export const NUMBER_CLASSES = [
+  'mobile', 'landline', 'tollfree400', 'tollfree800', 'service', 'emergency', 'international', 'premium', 'unknown',
+] as const;
+
+const obj = (properties: Record<string, Schema>, required: string[] = []): Schema => ({
+  type: 'object', additionalProperties: false, properties, ...(required.length ? { required } : {}),
+});
+const list = (items: Schema, extra: Schema = {}): Schema => ({ type: 'array', items, ...extra });
+
+const id: Schema = {
+  type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', expected: 'an id of letters, digits, ".", "_" or "-"',
+};
+const seatId: Schema = {
+  type: ['string', 'integer'], pattern: '^[A-Za-z0-9._~-]+$', expected: 'a SIP user name (letters, digits, . _ ~ -)',
+};
+const phone: Schema = { type: ['string', 'integer'], dg: 'phone' };
+const digits: Schema = { type: ['string', 'integer'], dg: 'digits' };
+const money: Schema = { type: ['string', 'number'], dg: 'money' };
+const secret: Schema = { dg: 'secret' };
+const port: Schema = { type: 'integer', minimum: 1, maximum: 65535 };
+const host: Schema = { type: 'string', minLength: 1 };
+const numberClass: Schema = { type: 'string', enum: [...NUMBER_CLASSES] };
+const timeRanges: Schema = list({ type: 'string', dg: 'timeRange' });
+
+const dayRange = `^(${WEEKDAYS.join('|')})-(${WEEKDAYS.join('|')})$`;
+const schedule: Schema = obj({
+  timezone: { type: 'string', dg: 'timezone' },
+  holidays: { type: 'string', enum: ['ignore', 'cn-statutory'] },
+  weekly: {
+    ...obj(Object.fromEntries([...WEEKDAYS, 'all', 'weekdays', 'weekend'].map((d) => [d, timeRanges]))),
+    patternProperties: { [dayRange]: timeRanges },
+    minProperties: 1,
+  },
+  holidayRanges: timeRanges,
+}, ['weekly']);
+
+const blacklistBody: Schema = obj({
+  numbers: list(phone),
+  prefixes: list(digits),
+  files: list({ dg: 'listFile' }),
+});
+
+const tenant: Schema = obj({
+  id,
+  name: { type: 'string' },
+  status: { type: 'string', enum: ['active', 'suspended'] },
+  validFrom: { type: 'string', dg: 'isoDate' },
+  validUntil: { type: 'string', dg: 'isoDate' },
+  window: schedule,
+  allowedClasses: list(numberClass, { uniqueItems: true }),
+  maxConcurrent: { type: 'integer', minimum: 1 },
+  callerIdPool: list(phone),
+  callerIdPolicy: { type: 'string', enum: ['deny', 'replace'] },
+  blacklist: blacklistBody,
+  tariff: id,
+  account: id,
+  recording: { type: 'boolean' },
+  announcements: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
+  warningSeconds: { type: 'integer', minimum: 0 },
+}, ['id', 'maxConcurrent', 'tariff']);
+
+const seat: Schema = obj({
+  id: seatId,
+  name: { type: 'string' },
+  tenant: id,
+  password: secret,
+  ha1: secret,
+  callerId: phone,
+}, ['id', 'tenant']);
+
+const trunk: Schema = obj({
+  id,
+  uri: { type: 'string', dg: 'sipUri' },
+  maxConcurrent: { type: 'integer', minimum: 1 },
+  prefix: { type: 'string', pattern: '^[0-9*#+]*$', expected: 'digits (or * # +) to put before the number' },
+  strip: { type: 'integer', minimum: 0 },
+  callerId: phone,
+  username: { type: 'string', minLength: 1 },
+  password: secret,
+  inboundSources: list({ type: 'string', minLength: 1 }),
+  timeoutSeconds: { type: 'integer', minimum: 1 },
+}, ['id', 'uri', 'maxConcurrent']);
+
+const route: Schema = obj({
+  id,
+  priority: { type: 'integer', minimum: 0 },
+  match: obj({
+    prefixes: list(digits),
+    classes: list(numberClass, { uniqueItems: true }),
+    regions: list({ type: 'string', minLength: 1 }),
+    tenants: list(id),
+  }),
+  trunks: list({ dg: 'trunkRef' }, { minItems: 1 }),
+  media: { type: 'string', enum: ['anchored', 'direct'] },
+}, ['id', 'priority', 'trunks']);
+
+const tariff: Schema = obj({
+  id,
+  rates: list(obj({
+    prefix: digits,
+    class: numberClass,
+    ratePerMinute: money,
+    increments: { type: ['string', 'integer'], dg: 'increments' },
+    connectFee: money,
+  }, ['ratePerMinute']), { minItems: 1 }),
+}, ['id', 'rates']);
+
+const server: Schema = obj({
+  realm: { type: 'string', pattern: '^[A-Za-z0-9.-]+$', expected: 'a SIP domain such as dialgate.local' },
+  timezone: { type: 'string', dg: 'timezone' },
+  log: obj({ level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] } }),
+  http: obj({ host, port, token: secret }),
+  drachtio: obj({ host, port, secret }, ['secret']),
+  freeswitch: obj({ host, port, secret, sipAddress: host, recordingDir: host }, ['secret']),
+  redis: obj({ url: { dg: 'secret' } }),
+  cdr: obj({ dir: host }),
+}, ['realm', 'drachtio', 'freeswitch']);
+
+export const SCHEMAS: Readonly<Record<ConfigKind, Schema>> = {
+  server,
+  tenants: obj({ tenants: list(tenant) }, ['tenants']),
+  seats: obj({ seats: list(seat) }, ['seats']),
+  trunks: obj({ trunks: list(trunk) }, ['trunks']),
+  routes: obj({ routes: list(route) }, ['routes']),
+  tariffs: obj({ tariffs: list(tariff) }, ['tariffs']),
+  blacklist: obj({ blacklist: blacklistBody }, ['blacklist']),
+};
+
+/** What each file kind is called on disk: `<name>.yaml` and, for lists of entities, `<name>/*.yaml`. */
+export const FILE_NAMES: Readonly<Record<ConfigKind, string>> = {
+  server: 'dialgate', tenants: 'tenants', seats: 'seats', trunks: 'trunks', routes: 'routes', tariffs: 'tariffs', blacklist: 'blacklist',
+};

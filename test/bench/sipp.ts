@@ -1,0 +1,216 @@
+// Runs sipp (Debian's sip-tester, /usr/bin/sipp) as the SIP peer for bench tests: callers (UAC
+// scenarios that run N calls and exit) and trunks (UAS scenarios that run until a test stops them).
+// Everything binds loopback; ports are ephemeral so parallel work does not collide.
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SIPP_BIN = process.env.SIPP_BIN ?? '/usr/bin/sipp';
+export const SCENARIO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../sipp');
+
+export interface SippOptions {
+  /** A scenario file: absolute path, or a name in test/sipp/ (with or without `.xml`). */
+  scenario: string;
+  /** `host:port` of the peer (UAC scenarios); omitted for a UAS. */
+  target?: string;
+  /** Local SIP port; default: a free ephemeral port. */
+  localPort?: number;
+  /** -m: calls to process before exiting (UAS: calls to answer). */
+  calls: number;
+  /** -r calls per second (default sipp's 10). */
+  rate?: number;
+  /** -l: maximum simultaneous calls. */
+  concurrency?: number;
+  /** Global timeout; sipp fails (-timeout_error) and is killed shortly after if it hangs. */
+  timeoutMs: number;
+  /** -s: user part of the request-uri (`[service]`). */
+  service?: string;
+  /** -key name value: custom keywords `[name]` in the scenario. */
+  vars?: Record<string, string>;
+  /** -inf: CSV injection file. */
+  injectionFile?: string;
+  /** -au/-ap: credentials for `[authentication]` after a 401/407. */
+  auth?: { username: string; password: string };
+  extraArgs?: string[];
+}
+
+export interface SippResult {
+  exitCode: number;
+  successful: number;
+  failed: number;
+  stdout: string;
+  stderr: string;
+  /** Contents of the -trace_err log (unexpected messages), if any. */
+  errors: string;
+}
+
+export interface SippProcess {
+  /** The local SIP port sipp listens on. */
+  port: number;
+  /** `127.0.0.1:port`, handy as a createUAC/B2BUA target host. */
+  address: string;
+  /** Resolves when sipp exits by itself (after `calls` calls or the timeout). */
+  done: Promise<SippResult>;
+  /** Stops it (SIGINT, then SIGKILL) and resolves with its result. */
+  stop(): Promise<SippResult>;
+}
+
+/** A free UDP port on loopback (bind 0, read, close). */
+export async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => resolve());
+  });
+  const port = s.address().port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+async function udpPortInUse(port: number): Promise<boolean> {
+  const s = dgram.createSocket('udp4');
+  return new Promise<boolean>((resolve) => {
+    s.once('error', () => resolve(true));
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)));
+  });
+}
+
+export function scenarioPath(name: string): string {
+  if (path.isAbsolute(name) && existsSync(name)) return name;
+  const file = name.endsWith('.xml') ? name : `${name}.xml`;
+  const p = path.join(SCENARIO_DIR, file);
+  if (!existsSync(p)) throw new Error(`sipp scenario not found: ${name}`);
+  return p;
+}
+
+/** Final cumulative counters from the -trace_stat CSV (its last line). */
+function parseStats(file: string): { successful: number; failed: number } | undefined {
+  if (!existsSync(file)) return undefined;
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim().length > 0);
+  const head = lines[0]?.split(';');
+  const last = lines[lines.length - 1]?.split(';');
+  if (!head || !last || lines.length < 2) return undefined;
+  const col = (name: string) => {
+    const i = head.indexOf(name);
+    return i >= 0 ? Number(last[i] ?? 0) : 0;
+  };
+  return { successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)') };
+}
+
+interface Launch {
+  child: ChildProcess;
+  port: number;
+  result: Promise<SippResult>;
+}
+
+function launch(opts: SippOptions, port: number, mediaPort: number): Launch {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sipp-'));
+  const statFile = path.join(dir, 'stat.csv');
+  const errFile = path.join(dir, 'errors.log');
+  const args = [
+    '-sf', scenarioPath(opts.scenario),
+    '-i', '127.0.0.1', '-p', String(port), '-mp', String(mediaPort),
+    '-m', String(opts.calls),
+    '-nostdin',
+    '-timeout', `${Math.max(1, Math.ceil(opts.timeoutMs / 1000))}s`, '-timeout_error',
+    '-trace_err', '-error_file', errFile,
+    '-trace_stat', '-stf', statFile, '-fd', '1',
+  ];
+  if (opts.rate !== undefined) args.push('-r', String(opts.rate));
+  if (opts.concurrency !== undefined) args.push('-l', String(opts.concurrency));
+  if (opts.service !== undefined) args.push('-s', opts.service);
+  if (opts.injectionFile !== undefined) args.push('-inf', opts.injectionFile);
+  if (opts.auth) args.push('-au', opts.auth.username, '-ap', opts.auth.password);
+  for (const [k, v] of Object.entries(opts.vars ?? {})) args.push('-key', k, v);
+  args.push(...(opts.extraArgs ?? []));
+  if (opts.target !== undefined) args.push(opts.target);
+
+  const child = spawn(SIPP_BIN, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    if (stdout.length < 1_000_000) stdout += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    if (stderr.length < 1_000_000) stderr += d.toString();
+  });
+  // belt and braces: sipp's own -timeout should end it, this kills a wedged process
+  const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs + 5000);
+  const result = new Promise<SippResult>((resolve) => {
+    const finish = (code: number) => {
+      clearTimeout(killer);
+      const stats = parseStats(statFile);
+      let errors = '';
+      try {
+        errors = existsSync(errFile) ? readFileSync(errFile, 'utf8') : '';
+        for (const f of readdirSync(dir)) if (f.endsWith('_errors.log')) errors += readFileSync(path.join(dir, f), 'utf8');
+      } catch {
+        /* best effort */
+      }
+      rmSync(dir, { recursive: true, force: true });
+      resolve({
+        exitCode: code,
+        successful: stats?.successful ?? (code === 0 ? opts.calls : 0),
+        failed: stats?.failed ?? 0,
+        stdout, stderr, errors,
+      });
+    };
+    child.on('error', (err) => {
+      stderr += String(err);
+      finish(-1);
+    });
+    child.on('exit', (code, signal) => finish(code ?? (signal ? 128 : -1)));
+  });
+  return { child, port, result };
+}
+
+function bindFailure(r: SippResult): boolean {
+  return /bind|address already in use/i.test(r.stderr + r.stdout) && r.exitCode !== 0 && r.successful === 0;
+}
+
+/** Runs a sipp scenario to completion. */
+export async function runSipp(opts: SippOptions): Promise<SippResult> {
+  for (let attempt = 0; ; attempt++) {
+    const port = opts.localPort ?? (await freeUdpPort());
+    const l = launch(opts, port, await freeUdpPort());
+    const r = await l.result;
+    // an ephemeral port grabbed by someone else between our probe and sipp's bind: try another
+    if (attempt < 3 && opts.localPort === undefined && bindFailure(r)) continue;
+    return r;
+  }
+}
+
+/** Starts a long-running sipp (typically a trunk UAS) and waits until it is listening. */
+export async function startSipp(opts: Omit<SippOptions, 'calls'> & { calls?: number }): Promise<SippProcess> {
+  const full: SippOptions = { ...opts, calls: opts.calls ?? 1_000_000 };
+  for (let attempt = 0; ; attempt++) {
+    const port = opts.localPort ?? (await freeUdpPort());
+    const l = launch(full, port, await freeUdpPort());
+    let exited: SippResult | undefined;
+    void l.result.then((r) => {
+      exited = r;
+    });
+    const deadline = Date.now() + 5000;
+    while (!exited && Date.now() < deadline && !(await udpPortInUse(port))) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (exited) {
+      if (attempt < 3 && opts.localPort === undefined && bindFailure(exited)) continue;
+      throw new Error(`sipp exited early (${exited.exitCode}): ${exited.stderr || exited.stdout}`);
+    }
+    const stop = async (): Promise<SippResult> => {
+      if (l.child.exitCode === null && l.child.signalCode === null) {
+        l.child.kill('SIGINT');
+        const t = setTimeout(() => l.child.kill('SIGKILL'), 2000);
+        const r = await l.result;
+        clearTimeout(t);
+        return r;
+      }
+      return l.result;
+    };
+    return { port, address: `127.0.0.1:${port}`, done: l.result, stop };
+  }
+}

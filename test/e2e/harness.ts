@@ -1,0 +1,225 @@
+// End-to-end bench: real redis-server, the drachtio and FreeSWITCH stand-ins, dialgate started
+// through the same composition root as `dialgate serve`, and sipp trunks on loopback.
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { shiftedClock } from '../../src/calls/clock.js';
+import type { Cdr } from '../../src/cdr/model.js';
+import { ConfigStore } from '../../src/config/index.js';
+import { startApp, type App } from '../../src/ops/app.js';
+import { startDrachtio, type DrachtioStandIn } from '../bench/drachtio/standin.js';
+import { startFreeSwitch, type FreeSwitchStandIn } from '../bench/freeswitch/index.js';
+import { runSipp, startSipp, type SippProcess, type SippResult } from '../bench/sipp.js';
+import { startRedis, type RedisInstance } from '../helpers/redis.js';
+import { injection, seatCall, trunkUas, type SeatCallOptions, type TrunkOptions } from './scenarios.js';
+
+export const SEATS = { '1001': 'pw-1001-secret', '1002': 'pw-1002-secret' } as const;
+
+export interface FixtureOptions {
+  trunkPorts: [number, number];
+  window?: string; // "08:00-19:30"
+  increments?: string; // "60/60"
+  ratePerMinute?: string; // yuan
+  maxConcurrent?: number;
+  media?: 'anchored' | 'direct';
+  recording?: boolean;
+  warningSeconds?: number;
+  callerIdPolicy?: 'deny' | 'replace';
+  trunkTimeoutSeconds?: number;
+}
+
+/** Writes a complete config directory modelled on the telesales contract (004). */
+export function writeFixtureConfig(dir: string, o: FixtureOptions): void {
+  mkdirSync(join(dir, 'lists'), { recursive: true });
+  const files: Record<string, string> = {
+    'dialgate.yaml': `realm: dialgate.test
+timezone: Asia/Shanghai
+log: { level: info }
+http: { host: 127.0.0.1, port: 18080 }
+drachtio: { host: 127.0.0.1, port: 9022, secret: cymru }
+freeswitch: { host: 127.0.0.1, port: 8021, secret: ClueCon, sipAddress: 127.0.0.1:5080, recordingDir: ${dir}/rec }
+redis: { url: "redis://127.0.0.1:6379" }
+cdr: { dir: ${dir}/cdr }
+`,
+    'tenants.yaml': `tenants:
+  - id: telesales
+    name: telesales
+    status: active
+    account: telesales
+    tariff: domestic
+    window:
+      timezone: Asia/Shanghai
+      holidays: ignore
+      weekly:
+        all: ["${o.window ?? '08:00-19:30'}"]
+    allowedClasses: [mobile, landline]
+    maxConcurrent: ${o.maxConcurrent ?? 10}
+    callerIdPool: ["01088886601", "01088886602"]
+    callerIdPolicy: ${o.callerIdPolicy ?? 'deny'}
+    recording: ${o.recording ?? true}
+    warningSeconds: ${o.warningSeconds ?? 1}
+    blacklist:
+      numbers: ["13900001111"]
+      prefixes: ["1390000222"]
+      files: [lists/dnc.txt]
+`,
+    'seats.yaml': `seats:
+${Object.entries(SEATS).map(([id, pw], i) => `  - id: "${id}"
+    tenant: telesales
+    password: ${pw}
+    callerId: "0108888660${i + 1}"`).join('\n')}
+`,
+    'trunks.yaml': `trunks:
+  - id: trunk-a
+    uri: sip:127.0.0.1:${o.trunkPorts[0]}
+    maxConcurrent: 50
+    timeoutSeconds: ${o.trunkTimeoutSeconds ?? 10}
+    inboundSources: [127.0.0.1]
+  - id: trunk-b
+    uri: sip:127.0.0.1:${o.trunkPorts[1]}
+    maxConcurrent: 50
+    timeoutSeconds: ${o.trunkTimeoutSeconds ?? 10}
+    inboundSources: [127.0.0.1]
+`,
+    'routes.yaml': `routes:
+  - id: domestic
+    priority: 10
+    match:
+      classes: [mobile, landline]
+    trunks: [trunk-a, trunk-b]
+    media: ${o.media ?? 'anchored'}
+`,
+    'tariffs.yaml': `tariffs:
+  - id: domestic
+    rates:
+      - class: mobile
+        ratePerMinute: "${o.ratePerMinute ?? '0.13'}"
+        increments: ${o.increments ?? '60/60'}
+      - class: landline
+        ratePerMinute: "${o.ratePerMinute ?? '0.13'}"
+        increments: ${o.increments ?? '60/60'}
+`,
+    'blacklist.yaml': `blacklist:
+  numbers: ["13800000000"]
+`,
+    'lists/dnc.txt': '# tenant do-not-call list\n13700137000\n',
+  };
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+}
+
+export interface Bench {
+  dir: string;
+  redis: RedisInstance;
+  drachtio: DrachtioStandIn;
+  fs: FreeSwitchStandIn | null;
+  store: ConfigStore;
+  app: App;
+  clock: ReturnType<typeof shiftedClock>;
+  /** host:port seats send to. */
+  sipTarget: string;
+  stop(): Promise<void>;
+}
+
+export interface BenchOptions extends Omit<FixtureOptions, 'trunkPorts'> {
+  trunkPorts: [number, number];
+  /** Wall-clock time the app sees at start (ISO). */
+  at: string;
+  /** Balance of the tenant's prepaid account, in yuan units of 0.0001. */
+  balance: number;
+  withMedia?: boolean;
+  heartbeatMs?: number;
+  chunkSeconds?: number;
+}
+
+export async function startBench(o: BenchOptions): Promise<Bench> {
+  const dir = mkdtempSync(join(tmpdir(), 'dialgate-e2e-'));
+  writeFixtureConfig(dir, o);
+  const redis = await startRedis();
+  const drachtio = await startDrachtio({ recordFrames: false, ...(process.env.E2E_LOG ? { log: (m: string) => console.log("[drachtio]", m) } : {}) });
+  const fs = o.withMedia === false ? null : await startFreeSwitch({ defaultPlaybackMs: 200 });
+  const store = await ConfigStore.open(dir);
+  const clock = shiftedClock(Date.parse(o.at));
+  const logger = pino({ level: process.env.E2E_LOG ?? 'silent' });
+  const app = await startApp({
+    config: () => store.current(),
+    redisUrl: redis.url,
+    drachtio: { host: '127.0.0.1', port: drachtio.adminPort, secret: 'cymru' },
+    freeswitch: fs ? { host: '127.0.0.1', port: fs.eslPort, secret: fs.password } : null,
+    cdrDir: join(dir, 'cdr'),
+    recordingsDir: join(dir, 'rec'),
+    clock,
+    logger,
+    outbound: {
+      ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
+      ...(o.chunkSeconds ? { chunkSeconds: o.chunkSeconds } : {}),
+    },
+  });
+  await app.ledger.createAccount('telesales', { tenant: 'telesales', prepaidTotal: 1_000_000 });
+  if (o.balance > 0) await app.ledger.topUp('telesales', 'initial', o.balance, 'test deposit');
+  return {
+    dir, redis, drachtio, fs, store, app, clock,
+    sipTarget: `127.0.0.1:${drachtio.sipPort}`,
+    async stop() {
+      await app.stop();
+      store.close();
+      await drachtio.stop();
+      await fs?.stop();
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function startTrunk(port: number, o: TrunkOptions): Promise<SippProcess> {
+  return startSipp({ scenario: trunkUas(o), localPort: port, timeoutMs: 120_000 });
+}
+
+export interface CallSpec extends SeatCallOptions {
+  seat?: keyof typeof SEATS;
+  password?: string;
+  callee: string;
+  callerId?: string;
+  calls?: number;
+  concurrency?: number;
+  timeoutMs?: number;
+}
+
+/** Places seat calls through the bench with sipp; resolves with sipp's result. */
+export function seatCalls(bench: Bench, c: CallSpec): Promise<SippResult> {
+  const seat = c.seat ?? '1001';
+  const calls = c.calls ?? 1;
+  const rows = Array.from({ length: calls }, () => [seat, c.password ?? SEATS[seat], c.callee, c.callerId ?? seat] as [string, string, string, string]);
+  return runSipp({
+    scenario: seatCall(c),
+    target: bench.sipTarget,
+    calls,
+    ...(c.concurrency ? { concurrency: c.concurrency } : {}),
+    rate: 50,
+    timeoutMs: c.timeoutMs ?? 20_000,
+    injectionFile: injection(rows),
+    auth: { username: seat, password: c.password ?? SEATS[seat] },
+  });
+}
+
+/** All CDRs written so far (daily JSONL files), oldest first. */
+export function readCdrs(bench: Bench): Cdr[] {
+  const dir = join(bench.dir, 'cdr');
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
+  } catch {
+    return [];
+  }
+  return files.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Cdr));
+}
+
+/** Waits until `n` CDRs exist (CDRs are written right after the final SIP message). */
+export async function waitForCdrs(bench: Bench, n: number, timeoutMs = 10_000): Promise<Cdr[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const cdrs = readCdrs(bench);
+    if (cdrs.length >= n || Date.now() > deadline) return cdrs;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
