@@ -46,8 +46,10 @@ export const CHECKS: Readonly<Record<string, Check>> = {
     return { reason: `${JSON.stringify(v)} is not a date`, hint: 'write dates as YYYY-MM-DD' };
   },
   sipUri(v) {
-    if (typeof v === 'string' && /^sips?:[^\s@]*@?[A-Za-z0-9.[\]:-]+(:\d{1,5})?(;[^\s]*)?$/.test(v)) return null;
-    return { reason: `${JSON.stringify(v)} is not a SIP URI`, hint: 'e.g. sip:127.0.0.1:5090 or sip:gw.carrier.example;transport=tcp' };
+    const uri = /^sips?:[^\s@]*@?[A-Za-z0-9.[\]:-]+(:\d{1,5})?(;[^\s]*)?$/;
+    if (typeof v === 'string' && uri.test(v)) return null;
+    const fixed = typeof v === 'string' && uri.test(`sip:${v}`) ? `did you mean "sip:${v}"?` : undefined;
+    return { reason: `${JSON.stringify(v)} is not a SIP URI`, hint: fixed ?? 'e.g. sip:127.0.0.1:5090 or sip:gw.carrier.example;transport=tcp' };
   },
   increments(v) {
     if (typeof v === 'number' && Number.isInteger(v) && v > 0) return null;

@@ -106,8 +106,10 @@ function describe(e: ErrorObject, src: YamlSource): ConfigError {
       return src.issue(path, e.message ?? 'invalid value', hint);
     }
     case 'minimum':
-    case 'maximum':
-      return src.issue(path, `${show(e.data)} ${e.message ?? 'is out of range'}`.replace('must be', 'is not'));
+    case 'maximum': {
+      const limit = (e.params as { limit: number }).limit;
+      return src.issue(path, `${show(e.data)} is ${e.keyword === 'minimum' ? 'below the minimum' : 'above the maximum'} ${limit}`);
+    }
     case 'minItems':
       return src.issue(path, `needs at least ${(e.params as { limit: number }).limit} item(s)`);
     case 'minProperties':

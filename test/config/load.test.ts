@@ -165,3 +165,18 @@ describe('version', () => {
     expect(c.snapshot.version).not.toBe(a.snapshot.version);
   });
 });
+
+describe('messages', () => {
+  it('ranges, lists and URIs say what was expected', async () => {
+    const dir = await exampleCopy();
+    await edit(dir, 'trunks.yaml', ['uri: sip:127.0.0.1:5091', 'uri: 127.0.0.1:5091']);
+    await edit(dir, 'trunks.yaml', ['maxConcurrent: 30', 'maxConcurrent: 0']);
+    await edit(dir, 'routes.yaml', ['classes: [mobile, landline]', 'classes: mobile']);
+    const errors = await expectErrors(dir);
+    expect(errors.map((e) => [e.field, e.message, e.hint])).toEqual([
+      ['routes[0].match.classes', 'expected array, got "mobile"', 'write it as a list: [mobile]'],
+      ['trunks[0].maxConcurrent', '0 is below the minimum 1', undefined],
+      ['trunks[1].uri', '"127.0.0.1:5091" is not a SIP URI', 'did you mean "sip:127.0.0.1:5091"?'],
+    ]);
+  });
+});

@@ -1260,11 +1260,11 @@ const APPS: Record<string, App> = {
     await run.wait(undefined);
     return '_none_';
   },
-  async record_session(core, ch, _run, arg) {
+  async record_session(core, ch, run, arg) {
     const [path, limit] = arg.trim().split(/\s+/);
     if (path) core.startRecording(ch, path, limit ? Number(limit) : undefined);
     // media bug attached; the app returns at once (traced: EXECUTE_COMPLETE ~20 ms after EXECUTE)
-    await _run.wait(20);
+    await run.wait(20);
     return '_none_';
   },
   async stop_record_session(core, ch, _run, arg) {
