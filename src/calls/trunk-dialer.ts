@@ -103,11 +103,13 @@ export class TrunkDialer {
         },
         ...(target.auth ? { auth: target.auth } : {}),
       }, {
-        cbRequest: (req: Srf.SrfRequest) => {
+        // srf calls this as (err, req), although its typings say (req).
+        cbRequest: ((_err: unknown, req: Srf.SrfRequest | undefined) => {
+          if (!req) return;
           this.pending = req;
           // The caller may have cancelled while the INVITE was being sent.
           if (this.cancelled) req.cancel(() => {});
-        },
+        }) as unknown as (req: Srf.SrfRequest) => void,
         cbProvisional: (res: Srf.SrfResponse) => opts.onProvisional(res.status, res.body || undefined),
       });
       return { dialog, attempt: { trunk: target.trunkId, sipStatus: 200, at: opts.clock.now() } };

@@ -1,7 +1,8 @@
 // Outbound seat calls end to end: sipp seats and trunks, the call bench, real Redis (issue 3).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort, runSipp, type SippProcess } from '../bench/sipp.js';
-import { seatRegister, injection } from './scenarios.js';
+import { existsSync } from 'node:fs';
+import { seatCancel, seatRegister, injection } from './scenarios.js';
 import { readCdrs, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 
 const IN_WINDOW = '2026-11-23T10:00:00+08:00';
@@ -106,5 +107,56 @@ describe('outbound seat calls through the bench', () => {
     await new Promise((res) => setTimeout(res, 300));
     // Authentication failures are access-log events, not call attempts of a tenant.
     expect(readCdrs(bench).length).toBe(before);
+  });
+});
+
+describe('outbound call teardown paths', () => {
+  let bench: Bench;
+  let ports: [number, number];
+  let trunks: SippProcess[] = [];
+
+  beforeAll(async () => {
+    ports = [await freeUdpPort(), await freeUdpPort()];
+    bench = await startBench({ trunkPorts: ports, at: IN_WINDOW, balance: 1_000_000 });
+  });
+  afterAll(async () => {
+    await bench?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(trunks.map((t) => t.stop()));
+    trunks = [];
+  });
+
+  it('ends both legs when the callee hangs up, and records the call to a file named in the CDR', async () => {
+    trunks.push(await startTrunk(ports[0], { answer: 200, hangup: 'trunk', holdMs: 1200 }));
+    const before = readCdrs(bench).length;
+    const r = await seatCalls(bench, { callee: '13812345678', expect: 200, hangup: 'remote' });
+    expect(r.exitCode, r.errors).toBe(0);
+    const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+    expect(cdr.hangupBy).toBe('callee');
+    expect(cdr.recordingPath).toMatch(/rec\/telesales\/2026-11-23\/.+\.wav$/);
+    expect(existsSync(cdr.recordingPath!)).toBe(true);
+    // Both FreeSWITCH endpoints are gone once the call ended.
+    const deadline = Date.now() + 3000;
+    while (bench.fs!.channels().length > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    expect(bench.fs!.channels()).toEqual([]);
+  });
+
+  it('stops dialling when the seat cancels before the callee answers', async () => {
+    const trunk = await startTrunk(ports[0], { answer: 'cancel' });
+    const before = readCdrs(bench).length;
+    const r = await runSipp({ scenario: seatCancel(800), target: bench.sipTarget, calls: 1, timeoutMs: 15_000,
+      injectionFile: injection([['1001', 'pw-1001-secret', '13812345678']]), auth: { username: '1001', password: 'pw-1001-secret' } });
+    expect(r.exitCode, r.errors).toBe(0);
+    const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+    expect(cdr.sipStatus).toBe(487);
+    expect(cdr.answerAt).toBeNull();
+    expect(cdr.hangupBy).toBe('caller');
+    expect(cdr.cost).toBe(0);
+    const acct = await bench.app.ledger.getAccount('telesales');
+    expect(acct!.reserved).toBe(0);
+    // The carrier got the CANCEL too: its scenario (CANCEL → 200, 487, ACK) completed.
+    const t = await trunk.stop();
+    expect(t.successful, t.errors).toBe(1);
   });
 });

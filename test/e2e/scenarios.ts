@@ -169,8 +169,8 @@ ${reg(true, 2)}
 }
 
 export interface TrunkOptions {
-  /** Final answer to every INVITE. */
-  answer: number;
+  /** Final answer to every INVITE; 'cancel' rings until the caller side CANCELs (then 487). */
+  answer: number | 'cancel';
   /** 180 before the answer. */
   ringMs?: number;
   /** Who ends an answered call: the caller side (wait for BYE) or the trunk after holdMs. */
@@ -180,8 +180,14 @@ export interface TrunkOptions {
 
 /** A carrier gateway (UAS). */
 export function trunkUas(o: TrunkOptions): string {
+  // sipp refuses variables that are set but never used: capture only what this variant sends.
+  const byTrunk = o.answer === 200 && o.hangup === 'trunk';
+  const captures = [
+    ...(byTrunk ? ['<ereg regexp=".*" search_in="hdr" header="From:" assign_to="1"/>', '<ereg regexp=".*" search_in="hdr" header="To:" assign_to="2"/>'] : []),
+    ...(o.answer === 'cancel' ? ['<ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="3"/>'] : []),
+  ];
   let body = `
-  <recv request="INVITE" rrs="true"/>
+  <recv request="INVITE" rrs="true">${captures.length ? `<action>${captures.join('')}</action>` : ''}</recv>
   <send>
     <![CDATA[
 SIP/2.0 100 Trying
@@ -209,6 +215,36 @@ Content-Length: 0
   </send>
   <pause milliseconds="${o.ringMs ?? 50}"/>
 `;
+  if (o.answer === 'cancel') {
+    body += `  <recv request="CANCEL"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+  <send>
+    <![CDATA[
+SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [$3] INVITE
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+`;
+    return write('trunk-ring-until-cancel', body);
+  }
   if (o.answer !== 200) {
     body += `  <send>
     <![CDATA[
@@ -264,8 +300,8 @@ Content-Length: 0
     <![CDATA[
 BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-[last_To:]
-[last_From:]
+From: [$2];tag=[pid]SIPpTag01[call_number]
+To: [$1]
 [last_Call-ID:]
 CSeq: 1 BYE
 Max-Forwards: 70
@@ -284,4 +320,35 @@ export function injection(rows: Array<[user: string, password: string, callee: s
   const path = join(dir, `inject-${++n}.csv`);
   writeFileSync(path, `SEQUENTIAL\n${rows.map(([u, p, c, id]) => [u, p, c, id ?? u].join(';')).join('\n')}\n`);
   return path;
+}
+
+/** A seat that cancels its authenticated INVITE after `afterMs` of ringing (RFC 3261 §9.1). */
+export function seatCancel(afterMs: number): string {
+  const to = '[field2]';
+  return write('seat-cancel', `${invite(false, 1, to)}
+  <recv response="100" optional="true"/>
+  <recv response="407" auth="true"/>
+${ACK_NON2XX(1)}
+${invite(true, 2, to)}
+  <recv response="100" optional="true"/>
+  <recv response="180"/>
+  <pause milliseconds="${afterMs}"/>
+  <send>
+    <![CDATA[
+CANCEL sip:${to}@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:${to}@[remote_ip]>
+Call-ID: [call_id]
+CSeq: 2 CANCEL
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="180" optional="true"/>
+  <recv response="200" crlf="true"/>
+  <recv response="487"/>
+${ACK_NON2XX(2)}
+`);
 }

@@ -1,10 +1,10 @@
 // `dialgate cdr query|export`: search and export the daily CDR files (001 §1(二)).
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { exportCsv, queryCdrs, type CdrQuery } from '../../cdr/query.js';
 import { formatYuan } from '../../config/money.js';
-import { loadSnapshot, intArg, UserError, EXIT } from './common.js';
+import { defaultConfigDir, loadSnapshot, intArg, UserError, EXIT } from './common.js';
 import { parseTime } from '../explain.js';
 
 type Run = (fn: () => Promise<number>) => Promise<void>;
@@ -17,6 +17,7 @@ async function cdrDirOf(o: CdrOpts): Promise<string> {
   if (o.dir) return o.dir;
   if (process.env.DIALGATE_CDR_DIR) return process.env.DIALGATE_CDR_DIR;
   if (o.config) return (await loadSnapshot(o.config)).server.cdr.dir;
+  if (existsSync(defaultConfigDir())) return (await loadSnapshot(defaultConfigDir())).server.cdr.dir;
   throw new UserError('where are the CDRs? pass --dir DIR, --config DIR (uses its cdr.dir) or set DIALGATE_CDR_DIR');
 }
 
@@ -34,8 +35,8 @@ export function cdrQueryOf(o: CdrOpts): CdrQuery {
 
 function filters(c: Command): Command {
   return c
-    .option('--dir <dir>', 'CDR directory (default: DIALGATE_CDR_DIR, or cdr.dir of --config)')
-    .option('-c, --config <dir>', 'config directory whose cdr.dir to read')
+    .option('--dir <dir>', 'CDR directory (default: DIALGATE_CDR_DIR, else cdr.dir of the config)')
+    .option('-c, --config <dir>', 'config directory whose cdr.dir to read (default DIALGATE_CONFIG or ./config)')
     .option('--from <time>', 'invite time from (ISO; a date is its midnight, Beijing time without offset)')
     .option('--to <time>', 'invite time before (ISO; a date includes that whole day)')
     .option('--tenant <id>', 'only this tenant')

@@ -46,12 +46,14 @@ export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>
   } catch (e) {
     throw new UserError(`bad Redis URL ${redactUrl(url)}: ${(e as Error).message}`);
   }
-  redis.on('error', () => { /* reported by connect() or the command below */ });
+  let lastError: Error | undefined;
+  redis.on('error', (e: Error) => { lastError = e; }); // reported by connect() or the command below
   try {
     await redis.connect();
   } catch (e) {
     redis.disconnect();
-    throw new UserError(`cannot connect to Redis at ${redactUrl(url)}: ${(e as Error).message}`, EXIT.failure);
+    const why = (lastError as NodeJS.ErrnoException | undefined)?.code ?? lastError?.message ?? (e as Error).message;
+    throw new UserError(`cannot connect to Redis at ${redactUrl(url)} (${why})`, EXIT.failure);
   }
   try {
     return await fn(redis);
