@@ -532,7 +532,6 @@ class CallRun {
           : await deps.ledger.release(this.acct, call.callId, endAt);
         balanceAfter = s.balanceAfter;
         if (s.shortfall > 0) this.log.error({ shortfall: s.shortfall }, 'settled cost exceeded the reservation');
-        if (s.alert) this.log.warn({ alert: s.alert }, 'low balance');
       }
     } catch (err) {
       // Left for crash recovery, which settles orphaned reservations from the heartbeat.

@@ -65,6 +65,7 @@ interface ServerYaml {
   freeswitch: { host?: string; port?: number; secret: SecretSpec; sipAddress?: string; recordingDir?: string };
   redis?: { url?: SecretSpec };
   cdr?: { dir?: string };
+  alerts?: { webhook?: string; timeoutMs?: number };
 }
 
 export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Promise<ServerSettings | undefined> {
@@ -93,6 +94,7 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
     },
     redis: { url: redisUrl },
     cdr: { dir: isAbsolute(cdrDir) ? cdrDir : resolve(ctx.dir, cdrDir) },
+    alerts: { ...(y.alerts?.webhook ? { webhook: y.alerts.webhook } : {}), timeoutMs: y.alerts?.timeoutMs ?? 5000 },
   };
 }
 

@@ -123,6 +123,7 @@ const server: Schema = obj({
   freeswitch: obj({ host, port, secret, sipAddress: host, recordingDir: host }, ['secret']),
   redis: obj({ url: { dg: 'secret' } }),
   cdr: obj({ dir: host }),
+  alerts: obj({ webhook: { type: 'string', pattern: '^https?://', expected: 'an http(s) URL' }, timeoutMs: { type: 'integer', minimum: 100 } }),
 }, ['realm', 'drachtio', 'freeswitch']);
 
 export const SCHEMAS: Readonly<Record<ConfigKind, Schema>> = {

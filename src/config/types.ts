@@ -165,6 +165,8 @@ export interface ServerSettings {
   redis: { url: string };
   /** Directory for daily CDR files, absolute (relative paths resolve against the config dir). */
   cdr: { dir: string };
+  /** Low-balance alerts (003 §2.2): POSTed as JSON to `webhook` when set. */
+  alerts?: { webhook?: string; timeoutMs: number };
 }
 
 export interface ConfigSnapshot {

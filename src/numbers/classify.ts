@@ -7,8 +7,9 @@
 //   number never starts with 0 (the plan also keeps 1 for specials, but numbers such as
 //   010-12345678 are used widely in examples and test data, so a leading 1 is accepted);
 // - 400 (caller shares the cost) and 800 (toll-free) + 7 digits;
-// - service codes: 95xxx national enterprise hotlines (95588), 96xxx local hotlines, 10xxx
-//   carrier services (10086, 10000), 11xxx (11185 post), 12xxx public services (12345 citizen
+// - service codes: 95xxx national enterprise hotlines (95588, up to 8 digits), 96xxx local
+//   hotlines, 10xxx and 1010xxxx carrier services (10086, 10000), 11xxx (11185 post), 12xxx
+//   public services (12345 citizen
 //   hotline, 12321 spam reports, 12315, 12306), three-digit specials 112 (line faults), 114
 //   (directory), 117 (speaking clock), 121 (weather);
 // - premium (our decision, see premiumPrefix): 160 / 168 voice information services (声讯台)
@@ -32,7 +33,7 @@ const LANDLINE_2 = /^0(?:10|2\d)[1-9]\d{7}$/;
 const LANDLINE_3 = /^0[3-9]\d\d[1-9]\d{6,7}$/;
 const TOLLFREE = /^[48]00\d{7}$/;
 const PREMIUM = /^(?:16[08]\d{3,8}|1259\d{1,7})$/;
-const SERVICE = /^(?:9[56]\d{3,6}|1[0-2]\d{3,6}|11[247]|121)$/;
+const SERVICE = /^(?:9[56]\d{3,6}|10\d{3}|1010\d{4}|1[12]\d{3}|11[247]|121)$/;
 
 /** Classifies digits in national form; null when they fit no plan (malformed). */
 export function classifyNational(digits: string): Classification | null {

@@ -30,7 +30,8 @@ export interface NumberError {
 export type NormalizeResult = { ok: true; number: DialledNumber } | { ok: false; error: NumberError };
 
 // RFC 3966 visual separators plus spaces; anything else (letters, * and #) is not a PSTN number.
-const DIALLABLE = /^\+?[\d\s\-.()/]+$/;
+const DIALLABLE = /^[\s(]*\+?[\d\s\-.()/]+$/;
+const PLUS = /^[\s(]*\+/;
 const NOT_DIGIT = /\D/g;
 const MAX_DIGITS = 20;
 const INTERNATIONAL = /^[1-9]\d{5,14}$/; // E.164: country code + number, at most 15 digits
@@ -116,7 +117,7 @@ export function normalizeNumber(raw: string): NormalizeResult {
   const digits = user.replace(NOT_DIGIT, '');
   if (digits === '') return fail(raw, 'empty', 'no digits dialled');
   if (digits.length > MAX_DIGITS) return fail(raw, 'too-long', `too many digits (${digits.length})`);
-  if (user.startsWith('+')) {
+  if (PLUS.test(user)) {
     return digits.startsWith('86') ? afterCountryCode(raw, digits.slice(2)) : international(raw, digits);
   }
   if (digits.startsWith('00')) {

@@ -13,7 +13,9 @@ import { systemClock, type Clock } from '../calls/clock.js';
 import { OutboundCallHandler, type LiveCall, type OutboundSettings } from '../calls/outbound-call.js';
 import type { ConfigSnapshot, TariffRate } from '../config/types.js';
 import { ConcurrencySlots } from '../ledger/concurrency.js';
+import { createAlertWebhook } from '../ledger/alert-webhook.js';
 import { Ledger } from '../ledger/ledger.js';
+import type { LowBalanceAlert } from '../ledger/types.js';
 import { recoverOrphans } from '../ledger/recovery.js';
 import { MediaGateway } from '../media/media-gateway.js';
 import { rateCall } from '../rating/rate.js';
@@ -62,7 +64,16 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 2 });
   redis.on('error', (err: Error) => log.error({ err: err.message }, 'redis error'));
   const heartbeatMs = opts.outbound?.heartbeatMs ?? 10_000;
-  const ledger = new Ledger(redis, { instanceId, heartbeatMs });
+  // 003 §2.2 low-balance alert: once per crossing (the ledger decides), logged and POSTed.
+  const onAlert = (alert: LowBalanceAlert): void => {
+    log.warn({ alert }, 'low balance alert');
+    const { webhook, timeoutMs } = opts.config().server.alerts ?? { timeoutMs: 5000 };
+    if (!webhook) return;
+    void createAlertWebhook({ url: webhook, timeoutMs })(alert).then((r) => {
+      if (!r.ok) log.error({ account: alert.account, status: r.status, err: r.error }, 'alert webhook failed');
+    });
+  };
+  const ledger = new Ledger(redis, { instanceId, heartbeatMs, onAlert });
   const slots = new ConcurrencySlots(redis);
   const cdr = new CdrWriter({ redis, dir: opts.cdrDir });
   // Nonces are signed with a key every instance derives from the shared drachtio secret.

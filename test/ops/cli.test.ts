@@ -147,6 +147,9 @@ describe('dialgate CLI', () => {
     expect(readFileSync(join(dir, 'lists/dnc.txt'), 'utf8').match(/13812345678/g)).toHaveLength(1);
     const explained = JSON.parse((await dialgate(['explain', '--config', dir, '--seat', '1001', '--to', CALLEE, '--at', '2026-11-23T10:00'])).stdout);
     expect(explained).toMatchObject({ decision: 'deny', reason: 'blacklisted' });
+    // explain --redis reads the account as a live call does: 2000 − 1000 yuan left.
+    const withLedger = JSON.parse((await dialgate(['explain', '--config', dir, '--seat', '1001', '--to', '13812340000', '--at', '2026-11-23T10:00', '--redis', redis.url])).stdout);
+    expect(withLedger).toMatchObject({ decision: 'allow', balance: { source: 'redis', availableYuan: '1000.00' }, activeCalls: 0 });
   });
 
   it('cdr query and export read the daily files', async () => {

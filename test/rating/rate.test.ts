@@ -4,14 +4,25 @@ import {
   type RatingTerms, billableSeconds, billedSeconds, costOfBilled, maxBilledSecondsFor, rateCall,
 } from '../../src/rating/rate.js';
 
-// Independent reference: walks the increments one by one and prices with BigInt fractions.
+// Independent reference, in BigInt throughout: the billed duration is searched for on the grid
+// of increments (smallest initial + k × subsequent covering the billable seconds, by bisection
+// rather than division), and the price is an exact fraction rounded up once.
 function referenceRate(rate: RatingTerms, answeredMs: number): { billable: number; billed: number; cost: number } {
   const ms = BigInt(answeredMs);
   const billable = ms / 1000n + (ms % 1000n === 0n ? 0n : 1n);
+  const initial = BigInt(rate.initialIncrement);
+  const sub = BigInt(rate.subsequentIncrement);
   let billed = 0n;
   if (billable > 0n) {
-    billed = BigInt(rate.initialIncrement);
-    while (billed < billable) billed += BigInt(rate.subsequentIncrement);
+    let lo = 0n; // initial + lo × sub may fall short
+    let hi = billable; // initial + hi × sub covers billable (sub ≥ 1)
+    if (initial >= billable) hi = 0n;
+    while (lo < hi) {
+      const mid = (lo + hi) / 2n;
+      if (initial + mid * sub >= billable) hi = mid;
+      else lo = mid + 1n;
+    }
+    billed = initial + hi * sub;
   }
   if (billed === 0n) return { billable: Number(billable), billed: 0, cost: 0 };
   // cost = connectFee + rate × billed / 60 as the fraction num / 60, rounded up once.
@@ -50,10 +61,10 @@ describe('rateCall', () => {
   });
 
   it('rounds the cost up once per call, not per increment', () => {
-    // 0.0007 yuan/min on 6/6: 11 s → 12 s billed → 7 × 12 / 60 = 1.4 → 2 units (per increment would be 1 + 1... = 2 × ceil(0.7)).
+    // 7 units/min on 6/6: each 6 s increment is worth 0.7 units.
     const r = { ratePerMinute: 7, initialIncrement: 6, subsequentIncrement: 6, connectFee: 0 };
-    expect(rateCall(r, 11_000).cost).toBe(2);
-    expect(rateCall(r, 59_000).cost).toBe(7); // 60 s billed → exactly 7; per increment would give 10
+    expect(rateCall(r, 11_000).cost).toBe(2); // 12 s: 1.4 → 2
+    expect(rateCall(r, 59_000).cost).toBe(7); // 60 s: exactly 7; rounding per increment would give 10
   });
 
   it('bills the initial increment, then subsequent increments (30/6)', () => {

@@ -1,2 +1,0 @@
-import { runConfigCheck } from './src/config/index.js';
-process.exitCode = await runConfigCheck(process.argv[2]!);
