@@ -41,6 +41,8 @@ export interface OutboundDeps {
   settings: OutboundSettings;
   /** Calls in progress on this instance, for status and graceful shutdown. */
   live: Map<string, LiveCall>;
+  /** Told of every CDR written (metrics). */
+  onCdr?: (cdr: Cdr) => void;
 }
 
 export interface LiveCall {
@@ -158,10 +160,11 @@ function cdrBase(call: OutboundCall, cfg: ConfigSnapshot, d: Decision, inviteAt:
   };
 }
 
-async function writeCdr(deps: Pick<OutboundDeps, 'cdr' | 'log' | 'clock'>, base: CdrInput, extra: Partial<CdrInput>): Promise<Cdr | null> {
+async function writeCdr(deps: Pick<OutboundDeps, 'cdr' | 'log' | 'clock' | 'onCdr'>, base: CdrInput, extra: Partial<CdrInput>): Promise<Cdr | null> {
   const cdr = buildCdr({ ...base, endAt: deps.clock.now(), ...extra });
   try {
     await deps.cdr.write(cdr);
+    deps.onCdr?.(cdr);
     deps.log.info({ cdr: { id: cdr.cdrId, decision: cdr.decision, reason: cdr.denyReason, status: cdr.sipStatus, billable: cdr.billableSeconds, cost: cdr.cost } }, 'cdr');
     return cdr;
   } catch (err) {

@@ -1,11 +1,16 @@
 // JSON Schemas, one per config file. Unknown fields are errors (additionalProperties: false), so a
 // typo never silently falls back to a default. `dg` names a value check from checks.ts; `expected`
 // is the words used when a pattern does not match.
+import { DENY_REASONS } from '../policy/reasons.js';
 import { WEEKDAYS } from './schedule.js';
 
 export type ConfigKind = 'server' | 'tenants' | 'seats' | 'trunks' | 'routes' | 'tariffs' | 'blacklist';
 
 type Schema = Record<string, unknown>;
+
+/** Announcement names a tenant may configure. */
+export const ANNOUNCEMENT_KEYS: readonly string[] = [...Object.keys(DENY_REASONS), 'credit-warning'];
+
 
 export const NUMBER_CLASSES = [
   'mobile', 'landline', 'tollfree400', 'tollfree800', 'service', 'emergency', 'international', 'premium', 'unknown',
@@ -64,7 +69,12 @@ const tenant: Schema = obj({
   tariff: id,
   account: id,
   recording: { type: 'boolean' },
-  announcements: { type: 'object', additionalProperties: { type: 'string', minLength: 1 } },
+  // Keys are deny reasons (policy/reasons.ts) plus the low-credit warning, so a typo is an error.
+  announcements: {
+    type: 'object',
+    propertyNames: { enum: [...ANNOUNCEMENT_KEYS] },
+    additionalProperties: { type: 'string', minLength: 1 },
+  },
   warningSeconds: { type: 'integer', minimum: 0 },
 }, ['id', 'maxConcurrent', 'tariff']);
 

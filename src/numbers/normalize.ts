@@ -3,7 +3,7 @@
 // "008613800138000", "8613800138000" and "sip:13800138000@pbx" are one number.
 import type { NumberClass } from '../config/types.js';
 import { classifyNational } from './classify.js';
-import { type Region, regionOfSignificant } from './region.js';
+import { type Region, regionOfAreaCode, regionOfMobile } from './region.js';
 
 export interface DialledNumber {
   /** What the caller sent. */
@@ -79,11 +79,11 @@ function national(raw: string, digits: string): NormalizeResult {
   switch (c.class) {
     case 'mobile':
       e164 = `+86${c.national}`;
-      region = regionOfSignificant(c.national, 7);
+      region = regionOfMobile(c.national);
       break;
     case 'landline':
       e164 = `+86${c.national.slice(1)}`;
-      region = regionOfSignificant(c.national.slice(1), (c.areaCode?.length ?? 1) - 1);
+      region = c.areaCode ? regionOfAreaCode(c.areaCode) : null;
       break;
     case 'tollfree400':
     case 'tollfree800':

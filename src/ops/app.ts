@@ -22,6 +22,7 @@ import { rateCall } from '../rating/rate.js';
 import { createRegistrarStore } from '../registrar/store.js';
 import { Authenticator } from '../sip/authenticator.js';
 import { createRegisterHandler } from '../sip/registrar.js';
+import { OpsMetrics } from './http.js';
 import { LOG_REDACT_PATHS } from './log.js';
 
 export interface AppOptions {
@@ -44,6 +45,11 @@ export interface AppOptions {
 
 export interface App {
   srf: Srf;
+  metrics: OpsMetrics;
+  /** drachtio-server connection is up. */
+  connected(): boolean;
+  /** Seats with a live registration. */
+  registeredSeats(): Promise<number>;
   redis: Redis;
   ledger: Ledger;
   live: Map<string, LiveCall>;
@@ -85,11 +91,17 @@ export async function startApp(opts: AppOptions): Promise<App> {
     now: () => clock.now(),
   });
   const live = new Map<string, LiveCall>();
+  const metrics = new OpsMetrics();
+  const registrations = createRegistrarStore(redis);
 
   const srf = new Srf();
   const media = new MediaGateway(srf, log.child({ component: 'media' }));
   const outbound = new OutboundCallHandler({
     srf, media, ledger, slots, cdr, clock, live, log: log.child({ component: 'outbound' }),
+    onCdr: (c) => {
+      metrics.decision(c.decision, c.denyReason ?? '');
+      metrics.cdrWritten();
+    },
     settings: {
       chunkSeconds: 120,
       heartbeatMs,
@@ -99,7 +111,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       ...opts.outbound,
     },
   });
-  const register = createRegisterHandler({ auth, store: createRegistrarStore(redis), config: opts.config, now: () => clock.now(), log: log.child({ component: 'registrar' }) });
+  const register = createRegisterHandler({ auth, store: registrations, config: opts.config, now: () => clock.now(), log: log.child({ component: 'registrar' }) });
 
   // A handler that throws must answer the request and never take the process down.
   const guard = (name: string, fn: (req: Srf.SrfRequest, res: Srf.SrfResponse) => Promise<void>) =>
@@ -120,9 +132,16 @@ export async function startApp(opts: AppOptions): Promise<App> {
     await outbound.handle(req, res, a.seat, cfg);
   }));
   routes.options((_req: Srf.SrfRequest, res: Srf.SrfResponse) => res.send(200, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER' } }));
+  let connected = false;
   srf.on('error', (err: Error) => log.error({ err: err.message }, 'drachtio connection error'));
+  srf.on('connect', () => { connected = true; });
+  srf.on('disconnect', () => {
+    connected = false;
+    log.error('disconnected from drachtio-server; srf reconnects');
+  });
 
   await srf.connect({ host: opts.drachtio.host, port: opts.drachtio.port, secret: opts.drachtio.secret });
+  connected = true;
   log.info({ host: opts.drachtio.host, port: opts.drachtio.port, instanceId }, 'connected to drachtio-server');
   if (opts.freeswitch) {
     try {
@@ -164,7 +183,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
   recoveryTimer.unref();
 
   return {
-    srf, redis, ledger, live, log,
+    srf, redis, ledger, live, log, metrics,
+    connected: () => connected,
+    registeredSeats: async () => (await registrations.count(clock.now())).aors,
     recover,
     async stop() {
       clearInterval(recoveryTimer);

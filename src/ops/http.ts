@@ -77,9 +77,13 @@ export interface OpsHttp {
   close(): Promise<void>;
 }
 
-/** 200 when drachtio is connected and the config on disk is valid (no failed reload); else 503. */
+/**
+ * 200 when drachtio is connected and a config is running; else 503. A rejected reload leaves the
+ * previous config running, so it shows as status "degraded" with the error, still 200: one typo
+ * in shared config files must not make a load balancer drop every instance at once.
+ */
 export function isHealthy(s: StatusJson): boolean {
-  return s.drachtioConnected && s.config.version !== null && s.config.lastError === null;
+  return s.drachtioConnected && s.config.version !== null;
 }
 
 function digest(s: string): Buffer {
@@ -125,7 +129,8 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
       case '/health': {
         const s = await withUptime();
         const code = isHealthy(s) ? 200 : 503;
-        send(res, code, { status: code === 200 ? 'ok' : 'unavailable', ...s });
+        const status = code !== 200 ? 'unavailable' : s.config.lastError ? 'degraded' : 'ok';
+        send(res, code, { status, ...s });
         return code;
       }
       case '/calls': {

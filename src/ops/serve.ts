@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { ConfigLoadError, ConfigStore, reloadOnSighup } from '../config/index.js';
 import { createLogger, startApp, type App } from './app.js';
+import { startOpsHttp } from './http.js';
 
 export interface ServeOptions {
   configDir: string;
@@ -47,6 +48,30 @@ export async function serve(opts: ServeOptions): Promise<App> {
   });
   await store.watch();
   const unhook = reloadOnSighup(store);
+  const ops = await startOpsHttp({
+    host: server.http.host,
+    port: server.http.port,
+    ...(server.http.token ? { token: server.http.token } : {}),
+    log: log.child({ component: 'http' }),
+    status: async () => {
+      const c = store.status();
+      return {
+        drachtioConnected: app.connected(),
+        config: { version: c.version, loadedAt: c.loadedAt, dir: c.dir, lastError: c.lastError },
+        liveCalls: app.live.size,
+        registeredSeats: await app.registeredSeats().catch(() => -1),
+      };
+    },
+    calls: () => [...app.live.values()].map(({ callId, tenant, seat, callee, answeredAt }) => ({ callId, tenant, seat, callee, answeredAt })),
+    metrics: async () => app.metrics.render({
+      liveCalls: app.live.size,
+      registeredSeats: await app.registeredSeats().catch(() => 0),
+      up: app.connected(),
+    }),
+  });
+  log.info({ url: ops.url }, 'ops http listening');
+  store.on('reloaded', () => app.metrics.configReloaded(true));
+  store.on('rejected', () => app.metrics.configReloaded(false));
   store.on('reloaded', (e) => log.info({ version: e.version.slice(0, 12), diff: e.diff, reason: e.reason }, 'config reloaded'));
   store.on('rejected', (e) => log.error({ errors: e.errors, kept: e.keptVersion.slice(0, 12), reason: e.reason }, 'config change rejected; running config kept'));
 
@@ -57,6 +82,7 @@ export async function serve(opts: ServeOptions): Promise<App> {
     log.info({ signal, liveCalls: app.live.size }, 'shutting down');
     unhook();
     store.close();
+    void ops.close();
     void app.stop().finally(() => process.exit(0));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -30,15 +30,15 @@ describe('ops http', () => {
     expect(body.uptimeSeconds).toBeGreaterThanOrEqual(5);
   });
 
-  it('GET /health is 503 when drachtio is down, or a reload failed (error with file, line, field)', async () => {
+  it('GET /health is 503 when drachtio is down, and degraded (200, error with file, line, field) after a rejected reload', async () => {
     let s = status({ drachtioConnected: false });
     srv = await startOpsHttp({ host: '127.0.0.1', port: 0, status: async () => s });
     expect((await fetch(`${srv.url}/health`)).status).toBe(503);
     const lastError = { at: 1, reason: 'watch', errors: [{ file: 'tenants.yaml', line: 16, column: 15, field: 'tenants[0].window', message: 'bad time' }] };
     s = status({ config: { version: 'abc123', lastError } });
     const res = await fetch(`${srv.url}/health`);
-    expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ status: 'unavailable', config: { lastError: { errors: [{ file: 'tenants.yaml', line: 16, field: 'tenants[0].window' }] } } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'degraded', config: { lastError: { errors: [{ file: 'tenants.yaml', line: 16, field: 'tenants[0].window' }] } } });
   });
 
   it('requires the bearer token when configured, and never echoes it', async () => {
