@@ -229,7 +229,7 @@ export function uriHost(uri: string): string {
 export interface RouteYaml {
   id: string; priority: number;
   match?: { prefixes?: (string | number)[]; classes?: NumberClass[]; regions?: string[]; tenants?: string[] };
-  trunks: (string | { trunk: string; weight?: number })[];
+  trunks: (string | { trunk: string; weight?: number; priority?: number })[];
   media?: Route['media'];
 }
 
@@ -246,7 +246,8 @@ export function buildRoute(item: Item<RouteYaml>): Route {
     id: y.id,
     priority: y.priority,
     match,
-    trunks: y.trunks.map((t) => (typeof t === 'string' ? { trunk: t, weight: 1 } : { trunk: t.trunk, weight: t.weight ?? 1 })),
+    trunks: y.trunks.map((t) => (typeof t === 'string' ? { trunk: t, weight: 1 }
+      : { trunk: t.trunk, weight: t.weight ?? 1, ...(t.priority !== undefined ? { priority: t.priority } : {}) })),
     media: y.media ?? 'anchored',
   };
 }

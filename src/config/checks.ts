@@ -63,8 +63,11 @@ export const CHECKS: Readonly<Record<string, Check>> = {
     if (typeof v === 'string' && v !== '') return null;
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
       const o = v as Record<string, unknown>;
-      const extra = Object.keys(o).filter((k) => k !== 'trunk' && k !== 'weight');
-      if (extra.length) return { reason: `unknown field \`${extra[0]}\` in a trunk reference`, hint: 'a trunk reference is a trunk id, or { trunk: id, weight: n }' };
+      const extra = Object.keys(o).filter((k) => k !== 'trunk' && k !== 'weight' && k !== 'priority');
+      if (extra.length) return { reason: `unknown field \`${extra[0]}\` in a trunk reference`, hint: 'a trunk reference is a trunk id, or { trunk: id, weight: n, priority: tier }' };
+      if (o.priority !== undefined && !(Number.isInteger(o.priority) && (o.priority as number) >= 0)) {
+        return { reason: '`priority` (failover tier) must be an integer ≥ 0' };
+      }
       if (typeof o.trunk !== 'string') return { reason: 'missing `trunk` id in a trunk reference' };
       if (o.weight !== undefined && !(Number.isInteger(o.weight) && (o.weight as number) > 0)) {
         return { reason: '`weight` must be a positive integer' };

@@ -27,6 +27,8 @@ export function toNationalNumber(raw: string): string | null {
   }
   // 86 + mobile without a plus sign, as CRM exports often write it.
   if (s.length === 13 && /^861[3-9]/.test(s)) return s.slice(2);
+  // A mobile written with a trunk 0 (013800138000): the same national form as numbers/normalize.
+  if (s.length === 12 && /^01[3-9]/.test(s)) return s.slice(1);
   return s;
 }
 

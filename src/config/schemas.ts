@@ -46,6 +46,8 @@ const schedule: Schema = obj({
     minProperties: 1,
   },
   holidayRanges: timeRanges,
+  // 调休 make-up working days; absent = the first of mon…fri that has ranges.
+  workdayRanges: timeRanges,
 }, ['weekly']);
 
 const blacklistBody: Schema = obj({

@@ -10,6 +10,7 @@ export interface ScheduleYaml {
   holidays?: 'ignore' | 'cn-statutory';
   weekly: Record<string, string[]>;
   holidayRanges?: string[];
+  workdayRanges?: string[];
 }
 
 interface Placed { range: ParsedRange; path: Path }
@@ -57,11 +58,19 @@ export function buildSchedule(src: YamlSource, path: Path, y: ScheduleYaml, defa
     }),
     (a, b) => issues.error(src.issue(b.path, `${b.range.start}-${b.range.end} overlaps ${a.range.start}-${a.range.end}`, 'merge them into one range')),
   );
+  const workdayRanges = y.workdayRanges === undefined ? undefined : sortedRanges(
+    y.workdayRanges.flatMap((text, i) => {
+      const r = parseTimeRange(text);
+      return r.ok ? [{ range: r.value, path: [...path, 'workdayRanges', i] }] : [];
+    }),
+    (a, b) => issues.error(src.issue(b.path, `${b.range.start}-${b.range.end} overlaps ${a.range.start}-${a.range.end}`, 'merge them into one range')),
+  );
   return {
     timezone: y.timezone ?? defaultTimezone,
     weekly,
     holidays: y.holidays ?? 'ignore',
     holidayRanges,
+    ...(workdayRanges ? { workdayRanges } : {}),
   };
 }
 

@@ -18,6 +18,7 @@ import { Ledger } from '../ledger/ledger.js';
 import type { LowBalanceAlert } from '../ledger/types.js';
 import { recoverOrphans } from '../ledger/recovery.js';
 import { MediaGateway } from '../media/media-gateway.js';
+import { preloadRegions } from '../numbers/region.js';
 import { rateCall } from '../rating/rate.js';
 import { createRegistrarStore } from '../registrar/store.js';
 import { Authenticator } from '../sip/authenticator.js';
@@ -65,6 +66,8 @@ export function createLogger(level = process.env.DIALGATE_LOG_LEVEL ?? 'info'): 
 
 export async function startApp(opts: AppOptions): Promise<App> {
   const clock = opts.clock ?? systemClock;
+  // Region data takes ~0.5 s to load: pay it at start, not on the first call.
+  preloadRegions();
   const log = opts.logger ?? createLogger();
   const instanceId = opts.instanceId ?? `dg-${randomUUID().slice(0, 8)}`;
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 2 });
