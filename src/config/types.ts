@@ -185,4 +185,75 @@ export interface ConfigSnapshot {
   tariffs: ReadonlyMap<string, Tariff>;
   /** Global blacklist. */
   blacklist: Blacklist;
+  /** 400 numbers by national number (plans400.yaml); absent or empty = no inbound service. */
+  plans400?: ReadonlyMap<string, Plan400>;
+}
+
+// ---- 400 numbers (contract 002) ----------------------------------------------------------------
+
+/** How a destination group hands a call to its members (002 §1.3 智能话务分配). */
+export type DistributionStrategy = 'sequential' | 'round-robin' | 'weighted' | 'longest-idle' | 'ring-all';
+
+/** A destination (002 §1.3 号码绑定): a registered seat, or a number reached through a trunk. */
+export type GroupMember =
+  | { kind: 'seat'; seat: string; weight: number; noAnswerSeconds?: number }
+  | { kind: 'number'; number: string; weight: number; noAnswerSeconds?: number; trunks?: string[] };
+
+export interface DestinationGroup {
+  id: string;
+  strategy: DistributionStrategy;
+  /** Ring time per member before moving on (ring-all: for the whole group). */
+  noAnswerSeconds: number;
+  members: GroupMember[];
+  /** Group tried when no member answered. */
+  overflow?: string;
+}
+
+/** What a time rule (or the region strategy) sends a call to. */
+export type Plan400Action =
+  | { kind: 'route' } // on to the region strategy
+  | { kind: 'group'; group: string }
+  | { kind: 'announcement'; file: string } // e.g. closed: played as early media, then 480
+  | { kind: 'voicemail'; prompt?: string; maxSeconds: number };
+
+export interface TimeRule { id: string; schedule: Schedule; action: Plan400Action }
+
+export interface RegionBranch { id: string; regions: string[]; group: string }
+
+/** 002 §1.3 套餐: total, period, per-minute rate; the money itself is in the ledger account. */
+export interface Package400Terms {
+  total: Money;
+  months: number;
+  /** Rate for answered inbound minutes and for charged missed calls (002 §3.5). */
+  rate: TariffRate;
+  /** First day of service (ISO date, Beijing time); the package ends `months` later (exclusive). */
+  startDate: string;
+}
+
+export interface Plan400 {
+  /** National form, e.g. 4008050508. */
+  number: string;
+  name: string;
+  /** Owner tenant (002 §3.6: own use only). */
+  owner: string;
+  /** Ledger account holding the package money. */
+  account: string;
+  status: 'active' | 'suspended';
+  /** ISO date the service was stopped; 7 days later the number is reclaimed (002 §2.3). */
+  suspendedSince?: string;
+  package: Package400Terms;
+  /** Callers refused on this number (002 §1.3 黑名单). */
+  blacklist: Blacklist;
+  /** Callers refused on every 400 number of the owner tenant. */
+  tenantBlacklist: Blacklist;
+  welcome?: string;
+  /** 002 §1.3 密码保护: the caller keys the PIN before being connected. */
+  pin?: { digits: string; maxAttempts: number; prompt: string; invalidPrompt?: string };
+  /** Rules in order, first open one wins; none open → `otherwise`. Null = always route. */
+  time: { rules: TimeRule[]; otherwise: Plan400Action } | null;
+  /** Branches in order; unknown regions go to `default`. */
+  region: { branches: RegionBranch[]; default: string };
+  groups: DestinationGroup[];
+  announcements: { closed?: string; notInService?: string; unavailable?: string; pinFailed?: string };
+  recording: boolean;
 }

@@ -14,6 +14,15 @@ function env(name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
+/** A whole number of milliseconds from the environment (e.g. DIALGATE_HEARTBEAT_MS=1000). */
+function envMs(name: string): number | undefined {
+  const v = env(name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 100) throw new Error(`${name} must be a whole number of milliseconds ≥ 100, got ${JSON.stringify(v)}`);
+  return n;
+}
+
 export async function serve(opts: ServeOptions): Promise<App> {
   const dir = resolve(opts.configDir);
   const bootLog = createLogger();
@@ -29,6 +38,8 @@ export async function serve(opts: ServeOptions): Promise<App> {
   }
   const server = store.current().server;
   const log = createLogger(env('DIALGATE_LOG_LEVEL') ?? server.log.level);
+  // Ledger heartbeat of live calls (crash recovery bills up to one interval after the last one).
+  const heartbeatMs = envMs('DIALGATE_HEARTBEAT_MS');
   const app = await startApp({
     config: () => store.current(),
     redisUrl: env('DIALGATE_REDIS_URL') ?? server.redis.url,
@@ -45,6 +56,7 @@ export async function serve(opts: ServeOptions): Promise<App> {
     cdrDir: server.cdr.dir,
     recordingsDir: server.freeswitch.recordingDir,
     logger: log,
+    ...(heartbeatMs !== undefined ? { outbound: { heartbeatMs } } : {}),
   });
   await store.watch();
   const unhook = reloadOnSighup(store);
