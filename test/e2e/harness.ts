@@ -183,6 +183,8 @@ export interface CallSpec extends SeatCallOptions {
   calls?: number;
   concurrency?: number;
   timeoutMs?: number;
+  /** Calls per second sipp offers (default 50). */
+  rate?: number;
 }
 
 /** Places seat calls through the bench with sipp; resolves with sipp's result. */
@@ -195,7 +197,7 @@ export function seatCalls(bench: Bench, c: CallSpec): Promise<SippResult> {
     target: bench.sipTarget,
     calls,
     ...(c.concurrency ? { concurrency: c.concurrency } : {}),
-    rate: 50,
+    rate: c.rate ?? 50,
     timeoutMs: c.timeoutMs ?? 20_000,
     injectionFile: injection(rows),
     auth: { username: seat, password: c.password ?? SEATS[seat] },
