@@ -314,9 +314,12 @@ class CallRun {
     let offer = this.req.body;
     if (anchored) {
       try {
+        const t0 = deps.clock.now();
         this.epA = await deps.media.endpointFor(this.req.body);
+        const t1 = deps.clock.now();
         this.epB = await deps.media.offeringEndpoint();
         offer = this.epB.local.sdp;
+        this.log.debug({ callerEndpointMs: t1 - t0, trunkEndpointMs: deps.clock.now() - t1 }, 'media endpoints ready');
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'media endpoints failed: bridging direct');
         await this.releaseMedia();
@@ -369,9 +372,13 @@ class CallRun {
 
     try {
       if (anchored && this.epA && this.epB) {
+        const t0 = deps.clock.now();
         await this.epB.modify(this.uac.remote.sdp);
+        const t1 = deps.clock.now();
         this.uas = await deps.srf.createUAS(this.req, this.res, { localSdp: this.epA.local.sdp });
+        const t2 = deps.clock.now();
         await this.epA.bridge(this.epB);
+        this.log.debug({ modifyMs: t1 - t0, answerCallerMs: t2 - t1, bridgeMs: deps.clock.now() - t2 }, 'bridged');
         if (this.decision.recording) await this.startRecording();
       } else {
         this.uas = await deps.srf.createUAS(this.req, this.res, { localSdp: this.uac.remote.sdp });
@@ -527,7 +534,8 @@ class CallRun {
         billed = rated.billedSeconds;
         cost = this.charged ? rated.cost : 0;
       } else if (this.answerAt !== null) {
-        billable = Math.ceil((endAt - this.answerAt) / 1000);
+        // Not rated (emergency, issue 4 §8): no increments to round to, so billed = measured; never charged.
+        billable = billed = Math.ceil((endAt - this.answerAt) / 1000);
       }
       if (this.granted > 0) {
         const s = this.answerAt !== null

@@ -17,7 +17,7 @@ async function run(media: 'anchored' | 'direct'): Promise<void> {
   const ports: [number, number] = [await freeUdpPort(), await freeUdpPort()];
   const bench = await startBench({
     trunkPorts: ports, at: '2026-11-23T10:00:00+08:00', balance: 100_000_000, media,
-    recording: false, maxConcurrent: 1000, withMedia: media === 'anchored',
+    recording: false, maxConcurrent: 5000, trunkMaxConcurrent: 5000, withMedia: media === 'anchored',
   });
   const trunk = await startTrunk(ports[0], { answer: 200, ringMs: 0 });
   try {
@@ -31,11 +31,13 @@ async function run(media: 'anchored' | 'direct'): Promise<void> {
     const elapsed = (Date.now() - started) / 1000;
     const cdrs = readCdrs(bench);
     const answered = cdrs.filter((c) => c.sipStatus === 200 && c.answerAt !== null);
+    const failures = new Map<string, number>();
+    for (const c of cdrs) if (c.sipStatus !== 200) failures.set(`${c.sipStatus}/${c.denyReason ?? c.hangupCause}`, (failures.get(`${c.sipStatus}/${c.denyReason ?? c.hangupCause}`) ?? 0) + 1);
     const setup = answered.map((c) => c.answerAt! - c.inviteAt).sort((a, b) => a - b);
     process.stdout.write(
       `${media.padEnd(8)} calls ${CALLS} offered at ${RATE}/s, hold ${HOLD_MS} ms: sipp ok ${r.successful} failed ${r.failed}; ` +
       `CDRs ${cdrs.length}, answered ${answered.length}; ${(answered.length / elapsed).toFixed(1)} complete calls/s over ${elapsed.toFixed(1)} s; ` +
-      `setup p50 ${pct(setup, 50)} ms p99 ${pct(setup, 99)} ms max ${setup.at(-1)} ms\n`,
+      `setup p50 ${pct(setup, 50)} ms p99 ${pct(setup, 99)} ms max ${setup.at(-1)} ms${failures.size ? `; failures ${JSON.stringify(Object.fromEntries(failures))}` : ''}\n`,
     );
   } finally {
     await trunk.stop();

@@ -27,6 +27,8 @@ export interface FixtureOptions {
   warningSeconds?: number;
   callerIdPolicy?: 'deny' | 'replace';
   trunkTimeoutSeconds?: number;
+  /** Adds a route for emergency numbers (110/119/120/122) over both trunks, tried first. */
+  emergencyRoute?: boolean;
 }
 
 /** Writes a complete config directory modelled on the telesales contract (004). */
@@ -73,7 +75,7 @@ ${Object.entries(SEATS).map(([id, pw], i) => `  - id: "${id}"
     'trunks.yaml': `trunks:
   - id: trunk-a
     uri: sip:127.0.0.1:${o.trunkPorts[0]}
-    maxConcurrent: 50
+    maxConcurrent: ${o.trunkMaxConcurrent ?? 50}
     timeoutSeconds: ${o.trunkTimeoutSeconds ?? 10}
     inboundSources: [127.0.0.1]
   - id: trunk-b
@@ -89,7 +91,13 @@ ${Object.entries(SEATS).map(([id, pw], i) => `  - id: "${id}"
       classes: [mobile, landline]
     trunks: [trunk-a, trunk-b]
     media: ${o.media ?? 'anchored'}
-`,
+${o.emergencyRoute ? `  - id: emergency
+    priority: 1
+    match:
+      classes: [emergency]
+    trunks: [trunk-a, trunk-b]
+    media: ${o.media ?? 'anchored'}
+` : ''}`,
     'tariffs.yaml': `tariffs:
   - id: domestic
     rates:
@@ -206,7 +214,12 @@ export function seatCalls(bench: Bench, c: CallSpec): Promise<SippResult> {
 
 /** All CDRs written so far (daily JSONL files), oldest first. */
 export function readCdrs(bench: Bench): Cdr[] {
-  const dir = join(bench.dir, 'cdr');
+  return readCdrsIn(bench.dir);
+}
+
+/** All CDRs in the `cdr/` directory of a config directory (e.g. of a `dialgate serve` child). */
+export function readCdrsIn(configDir: string): Cdr[] {
+  const dir = join(configDir, 'cdr');
   let files: string[] = [];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
