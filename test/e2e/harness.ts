@@ -27,6 +27,8 @@ export interface FixtureOptions {
   warningSeconds?: number;
   callerIdPolicy?: 'deny' | 'replace';
   trunkTimeoutSeconds?: number;
+  /** Capacity of each trunk (default 50). */
+  trunkMaxConcurrent?: number;
   /** Adds a route for emergency numbers (110/119/120/122) over both trunks, tried first. */
   emergencyRoute?: boolean;
 }
