@@ -15,6 +15,8 @@ export interface ConfigCounts {
   /** Numbers in all tenants' do-not-call lists together. */
   tenantBlacklistNumbers: number;
   listFiles: number;
+  /** 400 numbers (plans400.yaml). */
+  plans400: number;
 }
 
 export type ConfigCheckSummary =
@@ -38,6 +40,7 @@ export function countSnapshot(s: ConfigSnapshot): ConfigCounts {
     blacklistPrefixes: s.blacklist.prefixes.length,
     tenantBlacklistNumbers: tenantNumbers,
     listFiles: files.size,
+    plans400: s.plans400?.size ?? 0,
   };
 }
 
@@ -58,6 +61,7 @@ export async function runConfigCheck(dir: string, out: NodeJS.WritableStream = p
     lines.push(`${dir}: ok, version ${r.version.slice(0, 12)} (${ms} ms)`);
     lines.push(`  tenants ${c.tenants}, seats ${c.seats}, trunks ${c.trunks}, routes ${c.routes}, tariffs ${c.tariffs}`);
     lines.push(`  blacklist: ${c.blacklistNumbers} numbers, ${c.blacklistPrefixes} prefixes; tenant do-not-call lists: ${c.tenantBlacklistNumbers} numbers; list files ${c.listFiles}`);
+    if (c.plans400 > 0) lines.push(`  400 numbers ${c.plans400}: ${[...r.snapshot.plans400!.values()].map((p) => `${p.number} (${p.owner})`).join(', ')}`);
   } else {
     lines.push(`${dir}: ${r.errors.length} error(s), ${r.warnings.length} warning(s)`);
     lines.push(formatErrors(r.errors, 'error'));

@@ -76,6 +76,58 @@ export const CHECKS: Readonly<Record<string, Check>> = {
     }
     return { reason: 'expected a trunk id or { trunk: id, weight: n }' };
   },
+  // plans400.yaml: `then:` / `otherwise:` of the time strategy.
+  planAction(v) {
+    const hint = 'route, { group: id }, { announcement: file } or { voicemail: { prompt, maxSeconds } }';
+    if (v === 'route') return null;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return { reason: `${JSON.stringify(v)} is not an action`, hint };
+    const keys = Object.keys(v);
+    const o = v as Record<string, unknown>;
+    if (keys.length !== 1) return { reason: `an action has one key, got ${keys.join(', ') || 'none'}`, hint };
+    const [k] = keys as [string];
+    const isId = (x: unknown) => typeof x === 'string' && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(x);
+    if (k === 'group') return isId(o.group) ? null : { reason: '`group` must name a group id' };
+    if (k === 'announcement') return typeof o.announcement === 'string' && o.announcement !== '' ? null : { reason: '`announcement` must be a file' };
+    if (k === 'voicemail') {
+      const vm = o.voicemail;
+      if (typeof vm !== 'object' || vm === null || Array.isArray(vm)) return { reason: '`voicemail` must be a mapping', hint: '{ voicemail: { prompt: file, maxSeconds: 60 } }' };
+      const extra = Object.keys(vm).filter((x) => x !== 'prompt' && x !== 'maxSeconds');
+      if (extra.length) return { reason: `unknown field \`${extra[0]}\` in voicemail`, hint: 'voicemail takes prompt and maxSeconds' };
+      const { prompt, maxSeconds } = vm as Record<string, unknown>;
+      if (prompt !== undefined && (typeof prompt !== 'string' || prompt === '')) return { reason: '`prompt` must be a file' };
+      if (maxSeconds !== undefined && !(Number.isInteger(maxSeconds) && (maxSeconds as number) >= 1 && (maxSeconds as number) <= 600)) {
+        return { reason: '`maxSeconds` must be a whole number 1..600' };
+      }
+      return null;
+    }
+    return { reason: `unknown action \`${k}\``, hint };
+  },
+  // plans400.yaml: a destination group member (002 §1.3 号码绑定).
+  groupMember(v) {
+    const hint = '{ seat: "1001" } or { number: "13800138000" }, optionally with weight, noAnswerSeconds (and trunks for a number)';
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return { reason: `${JSON.stringify(v)} is not a member`, hint };
+    const o = v as Record<string, unknown>;
+    const kinds = ['seat', 'number'].filter((k) => k in o);
+    if (kinds.length !== 1) return { reason: kinds.length ? 'a member is a seat or a number, not both' : 'a member needs `seat` or `number`', hint };
+    const allowed = kinds[0] === 'seat' ? ['seat', 'weight', 'noAnswerSeconds'] : ['number', 'weight', 'noAnswerSeconds', 'trunks'];
+    const extra = Object.keys(o).filter((k) => !allowed.includes(k));
+    if (extra.length) return { reason: `unknown field \`${extra[0]}\` in a ${kinds[0]} member`, hint: `known fields: ${allowed.join(', ')}` };
+    if (kinds[0] === 'seat' && !((typeof o.seat === 'string' && /^[A-Za-z0-9._~-]+$/.test(o.seat)) || Number.isInteger(o.seat))) {
+      return { reason: `${JSON.stringify(o.seat)} is not a seat id` };
+    }
+    if (kinds[0] === 'number') {
+      const bad = CHECKS.phone!(o.number);
+      if (bad) return bad;
+      if (o.trunks !== undefined && !(Array.isArray(o.trunks) && o.trunks.length > 0 && o.trunks.every((t) => typeof t === 'string' && t !== ''))) {
+        return { reason: '`trunks` must be a list of trunk ids' };
+      }
+    }
+    if (o.weight !== undefined && !(Number.isInteger(o.weight) && (o.weight as number) >= 1)) return { reason: '`weight` must be a whole number ≥ 1' };
+    if (o.noAnswerSeconds !== undefined && !(Number.isInteger(o.noAnswerSeconds) && (o.noAnswerSeconds as number) >= 1 && (o.noAnswerSeconds as number) <= 300)) {
+      return { reason: '`noAnswerSeconds` must be a whole number 1..300' };
+    }
+    return null;
+  },
   listFile(v) {
     if (typeof v === 'string' && v !== '') return null;
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) {

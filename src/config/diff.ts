@@ -3,7 +3,7 @@
 import { CompactNumberSet } from './numberset.js';
 import type { Blacklist, ConfigSnapshot } from './types.js';
 
-export type DiffKind = 'server' | 'tenants' | 'seats' | 'trunks' | 'routes' | 'tariffs' | 'blacklist';
+export type DiffKind = 'server' | 'tenants' | 'seats' | 'trunks' | 'routes' | 'tariffs' | 'blacklist' | 'plans400';
 
 export interface KindDiff { kind: DiffKind; added: string[]; removed: string[]; changed: string[] }
 
@@ -27,6 +27,7 @@ export function diffSnapshots(old: ConfigSnapshot, next: ConfigSnapshot): Config
   }
   push(diffMaps('tariffs', old.tariffs, next.tariffs));
   push({ kind: 'blacklist', added: [], removed: [], changed: stable(old.blacklist) === stable(next.blacklist) ? [] : [describeBlacklist(old.blacklist, next.blacklist)] });
+  push(diffMaps('plans400', old.plans400 ?? new Map(), next.plans400 ?? new Map()));
   return out;
 }
 

@@ -16,6 +16,7 @@ import { FILE_NAMES, type ConfigKind } from './schemas.js';
 import { YamlSource } from './source.js';
 import type { Blacklist, ConfigSnapshot, ServerSettings, Tenant } from './types.js';
 import { validateSource } from './validate.js';
+import { buildPlans400, finishPlans400, type Plans400Build } from './plans400.js';
 
 export type LoadResult =
   | { ok: true; snapshot: ConfigSnapshot; warnings: ConfigWarning[] }
@@ -152,6 +153,11 @@ export async function loadConfig(dir: string, opts: LoadOptions = {}): Promise<L
     }
   }
   checkReferences(reg, issues);
+  // plans400.yaml (contract 002) refers to tenants, seats and trunks: built once they are known.
+  const plans: Plans400Build = { drafts: [], callerBlacklists: new Map() };
+  for (const v of valid.filter((x) => x.kind === 'plans400' && x.badItems !== 'all')) {
+    await buildPlans400(v.src, ctx, reg, plans, v.badItems as Set<number>);
+  }
   warnDefaultedSecrets(ctx, issues);
 
   // Blacklists last: they may read large files, and there is no point if the config is broken.
@@ -168,8 +174,9 @@ export async function loadConfig(dir: string, opts: LoadOptions = {}): Promise<L
     const bl = await buildBlacklist(item.src, [...item.path, 'blacklist'], item.data.blacklist, bctx);
     if (bl) tenants.set(id, deepFreeze({ ...p.value, blacklist: bl }));
   }
+  const plans400 = await finishPlans400(plans, bctx);
   opts.blacklistCache?.prune();
-  if (issues.errors.length || !server || !globalBlacklist) return fail();
+  if (issues.errors.length || !server || !globalBlacklist || !plans400) return fail();
 
   const snapshot: ConfigSnapshot = {
     version: versionOf(fileHashes),
@@ -183,6 +190,7 @@ export async function loadConfig(dir: string, opts: LoadOptions = {}): Promise<L
     routes: Object.freeze(routeOrder([...reg.routes.byId.values()]).map((p) => deepFreeze(p.value))),
     tariffs: freezeMap(reg.tariffs),
     blacklist: globalBlacklist,
+    plans400: new Map([...plans400].map(([n, p]) => [n, deepFreeze(p)])),
   };
   return { ok: true, snapshot: Object.freeze(snapshot), warnings: issues.sorted().warnings };
 }

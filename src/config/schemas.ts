@@ -4,7 +4,7 @@
 import { DENY_REASONS } from '../policy/reasons.js';
 import { WEEKDAYS } from './schedule.js';
 
-export type ConfigKind = 'server' | 'tenants' | 'seats' | 'trunks' | 'routes' | 'tariffs' | 'blacklist';
+export type ConfigKind = 'server' | 'tenants' | 'seats' | 'trunks' | 'routes' | 'tariffs' | 'blacklist' | 'plans400';
 
 type Schema = Record<string, unknown>;
 
@@ -138,6 +138,65 @@ const server: Schema = obj({
   alerts: obj({ webhook: { type: 'string', pattern: '^https?://', expected: 'an http(s) URL' }, timeoutMs: { type: 'integer', minimum: 100 } }),
 }, ['realm', 'drachtio', 'freeswitch']);
 
+// ---- plans400.yaml (contract 002: 400 numbers) ----
+// A schedule of a time rule: like a window, but `weekly` may be empty (a holiday-only rule).
+const ruleSchedule: Schema = obj({
+  timezone: { type: 'string', dg: 'timezone' },
+  holidays: { type: 'string', enum: ['ignore', 'cn-statutory'] },
+  weekly: {
+    ...obj(Object.fromEntries([...WEEKDAYS, 'all', 'weekdays', 'weekend'].map((d) => [d, timeRanges]))),
+    patternProperties: { [dayRange]: timeRanges },
+  },
+  holidayRanges: timeRanges,
+  workdayRanges: timeRanges,
+}, ['weekly']);
+const file: Schema = { type: 'string', minLength: 1 };
+// Actions and members are checked by checks.ts (`dg`), which words their errors better than oneOf.
+const action: Schema = { dg: 'planAction' };
+const member: Schema = { dg: 'groupMember' };
+const noAnswer: Schema = { type: 'integer', minimum: 1, maximum: 300 };
+const plan400: Schema = obj({
+  number: phone,
+  name: { type: 'string' },
+  owner: id,
+  account: id,
+  status: { type: 'string', enum: ['active', 'suspended'] },
+  suspendedSince: { type: 'string', dg: 'isoDate' },
+  package: obj({
+    total: money,
+    months: { type: 'integer', minimum: 1, maximum: 120 },
+    ratePerMinute: money,
+    increments: { type: ['string', 'integer'], dg: 'increments' },
+    startDate: { type: 'string', dg: 'isoDate' },
+  }, ['total', 'months', 'ratePerMinute', 'startDate']),
+  blacklist: blacklistBody,
+  welcome: file,
+  pin: obj({ digits: secret, maxAttempts: { type: 'integer', minimum: 1, maximum: 10 }, prompt: file, invalidPrompt: file }, ['digits']),
+  time: obj({
+    rules: list(obj({ id, schedule: ruleSchedule, then: action }, ['id', 'schedule', 'then']), { minItems: 1 }),
+    otherwise: action,
+  }, ['rules']),
+  region: obj({
+    branches: list(obj({ id, regions: list({ type: 'string', minLength: 1 }, { minItems: 1 }), group: id }, ['id', 'regions', 'group'])),
+    default: id,
+  }, ['default']),
+  group: id,
+  groups: list(obj({
+    id,
+    strategy: { type: 'string', enum: ['sequential', 'round-robin', 'weighted', 'longest-idle', 'ring-all'] },
+    noAnswerSeconds: noAnswer,
+    members: list(member, { minItems: 1 }),
+    overflow: id,
+  }, ['id', 'members']), { minItems: 1 }),
+  announcements: obj({ closed: file, notInService: file, unavailable: file, pinFailed: file }),
+  recording: { type: 'boolean' },
+}, ['number', 'owner', 'package', 'groups']);
+
+const plans400: Schema = obj({
+  callerBlacklists: list(obj({ tenant: id, numbers: list(phone), prefixes: list(digits), files: list({ dg: 'listFile' }) }, ['tenant'])),
+  plans400: list(plan400),
+}, ['plans400']);
+
 export const SCHEMAS: Readonly<Record<ConfigKind, Schema>> = {
   server,
   tenants: obj({ tenants: list(tenant) }, ['tenants']),
@@ -146,9 +205,11 @@ export const SCHEMAS: Readonly<Record<ConfigKind, Schema>> = {
   routes: obj({ routes: list(route) }, ['routes']),
   tariffs: obj({ tariffs: list(tariff) }, ['tariffs']),
   blacklist: obj({ blacklist: blacklistBody }, ['blacklist']),
+  plans400,
 };
 
 /** What each file kind is called on disk: `<name>.yaml` and, for lists of entities, `<name>/*.yaml`. */
 export const FILE_NAMES: Readonly<Record<ConfigKind, string>> = {
   server: 'dialgate', tenants: 'tenants', seats: 'seats', trunks: 'trunks', routes: 'routes', tariffs: 'tariffs', blacklist: 'blacklist',
+  plans400: 'plans400',
 };

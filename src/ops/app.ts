@@ -11,6 +11,8 @@ import { buildCdr } from '../cdr/model.js';
 import { CdrWriter } from '../cdr/writer.js';
 import { systemClock, type Clock } from '../calls/clock.js';
 import { OutboundCallHandler, type LiveCall, type OutboundSettings } from '../calls/outbound-call.js';
+import { InboundCallHandler } from '../calls/inbound-call.js';
+import { InboundState } from '../calls/inbound-state.js';
 import type { ConfigSnapshot, TariffRate } from '../config/types.js';
 import { ConcurrencySlots } from '../ledger/concurrency.js';
 import { createAlertWebhook } from '../ledger/alert-webhook.js';
@@ -114,6 +116,22 @@ export async function startApp(opts: AppOptions): Promise<App> {
       ...opts.outbound,
     },
   });
+  // Inbound 400 calls (issue 6): carriers' INVITEs to configured numbers, routed to seats and numbers.
+  const inbound = new InboundCallHandler({
+    srf, media, ledger, slots, cdr, clock, live, registrar: registrations, state: new InboundState(redis),
+    log: log.child({ component: 'inbound' }),
+    onCdr: (c) => {
+      metrics.decision(c.decision, c.denyReason ?? '');
+      metrics.cdrWritten();
+    },
+    settings: {
+      chunkSeconds: opts.outbound?.chunkSeconds ?? 120,
+      heartbeatMs,
+      recordingsDir: opts.recordingsDir,
+      defaultWarning: opts.outbound?.defaultWarning ?? 'tone_stream://%(400,200,800);loops=3',
+      sipDomain: opts.outbound?.sipDomain ?? opts.config().realm,
+    },
+  });
   const register = createRegisterHandler({ auth, store: registrations, config: opts.config, now: () => clock.now(), log: log.child({ component: 'registrar' }) });
 
   // A handler that throws must answer the request and never take the process down.
@@ -130,6 +148,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
   routes.register(guard('register', register));
   srf.invite(guard('invite', async (req, res) => {
     const cfg = opts.config();
+    // A carrier's call to a 400 number (source allow-list); everything else is a seat's call.
+    if (inbound.accepts(req, cfg)) return inbound.handle(req, res, cfg);
     const a = await auth.authenticate(req, res, cfg);
     if (!a.ok) return;
     await outbound.handle(req, res, a.seat, cfg);

@@ -10,6 +10,7 @@ import { UserError, EXIT } from './common.js';
 import { registerComplaint } from './complaint.js';
 import { registerConfig } from './config.js';
 import { registerExplain } from './explain.js';
+import { registerStatsCommand } from './stats.js';
 import { registerStatus } from './status.js';
 
 export { UserError, EXIT } from './common.js';
@@ -42,6 +43,7 @@ export function registerCommands(program: Command): void {
   registerComplaint(program, run);
   registerCdr(program, run);
   registerStatus(program, run);
+  registerStatsCommand(program);
 }
 
 /** Every leaf command with its arguments and one-line description, for the top-level help. */

@@ -1,0 +1,702 @@
+// One inbound 400 call from decision to CDR (issue 6 §3, §4): the pure decision (decideInbound),
+// then the prompts through FreeSWITCH (welcome, PIN with play_and_get_digits, closed and
+// not-in-service announcements, voicemail), the package reservation, ringing the destinations
+// group by group in the order of their distribution strategy (ring-all forks and CANCELs the
+// losers), the bridge, cut-off at the paid boundary, settlement, the missed-call rule and exactly
+// one CDR whatever happens.
+// Decisions taken here:
+// - billed time runs from the destination's answer to the first BYE; IVR time (welcome, PIN) and
+//   voicemail are not billed to the owner;
+// - a call counts as missed (002 §3.5) when destinations were rung and none answered, the caller
+//   hanging up while it rang included; PIN failures and closed/voicemail calls are not missed calls;
+// - a seat is rung at its most recent registered contact; a number member through the owner's
+//   outbound route, its leg reserved and settled on the owner tenant's account at its tariff.
+import { join } from 'node:path';
+import type Srf from 'drachtio-srf';
+import type { Logger } from 'pino';
+import { buildCdr, type Cdr, type CdrInput, type HangupBy } from '../cdr/model.js';
+import type { CdrWriter } from '../cdr/writer.js';
+import type { ConfigSnapshot } from '../config/types.js';
+import { slotKey, type ConcurrencySlots } from '../ledger/concurrency.js';
+import type { Ledger } from '../ledger/ledger.js';
+import { releaseEndpoint, type Endpoint, type MediaGateway } from '../media/media-gateway.js';
+import { decideInbound, regionLabel } from '../policy/inbound/decideInbound.js';
+import { distribute } from '../policy/inbound/distribution.js';
+import { missedCallCharge } from '../policy/inbound/missed-calls.js';
+import { INBOUND_DENY, type InboundDenyReason } from '../policy/inbound/reasons.js';
+import { carrierTrunkFor } from '../policy/inbound/sources.js';
+import type { InboundCall, InboundConnect, InboundDecision, InboundReject, InboundVoicemail, RouteMember } from '../policy/inbound/types.js';
+import { normalizeNumber } from '../numbers/normalize.js';
+import { reasonHeader } from '../policy/reasons.js';
+import type { RegistrarStore } from '../registrar/store.js';
+import type { Clock, Timer } from './clock.js';
+import { InboundState, missedDay } from './inbound-state.js';
+import { MemberLeg, type LegAttempt, type LegResult } from './member-dialer.js';
+import { Meter } from './meter.js';
+import type { LiveCall } from './outbound-call.js';
+
+export interface InboundSettings {
+  chunkSeconds: number;
+  heartbeatMs: number;
+  recordingsDir: string;
+  defaultWarning: string;
+  sipDomain: string;
+}
+
+export interface InboundDeps {
+  srf: Srf;
+  media: MediaGateway;
+  ledger: Ledger;
+  slots: ConcurrencySlots;
+  cdr: CdrWriter;
+  registrar: RegistrarStore;
+  state: InboundState;
+  clock: Clock;
+  log: Logger;
+  settings: InboundSettings;
+  live: Map<string, LiveCall>;
+  /** Told of every CDR written (metrics). */
+  onCdr?: (cdr: Cdr) => void;
+}
+
+const SLOT_TTL_MS = 4 * 60 * 60 * 1000;
+const CUTOFF_MARGIN_MS = 300;
+const EXTEND_LEAD_MS = 5_000;
+const WARNING_SECONDS = 30;
+
+function userPart(value: string): string {
+  const m = /sips?:([^@;>]+)@/i.exec(value) ?? /sips?:([^;>]+)/i.exec(value) ?? /tel:([^;>]+)/i.exec(value);
+  return m?.[1] ?? value;
+}
+
+function ownerWarning(cfg: ConfigSnapshot, owner: string | null): string | undefined {
+  return owner ? cfg.tenants.get(owner)?.announcements['credit-warning'] : undefined;
+}
+
+export class InboundCallHandler {
+  constructor(private readonly deps: InboundDeps) {}
+
+  /**
+   * Whether an INVITE is a carrier's call to a 400 number: it comes from a trunk's inbound source
+   * and names a configured 400 number, or any 400/800 number (answered 404 if not configured).
+   * Anything else goes to the seat path, where it is challenged like any unauthenticated request,
+   * so an INVITE from elsewhere learns nothing about which numbers exist.
+   */
+  accepts(req: Srf.SrfRequest, cfg: ConfigSnapshot): boolean {
+    // Credentials mean a seat answering our challenge, even from a carrier's address.
+    if (req.has('Proxy-Authorization')) return false;
+    if (!carrierTrunkFor(cfg, req.source_address, Number(req.source_port))) return false;
+    const n = normalizeNumber(userPart(req.uri));
+    if (!n.ok) return false;
+    return cfg.plans400?.has(n.number.national) === true || n.number.class === 'tollfree400' || n.number.class === 'tollfree800';
+  }
+
+  async handle(req: Srf.SrfRequest, res: Srf.SrfResponse, cfg: ConfigSnapshot): Promise<void> {
+    const { clock, ledger } = this.deps;
+    const inviteAt = clock.now();
+    const call: InboundCall = {
+      callId: req.get('Call-ID'),
+      sourceIp: req.source_address,
+      sourcePort: Number(req.source_port),
+      from: userPart(req.get('From')),
+      to: userPart(req.uri),
+    };
+    const n = normalizeNumber(call.to);
+    const plan = n.ok ? cfg.plans400?.get(n.number.national) : undefined;
+    const account = plan ? await ledger.getAccount(plan.account) : null;
+    const decision = decideInbound(call, cfg, { available: account ? account.available : null }, clock.now());
+    const log = this.deps.log.child({ callId: call.callId, number: decision.number, caller: call.from });
+    await new InboundCallRun(this.deps, req, res, cfg, decision, inviteAt, log).run();
+  }
+}
+
+class InboundCallRun {
+  private cancelled = false;
+  private callerGone = false;
+  private callerAnswered = false;
+  private legs: MemberLeg[] = [];
+  private legPromises: Promise<unknown>[] = [];
+  private attempts: LegAttempt[] = [];
+  private ringAt: number | null = null;
+  private answerAt: number | null = null;
+  private answered: RouteMember | null = null;
+  private trunkId: string | null = null;
+  private epA: Endpoint | undefined;
+  private epB: Endpoint | undefined;
+  private uas: Srf.Dialog | undefined;
+  private uac: Srf.Dialog | undefined;
+  private pkg: Meter | null = null;
+  private legMeters = new Map<string, Meter>();
+  private timers: Timer[] = [];
+  private ended = false;
+  private hangupBy: HangupBy | null = null;
+  private hangupCause: string | null = null;
+  private recordingPath: string | null = null;
+  private pinFailed = false;
+  private finished: () => void = () => {};
+  private finishing: Promise<void> | null = null;
+
+  constructor(
+    private readonly deps: InboundDeps,
+    private readonly req: Srf.SrfRequest,
+    private readonly res: Srf.SrfResponse,
+    private readonly cfg: ConfigSnapshot,
+    private readonly decision: InboundDecision,
+    private readonly inviteAt: number,
+    private readonly log: Logger,
+  ) {}
+
+  async run(): Promise<void> {
+    const d = this.decision;
+    this.req.on('cancel', () => {
+      this.cancelled = true;
+      this.callerGone = true;
+      this.hangupBy = 'caller';
+      this.hangupCause = 'cancel';
+      for (const l of this.legs) l.cancel();
+    });
+    if (d.kind === 'reject') return this.reject(d);
+    this.deps.live.set(d.callId, {
+      callId: d.callId, tenant: d.owner, seat: '', callee: d.number, answeredAt: null,
+      hangup: (cause) => this.end('system', cause),
+    });
+    try {
+      if (d.kind === 'voicemail') return await this.voicemail(d);
+      await this.connect(d);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'inbound call failed');
+      if (!this.res.finalResponseSent) this.res.send(500);
+      this.uas?.destroy();
+      this.uac?.destroy();
+      await this.releaseMedia();
+      await this.finish(500);
+    }
+  }
+
+  // ---- refusals ----------------------------------------------------------------------------------
+
+  private async reject(d: InboundReject): Promise<void> {
+    this.log.info({ reason: d.reason, status: d.sipStatus, detail: d.detail }, 'inbound call refused');
+    if (d.announcement) await this.earlyMedia(d.announcement);
+    if (!this.res.finalResponseSent) this.res.send(d.sipStatus, d.reasonHeader ? { headers: { Reason: d.reasonHeader } } : {});
+    await this.writeCdr({ sipStatus: d.sipStatus, hangupCause: d.reason });
+  }
+
+  /** A refusal found while the call runs (package reservation refused, no media for a PIN). */
+  private async refuseAtRuntime(reason: InboundDenyReason, detail: string, announcement: string | null): Promise<void> {
+    const d = INBOUND_DENY[reason];
+    this.log.info({ reason, detail }, 'inbound call refused');
+    if (announcement) await this.earlyMedia(announcement);
+    if (!this.res.finalResponseSent) this.res.send(d.sipStatus, d.text ? { headers: { Reason: reasonHeader(d.sipStatus, d.text) } } : {});
+    this.decision.trace.push({ step: reason === 'media-unavailable' ? 'pin' : 'package', outcome: 'deny', detail });
+    await this.finish(d.sipStatus, reason);
+  }
+
+  /** Plays a file as early media (183 from a FreeSWITCH endpoint), then returns. */
+  private async earlyMedia(file: string): Promise<void> {
+    const { media } = this.deps;
+    if (!media.available || !this.req.body || this.callerGone) return;
+    let ep: Endpoint | undefined = this.epA;
+    const own = !ep;
+    try {
+      ep ??= await media.endpointFor(this.req.body);
+      if (!this.res.finalResponseSent) this.res.send(183, { body: ep.local.sdp, headers: { 'Content-Type': 'application/sdp' } });
+      await ep.play(file);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, file }, 'announcement failed');
+    } finally {
+      if (own) await releaseEndpoint(ep, this.log);
+    }
+  }
+
+  // ---- IVR ---------------------------------------------------------------------------------------
+
+  /** Answers the caller through FreeSWITCH (for prompts, PIN, voicemail). */
+  private async answerCaller(): Promise<boolean> {
+    this.epA ??= await this.deps.media.endpointFor(this.req.body);
+    if (this.cancelled) return false;
+    this.uas = await this.deps.srf.createUAS(this.req, this.res, { localSdp: this.epA.local.sdp });
+    this.callerAnswered = true;
+    this.uas.on('destroy', () => {
+      this.callerGone = true;
+      this.hangupBy ??= 'caller';
+      this.hangupCause ??= 'bye';
+      for (const l of this.legs) l.cancel();
+      if (this.answerAt !== null) this.end('caller', 'bye');
+      else void this.epA?.api('uuid_break', `${this.epA.uuid} all`).catch(() => {});
+    });
+    return true;
+  }
+
+  /** 002 §1.3 密码保护: up to maxAttempts tries; true when the PIN was right. */
+  private async collectPin(pin: NonNullable<InboundConnect['pin']>): Promise<boolean> {
+    for (let attempt = 1; attempt <= pin.maxAttempts && !this.callerGone; attempt++) {
+      const len = pin.digits.length;
+      // min max tries timeout terminators file invalid_file var_name regexp digit_timeout
+      const args = [len, len, 1, 8000, '#', attempt === 1 || !pin.invalidPrompt ? pin.prompt : pin.invalidPrompt, 'silence_stream://250', 'dg_pin', '\\d+', 4000];
+      const evt = await this.epA!.execute('play_and_get_digits', args.join(' '));
+      const digits = evt.getHeader('variable_dg_pin');
+      if (digits === pin.digits) {
+        this.decision.trace.push({ step: 'pin', outcome: 'pass', detail: `PIN correct on attempt ${attempt}` });
+        return true;
+      }
+      this.log.info({ attempt }, 'wrong PIN');
+    }
+    this.decision.trace.push({ step: 'pin', outcome: 'deny', detail: `wrong PIN ${pin.maxAttempts} times: hung up` });
+    return false;
+  }
+
+  private async voicemail(d: InboundVoicemail): Promise<void> {
+    if (!this.deps.media.available || !this.req.body) {
+      this.res.send(480, { headers: { Reason: reasonHeader(480, 'Outside service hours') } });
+      return this.finish(480, 'closed');
+    }
+    if (!(await this.answerCaller())) return this.finish(487);
+    const day = new Date(this.inviteAt + 8 * 3600_000).toISOString().slice(0, 10);
+    const path = join(this.deps.settings.recordingsDir, d.owner, day, `vm-${d.callId.replace(/[^A-Za-z0-9._-]/g, '_')}.wav`);
+    try {
+      if (d.action.prompt && !this.callerGone) await this.epA!.play(d.action.prompt);
+      if (!this.callerGone) {
+        this.recordingPath = path;
+        await this.epA!.execute('record', `${path} ${d.action.maxSeconds}`);
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'voicemail failed');
+    }
+    if (!this.callerGone) {
+      this.hangupBy = 'system';
+      this.hangupCause = 'voicemail-done';
+      this.uas?.destroy();
+    } else this.hangupCause = 'voicemail';
+    await this.releaseMedia();
+    await this.finish(200);
+  }
+
+  // ---- connect -----------------------------------------------------------------------------------
+
+  private async connect(d: InboundConnect): Promise<void> {
+    const { deps } = this;
+    // 002 §1.3 计费 / §2.3: reserve on the package before anything rings; refused = service stopped.
+    this.pkg = new Meter(deps.ledger, d.account, d.callId, d.rate, deps.settings.chunkSeconds,
+      JSON.stringify({ rate: d.rate, tenant: d.owner, callee: d.number, inviteAt: this.inviteAt, direction: 'inbound' }));
+    const r = await this.pkg.authorise(deps.clock.now());
+    if (!r.ok) {
+      this.pkg = null;
+      return this.refuseAtRuntime('package-used-up', `ledger: ${r.reason}, available ${r.available}`, this.announcement('notInService'));
+    }
+
+    const ivr = d.welcome !== null || d.pin !== null;
+    const anchored = deps.media.available && !!this.req.body;
+    if (d.pin && !anchored) return this.refuseAtRuntime('media-unavailable', 'a PIN is required and no media server is connected', null);
+    if (anchored) {
+      try {
+        this.epA = await deps.media.endpointFor(this.req.body);
+        this.epB = await deps.media.offeringEndpoint();
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'media endpoints failed');
+        await this.releaseMedia();
+        if (d.pin) return this.refuseAtRuntime('media-unavailable', 'media endpoints failed', null);
+      }
+    }
+    if (this.cancelled) return this.finish(487);
+    if (ivr && this.epA) {
+      if (!(await this.answerCaller())) return this.finish(487);
+      if (d.welcome && !this.callerGone) await this.epA.play(d.welcome).catch((err: Error) => this.log.warn({ err: err.message }, 'welcome failed'));
+      if (d.pin && !this.callerGone && !(await this.collectPin(d.pin))) {
+        this.pinFailed = true;
+        if (d.pinFailed && !this.callerGone) await this.epA.play(d.pinFailed).catch(() => {});
+        if (!this.callerGone) {
+          this.hangupBy = 'system';
+          this.uas?.destroy();
+        }
+        this.hangupCause = 'pin-failed';
+        await this.releaseMedia();
+        return this.finish(200);
+      }
+    }
+    if (this.callerGone) {
+      await this.releaseMedia();
+      return this.finish(this.callerAnswered ? 200 : 487);
+    }
+
+    const won = await this.ring(d);
+    if (!won) return this.unanswered(d);
+    await this.bridge(d, won);
+  }
+
+  private announcement(kind: 'notInService' | 'unavailable'): string | null {
+    const plan = this.decision.number ? this.cfg.plans400?.get(this.decision.number) : undefined;
+    return plan?.announcements[kind] ?? null;
+  }
+
+  /** Rings the groups in turn, each in the waves of its strategy; resolves with the answered leg. */
+  private async ring(d: InboundConnect): Promise<LegResult | null> {
+    const { deps } = this;
+    this.ringAt = deps.clock.now();
+    const tried: string[] = [];
+    for (const group of d.groups) {
+      const state = await deps.state.take(d.number, group.id, group.strategy, deps.clock.now());
+      const waves = distribute(group, state, d.callId);
+      tried.push(`${group.id}(${group.strategy}): ${waves.map((w) => w.map((m) => m.key.replace(/^\w+:/, '')).join('+')).join(' > ')}`);
+      for (const wave of waves) {
+        if (this.callerGone) break;
+        const won = await this.ringWave(d, wave);
+        if (won) {
+          d.trace.push({ step: 'members', outcome: 'pass', detail: `rang ${tried.join('; overflow ')}; answered by ${won.member.key.replace(/^\w+:/, '')}` });
+          return won;
+        }
+      }
+      if (this.callerGone) break;
+    }
+    d.trace.push({ step: 'members', outcome: 'deny', detail: `rang ${tried.join('; overflow ')}; ${this.callerGone ? 'caller hung up' : 'nobody answered'}` });
+    return null;
+  }
+
+  /** Rings the members of one wave together; the first to answer wins, the others are cancelled. */
+  private async ringWave(d: InboundConnect, wave: RouteMember[]): Promise<LegResult | null> {
+    const { deps } = this;
+    const localSdp = this.epB?.local.sdp ?? this.req.body;
+    const domain = deps.settings.sipDomain;
+    const caller = d.caller?.national ?? (d.callerRaw || 'anonymous');
+    const legs: MemberLeg[] = [];
+    for (const member of wave) {
+      if (member.kind === 'number' && !(await this.reserveLeg(d, member))) {
+        this.attempts.push({ target: member.key, sipStatus: 402, at: deps.clock.now(), note: 'insufficient-balance' });
+        continue;
+      }
+      legs.push(new MemberLeg(deps.srf, member, {
+        localSdp,
+        // Issue 6 §3: the original caller id on the forwarded leg; the display name says which 400 number.
+        from: `"${d.number}" <sip:${caller}@${domain}>`,
+        clock: deps.clock,
+        contactOf: async (seat) => (await deps.registrar.lookup(seat, deps.clock.now())).sort((a, b) => b.registeredAt - a.registeredAt)[0]?.contact ?? null,
+        trunkAuth: (id) => {
+          const t = this.cfg.trunks.get(id);
+          return t?.username && t.password ? { username: t.username, password: t.password } : undefined;
+        },
+        acquireTrunk: async (id) => {
+          const t = this.cfg.trunks.get(id);
+          return !!t && (await deps.slots.acquire(slotKey('trunk', id), `${d.callId}:${member.key}`, t.maxConcurrent, SLOT_TTL_MS)).ok;
+        },
+        releaseTrunk: async (id) => { await deps.slots.release(slotKey('trunk', id), `${d.callId}:${member.key}`); },
+        onRinging: () => {
+          if (!this.res.finalResponseSent && !this.callerGone) this.res.send(180);
+        },
+      }));
+    }
+    if (!legs.length) return null;
+    this.legs = legs;
+    return new Promise<LegResult | null>((resolve) => {
+      let open = legs.length;
+      let winner: LegResult | null = null;
+      for (const leg of legs) {
+        const p = leg.dial().then(async (r) => {
+          this.attempts.push(...r.attempts);
+          if (r.dialog && !winner && !this.callerGone) {
+            winner = r;
+            for (const other of legs) if (other !== leg) other.cancel();
+            resolve(r);
+          } else if (r.dialog) {
+            r.dialog.destroy(); // answered too late: the caller left or another member won
+            if (r.trunkId) await deps.slots.release(slotKey('trunk', r.trunkId), `${d.callId}:${r.member.key}`);
+          }
+          if (r !== winner && r.member.kind === 'number') await this.releaseLeg(r.member);
+        }).catch((err: Error) => this.log.warn({ err: err.message, member: leg.member.key }, 'member leg failed'))
+          .finally(() => {
+            if (--open === 0 && !winner) resolve(null);
+          });
+        this.legPromises.push(p);
+      }
+    });
+  }
+
+  /** A forwarded leg to a number is an outbound call of the owner: reserved on its account. */
+  private async reserveLeg(d: InboundConnect, member: Extract<RouteMember, { kind: 'number' }>): Promise<boolean> {
+    const tenant = this.cfg.tenants.get(d.owner);
+    if (!tenant) return false;
+    const meter = new Meter(this.deps.ledger, tenant.account, `${d.callId}:${member.key}`, member.rate, this.deps.settings.chunkSeconds,
+      JSON.stringify({ rate: member.rate, tenant: d.owner, callee: member.number, inviteAt: this.inviteAt, direction: 'inbound-forward' }));
+    try {
+      const r = await meter.authorise(this.deps.clock.now());
+      if (!r.ok) return false;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'forward leg reservation failed');
+      return false;
+    }
+    this.legMeters.set(member.key, meter);
+    return true;
+  }
+
+  private async releaseLeg(member: RouteMember): Promise<void> {
+    const meter = this.legMeters.get(member.key);
+    if (!meter) return;
+    this.legMeters.delete(member.key);
+    await meter.finish(null, 'release', this.deps.clock.now()).catch((err: Error) => this.log.warn({ err: err.message }, 'leg release failed'));
+  }
+
+  private async bridge(d: InboundConnect, won: LegResult): Promise<void> {
+    const { deps } = this;
+    this.uac = won.dialog!;
+    this.answered = won.member;
+    this.trunkId = won.trunkId ?? null;
+    try {
+      if (this.epA && this.epB) {
+        await this.epB.modify(this.uac.remote.sdp);
+        if (!this.callerAnswered) {
+          this.uas = await deps.srf.createUAS(this.req, this.res, { localSdp: this.epA.local.sdp });
+          this.callerAnswered = true;
+        }
+        await this.epA.bridge(this.epB);
+        if (d.recording) await this.startRecording(d);
+      } else {
+        this.uas = await deps.srf.createUAS(this.req, this.res, { localSdp: this.uac.remote.sdp });
+        this.callerAnswered = true;
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'caller leg failed at answer');
+      this.uac.destroy();
+      this.answered = null;
+      await this.releaseMedia();
+      return this.finish(this.cancelled ? 487 : 500);
+    }
+    if (this.callerGone) {
+      this.uac.destroy();
+      this.answered = null;
+      await this.releaseMedia();
+      return this.finish(487);
+    }
+    this.answerAt = deps.clock.now();
+    const live = deps.live.get(d.callId);
+    if (live) {
+      live.answeredAt = this.answerAt;
+      live.seat = won.member.kind === 'seat' ? won.member.seat : '';
+    }
+    await deps.state.answered(won.member.key, this.answerAt).catch(() => {});
+    this.log.info({ member: won.member.key, maxBilledSeconds: this.pkg?.maxBilled }, 'inbound call answered');
+    const done = new Promise<void>((resolve) => { this.finished = resolve; });
+    this.uas!.removeAllListeners('destroy');
+    this.uas!.on('destroy', () => this.end('caller', 'bye'));
+    this.uac.on('destroy', () => this.end('callee', 'bye'));
+    this.epA?.on('destroy', () => this.end('system', 'media-lost'));
+    this.epB?.on('destroy', () => this.end('system', 'media-lost'));
+    await Promise.all(this.meters().map((m) => m.heartbeat(this.answerAt!, this.answerAt!)));
+    this.scheduleBoundary();
+    this.scheduleHeartbeat();
+    await done;
+  }
+
+  private meters(): Meter[] {
+    const out: Meter[] = [];
+    if (this.pkg) out.push(this.pkg);
+    const leg = this.answered ? this.legMeters.get(this.answered.key) : undefined;
+    if (leg) out.push(leg);
+    return out;
+  }
+
+  private async startRecording(d: InboundConnect): Promise<void> {
+    const day = new Date(this.inviteAt + 8 * 3600_000).toISOString().slice(0, 10);
+    const path = join(this.deps.settings.recordingsDir, d.owner, day, `${d.callId.replace(/[^A-Za-z0-9._-]/g, '_')}.wav`);
+    try {
+      await this.epA!.execute('record_session', path);
+      this.recordingPath = path;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'recording failed to start');
+    }
+  }
+
+  /** Nobody answered: the missed-call rule, the unavailable announcement, 480 (or BYE). */
+  private async unanswered(d: InboundConnect): Promise<void> {
+    if (!this.callerGone) {
+      const file = d.unavailable;
+      if (this.callerAnswered) {
+        if (file && this.epA) await this.epA.play(file).catch(() => {});
+        this.hangupBy = 'system';
+        this.hangupCause = 'no-answer';
+        this.uas?.destroy();
+      } else {
+        if (file) await this.earlyMedia(file);
+        this.hangupCause = 'no-answer';
+        if (!this.res.finalResponseSent) this.res.send(480, { headers: { Reason: reasonHeader(480, 'No answer') } });
+      }
+    }
+    await this.releaseMedia();
+    await this.finish(this.callerAnswered ? 200 : this.cancelled ? 487 : 480);
+  }
+
+  // ---- answered call -----------------------------------------------------------------------------
+
+  private scheduleHeartbeat(): void {
+    const { deps } = this;
+    const beat = (): void => {
+      if (this.ended) return;
+      const now = deps.clock.now();
+      void Promise.all(this.meters().map((m) => m.heartbeat(now, this.answerAt ?? undefined)))
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'heartbeat failed'));
+      this.timers.push(deps.clock.setTimeout(beat, deps.settings.heartbeatMs));
+    };
+    this.timers.push(deps.clock.setTimeout(beat, deps.settings.heartbeatMs));
+  }
+
+  /** Cut-off at the first paid boundary of the call's reservations (issue 4 §4), extended in chunks. */
+  private scheduleBoundary(): void {
+    const limits = this.meters().map((m) => m.maxBilled).filter((x): x is number => x !== null);
+    if (!limits.length || this.answerAt === null || this.ended) return;
+    const { clock } = this.deps;
+    const cutAt = this.answerAt + Math.min(...limits) * 1000 - CUTOFF_MARGIN_MS;
+    const warnAt = cutAt - WARNING_SECONDS * 1000;
+    const now = clock.now();
+    this.timers.push(clock.setTimeout(() => void this.tryExtend(cutAt, warnAt), Math.max(0, warnAt - EXTEND_LEAD_MS - now)));
+  }
+
+  private async tryExtend(cutAt: number, warnAt: number): Promise<void> {
+    if (this.ended) return;
+    const { clock } = this.deps;
+    let ok = true;
+    try {
+      for (const m of this.meters()) ok = (await m.extend(clock.now())) && ok;
+    } catch (err) {
+      ok = false;
+      this.log.warn({ err: (err as Error).message }, 'reservation extension failed');
+    }
+    if (ok) return this.scheduleBoundary();
+    // 002 §2.3: the package (or the forwarding account) is used up: warn, then cut off.
+    const now = clock.now();
+    this.timers.push(clock.setTimeout(() => void this.warn(), Math.max(0, warnAt - now)));
+    this.timers.push(clock.setTimeout(() => this.end('cutoff', 'balance-exhausted'), Math.max(0, cutAt - now)));
+  }
+
+  private async warn(): Promise<void> {
+    if (this.ended || !this.epA) return;
+    const prompt = ownerWarning(this.cfg, this.decision.owner) ?? this.deps.settings.defaultWarning;
+    await this.epA.api('uuid_broadcast', `${this.epA.uuid} ${prompt} aleg`).catch(() => {});
+  }
+
+  /** Ends an answered call once, from whichever side or timer got there first; either side ends both. */
+  private end(by: HangupBy, cause: string): void {
+    if (this.ended) return;
+    if (this.answerAt === null) {
+      this.hangupBy ??= by;
+      this.hangupCause ??= cause;
+      this.callerGone = by === 'caller' || this.callerGone;
+      for (const l of this.legs) l.cancel();
+      return;
+    }
+    this.ended = true;
+    this.hangupBy = by;
+    this.hangupCause = cause;
+    const endAt = this.deps.clock.now();
+    for (const t of this.timers) this.deps.clock.clearTimeout(t);
+    if (by !== 'caller') this.uas?.destroy();
+    if (by !== 'callee') this.uac?.destroy();
+    void this.releaseMedia()
+      .then(() => this.finish(200, undefined, endAt))
+      .finally(() => this.finished());
+  }
+
+  private async releaseMedia(): Promise<void> {
+    const a = this.epA, b = this.epB;
+    this.epA = undefined;
+    this.epB = undefined;
+    await Promise.all([releaseEndpoint(a, this.log), releaseEndpoint(b, this.log)]);
+  }
+
+  // ---- settlement and CDR ------------------------------------------------------------------------
+
+  /** Settles money, frees slots and member state, writes the one CDR (once). */
+  private finish(sipStatus: number, reason?: InboundDenyReason, endAt = this.deps.clock.now()): Promise<void> {
+    this.finishing ??= this.doFinish(sipStatus, reason, endAt);
+    return this.finishing;
+  }
+
+  private async doFinish(sipStatus: number, reason: InboundDenyReason | undefined, endAt: number): Promise<void> {
+    const { deps } = this;
+    const d = this.decision;
+    deps.live.delete(d.callId);
+    for (const t of this.timers) deps.clock.clearTimeout(t);
+    await Promise.allSettled(this.legPromises);
+    let billable = 0, billed = 0, cost = 0, balanceAfter: number | null = null;
+    const answeredMs = this.answerAt !== null ? endAt - this.answerAt : null;
+    try {
+      if (this.pkg) {
+        const { rated, settlement } = await this.pkg.finish(answeredMs, `in-${d.callId}`, endAt);
+        billable = rated.billableSeconds;
+        billed = rated.billedSeconds;
+        cost = settlement && answeredMs !== null ? rated.cost : 0;
+        balanceAfter = settlement?.balanceAfter ?? null;
+      }
+      for (const [key, meter] of this.legMeters) {
+        const { rated, settlement } = await meter.finish(key === this.answered?.key ? answeredMs : null, `in-${d.callId}:${key}`, endAt);
+        if (settlement && key === this.answered?.key) {
+          this.log.info({ account: meter.account, cost: rated.cost }, 'forwarded leg settled on the owner account');
+        }
+      }
+      this.legMeters.clear();
+      // 002 §3.5: rung, nobody answered → counted; past the 100th of the day it is charged.
+      if (d.kind === 'connect' && this.ringAt !== null && this.answerAt === null && !this.pinFailed) {
+        const zone = this.cfg.server?.timezone || 'Asia/Shanghai';
+        const ordinal = await deps.state.countMissed(d.number, missedDay(this.inviteAt, zone));
+        const charge = missedCallCharge(ordinal, endAt - this.inviteAt, d.rate);
+        d.trace.push({ step: 'missed-call', outcome: 'pass', detail: charge.detail });
+        if (charge.charged && charge.cost > 0) {
+          const r = await deps.ledger.charge(d.account, `missed:${d.callId}`, 'missed-call', charge.cost,
+            `missed call ${ordinal} of ${missedDay(this.inviteAt, zone)} on ${d.number} (002 §3.5)`, endAt);
+          cost = r.paid < 0 ? -r.paid : charge.cost;
+          billed = charge.billedSeconds;
+          balanceAfter = r.balanceAfter;
+        }
+      }
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'settlement failed');
+    }
+    if (this.answered) await deps.state.ended(this.answered.key, endAt).catch(() => {});
+    if (this.trunkId && this.answered) await deps.slots.release(slotKey('trunk', this.trunkId), `${d.callId}:${this.answered.key}`).catch(() => {});
+    await this.writeCdr({
+      sipStatus, endAt, ringAt: this.ringAt, answerAt: this.answerAt,
+      seat: this.answered?.kind === 'seat' ? this.answered.seat : null,
+      billableSeconds: billable, billedSeconds: billed, cost, balanceAfter,
+      hangupBy: this.hangupBy ?? (this.answerAt === null ? null : 'system'),
+      hangupCause: this.hangupCause ?? (reason ?? (this.answerAt === null ? `sip-${sipStatus}` : null)),
+      recordingPath: this.recordingPath,
+      ...(reason ? { decision: 'deny' as const, denyReason: reason } : {}),
+    });
+  }
+
+  private async writeCdr(extra: Partial<CdrInput>): Promise<Cdr | null> {
+    const d = this.decision;
+    const base: CdrInput = {
+      cdrId: `in-${d.callId}`,
+      callId: d.callId,
+      direction: 'inbound',
+      tenant: d.owner,
+      seat: null,
+      callerRaw: d.callerRaw,
+      // The caller as kept on the forwarded leg; for inbound CDRs class and region describe the caller.
+      callerPresented: d.caller?.national ?? null,
+      calleeRaw: userPart(this.req.uri),
+      calleeNormalised: d.number,
+      numberClass: d.caller?.class ?? null,
+      region: regionLabel(d.caller),
+      decision: d.kind === 'reject' ? 'deny' : 'allow',
+      denyReason: d.kind === 'reject' ? d.reason : null,
+      sipStatus: 0,
+      inviteAt: this.inviteAt,
+      endAt: this.deps.clock.now(),
+      configVersion: d.configVersion,
+      trunks: this.attempts.map((a) => ({ trunk: a.target, sipStatus: a.sipStatus, at: a.at })),
+      trace: [
+        ...d.trace.map((t) => ({ step: t.step, outcome: t.outcome, detail: t.detail })),
+        ...(d.kind !== 'reject' ? [{ step: 'branch', outcome: 'pass', detail: `time ${d.branch.time ?? '-'}, region ${d.branch.region ?? '-'}` }] : []),
+      ],
+    };
+    const cdr = buildCdr({ ...base, ...extra });
+    try {
+      await this.deps.cdr.write(cdr);
+      this.deps.onCdr?.(cdr);
+      this.log.info({ cdr: { id: cdr.cdrId, decision: cdr.decision, reason: cdr.denyReason, status: cdr.sipStatus, seat: cdr.seat, cost: cdr.cost } }, 'cdr');
+      return cdr;
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, cdr }, 'cdr write failed');
+      return null;
+    }
+  }
+}
