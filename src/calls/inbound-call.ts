@@ -278,7 +278,7 @@ class InboundCallRun {
     const { deps } = this;
     // 002 §1.3 计费 / §2.3: reserve on the package before anything rings; refused = service stopped.
     this.pkg = new Meter(deps.ledger, d.account, d.callId, d.rate, deps.settings.chunkSeconds,
-      JSON.stringify({ rate: d.rate, tenant: d.owner, callee: d.number, inviteAt: this.inviteAt, direction: 'inbound' }));
+      JSON.stringify({ rate: d.rate, tenant: d.owner, callee: d.number, inviteAt: this.inviteAt, direction: 'inbound', cdrId: `in-${d.callId}` }));
     const r = await this.pkg.authorise(deps.clock.now());
     if (!r.ok) {
       this.pkg = null;
@@ -415,7 +415,7 @@ class InboundCallRun {
     const tenant = this.cfg.tenants.get(d.owner);
     if (!tenant) return false;
     const meter = new Meter(this.deps.ledger, tenant.account, `${d.callId}:${member.key}`, member.rate, this.deps.settings.chunkSeconds,
-      JSON.stringify({ rate: member.rate, tenant: d.owner, callee: member.number, inviteAt: this.inviteAt, direction: 'inbound-forward' }));
+      JSON.stringify({ rate: member.rate, tenant: d.owner, callee: member.number, inviteAt: this.inviteAt, direction: 'inbound-forward', cdrId: `in-${d.callId}` }));
     try {
       const r = await meter.authorise(this.deps.clock.now());
       if (!r.ok) return false;

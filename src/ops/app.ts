@@ -183,12 +183,15 @@ export async function startApp(opts: AppOptions): Promise<App> {
     for (const o of outcomes) {
       if ((o.outcome !== 'settled' && o.outcome !== 'released') || !o.reservation) continue;
       n++;
-      const meta = JSON.parse(o.reservation.meta || '{}') as { rate?: TariffRate; tenant?: string; seat?: string; callee?: string; inviteAt?: number };
+      const meta = JSON.parse(o.reservation.meta || '{}') as {
+        rate?: TariffRate; tenant?: string; seat?: string; callee?: string; inviteAt?: number; direction?: string; cdrId?: string;
+      };
+      const direction = meta.direction?.startsWith('inbound') ? 'inbound' as const : 'outbound' as const;
       const rated = meta.rate && o.billableMs ? rateCall(meta.rate, o.billableMs) : null;
       const endAt = o.reservation.answeredAt ? o.reservation.answeredAt + (o.billableMs ?? 0) : o.reservation.lastHeartbeat;
       // The same cdrId the live call would have used: if it did write one, this one is dropped.
       await cdr.write(buildCdr({
-        cdrId: `out-${o.callId}`, callId: o.callId, direction: 'outbound', tenant: meta.tenant ?? null, seat: meta.seat ?? null,
+        cdrId: meta.cdrId ?? `out-${o.callId}`, callId: o.callId, direction, tenant: meta.tenant ?? null, seat: meta.seat ?? null,
         callerRaw: '', calleeRaw: meta.callee ?? '', calleeNormalised: meta.callee ?? null, decision: 'allow',
         sipStatus: o.reservation.answeredAt ? 200 : 0, inviteAt: meta.inviteAt ?? o.reservation.startedAt, endAt,
         answerAt: o.reservation.answeredAt || null, billableSeconds: rated?.billableSeconds ?? 0,

@@ -89,6 +89,18 @@ describe('dialgate CLI', () => {
     expect(day.stdout).not.toMatch(/demo-100\d|cymru|ClueCon|ha1/);
   });
 
+  it('explain --inbound decides a carrier call to a 400 number with the live inbound pipeline', async () => {
+    const base = ['explain', '--config', SHIPPED, '--inbound', '--to', '4008050508', '--from', '01062345678'];
+    const day = await dialgate([...base, '--source', '127.0.0.1', '--at', '2026-11-23T10:00:00+08:00']);
+    expect(day.code).toBe(0);
+    const j = JSON.parse(day.stdout);
+    expect(j.decision.kind).toBe('connect');
+    expect(j.decision.trace.map((t: { step: string }) => t.step)).toContain('region');
+    // Not one of the carriers' addresses: refused like an unknown number, whatever the time.
+    const stranger = await dialgate([...base, '--source', '192.0.2.7', '--at', '2026-11-23T10:00:00+08:00']);
+    expect(JSON.parse(stranger.stdout).decision).toMatchObject({ kind: 'reject', reason: 'unknown-source' });
+  });
+
   it('explain what-if: --proposed and --calls report the window change', async () => {
     const dir = join(tmp, 'proposed');
     cpSync(SHIPPED, dir, { recursive: true });

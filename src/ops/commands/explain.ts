@@ -4,6 +4,9 @@ import type { Command } from 'commander';
 import type { ConfigSnapshot, Tenant } from '../../config/types.js';
 import { ConcurrencySlots, slotKey } from '../../ledger/concurrency.js';
 import { Ledger } from '../../ledger/ledger.js';
+import { redactSecrets } from '../../config/index.js';
+import { normalizeNumber } from '../../numbers/normalize.js';
+import { decideInbound } from '../../policy/inbound/decideInbound.js';
 import { DEFAULT_TIME_ZONE } from '../../time/schedule.js';
 import {
   explain, formatWhatIf, parseCallsCsv, parseMoneyArg, parseTime, resolveCall, whatIf, type BalanceJson, type LedgerInputs,
@@ -24,6 +27,8 @@ interface ExplainOpts {
   proposed?: string;
   calls?: string;
   json?: boolean;
+  inbound?: boolean;
+  source?: string;
 }
 
 /**
@@ -50,7 +55,36 @@ async function readLedger(url: string, cfg: ConfigSnapshot, tenant: Tenant | und
   });
 }
 
+/** Without --balance or Redis: 100 million yuan, enough for any call, shown as such. */
+const ASSUMED_UNLIMITED = 1_000_000_000_000;
+
+/** A carrier's call to a 400 number, decided by the same decideInbound as live inbound calls. */
+async function runExplainInbound(o: ExplainOpts): Promise<number> {
+  if (!o.to || !o.from || !o.source) throw new UserError('explain --inbound needs --source IP[:PORT] (the carrier), --from CALLER and --to 400-NUMBER');
+  const cfg = await loadSnapshot(o.config);
+  const tz = cfg.server.timezone || DEFAULT_TIME_ZONE;
+  const now = o.at !== undefined ? parseTime(o.at, tz) : Date.now();
+  const [ip = '', port = '5060'] = o.source.split(':');
+  let available: number | null = o.balance !== undefined ? parseMoneyArg(o.balance, '--balance') : null;
+  let source = o.balance !== undefined ? 'argument' : 'assumed-unlimited';
+  const dialled = normalizeNumber(o.to);
+  const plan = dialled.ok ? cfg.plans400?.get(dialled.number.national) : undefined;
+  const url = redisUrlOf(o.redis, false);
+  if (o.balance === undefined && url && plan) {
+    const acct = await withRedis(url, (redis) => new Ledger(redis, { instanceId: 'dialgate-explain' }).getAccount(plan.account));
+    available = acct?.available ?? null;
+    source = 'redis';
+  }
+  const decision = decideInbound(
+    { callId: o.callId ?? 'explain', sourceIp: ip, sourcePort: intArg(port, '--source port'), from: o.from, to: o.to },
+    cfg, { available: available ?? ASSUMED_UNLIMITED }, now,
+  );
+  printJson(redactSecrets({ direction: 'inbound', at: new Date(now).toISOString(), balanceSource: source, configVersion: cfg.version, decision }));
+  return EXIT.ok;
+}
+
 async function runExplain(o: ExplainOpts): Promise<number> {
+  if (o.inbound) return runExplainInbound(o);
   if (o.proposed !== undefined || o.calls !== undefined) return runWhatIf(o);
   if (!o.to) throw new UserError('explain needs --to NUMBER (and --seat ID or --tenant ID)');
   if (o.seat === undefined && o.tenant === undefined) throw new UserError('explain needs --seat ID or --tenant ID');
@@ -125,5 +159,7 @@ export function registerExplain(program: Command, run: (fn: () => Promise<number
     .option('--proposed <dir>', 'what-if: proposed config directory to compare with --config')
     .option('--calls <file.csv>', 'what-if: sample calls, CSV columns from,to,time,tenant[,seat,balance]')
     .option('--json', 'what-if: machine-readable output')
+    .option('--inbound', 'explain a carrier\'s call to a 400 number instead (needs --source, --from, --to)')
+    .option('--source <ip[:port]>', 'inbound: address the carrier\'s INVITE comes from')
     .action((opts: ExplainOpts) => run(() => runExplain(opts)));
 }
