@@ -107,8 +107,17 @@ export class OutboundCallHandler {
       from: userPart(req.get('From')),
       to: userPart(req.uri),
     };
+    // A CANCEL can arrive while the ledger is read; srf emits it once, so listen from the start.
+    let cancelledEarly = (req as { canceled?: boolean }).canceled === true;
+    const onEarlyCancel = (): void => { cancelledEarly = true; };
+    req.on('cancel', onEarlyCancel);
     const tenant = cfg.tenants.get(seat.tenant);
-    const view = await this.ledgerView(tenant, cfg);
+    let view: LedgerView;
+    try {
+      view = await this.ledgerView(tenant, cfg);
+    } finally {
+      (req as unknown as NodeJS.EventEmitter).removeListener('cancel', onEarlyCancel);
+    }
     const decision = decideOutbound(call, cfg, view, clock.now());
     const log = this.deps.log.child({ callId: call.callId, seat: seat.id, tenant: seat.tenant });
     if (decision.kind === 'deny' || !tenant) {
@@ -118,7 +127,7 @@ export class OutboundCallHandler {
       return;
     }
     log.info({ callee: decision.callee.national, route: decision.routeId, trunks: decision.trunks.map((t) => t.trunkId) }, 'outbound call allowed');
-    await new CallRun(this.deps, req, res, call, cfg, tenant, decision, inviteAt, log).run();
+    await new CallRun(this.deps, req, res, call, cfg, tenant, decision, inviteAt, log).run(cancelledEarly);
   }
 
   private async reject(req: Srf.SrfRequest, res: Srf.SrfResponse, deny: Deny, log: Logger): Promise<void> {
@@ -210,7 +219,14 @@ class CallRun {
   private hangupBy: HangupBy | null = null;
   private hangupCause: string | null = null;
   private recordingPath: string | null = null;
-  private finished!: () => void;
+  private finished: () => void = () => {};
+  /** end() was called before the seat leg was answered (shutdown, a BYE during setup). */
+  private stopRequested = false;
+  /** Legs the far end already tore down (no BYE from us). */
+  private uasGone = false;
+  private uacGone = false;
+  private cutTimer: Timer | null = null;
+  private finishing: Promise<void> | null = null;
 
   constructor(
     private readonly deps: OutboundDeps,
@@ -232,20 +248,29 @@ class CallRun {
     return this.rate !== null && (this.rate.ratePerMinute > 0 || this.rate.connectFee > 0);
   }
 
-  async run(): Promise<void> {
+  private get aborted(): boolean {
+    return this.cancelled || this.stopRequested;
+  }
+
+  private onCancel(): void {
+    if (this.answerAt !== null) return;
+    this.cancelled = true;
+    this.hangupBy = 'caller';
+    this.hangupCause = 'cancel';
+    this.dialer.cancel();
+  }
+
+  async run(cancelledEarly = false): Promise<void> {
     const { deps, call } = this;
-    this.req.on('cancel', () => {
-      this.cancelled = true;
-      this.hangupBy = 'caller';
-      this.hangupCause = 'cancel';
-      this.dialer.cancel();
-    });
+    this.req.on('cancel', () => this.onCancel());
+    if (cancelledEarly || (this.req as { canceled?: boolean }).canceled === true) this.onCancel();
     deps.live.set(call.callId, {
       callId: call.callId, tenant: call.tenantId, seat: call.seatId, callee: this.decision.callee.national,
       answeredAt: null,
       hangup: (cause) => this.end('system', cause),
     });
     try {
+      if (this.cancelled) return await this.finish(487);
       // 004 §2.2 purchased ports, atomically across instances (the pure check may have raced).
       if (!this.decision.emergency) {
         const slot = await deps.slots.acquire(slotKey('tenant', this.tenant.id), call.callId, this.tenant.maxConcurrent, SLOT_TTL_MS);
@@ -255,9 +280,36 @@ class CallRun {
       await this.connect();
     } catch (err) {
       this.log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'outbound call failed');
+      if (this.answerAt !== null) {
+        // Both legs are up: tear them down together and settle what was talked.
+        this.end('system', 'internal-error');
+        return;
+      }
+      this.hangupLeg(this.uac, this.uacGone);
+      this.hangupLeg(this.uas, this.uasGone);
       if (!this.res.finalResponseSent) this.res.send(500);
       await this.finish(500);
     }
+  }
+
+  /** BYE to one leg; a BYE crossing the far end's (dialog already gone) is not an error. */
+  private hangupLeg(d: Srf.Dialog | undefined, gone: boolean): void {
+    if (!d || gone) return;
+    Promise.resolve().then(() => d.destroy()).catch((err: Error) => this.log.debug({ err: err.message }, 'BYE failed (leg already gone)'));
+  }
+
+  /** Ends a call whose seat leg was never answered: caller cancelled, shutdown, a leg lost during setup. */
+  private async abandon(failStatus?: number): Promise<void> {
+    this.hangupLeg(this.uac, this.uacGone);
+    this.hangupLeg(this.uas, this.uasGone);
+    await this.releaseMedia();
+    if (this.cancelled) return this.finish(487);
+    const status = failStatus ?? (this.hangupBy === 'callee' ? 480 : 503);
+    if (!this.res.finalResponseSent) {
+      const text = status === 480 ? 'Callee hung up' : status === 500 ? 'Call setup failed' : 'Service unavailable';
+      this.res.send(status, { headers: { Reason: reasonHeader(status, text) } });
+    }
+    return this.finish(status);
   }
 
   /** Prepaid authorisation (003 §2.2, 002 §2.3): reserve the first chunk before bridging. */
@@ -265,7 +317,7 @@ class CallRun {
     const rate = this.rate!;
     const min = costOfBilled(rate, rate.initialIncrement);
     const max = Math.max(min, costOfBilled(rate, this.chunkBilledSeconds()));
-    const meta = JSON.stringify({ rate, tenant: this.tenant.id, seat: this.call.seatId, callee: this.decision.callee.national, inviteAt: this.inviteAt });
+    const meta = JSON.stringify({ rate, tenant: this.tenant.id, seat: this.call.seatId, callee: this.decision.callee.national, inviteAt: this.inviteAt, direction: 'outbound', cdrId: `out-${this.call.callId}` });
     const r = await this.deps.ledger.reserve(this.acct, this.call.callId, { min, max }, this.deps.clock.now(), meta);
     if (!r.ok) {
       const reason: DenyReason = r.reason === 'EXPIRED' ? 'tenant-expired'
@@ -309,6 +361,7 @@ class CallRun {
 
   private async connect(): Promise<void> {
     const { deps, call } = this;
+    if (this.aborted) return this.abandon();
     let anchored = this.decision.media === 'anchored' && deps.media.available && !!this.req.body;
     if (this.decision.media === 'anchored' && !anchored) this.log.warn('no media server: bridging direct, no recording');
     let offer = this.req.body;
@@ -327,7 +380,7 @@ class CallRun {
         offer = this.req.body;
       }
     }
-    if (this.cancelled) return this.finish(487);
+    if (this.aborted) return this.abandon();
 
     let dialled;
     try {
@@ -353,6 +406,10 @@ class CallRun {
     } catch (err) {
       if (!(err instanceof DialFailure)) throw err;
       this.attempts = err.attempts;
+      if (err.cancelled || this.aborted) {
+        this.log.info({ attempts: err.attempts, by: this.hangupBy, cause: this.hangupCause }, 'outbound call abandoned while dialling');
+        return this.abandon();
+      }
       await this.releaseMedia();
       const status = err.cancelled ? 487 : err.status;
       if (!this.res.finalResponseSent && !err.cancelled) {
@@ -364,30 +421,30 @@ class CallRun {
     this.attempts = dialled.attempts;
     this.trunkId = dialled.trunkId;
     this.uac = dialled.dialog;
-    if (this.cancelled) {
-      // The caller gave up just as the callee answered.
-      this.uac.destroy();
-      return this.finish(487);
-    }
+    // Watch the trunk leg from now on: the carrier may hang up while the seat leg is answered.
+    this.uac.on('destroy', () => { this.uacGone = true; this.end('callee', 'bye'); });
+    // The caller gave up (or the call was stopped) just as the callee answered.
+    if (this.aborted) return this.abandon();
 
     try {
       if (anchored && this.epA && this.epB) {
         const t0 = deps.clock.now();
         await this.epB.modify(this.uac.remote.sdp);
+        if (this.aborted) return await this.abandon();
         const t1 = deps.clock.now();
         this.uas = await deps.srf.createUAS(this.req, this.res, { localSdp: this.epA.local.sdp });
+        this.watchUas(this.uas);
         const t2 = deps.clock.now();
         await this.epA.bridge(this.epB);
         this.log.debug({ modifyMs: t1 - t0, answerCallerMs: t2 - t1, bridgeMs: deps.clock.now() - t2 }, 'bridged');
-        if (this.decision.recording) await this.startRecording();
+        if (this.decision.recording && !this.aborted) await this.startRecording();
       } else {
         this.uas = await deps.srf.createUAS(this.req, this.res, { localSdp: this.uac.remote.sdp });
+        this.watchUas(this.uas);
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'caller leg failed at answer');
-      this.uac.destroy();
-      await this.releaseMedia();
-      return this.finish(this.cancelled ? 487 : 500);
+      return this.abandon(500);
     }
 
     this.answerAt = deps.clock.now();
@@ -397,16 +454,28 @@ class CallRun {
     this.log.info({ trunk: this.trunkId, maxBilledSeconds: this.maxBilled }, 'outbound call answered');
 
     const done = new Promise<void>((resolve) => { this.finished = resolve; });
-    this.uas.on('destroy', () => this.end('caller', 'bye'));
-    this.uac.on('destroy', () => this.end('callee', 'bye'));
     this.epA?.on('destroy', () => this.end('system', 'media-lost'));
     this.epB?.on('destroy', () => this.end('system', 'media-lost'));
+    if (this.stopRequested) {
+      // A leg hung up (or shutdown came) while the seat leg was being answered: end both now.
+      this.end(this.hangupBy ?? 'system', this.hangupCause ?? 'shutdown');
+      return done;
+    }
     if (this.charged) {
-      await deps.ledger.heartbeat(this.acct, call.callId, answerAt, answerAt);
+      // The cut-off is armed before anything can fail; a lost heartbeat is recovered by the next one.
       this.scheduleBoundary();
+      try {
+        await deps.ledger.heartbeat(this.acct, call.callId, answerAt, answerAt);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'heartbeat at answer failed');
+      }
     }
     this.scheduleHeartbeat();
     await done;
+  }
+
+  private watchUas(uas: Srf.Dialog): void {
+    uas.on('destroy', () => { this.uasGone = true; this.end('caller', 'bye'); });
   }
 
   private async startRecording(): Promise<void> {
@@ -446,6 +515,11 @@ class CallRun {
     const warnAt = cutAt - this.tenant.warningSeconds * 1000;
     const extendAt = warnAt - EXTEND_LEAD_MS;
     const now = clock.now();
+    // The cut-off at the current boundary is armed now; a successful extension moves it. So a slow
+    // or hung extension can never let the call run past what is reserved.
+    if (this.cutTimer) clock.clearTimeout(this.cutTimer);
+    this.cutTimer = clock.setTimeout(() => this.end('cutoff', 'balance-exhausted'), Math.max(0, cutAt - now));
+    this.timers.push(this.cutTimer);
     this.timers.push(clock.setTimeout(() => void this.tryExtend(cutAt, warnAt), Math.max(0, extendAt - now)));
   }
 
@@ -457,6 +531,7 @@ class CallRun {
     const max = Math.max(min, costOfBilled(rate, this.maxBilled! + this.chunkBilledSeconds()) - this.granted);
     try {
       const r = await deps.ledger.extend(this.acct, call.callId, { min, max }, deps.clock.now());
+      if (this.ended) return;
       if (r.ok) {
         this.granted = r.total;
         this.maxBilled = maxBilledSecondsFor(rate, this.granted);
@@ -466,10 +541,10 @@ class CallRun {
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'reservation extension failed');
     }
-    // Balance exhausted: warn, then cut off at the boundary so the cost never exceeds the balance.
+    if (this.ended) return;
+    // Balance exhausted: warn; the cut-off at the boundary is already armed (scheduleBoundary).
     const now = deps.clock.now();
     this.timers.push(deps.clock.setTimeout(() => void this.warn(), Math.max(0, warnAt - now)));
-    this.timers.push(deps.clock.setTimeout(() => this.end('cutoff', 'balance-exhausted'), Math.max(0, cutAt - now)));
     this.log.info({ cutoffInMs: cutAt - now }, 'balance exhausted: cut-off scheduled');
   }
 
@@ -493,9 +568,13 @@ class CallRun {
   private end(by: HangupBy, cause: string): void {
     if (this.ended) return;
     if (this.answerAt === null) {
-      // Not answered yet: only shutdown reaches here; cancel the dialling.
-      this.hangupBy = by;
-      this.hangupCause = cause;
+      // Not answered yet (shutdown, a leg hung up during setup): stop dialling; connect() sees
+      // stopRequested at its next step and ends the call there. The first reason is kept.
+      if (!this.aborted) {
+        this.hangupBy = by;
+        this.hangupCause = cause;
+      }
+      this.stopRequested = true;
       this.dialer.cancel();
       return;
     }
@@ -504,10 +583,11 @@ class CallRun {
     this.hangupCause = cause;
     const endAt = this.deps.clock.now();
     for (const t of this.timers) this.deps.clock.clearTimeout(t);
-    if (by !== 'caller') this.uas?.destroy();
-    if (by !== 'callee') this.uac?.destroy();
+    this.hangupLeg(this.uas, this.uasGone);
+    this.hangupLeg(this.uac, this.uacGone);
     void this.releaseMedia()
       .then(() => this.finish(200, undefined, endAt))
+      .catch((err: Error) => this.log.error({ err: err.message }, 'call teardown failed'))
       .finally(() => this.finished());
   }
 
@@ -518,17 +598,25 @@ class CallRun {
     await Promise.all([releaseEndpoint(a, this.log), releaseEndpoint(b, this.log)]);
   }
 
-  /** Settles money, frees slots, writes the one CDR. */
-  private async finish(sipStatus: number, deny?: Deny, endAt = this.deps.clock.now()): Promise<void> {
+  /** Settles money, frees slots, writes the one CDR; runs once, whichever path gets here first. */
+  private finish(sipStatus: number, deny?: Deny, endAt = this.deps.clock.now()): Promise<void> {
+    this.finishing ??= this.settleAndRecord(sipStatus, deny, endAt);
+    return this.finishing;
+  }
+
+  private async settleAndRecord(sipStatus: number, deny: Deny | undefined, endAt: number): Promise<void> {
     const { deps, call } = this;
+    this.ended = true;
     deps.live.delete(call.callId);
     for (const t of this.timers) deps.clock.clearTimeout(t);
+    await this.releaseMedia();
     let billable = 0, billed = 0, cost = 0, balanceAfter: number | null = null;
     try {
       if (this.answerAt !== null && this.rate) {
         let answeredMs = endAt - this.answerAt;
-        // A cut-off ends at the paid boundary by construction; timer lateness is not billed.
-        if (this.hangupBy === 'cutoff' && this.maxBilled !== null) answeredMs = Math.min(answeredMs, this.maxBilled * 1000);
+        // The call is cut off at the paid boundary; timer or signalling lateness past it (whoever
+        // hung up) is not billed: the ledger cannot debit beyond the reservation anyway.
+        if (this.charged && this.maxBilled !== null) answeredMs = Math.min(answeredMs, this.maxBilled * 1000);
         const rated = rateCall(this.rate, answeredMs);
         billable = rated.billableSeconds;
         billed = rated.billedSeconds;

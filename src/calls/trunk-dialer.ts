@@ -75,6 +75,11 @@ export class TrunkDialer {
         attempts.push({ trunk: target.trunkId, sipStatus: 503, at: opts.clock.now(), note: 'busy-trunk' });
         continue;
       }
+      // Cancelled while the slot was being taken: send no INVITE at all.
+      if (this.cancelled) {
+        await opts.releaseTrunk(target.trunkId);
+        break;
+      }
       const outcome = await this.attempt(target, opts);
       attempts.push(outcome.attempt);
       if (outcome.dialog) return { dialog: outcome.dialog, trunkId: target.trunkId, attempts };
@@ -107,8 +112,8 @@ export class TrunkDialer {
         cbRequest: ((_err: unknown, req: Srf.SrfRequest | undefined) => {
           if (!req) return;
           this.pending = req;
-          // The caller may have cancelled while the INVITE was being sent.
-          if (this.cancelled) req.cancel(() => {});
+          // The caller may have cancelled, or the ring timer expired, while the INVITE was being sent.
+          if (this.cancelled || timedOut) req.cancel(() => {});
         }) as unknown as (req: Srf.SrfRequest) => void,
         cbProvisional: (res: Srf.SrfResponse) => opts.onProvisional(res.status, res.body || undefined),
       });

@@ -1,0 +1,354 @@
+// Edge cases of one outbound call (src/calls/outbound-call.ts) with a real ledger and concurrency
+// slots on redis-server, and fakes for drachtio (srf dialogs) and FreeSWITCH (endpoints), so the
+// races (CANCEL/BYE while the caller leg is being answered, shutdown while dialling, media and
+// Redis failures) can be staged deterministically.
+import { EventEmitter } from 'node:events';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { shiftedClock } from '../../src/calls/clock.js';
+import { OutboundCallHandler, type LiveCall } from '../../src/calls/outbound-call.js';
+import type { Cdr } from '../../src/cdr/model.js';
+import type { CdrWriter } from '../../src/cdr/writer.js';
+import { ConcurrencySlots, slotKey } from '../../src/ledger/concurrency.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import type { MediaGateway } from '../../src/media/media-gateway.js';
+import { startRedis, type RedisInstance } from '../helpers/redis.js';
+import { beijing, rate, seat, snapshot, tenant, trunk } from '../policy/fixtures.js';
+import type { Redis } from 'ioredis';
+
+interface Deferred<T> { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void }
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void, reject!: (e: unknown) => void;
+  const promise = new Promise<T>((a, b) => { resolve = a; reject = b; });
+  return { promise, resolve, reject };
+}
+const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, what: string, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await tick(5);
+  }
+}
+
+class FakeDialog extends EventEmitter {
+  destroyed = 0;
+  failDestroy = false;
+  constructor(readonly remote = { sdp: 'v=0 remote' }) { super(); }
+  destroy(): Promise<void> {
+    this.destroyed++;
+    return this.failDestroy ? Promise.reject(new Error('dialog already gone')) : Promise.resolve();
+  }
+}
+
+class FakeEndpoint extends EventEmitter {
+  static n = 0;
+  uuid = `ep-${++FakeEndpoint.n}`;
+  local = { sdp: `v=0 ${this.uuid}` };
+  destroyed = 0;
+  bridgeGate: Deferred<void> | null = null;
+  async modify(): Promise<void> {}
+  async bridge(): Promise<void> { if (this.bridgeGate) await this.bridgeGate.promise; }
+  async execute(): Promise<void> {}
+  async api(): Promise<void> {}
+  async play(): Promise<void> {}
+  async destroy(): Promise<void> { this.destroyed++; }
+}
+
+class FakeMedia {
+  available = true;
+  eps: FakeEndpoint[] = [];
+  async endpointFor(): Promise<FakeEndpoint> { const e = new FakeEndpoint(); this.eps.push(e); return e; }
+  async offeringEndpoint(): Promise<FakeEndpoint> { const e = new FakeEndpoint(); this.eps.push(e); return e; }
+}
+
+interface UacCall { uri: string; result: Deferred<FakeDialog>; cancels: number; requestSent: boolean }
+
+class FakeSrf {
+  uacs: UacCall[] = [];
+  uas: Deferred<FakeDialog>[] = [];
+  /** A CANCEL makes the pending INVITE fail with 487, as a carrier would answer. */
+  cancelAnswers487 = true;
+  createUAC(uri: string, _opts: unknown, cbs: { cbRequest(err: unknown, req: unknown): void }): Promise<FakeDialog> {
+    const c: UacCall = { uri, result: deferred<FakeDialog>(), cancels: 0, requestSent: false };
+    this.uacs.push(c);
+    const req = {
+      cancel: (cb?: () => void) => {
+        c.cancels++;
+        cb?.();
+        if (this.cancelAnswers487) c.result.reject(Object.assign(new Error('Request Terminated'), { status: 487 }));
+      },
+    };
+    queueMicrotask(() => { c.requestSent = true; cbs.cbRequest(null, req); });
+    return c.result.promise;
+  }
+  createUAS(): Promise<FakeDialog> {
+    const d = deferred<FakeDialog>();
+    this.uas.push(d);
+    return d.promise;
+  }
+}
+
+class FakeReq extends EventEmitter {
+  method = 'INVITE';
+  uri = 'sip:13812345678@dialgate.test';
+  body = 'v=0 caller';
+  constructor(readonly callId: string) { super(); }
+  get(h: string): string {
+    if (h === 'Call-ID') return this.callId;
+    if (h === 'From') return '<sip:01088886666@dialgate.test>;tag=1';
+    return '';
+  }
+}
+
+class FakeRes {
+  finalResponseSent = false;
+  sent: number[] = [];
+  send(status: number): void {
+    this.sent.push(status);
+    if (status >= 200) this.finalResponseSent = true;
+  }
+}
+
+const NOON = beijing('2026-03-10T12:00');
+
+describe('outbound call edge cases', () => {
+  let redis: RedisInstance;
+  let client: Redis;
+  let ledger: Ledger;
+  let slots: ConcurrencySlots;
+  let n = 0;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => { unhandled.push(e); };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    client = redis.client();
+    ledger = new Ledger(client, { instanceId: 'unit', heartbeatMs: 60_000 });
+    slots = new ConcurrencySlots(client);
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterAll(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    client?.disconnect();
+    await redis?.stop();
+  });
+  afterEach(() => { unhandled.length = 0; });
+
+  // Each test has its own tenant, account and trunks, so one test's leak cannot hide in another's.
+  async function setup(o: { ledger?: Ledger; slots?: ConcurrencySlots; balance?: number; increments?: number; chunkSeconds?: number } = {}) {
+    const i = ++n;
+    const callId = `unit-${i}-${Date.now()}`;
+    const t = tenant({ id: `t${i}`, account: `acct-${i}`, warningSeconds: 1 });
+    await ledger.createAccount(t.account, { tenant: t.id, prepaidTotal: 1_000_000 });
+    await ledger.topUp(t.account, 'initial', o.balance ?? 1_000_000, 'test');
+    const trunkIds = [`a${i}`, `b${i}`] as const;
+    const cfg = snapshot({
+      tenants: [t],
+      seats: [seat({ tenant: t.id })],
+      trunks: trunkIds.map((id) => trunk({ id })),
+      routes: [{ id: 'default', priority: 100, match: {}, trunks: trunkIds.map((id) => ({ trunk: id, weight: 1 })), media: 'anchored' }],
+      tariffs: [{ id: 'telesales', rates: [rate(o.increments ? { initialIncrement: o.increments, subsequentIncrement: o.increments } : {})] }],
+    });
+    const srf = new FakeSrf();
+    const media = new FakeMedia();
+    const cdrs: Cdr[] = [];
+    const cdr = { write: async (c: Cdr) => { cdrs.push(c); return 'written' as const; } } as unknown as CdrWriter;
+    const live = new Map<string, LiveCall>();
+    const handler = new OutboundCallHandler({
+      srf: srf as never, media: media as unknown as MediaGateway, ledger: o.ledger ?? ledger, slots: o.slots ?? slots, cdr,
+      clock: shiftedClock(NOON), log: pino({ level: 'silent' }), live,
+      settings: { chunkSeconds: o.chunkSeconds ?? 120, heartbeatMs: 60_000, recordingsDir: '/tmp/rec', defaultWarning: 'tone', sipDomain: 'dialgate.test' },
+    });
+    const req = new FakeReq(callId);
+    const res = new FakeRes();
+    const done = handler.handle(req as never, res as never, seat({ tenant: t.id }), cfg);
+    return { callId, srf, media, cdrs, live, req, res, done, tenant: t, trunkIds };
+  }
+
+  /** Nothing held after the call: no reservation, no slot, no live entry, one CDR. */
+  type Setup = Awaited<ReturnType<typeof setup>>;
+  async function expectClean(s: Setup, cdrs = 1): Promise<void> {
+    await until(() => s.cdrs.length >= cdrs, 'the CDR');
+    await tick(50);
+    expect(s.cdrs).toHaveLength(cdrs);
+    const acct = await ledger.getAccount(s.tenant.account);
+    expect(acct!.reserved).toBe(0);
+    expect(await slots.count(slotKey('tenant', s.tenant.id))).toBe(0);
+    for (const id of s.trunkIds) expect(await slots.count(slotKey('trunk', id))).toBe(0);
+    expect(s.live.size).toBe(0);
+    expect(unhandled).toEqual([]);
+  }
+
+  async function answerTrunk(s: Setup): Promise<FakeDialog> {
+    await until(() => s.srf.uacs.length === 1, 'the trunk INVITE');
+    const b = new FakeDialog();
+    s.srf.uacs[0]!.result.resolve(b);
+    await until(() => s.srf.uas.length === 1, 'createUAS');
+    return b;
+  }
+
+  it('a CANCEL that arrives before the call reaches the dialler stops it: no trunk INVITE, a 487 CDR', async () => {
+    const s = await setup();
+    // The handler is still reading the ledger view when the seat gives up.
+    s.req.emit('cancel');
+    await until(() => s.cdrs.length > 0 || s.srf.uacs.length > 0, 'the CDR or a trunk INVITE');
+    expect(s.srf.uacs).toHaveLength(0);
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]!.sipStatus).toBe(487);
+    expect(s.cdrs[0]!.hangupCause).toBe('cancel');
+  });
+
+  it('the callee hanging up while the seat leg is being answered ends both legs', async () => {
+    const s = await setup();
+    const b = await answerTrunk(s);
+    b.emit('destroy'); // BYE from the carrier before createUAS returned
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await until(() => s.cdrs.length === 1, 'the CDR');
+    expect(a.destroyed).toBe(1);
+    expect(s.cdrs[0]!.hangupBy).toBe('callee');
+    await s.done;
+    await expectClean(s);
+    expect(s.media.eps.every((e) => e.destroyed > 0)).toBe(true);
+  });
+
+  it('the seat hanging up while the media bridge is being set up ends the trunk leg', async () => {
+    const s = await setup();
+    const b = await answerTrunk(s);
+    const gate = deferred<void>();
+    s.media.eps[0]!.bridgeGate = gate;
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await tick();
+    a.emit('destroy'); // BYE from the seat while epA.bridge is pending
+    gate.resolve();
+    await until(() => s.cdrs.length === 1, 'the CDR');
+    expect(b.destroyed).toBe(1);
+    expect(s.cdrs[0]!.hangupBy).toBe('caller');
+    await s.done;
+    await expectClean(s);
+  });
+
+  it('a media bridge failure after the seat was answered hangs up both legs', async () => {
+    const s = await setup();
+    const b = await answerTrunk(s);
+    const gate = deferred<void>();
+    s.media.eps[0]!.bridgeGate = gate;
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await tick();
+    gate.reject(new Error('-ERR bridge failed'));
+    await s.done;
+    await expectClean(s);
+    expect(b.destroyed).toBe(1);
+    expect(a.destroyed).toBe(1);
+  });
+
+  it('shutdown while dialling answers the seat with a final response and writes the CDR', async () => {
+    const s = await setup();
+    await until(() => s.srf.uacs.length === 1 && s.srf.uacs[0]!.requestSent, 'the trunk INVITE');
+    s.live.get(s.callId)!.hangup('shutdown');
+    await s.done;
+    expect(s.srf.uacs[0]!.cancels).toBe(1);
+    expect(s.res.finalResponseSent).toBe(true);
+    expect(s.res.sent.at(-1)).toBeGreaterThanOrEqual(400);
+    await expectClean(s);
+    expect(s.cdrs[0]!.hangupBy).toBe('system');
+  });
+
+  it('shutdown while the seat leg is being answered still ends the call', async () => {
+    const s = await setup();
+    const b = await answerTrunk(s);
+    s.live.get(s.callId)!.hangup('shutdown');
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await until(() => s.cdrs.length === 1, 'the CDR');
+    expect(a.destroyed).toBe(1);
+    expect(b.destroyed).toBe(1);
+    await s.done;
+    await expectClean(s);
+  });
+
+  it('a BYE that crosses ours (dialog already gone) does not become an unhandled rejection', async () => {
+    const s = await setup();
+    const b = await answerTrunk(s);
+    b.failDestroy = true;
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await until(() => s.live.get(s.callId)?.answeredAt != null, 'the answer');
+    a.emit('destroy');
+    await s.done;
+    await expectClean(s);
+  });
+
+  it('a ledger heartbeat failure at answer neither settles the live call early nor writes two CDRs', async () => {
+    let failHeartbeat = true;
+    const flaky = new Proxy(ledger, {
+      get(t, p, r) {
+        if (p === 'heartbeat') return async (...args: Parameters<Ledger['heartbeat']>) => {
+          if (failHeartbeat) { failHeartbeat = false; throw new Error('redis timeout'); }
+          return t.heartbeat(...args);
+        };
+        const v = Reflect.get(t, p, r);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const s = await setup({ ledger: flaky });
+    const b = await answerTrunk(s);
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await tick(100);
+    // Still up: nothing settled, no CDR yet, the trunk leg not torn down.
+    expect(s.cdrs).toHaveLength(0);
+    expect(b.destroyed).toBe(0);
+    expect((await ledger.getAccount(s.tenant.account))!.reserved).toBeGreaterThan(0);
+    a.emit('destroy');
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]!.hangupBy).toBe('caller');
+    expect(s.cdrs[0]!.cost).toBeGreaterThan(0);
+  });
+
+  it('an unexpected error while dialling releases the media endpoints and answers 500', async () => {
+    const broken = new Proxy(slots, {
+      get(t, p, r) {
+        if (p === 'acquire') return async (key: string, ...rest: [string, number, number]) => {
+          if (key.includes('trunk')) throw new Error('redis down');
+          return t.acquire(key, ...rest);
+        };
+        const v = Reflect.get(t, p, r);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const s = await setup({ slots: broken });
+    await s.done;
+    await expectClean(s);
+    expect(s.res.sent.at(-1)).toBe(500);
+    expect(s.media.eps.length).toBe(2);
+    expect(s.media.eps.every((e) => e.destroyed > 0)).toBe(true);
+  });
+
+  it('a reservation extension that never returns cannot let the call run past the paid boundary', async () => {
+    const hung = new Proxy(ledger, {
+      get(t, p, r) {
+        if (p === 'extend') return () => new Promise(() => {});
+        const v = Reflect.get(t, p, r);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    // 1/1 increments at 0.13 yuan/min, 1 s chunks: the first grant pays 1 s, the extension hangs.
+    const s = await setup({ ledger: hung, increments: 1, chunkSeconds: 1 });
+    const b = await answerTrunk(s);
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await until(() => s.cdrs.length === 1, 'the cut-off', 3000);
+    expect(s.cdrs[0]!.hangupBy).toBe('cutoff');
+    expect(s.cdrs[0]!.billedSeconds).toBeLessThanOrEqual(1);
+    expect(a.destroyed).toBe(1);
+    expect(b.destroyed).toBe(1);
+    await s.done;
+    await expectClean(s);
+  });
+});
