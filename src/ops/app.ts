@@ -147,6 +147,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const routes = srf as unknown as Record<'register' | 'options', (h: (req: Srf.SrfRequest, res: Srf.SrfResponse) => void) => void>;
   routes.register(guard('register', register));
   srf.invite(guard('invite', async (req, res) => {
+    // srf emits CANCEL once and only marks req.canceled inside createUAS: mark it from the start,
+    // so a CANCEL during authentication is not lost (the call path checks req.canceled).
+    req.on('cancel', () => { (req as { canceled?: boolean }).canceled = true; });
     const cfg = opts.config();
     // A carrier's call to a 400 number (source allow-list); everything else is a seat's call.
     if (inbound.accepts(req, cfg)) return inbound.handle(req, res, cfg);
@@ -167,10 +170,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
   connected = true;
   log.info({ host: opts.drachtio.host, port: opts.drachtio.port, instanceId }, 'connected to drachtio-server');
   if (opts.freeswitch) {
+    const settings = { address: opts.freeswitch.host, port: opts.freeswitch.port, secret: opts.freeswitch.secret };
     try {
-      await media.connect({ address: opts.freeswitch.host, port: opts.freeswitch.port, secret: opts.freeswitch.secret });
+      await media.connect(settings);
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'media server unavailable: anchored calls will bridge direct');
+      log.error({ err: (err as Error).message }, 'media server unavailable: anchored calls bridge direct until it is back');
+      media.retryInBackground(settings);
     }
   }
 
