@@ -8,8 +8,9 @@ import { startDrachtio, type DrachtioStandIn, type FrameRecord } from './drachti
 import { compareFlows, parseTraceFile } from './drachtio/trace.js';
 import { sleep, startTraceApp, uacCall, type ConnectedApp } from './drachtio/harness.js';
 import { runSipp, startSipp, type SippProcess } from './sipp.js';
+import { sharedDir } from '../helpers/shared.js';
 
-const TRACE_DIR = '/work/shared/traces/drachtio';
+const TRACE_DIR = path.join(sharedDir(), 'traces/drachtio');
 const trace = (name: string) => parseTraceFile(readFileSync(path.join(TRACE_DIR, `${name}.txt`), 'utf8'));
 
 let dr: DrachtioStandIn;

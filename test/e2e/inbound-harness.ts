@@ -3,7 +3,7 @@
 // sipp plays the carrier's caller (UAC from that port), and the seats: each registers once with
 // digest auth from its own port, then a UAS sipp on that port answers, rings or refuses.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPort, runSipp, startSipp, type SippProcess, type SippResult } from '../bench/sipp.js';
@@ -67,6 +67,7 @@ const SDP = [
 ].join('\r\n');
 
 const dir = mkdtempSync(join(tmpdir(), 'dialgate-sipp-400-'));
+process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 export interface CarrierCallOptions {

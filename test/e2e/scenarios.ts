@@ -1,6 +1,6 @@
 // sipp scenarios for the end-to-end call tests, generated so each test states what it expects
 // (the final status a seat must get, how long the callee holds, who hangs up).
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,6 +17,8 @@ const SDP = [
 ].join('\r\n');
 
 const dir = mkdtempSync(join(tmpdir(), 'dialgate-sipp-'));
+// Generated scenarios live as long as the process.
+process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 
 function write(name: string, body: string): string {
