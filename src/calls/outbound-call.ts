@@ -315,8 +315,11 @@ class CallRun {
   /** Prepaid authorisation (003 §2.2, 002 §2.3): reserve the first chunk before bridging. */
   private async authorise(): Promise<boolean> {
     const rate = this.rate!;
+    // Authorise one initial increment only: a low balance then admits as many calls as it can pay
+    // a first increment for, instead of the first few calls holding whole chunks. Further time is
+    // reserved in chunks during the call (tryExtend).
     const min = costOfBilled(rate, rate.initialIncrement);
-    const max = Math.max(min, costOfBilled(rate, this.chunkBilledSeconds()));
+    const max = min;
     const meta = JSON.stringify({ rate, tenant: this.tenant.id, seat: this.call.seatId, callee: this.decision.callee.national, inviteAt: this.inviteAt, direction: 'outbound', cdrId: `out-${this.call.callId}` });
     const r = await this.deps.ledger.reserve(this.acct, this.call.callId, { min, max }, this.deps.clock.now(), meta);
     if (!r.ok) {

@@ -354,3 +354,54 @@ Content-Length: 0
 ${ACK_NON2XX(2)}
 `);
 }
+
+/**
+ * A seat call that accepts either outcome of prepaid authorisation: 200 (then holds and hangs
+ * up) or `deny` (then ACKs). For load and race tests where both are expected.
+ */
+export function seatCallOrDeny(deny: number, holdMs: number): string {
+  const to = '[field2]';
+  return write(`seat-call-or-${deny}`, `${invite(false, 1, to)}
+  <recv response="100" optional="true"/>
+  <recv response="407" auth="true"/>
+${ACK_NON2XX(1)}
+${invite(true, 2, to)}
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="${deny}" optional="true" next="denied"/>
+  <recv response="200" rrs="true"/>
+  <send>
+    <![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 2 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <pause milliseconds="${holdMs}"/>
+  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" next="done"/>
+  <label id="denied"/>
+${ACK_NON2XX(2)}
+  <label id="done"/>
+`);
+}

@@ -1,0 +1,55 @@
+// Issue 4 acceptance, end to end: 200 calls of one account at once on a balance worth 10 minutes.
+// The sum of settled costs never exceeds the balance, the balance never goes below zero, and
+// every call attempt has exactly one CDR.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freeUdpPort, runSipp, type SippProcess } from '../bench/sipp.js';
+import { injection, seatCallOrDeny } from './scenarios.js';
+import { readCdrs, SEATS, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
+
+const CALLS = 200;
+const TEN_MINUTES = 10 * 1300; // 0.13 yuan per started minute (004 §3.1)
+
+describe('200 simultaneous calls on one prepaid account', () => {
+  let bench: Bench;
+  let trunk: SippProcess;
+
+  beforeAll(async () => {
+    const ports: [number, number] = [await freeUdpPort(), await freeUdpPort()];
+    bench = await startBench({
+      trunkPorts: ports, at: '2026-11-23T10:00:00+08:00', balance: TEN_MINUTES, media: 'direct', withMedia: false,
+      maxConcurrent: 500, trunkMaxConcurrent: 500,
+    });
+    trunk = await startTrunk(ports[0], { answer: 200, ringMs: 0 });
+  });
+  afterAll(async () => {
+    await trunk?.stop();
+    await bench?.stop();
+  });
+
+  it('never overdraws, and writes one CDR per attempt', async () => {
+    const r = await runSipp({
+      scenario: seatCallOrDeny(402, 1500), target: bench.sipTarget, calls: CALLS, rate: 400, concurrency: CALLS,
+      timeoutMs: 60_000, injectionFile: injection(Array.from({ length: CALLS }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
+      auth: { username: '1001', password: SEATS['1001'] },
+    });
+    expect(r.failed, r.errors.slice(0, 2000)).toBe(0);
+    const cdrs = await waitForCdrs(bench, CALLS, 20_000);
+    expect(cdrs).toHaveLength(CALLS);
+    expect(new Set(cdrs.map((c) => c.cdrId)).size).toBe(CALLS);
+    const answered = cdrs.filter((c) => c.sipStatus === 200);
+    const refused = cdrs.filter((c) => c.sipStatus === 402);
+    expect(answered.length + refused.length).toBe(CALLS);
+    // Each call is authorised for its first minute only, so the balance admits exactly ten calls;
+    // a 1.5 s call costs one started minute.
+    expect(answered.length).toBe(10);
+    expect(answered.every((c) => c.cost === 1300)).toBe(true);
+    const settled = answered.reduce((sum, c) => sum + c.cost, 0);
+    expect(settled).toBeLessThanOrEqual(TEN_MINUTES);
+    const acct = (await bench.app.ledger.getAccount('telesales'))!;
+    expect(acct.balance).toBe(TEN_MINUTES - settled);
+    expect(acct.balance).toBe(0);
+    expect(acct.balance).toBeGreaterThanOrEqual(0);
+    expect(acct.reserved).toBe(0);
+    expect(readCdrs(bench).every((c) => c.balanceAfter === null || c.balanceAfter >= 0)).toBe(true);
+  });
+});
