@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BlacklistCache } from './blacklist.js';
 import { diffSnapshots, formatDiff, type ConfigDiff } from './diff.js';
 import { formatErrors, type ConfigError, type ConfigWarning } from './errors.js';
@@ -59,6 +59,8 @@ const silent: ConfigLogger = { info() {}, warn() {}, error() {} };
 
 /** Editor droppings and temp files that should not trigger a reload. */
 const IGNORED = /(^\.|~$|\.sw[a-p]$|\.tmp$|^4913$)/;
+/** Files dialgate itself writes (CDR lines, recordings, logs): never config input. */
+const OUTPUT_FILES = /\.(jsonl|wav|log|pid)$/;
 
 export class ConfigStore extends EventEmitter<ConfigStoreEvents> {
   private snapshot: ConfigSnapshot;
@@ -170,9 +172,14 @@ export class ConfigStore extends EventEmitter<ConfigStoreEvents> {
 
   private async syncWatchers(): Promise<void> {
     const dirs = new Set([this.dir]);
+    // Output directories placed inside the config directory (CDRs, recordings) change all the
+    // time while calls flow: watching them would keep re-arming the debounce and delay reloads.
+    const server = this.snapshot.server;
+    const outputs = [server?.cdr.dir, server?.freeswitch.recordingDir].filter((d): d is string => !!d).map((d) => resolve(this.dir, d));
     try {
       for (const e of await readdir(this.dir, { withFileTypes: true })) {
-        if (e.isDirectory() && !e.name.startsWith('.')) dirs.add(join(this.dir, e.name));
+        const sub = join(this.dir, e.name);
+        if (e.isDirectory() && !e.name.startsWith('.') && !outputs.includes(sub)) dirs.add(sub);
       }
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'cannot list config directory for watching');
@@ -182,7 +189,7 @@ export class ConfigStore extends EventEmitter<ConfigStoreEvents> {
       if (this.watchers.has(d)) continue;
       try {
         const w = watch(d, { persistent: false }, (_event, name) => {
-          if (name && IGNORED.test(String(name))) return;
+          if (name && (IGNORED.test(String(name)) || OUTPUT_FILES.test(String(name)))) return;
           this.schedule(`file change: ${d === this.dir ? '' : `${d.slice(this.dir.length + 1)}/`}${name ?? '?'}`);
         });
         w.on('error', () => { w.close(); this.watchers.delete(d); });
