@@ -29,6 +29,8 @@ export interface FixtureOptions {
   trunkTimeoutSeconds?: number;
   /** Capacity of each trunk (default 50). */
   trunkMaxConcurrent?: number;
+  /** Tenant announcements by deny reason (played as early media before the rejection). */
+  announcements?: Record<string, string>;
   /** Adds a route for emergency numbers (110/119/120/122) over both trunks, tried first. */
   emergencyRoute?: boolean;
 }
@@ -63,7 +65,7 @@ cdr: { dir: ${dir}/cdr }
     callerIdPolicy: ${o.callerIdPolicy ?? 'deny'}
     recording: ${o.recording ?? true}
     warningSeconds: ${o.warningSeconds ?? 1}
-    blacklist:
+${o.announcements ? `    announcements:\n${Object.entries(o.announcements).map(([k, v]) => `      ${k}: ${v}`).join('\n')}\n` : ''}    blacklist:
       numbers: ["13900001111"]
       prefixes: ["1390000222"]
       files: [lists/dnc.txt]

@@ -160,3 +160,34 @@ describe('outbound call teardown paths', () => {
     expect(t.successful, t.errors).toBe(1);
   });
 });
+
+describe('denial announcements', () => {
+  let bench: Bench;
+
+  beforeAll(async () => {
+    const ports: [number, number] = [await freeUdpPort(), await freeUdpPort()];
+    bench = await startBench({ trunkPorts: ports, at: AFTER_HOURS, balance: 1_000_000,
+      announcements: { 'outside-window': '/sounds/window-closed.wav' } });
+    bench.fs!.setPlaybackDuration('window-closed.wav', 400);
+  });
+  afterAll(async () => {
+    await bench?.stop();
+  });
+
+  it('plays the tenant\'s announcement as early media through FreeSWITCH, then rejects with 403', async () => {
+    const before = readCdrs(bench).length;
+    const started = Date.now();
+    const r = await seatCalls(bench, { callee: '13812345678', expect: 403 });
+    expect(r.exitCode, r.errors).toBe(0);
+    // The prompt took its time before the final response.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    const played = bench.fs!.events.filter((e) => e.name === 'CHANNEL_EXECUTE_COMPLETE' && /window-closed\.wav/.test(e.event.get('Application-Data') ?? ''));
+    expect(played).toHaveLength(1);
+    const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+    expect(cdr).toMatchObject({ decision: 'deny', denyReason: 'outside-window', sipStatus: 403 });
+    // The announcement's endpoint is gone afterwards.
+    const deadline = Date.now() + 3000;
+    while (bench.fs!.channels().length > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    expect(bench.fs!.channels()).toEqual([]);
+  });
+});
