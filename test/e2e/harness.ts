@@ -29,6 +29,8 @@ export interface FixtureOptions {
   trunkTimeoutSeconds?: number;
   /** Capacity of each trunk (default 50). */
   trunkMaxConcurrent?: number;
+  /** Low-balance alert webhook (dialgate.yaml alerts.webhook). */
+  alertWebhook?: string;
   /** Tenant announcements by deny reason (played as early media before the rejection). */
   announcements?: Record<string, string>;
   /** Adds a route for emergency numbers (110/119/120/122) over both trunks, tried first. */
@@ -47,7 +49,7 @@ drachtio: { host: 127.0.0.1, port: 9022, secret: cymru }
 freeswitch: { host: 127.0.0.1, port: 8021, secret: ClueCon, sipAddress: 127.0.0.1:5080, recordingDir: ${dir}/rec }
 redis: { url: "redis://127.0.0.1:6379" }
 cdr: { dir: ${dir}/cdr }
-`,
+${o.alertWebhook ? `alerts: { webhook: "${o.alertWebhook}", timeoutMs: 2000 }\n` : ''}`,
     'tenants.yaml': `tenants:
   - id: telesales
     name: telesales

@@ -2,6 +2,8 @@
 // hears the warning and is cut off at the paid boundary; an empty balance is refused with 402;
 // a tenant over its purchased ports gets 486.
 import { writeFileSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort, type SippProcess } from '../bench/sipp.js';
@@ -97,5 +99,49 @@ describe('prepaid limits on live calls', () => {
     expect(r.exitCode, r.errors).toBe(0);
     writeFileSync(tenants, original);
     expect((await bench.store.reload('test')).ok).toBe(true);
+  });
+});
+
+describe('low-balance alert (003 §2.2)', () => {
+  let bench: Bench;
+  let ports: [number, number];
+  let hook: Server;
+  const received: Array<Record<string, unknown>> = [];
+
+  beforeAll(async () => {
+    hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => { body += d.toString(); });
+      req.on('end', () => {
+        received.push(JSON.parse(body) as Record<string, unknown>);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    const port = (hook.address() as AddressInfo).port;
+    ports = [await freeUdpPort(), await freeUdpPort()];
+    // Prepaid total 100 yuan (fixture); 10.05 yuan left: one 0.13-yuan call crosses below 10%.
+    bench = await startBench({ trunkPorts: ports, at: AT, balance: 100_500, alertWebhook: `http://127.0.0.1:${port}/alerts` });
+  });
+  afterAll(async () => {
+    await bench?.stop();
+    await new Promise<void>((r) => hook.close(() => r()));
+  });
+
+  it('POSTs the alert to the configured webhook once per crossing', async () => {
+    const trunk = await startTrunk(ports[0], { answer: 200 });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await seatCalls(bench, { callee: '13812345678', expect: 200, holdMs: 300 });
+        expect(r.exitCode, r.errors).toBe(0);
+      }
+    } finally {
+      await trunk.stop();
+    }
+    const deadline = Date.now() + 3000;
+    while (received.length === 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    await new Promise((res) => setTimeout(res, 300));
+    expect(received).toHaveLength(1);
+    expect(received[0]).toMatchObject({ account: 'telesales', reason: 'BELOW_10_PERCENT', balance: 100_500 - 1300 });
   });
 });
