@@ -53,8 +53,9 @@ export async function serve(opts: ServeOptions): Promise<App> {
       port: Number(env('DIALGATE_ESL_PORT') ?? server.freeswitch.port),
       secret: env('DIALGATE_ESL_PASSWORD') ?? server.freeswitch.secret,
     },
-    cdrDir: server.cdr.dir,
-    recordingsDir: server.freeswitch.recordingDir,
+    cdrDir: env('DIALGATE_CDR_DIR') ?? server.cdr.dir,
+    // The path FreeSWITCH writes to; it must see the same directory (a shared volume in compose).
+    recordingsDir: env('DIALGATE_RECORDINGS_DIR') ?? server.freeswitch.recordingDir,
     logger: log,
     ...(heartbeatMs !== undefined ? { outbound: { heartbeatMs } } : {}),
   });
