@@ -101,39 +101,75 @@ export class InboundCallHandler {
       from: userPart(req.get('From')),
       to: userPart(req.uri),
     };
+    // A CANCEL can arrive while the ledger is read; srf emits it once, so listen from the start.
+    let cancelledEarly = (req as { canceled?: boolean }).canceled === true;
+    const onEarlyCancel = (): void => { cancelledEarly = true; };
+    req.on('cancel', onEarlyCancel);
     const n = normalizeNumber(call.to);
     const plan = n.ok ? cfg.plans400?.get(n.number.national) : undefined;
-    const account = plan ? await ledger.getAccount(plan.account) : null;
-    const decision = decideInbound(call, cfg, { available: account ? account.available : null }, clock.now());
+    let account: Awaited<ReturnType<Ledger['getAccount']>> = null;
+    let ledgerError: Error | null = null;
+    try {
+      account = plan ? await ledger.getAccount(plan.account) : null;
+    } catch (err) {
+      ledgerError = err as Error;
+    } finally {
+      (req as unknown as NodeJS.EventEmitter).removeListener('cancel', onEarlyCancel);
+    }
+    let decision = decideInbound(call, cfg, { available: account ? account.available : null }, clock.now());
+    if (ledgerError && (decision.kind !== 'reject' || decision.reason === 'package-used-up')) {
+      // The package could not be read (Redis): refuse for now, without claiming the number is out of service.
+      decision = {
+        ...decision, kind: 'reject', reason: 'ledger-unavailable' as InboundDenyReason, sipStatus: 503,
+        reasonHeader: reasonHeader(503, 'Service unavailable'), detail: ledgerError.message, announcement: null,
+        trace: [...decision.trace.filter((t) => t.step !== 'package' && t.step !== 'balance'),
+          { step: 'package', outcome: 'deny', detail: `ledger unavailable: ${ledgerError.message}` }],
+      } as InboundReject;
+    }
     const log = this.deps.log.child({ callId: call.callId, number: decision.number, caller: call.from });
-    await new InboundCallRun(this.deps, req, res, cfg, decision, inviteAt, log).run();
+    if (ledgerError) log.error({ err: ledgerError.message }, 'package account read failed');
+    await new InboundCallRun(this.deps, req, res, cfg, decision, inviteAt, log).run(cancelledEarly);
   }
 }
 
 class InboundCallRun {
+  /** The caller CANCELled the INVITE. */
   private cancelled = false;
+  /** The caller is gone (CANCEL, or BYE after an IVR answer). */
   private callerGone = false;
+  /** end() came before the answer (shutdown, admin, a leg hung up during setup). */
+  private stopRequested = false;
+  /** That stop was ours (shutdown, admin): not a missed call the owner pays for. */
+  private stoppedBySystem = false;
   private callerAnswered = false;
+  /** Legs the far end already tore down, or we already sent BYE on. */
+  private uasGone = false;
+  private uacGone = false;
   private legs: MemberLeg[] = [];
   private legPromises: Promise<unknown>[] = [];
   private attempts: LegAttempt[] = [];
   private ringAt: number | null = null;
   private answerAt: number | null = null;
+  /** The member that answered (kept even if the bridge then failed: its trunk slot is freed at the end). */
   private answered: RouteMember | null = null;
   private trunkId: string | null = null;
   private epA: Endpoint | undefined;
   private epB: Endpoint | undefined;
+  /** Endpoint of an early-media announcement in progress (broken off on CANCEL / shutdown). */
+  private announcing: Endpoint | undefined;
   private uas: Srf.Dialog | undefined;
   private uac: Srf.Dialog | undefined;
   private pkg: Meter | null = null;
   private legMeters = new Map<string, Meter>();
   private timers: Timer[] = [];
+  private cutTimer: Timer | null = null;
   private ended = false;
   private hangupBy: HangupBy | null = null;
   private hangupCause: string | null = null;
   private recordingPath: string | null = null;
   private pinFailed = false;
   private finished: () => void = () => {};
+  private readonly done: Promise<void>;
   private finishing: Promise<void> | null = null;
 
   constructor(
@@ -144,33 +180,80 @@ class InboundCallRun {
     private readonly decision: InboundDecision,
     private readonly inviteAt: number,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.done = new Promise<void>((resolve) => { this.finished = resolve; });
+  }
 
-  async run(): Promise<void> {
+  private get aborted(): boolean {
+    return this.cancelled || this.callerGone || this.stopRequested;
+  }
+
+  async run(cancelledEarly = false): Promise<void> {
     const d = this.decision;
-    this.req.on('cancel', () => {
-      this.cancelled = true;
-      this.callerGone = true;
-      this.hangupBy = 'caller';
-      this.hangupCause = 'cancel';
-      for (const l of this.legs) l.cancel();
-    });
+    this.req.on('cancel', () => this.onCancel());
+    if (cancelledEarly || (this.req as { canceled?: boolean }).canceled === true) this.onCancel();
     if (d.kind === 'reject') return this.reject(d);
     this.deps.live.set(d.callId, {
       callId: d.callId, tenant: d.owner, seat: '', callee: d.number, answeredAt: null,
       hangup: (cause) => this.end('system', cause),
     });
     try {
+      if (this.aborted) return await this.abandon();
       if (d.kind === 'voicemail') return await this.voicemail(d);
       await this.connect(d);
     } catch (err) {
       this.log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'inbound call failed');
-      if (!this.res.finalResponseSent) this.res.send(500);
-      this.uas?.destroy();
-      this.uac?.destroy();
-      await this.releaseMedia();
-      await this.finish(500);
+      if (this.answerAt !== null) {
+        // Both legs are up: tear them down together and settle what was talked.
+        this.end('system', 'internal-error');
+        return this.done;
+      }
+      this.hangupBy ??= 'system';
+      this.hangupCause ??= 'internal-error';
+      this.hangupUac();
+      this.hangupUas();
+      if (!this.res.finalResponseSent && !this.cancelled) this.res.send(500);
+      await this.finish(this.callerAnswered ? 200 : this.cancelled ? 487 : 500);
     }
+  }
+
+  private onCancel(): void {
+    if (this.callerAnswered || this.answerAt !== null || this.cancelled) return;
+    if (!this.aborted) {
+      this.hangupBy = 'caller';
+      this.hangupCause = 'cancel';
+    }
+    this.cancelled = true;
+    this.callerGone = true;
+    this.stopRinging();
+  }
+
+  /** Stops whatever runs before the answer: member legs, prompts, PIN collection, recording. */
+  private stopRinging(): void {
+    for (const l of this.legs) l.cancel();
+    for (const ep of [this.epA, this.announcing]) {
+      if (ep) void Promise.resolve().then(() => ep.api('uuid_break', `${ep.uuid} all`)).catch(() => {});
+    }
+  }
+
+  /** BYE to the caller / member leg once; a BYE crossing the far end's is not an error. */
+  private hangupUas(): void {
+    if (!this.uas || this.uasGone) return;
+    this.uasGone = true;
+    safeDestroy(this.uas, this.log);
+  }
+
+  private hangupUac(): void {
+    if (!this.uac || this.uacGone) return;
+    this.uacGone = true;
+    safeDestroy(this.uac, this.log);
+  }
+
+  private watchUas(uas: Srf.Dialog): void {
+    uas.on('destroy', () => {
+      this.uasGone = true;
+      this.end('caller', 'bye');
+    });
   }
 
   // ---- refusals ----------------------------------------------------------------------------------
@@ -178,7 +261,7 @@ class InboundCallRun {
   private async reject(d: InboundReject): Promise<void> {
     this.log.info({ reason: d.reason, status: d.sipStatus, detail: d.detail }, 'inbound call refused');
     if (d.announcement) await this.earlyMedia(d.announcement);
-    if (!this.res.finalResponseSent) this.res.send(d.sipStatus, d.reasonHeader ? { headers: { Reason: d.reasonHeader } } : {});
+    if (!this.res.finalResponseSent && !this.cancelled) this.res.send(d.sipStatus, d.reasonHeader ? { headers: { Reason: d.reasonHeader } } : {});
     await this.writeCdr({ sipStatus: d.sipStatus, hangupCause: d.reason });
   }
 
@@ -187,7 +270,7 @@ class InboundCallRun {
     const d = INBOUND_DENY[reason];
     this.log.info({ reason, detail }, 'inbound call refused');
     if (announcement) await this.earlyMedia(announcement);
-    if (!this.res.finalResponseSent) this.res.send(d.sipStatus, d.text ? { headers: { Reason: reasonHeader(d.sipStatus, d.text) } } : {});
+    if (!this.res.finalResponseSent && !this.cancelled) this.res.send(d.sipStatus, d.text ? { headers: { Reason: reasonHeader(d.sipStatus, d.text) } } : {});
     this.decision.trace.push({ step: reason === 'media-unavailable' ? 'pin' : 'package', outcome: 'deny', detail });
     await this.finish(d.sipStatus, reason);
   }
@@ -195,55 +278,82 @@ class InboundCallRun {
   /** Plays a file as early media (183 from a FreeSWITCH endpoint), then returns. */
   private async earlyMedia(file: string): Promise<void> {
     const { media } = this.deps;
-    if (!media.available || !this.req.body || this.callerGone) return;
+    if (!media.available || !this.req.body || this.aborted) return;
     let ep: Endpoint | undefined = this.epA;
     const own = !ep;
     try {
       ep ??= await media.endpointFor(this.req.body);
+      if (this.aborted) return;
+      this.announcing = ep;
       if (!this.res.finalResponseSent) this.res.send(183, { body: ep.local.sdp, headers: { 'Content-Type': 'application/sdp' } });
       await ep.play(file);
     } catch (err) {
       this.log.warn({ err: (err as Error).message, file }, 'announcement failed');
     } finally {
+      this.announcing = undefined;
       if (own) await releaseEndpoint(ep, this.log);
     }
   }
 
-  // ---- IVR ---------------------------------------------------------------------------------------
-
-  /** Answers the caller through FreeSWITCH (for prompts, PIN, voicemail). */
-  private async answerCaller(): Promise<boolean> {
-    this.epA ??= await this.deps.media.endpointFor(this.req.body);
-    if (this.cancelled) return false;
-    this.uas = await this.deps.srf.createUAS(this.req, this.res, { localSdp: this.epA.local.sdp });
-    this.callerAnswered = true;
-    this.uas.on('destroy', () => {
-      this.callerGone = true;
-      this.hangupBy ??= 'caller';
-      this.hangupCause ??= 'bye';
-      for (const l of this.legs) l.cancel();
-      if (this.answerAt !== null) this.end('caller', 'bye');
-      else void this.epA?.api('uuid_break', `${this.epA.uuid} all`).catch(() => {});
-    });
-    return true;
+  /** Ends a call that was not bridged: caller gone, shutdown, a leg lost or failed during setup. */
+  private async abandon(failStatus?: number): Promise<void> {
+    if (failStatus && !this.aborted) {
+      this.hangupBy ??= 'system';
+      this.hangupCause ??= 'setup-failed';
+    }
+    this.hangupUac();
+    this.hangupUas();
+    await this.releaseMedia();
+    if (this.callerAnswered) return this.finish(200);
+    if (this.cancelled) return this.finish(487);
+    const status = failStatus ?? (this.hangupBy === 'callee' ? 480 : 503);
+    if (!this.res.finalResponseSent) {
+      const text = status === 480 ? 'Callee hung up' : status === 500 ? 'Call setup failed' : 'Service unavailable';
+      this.res.send(status, { headers: { Reason: reasonHeader(status, text) } });
+    }
+    return this.finish(status);
   }
 
-  /** 002 §1.3 密码保护: up to maxAttempts tries; true when the PIN was right. */
-  private async collectPin(pin: NonNullable<InboundConnect['pin']>): Promise<boolean> {
-    for (let attempt = 1; attempt <= pin.maxAttempts && !this.callerGone; attempt++) {
+  // ---- IVR ---------------------------------------------------------------------------------------
+
+  /** Answers the caller through FreeSWITCH (for prompts, PIN, voicemail); false when the caller left first. */
+  private async answerCaller(): Promise<boolean> {
+    this.epA ??= await this.deps.media.endpointFor(this.req.body);
+    if (this.aborted) return false;
+    try {
+      this.uas = await this.deps.srf.createUAS(this.req, this.res, { localSdp: this.epA.local.sdp });
+    } catch (err) {
+      if (this.cancelled) return false;
+      throw err;
+    }
+    this.callerAnswered = true;
+    this.watchUas(this.uas);
+    // Shutdown while the 200 OK was being sent: stopRinging had no dialog to end yet.
+    return !this.aborted;
+  }
+
+  /** 002 §1.3 密码保护: up to maxAttempts tries; 'gone' when the call was abandoned meanwhile. */
+  private async collectPin(pin: NonNullable<InboundConnect['pin']>): Promise<'ok' | 'failed' | 'gone'> {
+    for (let attempt = 1; attempt <= pin.maxAttempts; attempt++) {
+      if (this.aborted) break;
       const len = pin.digits.length;
       // min max tries timeout terminators file invalid_file var_name regexp digit_timeout
       const args = [len, len, 1, 8000, '#', attempt === 1 || !pin.invalidPrompt ? pin.prompt : pin.invalidPrompt, 'silence_stream://250', 'dg_pin', '\\d+', 4000];
       const evt = await this.epA!.execute('play_and_get_digits', args.join(' '));
+      if (this.aborted) break;
       const digits = evt.getHeader('variable_dg_pin');
       if (digits === pin.digits) {
         this.decision.trace.push({ step: 'pin', outcome: 'pass', detail: `PIN correct on attempt ${attempt}` });
-        return true;
+        return 'ok';
       }
       this.log.info({ attempt }, 'wrong PIN');
     }
+    if (this.aborted) {
+      this.decision.trace.push({ step: 'pin', outcome: 'skip', detail: `abandoned during the PIN (${this.hangupBy ?? 'system'} ${this.hangupCause ?? ''})`.trim() });
+      return 'gone';
+    }
     this.decision.trace.push({ step: 'pin', outcome: 'deny', detail: `wrong PIN ${pin.maxAttempts} times: hung up` });
-    return false;
+    return 'failed';
   }
 
   private async voicemail(d: InboundVoicemail): Promise<void> {
@@ -251,22 +361,23 @@ class InboundCallRun {
       this.res.send(480, { headers: { Reason: reasonHeader(480, 'Outside service hours') } });
       return this.finish(480, 'closed');
     }
-    if (!(await this.answerCaller())) return this.finish(487);
+    if (!(await this.answerCaller())) return this.abandon();
     const day = new Date(this.inviteAt + 8 * 3600_000).toISOString().slice(0, 10);
     const path = join(this.deps.settings.recordingsDir, d.owner, day, `vm-${d.callId.replace(/[^A-Za-z0-9._-]/g, '_')}.wav`);
     try {
-      if (d.action.prompt && !this.callerGone) await this.epA!.play(d.action.prompt);
-      if (!this.callerGone) {
+      if (d.action.prompt && !this.aborted) await this.epA!.play(d.action.prompt);
+      if (!this.aborted) {
         this.recordingPath = path;
         await this.epA!.execute('record', `${path} ${d.action.maxSeconds}`);
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'voicemail failed');
     }
+    if (this.stopRequested && !this.callerGone) return this.abandon();
     if (!this.callerGone) {
       this.hangupBy = 'system';
       this.hangupCause = 'voicemail-done';
-      this.uas?.destroy();
+      this.hangupUas();
     } else this.hangupCause = 'voicemail';
     await this.releaseMedia();
     await this.finish(200);
@@ -282,8 +393,12 @@ class InboundCallRun {
     const r = await this.pkg.authorise(deps.clock.now());
     if (!r.ok) {
       this.pkg = null;
+      if (this.aborted) return this.abandon();
       return this.refuseAtRuntime('package-used-up', `ledger: ${r.reason}, available ${r.available}`, this.announcement('notInService'));
     }
+    // Heartbeats from the reservation on: IVR and ringing can outlast recovery's staleness limit.
+    this.scheduleHeartbeat();
+    if (this.aborted) return this.abandon();
 
     const ivr = d.welcome !== null || d.pin !== null;
     const anchored = deps.media.available && !!this.req.body;
@@ -295,29 +410,27 @@ class InboundCallRun {
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'media endpoints failed');
         await this.releaseMedia();
-        if (d.pin) return this.refuseAtRuntime('media-unavailable', 'media endpoints failed', null);
+        if (d.pin && !this.aborted) return this.refuseAtRuntime('media-unavailable', 'media endpoints failed', null);
       }
     }
-    if (this.cancelled) return this.finish(487);
+    if (this.aborted) return this.abandon();
     if (ivr && this.epA) {
-      if (!(await this.answerCaller())) return this.finish(487);
-      if (d.welcome && !this.callerGone) await this.epA.play(d.welcome).catch((err: Error) => this.log.warn({ err: err.message }, 'welcome failed'));
-      if (d.pin && !this.callerGone && !(await this.collectPin(d.pin))) {
-        this.pinFailed = true;
-        if (d.pinFailed && !this.callerGone) await this.epA.play(d.pinFailed).catch(() => {});
-        if (!this.callerGone) {
-          this.hangupBy = 'system';
-          this.uas?.destroy();
+      if (!(await this.answerCaller())) return this.abandon();
+      if (d.welcome && !this.aborted) await this.epA.play(d.welcome).catch((err: Error) => this.log.warn({ err: err.message }, 'welcome failed'));
+      if (d.pin && !this.aborted) {
+        const pin = await this.collectPin(d.pin);
+        if (pin === 'failed') {
+          this.pinFailed = true;
+          if (d.pinFailed && !this.aborted) await this.epA?.play(d.pinFailed).catch(() => {});
+          if (!this.aborted) {
+            this.hangupBy = 'system';
+            this.hangupCause = 'pin-failed';
+          }
+          return this.abandon();
         }
-        this.hangupCause = 'pin-failed';
-        await this.releaseMedia();
-        return this.finish(200);
       }
     }
-    if (this.callerGone) {
-      await this.releaseMedia();
-      return this.finish(this.callerAnswered ? 200 : 487);
-    }
+    if (this.aborted) return this.abandon();
 
     const won = await this.ring(d);
     if (!won) return this.unanswered(d);
@@ -335,20 +448,21 @@ class InboundCallRun {
     this.ringAt = deps.clock.now();
     const tried: string[] = [];
     for (const group of d.groups) {
+      if (this.aborted) break;
       const state = await deps.state.take(d.number, group.id, group.strategy, deps.clock.now());
       const waves = distribute(group, state, d.callId);
       tried.push(`${group.id}(${group.strategy}): ${waves.map((w) => w.map((m) => m.key.replace(/^\w+:/, '')).join('+')).join(' > ')}`);
       for (const wave of waves) {
-        if (this.callerGone) break;
+        if (this.aborted) break;
         const won = await this.ringWave(d, wave);
         if (won) {
           d.trace.push({ step: 'members', outcome: 'pass', detail: `rang ${tried.join('; overflow ')}; answered by ${won.member.key.replace(/^\w+:/, '')}` });
           return won;
         }
       }
-      if (this.callerGone) break;
     }
-    d.trace.push({ step: 'members', outcome: 'deny', detail: `rang ${tried.join('; overflow ')}; ${this.callerGone ? 'caller hung up' : 'nobody answered'}` });
+    const why = this.callerGone ? 'caller hung up' : this.stopRequested ? `stopped (${this.hangupCause ?? 'system'})` : 'nobody answered';
+    d.trace.push({ step: 'members', outcome: 'deny', detail: `rang ${tried.join('; overflow ')}; ${why}` });
     return null;
   }
 
@@ -360,6 +474,7 @@ class InboundCallRun {
     const caller = d.caller?.national ?? (d.callerRaw || 'anonymous');
     const legs: MemberLeg[] = [];
     for (const member of wave) {
+      if (this.aborted) break;
       if (member.kind === 'number' && !(await this.reserveLeg(d, member))) {
         this.attempts.push({ target: member.key, sipStatus: 402, at: deps.clock.now(), note: 'insufficient-balance' });
         continue;
@@ -380,9 +495,14 @@ class InboundCallRun {
         },
         releaseTrunk: async (id) => { await deps.slots.release(slotKey('trunk', id), `${d.callId}:${member.key}`); },
         onRinging: () => {
-          if (!this.res.finalResponseSent && !this.callerGone) this.res.send(180);
+          if (!this.res.finalResponseSent && !this.aborted) this.res.send(180);
         },
       }));
+    }
+    // The caller left (or shutdown came) while the legs' money was reserved: ring nobody.
+    if (this.aborted) {
+      for (const leg of legs) if (leg.member.kind === 'number') await this.releaseLeg(leg.member);
+      return null;
     }
     if (!legs.length) return null;
     this.legs = legs;
@@ -392,18 +512,20 @@ class InboundCallRun {
       for (const leg of legs) {
         const p = leg.dial().then(async (r) => {
           this.attempts.push(...r.attempts);
-          if (r.dialog && !winner && !this.callerGone) {
+          if (r.dialog && !winner && !this.aborted) {
             winner = r;
             for (const other of legs) if (other !== leg) other.cancel();
             resolve(r);
           } else if (r.dialog) {
-            r.dialog.destroy(); // answered too late: the caller left or another member won
+            safeDestroy(r.dialog, this.log); // answered too late: the caller left or another member won
             if (r.trunkId) await deps.slots.release(slotKey('trunk', r.trunkId), `${d.callId}:${r.member.key}`);
           }
-          if (r !== winner && r.member.kind === 'number') await this.releaseLeg(r.member);
         }).catch((err: Error) => this.log.warn({ err: err.message, member: leg.member.key }, 'member leg failed'))
-          .finally(() => {
+          .finally(async () => {
             if (--open === 0 && !winner) resolve(null);
+            if (leg.member.kind === 'number' && winnerKey(winner) !== leg.member.key) {
+              await this.releaseLeg(leg.member);
+            }
           });
         this.legPromises.push(p);
       }
@@ -439,50 +561,50 @@ class InboundCallRun {
     this.uac = won.dialog!;
     this.answered = won.member;
     this.trunkId = won.trunkId ?? null;
+    // Watch the member leg from now on: it may hang up while the caller leg is being answered.
+    this.uac.on('destroy', () => { this.uacGone = true; this.end('callee', 'bye'); });
+    if (this.aborted) return this.abandon();
     try {
       if (this.epA && this.epB) {
         await this.epB.modify(this.uac.remote.sdp);
+        if (this.aborted) return await this.abandon();
         if (!this.callerAnswered) {
           this.uas = await deps.srf.createUAS(this.req, this.res, { localSdp: this.epA.local.sdp });
           this.callerAnswered = true;
+          this.watchUas(this.uas);
         }
         await this.epA.bridge(this.epB);
-        if (d.recording) await this.startRecording(d);
+        if (d.recording && !this.aborted) await this.startRecording(d);
       } else {
         this.uas = await deps.srf.createUAS(this.req, this.res, { localSdp: this.uac.remote.sdp });
         this.callerAnswered = true;
+        this.watchUas(this.uas);
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'caller leg failed at answer');
-      this.uac.destroy();
-      this.answered = null;
-      await this.releaseMedia();
-      return this.finish(this.cancelled ? 487 : 500);
+      return this.abandon(500);
     }
-    if (this.callerGone) {
-      this.uac.destroy();
-      this.answered = null;
-      await this.releaseMedia();
-      return this.finish(487);
-    }
+    // A leg hung up, or shutdown came, while the caller leg was being answered: end both now.
+    if (this.aborted) return this.abandon();
     this.answerAt = deps.clock.now();
+    const answerAt = this.answerAt;
     const live = deps.live.get(d.callId);
     if (live) {
-      live.answeredAt = this.answerAt;
+      live.answeredAt = answerAt;
       live.seat = won.member.kind === 'seat' ? won.member.seat : '';
     }
-    await deps.state.answered(won.member.key, this.answerAt).catch(() => {});
     this.log.info({ member: won.member.key, maxBilledSeconds: this.pkg?.maxBilled }, 'inbound call answered');
-    const done = new Promise<void>((resolve) => { this.finished = resolve; });
-    this.uas!.removeAllListeners('destroy');
-    this.uas!.on('destroy', () => this.end('caller', 'bye'));
-    this.uac.on('destroy', () => this.end('callee', 'bye'));
     this.epA?.on('destroy', () => this.end('system', 'media-lost'));
     this.epB?.on('destroy', () => this.end('system', 'media-lost'));
-    await Promise.all(this.meters().map((m) => m.heartbeat(this.answerAt!, this.answerAt!)));
+    // The cut-off is armed before anything can fail; a lost heartbeat is recovered by the next one.
     this.scheduleBoundary();
-    this.scheduleHeartbeat();
-    await done;
+    try {
+      await Promise.all(this.meters().map((m) => m.heartbeat(answerAt, answerAt)));
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'heartbeat at answer failed');
+    }
+    await deps.state.answered(won.member.key, answerAt).catch(() => {});
+    await this.done;
   }
 
   private meters(): Meter[] {
@@ -506,31 +628,37 @@ class InboundCallRun {
 
   /** Nobody answered: the missed-call rule, the unavailable announcement, 480 (or BYE). */
   private async unanswered(d: InboundConnect): Promise<void> {
-    if (!this.callerGone) {
+    if (!this.aborted) {
       const file = d.unavailable;
       if (this.callerAnswered) {
         if (file && this.epA) await this.epA.play(file).catch(() => {});
-        this.hangupBy = 'system';
-        this.hangupCause = 'no-answer';
-        this.uas?.destroy();
-      } else {
-        if (file) await this.earlyMedia(file);
-        this.hangupCause = 'no-answer';
-        if (!this.res.finalResponseSent) this.res.send(480, { headers: { Reason: reasonHeader(480, 'No answer') } });
-      }
+      } else if (file) await this.earlyMedia(file);
     }
+    if (this.aborted) return this.abandon();
+    this.hangupCause = 'no-answer';
+    if (this.callerAnswered) {
+      this.hangupBy = 'system';
+      this.hangupUas();
+    } else if (!this.res.finalResponseSent) this.res.send(480, { headers: { Reason: reasonHeader(480, 'No answer') } });
     await this.releaseMedia();
-    await this.finish(this.callerAnswered ? 200 : this.cancelled ? 487 : 480);
+    await this.finish(this.callerAnswered ? 200 : 480);
   }
 
   // ---- answered call -----------------------------------------------------------------------------
 
+  /** Heartbeats every live reservation of the call (package, legs ringing or answered). */
   private scheduleHeartbeat(): void {
     const { deps } = this;
     const beat = (): void => {
       if (this.ended) return;
       const now = deps.clock.now();
-      void Promise.all(this.meters().map((m) => m.heartbeat(now, this.answerAt ?? undefined)))
+      const answered = new Set(this.answerAt !== null ? this.meters() : []);
+      const all = [...(this.pkg ? [this.pkg] : []), ...this.legMeters.values()];
+      void Promise.all(all.map((m) => m.heartbeat(now, answered.has(m) ? this.answerAt ?? undefined : undefined)))
+        .then((rs) => {
+          // Recovery took this call (we were presumed dead): stop, it was already settled.
+          if (rs.some((r) => r && !r.ok && r.reason === 'RECOVERED')) this.end('system', 'recovered-elsewhere');
+        })
         .catch((err: Error) => this.log.warn({ err: err.message }, 'heartbeat failed'));
       this.timers.push(deps.clock.setTimeout(beat, deps.settings.heartbeatMs));
     };
@@ -545,10 +673,15 @@ class InboundCallRun {
     const cutAt = this.answerAt + Math.min(...limits) * 1000 - CUTOFF_MARGIN_MS;
     const warnAt = cutAt - WARNING_SECONDS * 1000;
     const now = clock.now();
-    this.timers.push(clock.setTimeout(() => void this.tryExtend(cutAt, warnAt), Math.max(0, warnAt - EXTEND_LEAD_MS - now)));
+    // The cut-off at the current boundary is armed now; a successful extension moves it. So a slow
+    // or hung extension can never let the call run past what is reserved.
+    if (this.cutTimer) clock.clearTimeout(this.cutTimer);
+    this.cutTimer = clock.setTimeout(() => this.end('cutoff', 'balance-exhausted'), Math.max(0, cutAt - now));
+    this.timers.push(this.cutTimer);
+    this.timers.push(clock.setTimeout(() => void this.tryExtend(warnAt), Math.max(0, warnAt - EXTEND_LEAD_MS - now)));
   }
 
-  private async tryExtend(cutAt: number, warnAt: number): Promise<void> {
+  private async tryExtend(warnAt: number): Promise<void> {
     if (this.ended) return;
     const { clock } = this.deps;
     let ok = true;
@@ -558,11 +691,11 @@ class InboundCallRun {
       ok = false;
       this.log.warn({ err: (err as Error).message }, 'reservation extension failed');
     }
+    if (this.ended) return;
     if (ok) return this.scheduleBoundary();
-    // 002 §2.3: the package (or the forwarding account) is used up: warn, then cut off.
+    // 002 §2.3: the package (or the forwarding account) is used up: warn; the cut-off is armed.
     const now = clock.now();
     this.timers.push(clock.setTimeout(() => void this.warn(), Math.max(0, warnAt - now)));
-    this.timers.push(clock.setTimeout(() => this.end('cutoff', 'balance-exhausted'), Math.max(0, cutAt - now)));
   }
 
   private async warn(): Promise<void> {
@@ -571,14 +704,20 @@ class InboundCallRun {
     await this.epA.api('uuid_broadcast', `${this.epA.uuid} ${prompt} aleg`).catch(() => {});
   }
 
-  /** Ends an answered call once, from whichever side or timer got there first; either side ends both. */
+  /** Ends the call once, from whichever side or timer got there first; either side ends both. */
   private end(by: HangupBy, cause: string): void {
     if (this.ended) return;
     if (this.answerAt === null) {
-      this.hangupBy ??= by;
-      this.hangupCause ??= cause;
-      this.callerGone = by === 'caller' || this.callerGone;
-      for (const l of this.legs) l.cancel();
+      // Not bridged yet (shutdown, a hangup during IVR or setup): stop ringing and prompts; the
+      // flow sees `aborted` at its next step and ends the call there. The first reason is kept.
+      if (!this.aborted) {
+        this.hangupBy = by;
+        this.hangupCause = cause;
+        this.stoppedBySystem = by === 'system';
+      }
+      this.stopRequested = true;
+      if (by === 'caller') this.callerGone = true;
+      this.stopRinging();
       return;
     }
     this.ended = true;
@@ -586,10 +725,11 @@ class InboundCallRun {
     this.hangupCause = cause;
     const endAt = this.deps.clock.now();
     for (const t of this.timers) this.deps.clock.clearTimeout(t);
-    if (by !== 'caller') this.uas?.destroy();
-    if (by !== 'callee') this.uac?.destroy();
+    if (by !== 'caller') this.hangupUas();
+    if (by !== 'callee') this.hangupUac();
     void this.releaseMedia()
       .then(() => this.finish(200, undefined, endAt))
+      .catch((err: Error) => this.log.error({ err: err.message }, 'call teardown failed'))
       .finally(() => this.finished());
   }
 
@@ -604,15 +744,18 @@ class InboundCallRun {
 
   /** Settles money, frees slots and member state, writes the one CDR (once). */
   private finish(sipStatus: number, reason?: InboundDenyReason, endAt = this.deps.clock.now()): Promise<void> {
-    this.finishing ??= this.doFinish(sipStatus, reason, endAt);
+    this.finishing ??= this.doFinish(sipStatus, reason, endAt).finally(() => this.finished());
     return this.finishing;
   }
 
   private async doFinish(sipStatus: number, reason: InboundDenyReason | undefined, endAt: number): Promise<void> {
     const { deps } = this;
     const d = this.decision;
+    this.ended = true;
     deps.live.delete(d.callId);
     for (const t of this.timers) deps.clock.clearTimeout(t);
+    // Whatever path got here, no FreeSWITCH endpoint outlives the call.
+    await this.releaseMedia();
     await Promise.allSettled(this.legPromises);
     let billable = 0, billed = 0, cost = 0, balanceAfter: number | null = null;
     const answeredMs = this.answerAt !== null ? endAt - this.answerAt : null;
@@ -624,15 +767,25 @@ class InboundCallRun {
         cost = settlement && answeredMs !== null ? rated.cost : 0;
         balanceAfter = settlement?.balanceAfter ?? null;
       }
-      for (const [key, meter] of this.legMeters) {
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'package settlement failed');
+    }
+    for (const [key, meter] of [...this.legMeters]) {
+      try {
         const { rated, settlement } = await meter.finish(key === this.answered?.key ? answeredMs : null, `in-${d.callId}:${key}`, endAt);
-        if (settlement && key === this.answered?.key) {
+        if (settlement && key === this.answered?.key && answeredMs !== null) {
           this.log.info({ account: meter.account, cost: rated.cost }, 'forwarded leg settled on the owner account');
         }
+      } catch (err) {
+        this.log.error({ err: (err as Error).message, leg: key }, 'leg settlement failed');
       }
-      this.legMeters.clear();
-      // 002 §3.5: rung, nobody answered → counted; past the 100th of the day it is charged.
-      if (d.kind === 'connect' && this.ringAt !== null && this.answerAt === null && !this.pinFailed) {
+    }
+    this.legMeters.clear();
+    try {
+      // 002 §3.5: rung, nobody answered → counted; past the 100th of the day it is charged. A member
+      // that answered (bridge then failed) or our own shutdown is not the caller missing us.
+      if (d.kind === 'connect' && this.ringAt !== null && this.answerAt === null && !this.pinFailed
+        && this.answered === null && !this.stoppedBySystem) {
         const zone = this.cfg.server?.timezone || 'Asia/Shanghai';
         const ordinal = await deps.state.countMissed(d.number, missedDay(this.inviteAt, zone));
         const charge = missedCallCharge(ordinal, endAt - this.inviteAt, d.rate);
@@ -646,13 +799,13 @@ class InboundCallRun {
         }
       }
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'settlement failed');
+      this.log.error({ err: (err as Error).message }, 'missed-call settlement failed');
     }
-    if (this.answered) await deps.state.ended(this.answered.key, endAt).catch(() => {});
+    if (this.answered && this.answerAt !== null) await deps.state.ended(this.answered.key, endAt).catch(() => {});
     if (this.trunkId && this.answered) await deps.slots.release(slotKey('trunk', this.trunkId), `${d.callId}:${this.answered.key}`).catch(() => {});
     await this.writeCdr({
       sipStatus, endAt, ringAt: this.ringAt, answerAt: this.answerAt,
-      seat: this.answered?.kind === 'seat' ? this.answered.seat : null,
+      seat: this.answerAt !== null && this.answered?.kind === 'seat' ? this.answered.seat : null,
       billableSeconds: billable, billedSeconds: billed, cost, balanceAfter,
       hangupBy: this.hangupBy ?? (this.answerAt === null ? null : 'system'),
       hangupCause: this.hangupCause ?? (reason ?? (this.answerAt === null ? `sip-${sipStatus}` : null)),
@@ -699,4 +852,13 @@ class InboundCallRun {
       return null;
     }
   }
+}
+
+function winnerKey(r: LegResult | null): string | undefined {
+  return r?.member.key;
+}
+
+/** BYE on a dialog; one that crosses the far end's (dialog already gone) is logged, never thrown. */
+function safeDestroy(dialog: Srf.Dialog, log: Logger): void {
+  Promise.resolve().then(() => dialog.destroy()).catch((err: Error) => log.debug({ err: err.message }, 'BYE failed (leg already gone)'));
 }

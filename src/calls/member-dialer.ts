@@ -46,7 +46,16 @@ export class MemberLeg {
 
   cancel(): void {
     this.cancelled = true;
-    this.pending?.cancel(() => {});
+    this.sendCancel();
+  }
+
+  /** CANCEL the pending INVITE; called from event handlers and timers, so it never throws. */
+  private sendCancel(req: Srf.SrfRequest | null = this.pending): void {
+    try {
+      req?.cancel(() => {});
+    } catch {
+      // The transaction already completed (final response crossed the CANCEL) or the link is down.
+    }
   }
 
   async dial(): Promise<LegResult> {
@@ -54,7 +63,7 @@ export class MemberLeg {
     const attempts: LegAttempt[] = [];
     this.timer = opts.clock.setTimeout(() => {
       this.timedOut = true;
-      this.pending?.cancel(() => {});
+      this.sendCancel();
     }, member.noAnswerSeconds * 1000);
     try {
       if (member.kind === 'seat') {
@@ -101,15 +110,15 @@ export class MemberLeg {
         cbRequest: ((_err: unknown, req: Srf.SrfRequest | undefined) => {
           if (!req) return;
           this.pending = req;
-          if (this.cancelled || this.timedOut) req.cancel(() => {});
+          if (this.cancelled || this.timedOut) this.sendCancel(req);
         }) as unknown as (req: Srf.SrfRequest) => void,
         cbProvisional: (res: Srf.SrfResponse) => {
           if (res.status === 180 || res.status === 183) opts.onRinging();
         },
       });
       if (this.cancelled) {
-        // Answered as we gave up: the caller is gone or another member won.
-        dialog.destroy();
+        // Answered as we gave up: the caller is gone or another member won. Our BYE may cross theirs.
+        Promise.resolve().then(() => dialog.destroy()).catch(() => {});
         return { attempt: { sipStatus: 487, at, note: 'answered-too-late' } };
       }
       return { dialog, attempt: { sipStatus: 200, at } };

@@ -4,7 +4,7 @@
 // number, charged to the owner tenant's account at its outbound tariff.
 import type { TariffRate } from '../config/types.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { ReserveResult, SettleResult } from '../ledger/types.js';
+import type { HeartbeatResult, ReserveResult, SettleResult } from '../ledger/types.js';
 import { costOfBilled, maxBilledSecondsFor, rateCall, type RatedCall } from '../rating/rate.js';
 
 export class Meter {
@@ -33,11 +33,15 @@ export class Meter {
     return r.initialIncrement + Math.ceil((s - r.initialIncrement) / r.subsequentIncrement) * r.subsequentIncrement;
   }
 
-  /** Reserves the first chunk; a free rate needs no reservation. */
+  /**
+   * Reserves one initial increment; a free rate needs no reservation. Only the first increment, as
+   * outbound calls do: a low balance then admits as many calls as it can pay a first increment for,
+   * instead of the first few calls holding whole chunks. Further time is reserved in chunks (extend).
+   */
   async authorise(now: number): Promise<ReserveResult> {
     if (!this.charged) return { ok: true, granted: 0, total: 0, available: 0, existing: false };
     const min = costOfBilled(this.rate, this.rate.initialIncrement);
-    const max = Math.max(min, costOfBilled(this.rate, this.chunkBilled()));
+    const max = min;
     const r = await this.ledger.reserve(this.account, this.reservationId, { min, max }, now, this.meta);
     if (r.ok) {
       this.reserved = true;
@@ -59,8 +63,9 @@ export class Meter {
     return true;
   }
 
-  async heartbeat(now: number, answeredAt?: number): Promise<void> {
-    if (this.reserved) await this.ledger.heartbeat(this.account, this.reservationId, now, answeredAt);
+  /** Keeps the reservation alive for crash recovery; null when there is none (free rate). */
+  async heartbeat(now: number, answeredAt?: number): Promise<HeartbeatResult | null> {
+    return this.reserved ? this.ledger.heartbeat(this.account, this.reservationId, now, answeredAt) : null;
   }
 
   /** Settles answered time (null = never connected: released); idempotent in the ledger. */

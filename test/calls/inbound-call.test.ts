@@ -1,0 +1,533 @@
+// Edge cases of one inbound 400 call (src/calls/inbound-call.ts, member-dialer.ts, meter.ts) with a
+// real ledger, concurrency slots and inbound state on redis-server, and fakes for drachtio (srf
+// dialogs) and FreeSWITCH (endpoints), so the races (CANCEL while the ledger is read or members
+// ring, hangups and shutdown during IVR, ringing and answer, media and Redis failures) can be
+// staged deterministically. Same fake style as outbound-call.test.ts.
+import { EventEmitter } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { shiftedClock } from '../../src/calls/clock.js';
+import { InboundCallHandler } from '../../src/calls/inbound-call.js';
+import { InboundState, missedDay } from '../../src/calls/inbound-state.js';
+import type { LiveCall } from '../../src/calls/outbound-call.js';
+import type { Cdr } from '../../src/cdr/model.js';
+import type { CdrWriter } from '../../src/cdr/writer.js';
+import type { ConfigSnapshot } from '../../src/config/types.js';
+import { ConcurrencySlots, slotKey } from '../../src/ledger/concurrency.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { recoverOrphans } from '../../src/ledger/recovery.js';
+import type { MediaGateway } from '../../src/media/media-gateway.js';
+import type { RegistrarStore } from '../../src/registrar/store.js';
+import { exampleCopy, load, removeTempDirs } from '../config/fixture.js';
+import { startRedis, type RedisInstance } from '../helpers/redis.js';
+
+interface Deferred<T> { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void }
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void, reject!: (e: unknown) => void;
+  const promise = new Promise<T>((a, b) => { resolve = a; reject = b; });
+  return { promise, resolve, reject };
+}
+const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
+async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await tick(5);
+  }
+}
+
+class FakeDialog extends EventEmitter {
+  destroyed = 0;
+  failDestroy = false;
+  constructor(readonly remote = { sdp: 'v=0 remote' }) { super(); }
+  destroy(): Promise<void> {
+    this.destroyed++;
+    return this.failDestroy ? Promise.reject(new Error('dialog already gone')) : Promise.resolve();
+  }
+}
+
+class FakeEndpoint extends EventEmitter {
+  static n = 0;
+  uuid = `ep-${++FakeEndpoint.n}`;
+  local = { sdp: `v=0 ${this.uuid}` };
+  destroyed = 0;
+  bridgeGate: Deferred<void> | null = null;
+  /** play / play_and_get_digits wait here until released (uuid_break or the test). */
+  playGate: Deferred<void> | null = null;
+  digits = '';
+  failExecute = false;
+  apis: string[] = [];
+  async modify(): Promise<void> {}
+  async bridge(): Promise<void> { if (this.bridgeGate) await this.bridgeGate.promise; }
+  async execute(app: string): Promise<{ getHeader(h: string): string }> {
+    if (this.failExecute) throw new Error('media server connection lost');
+    if (app === 'play_and_get_digits' && this.playGate) await this.playGate.promise;
+    const digits = this.digits;
+    return { getHeader: (h: string) => (h === 'variable_dg_pin' ? digits : '') };
+  }
+  async api(cmd: string, args: string): Promise<void> {
+    this.apis.push(`${cmd} ${args}`);
+    if (cmd === 'uuid_break' && this.playGate) { this.digits = ''; this.playGate.resolve(); }
+  }
+  async play(): Promise<void> { if (this.playGate) await this.playGate.promise; }
+  async destroy(): Promise<void> { this.destroyed++; }
+}
+
+class FakeMedia {
+  available = true;
+  eps: FakeEndpoint[] = [];
+  gate: Deferred<void> | null = null;
+  pinDigits = '';
+  playGate: (() => Deferred<void> | null) = () => null;
+  failExecute = false;
+  async endpointFor(): Promise<FakeEndpoint> { return this.make(); }
+  async offeringEndpoint(): Promise<FakeEndpoint> { return this.make(); }
+  private async make(): Promise<FakeEndpoint> {
+    const e = new FakeEndpoint();
+    e.digits = this.pinDigits;
+    e.playGate = this.playGate();
+    e.failExecute = this.failExecute;
+    this.eps.push(e);
+    if (this.gate) await this.gate.promise;
+    return e;
+  }
+}
+
+interface UacCall { uri: string; result: Deferred<FakeDialog>; cancels: number; requestSent: boolean }
+
+class FakeSrf {
+  uacs: UacCall[] = [];
+  uas: Deferred<FakeDialog>[] = [];
+  cancelAnswers487 = true;
+  createUAC(uri: string, _opts: unknown, cbs: { cbRequest(err: unknown, req: unknown): void; cbProvisional?(res: unknown): void }): Promise<FakeDialog> {
+    const c: UacCall = { uri, result: deferred<FakeDialog>(), cancels: 0, requestSent: false };
+    this.uacs.push(c);
+    const req = {
+      cancel: (cb?: () => void) => {
+        c.cancels++;
+        cb?.();
+        if (this.cancelAnswers487) c.result.reject(Object.assign(new Error('Request Terminated'), { status: 487 }));
+      },
+    };
+    queueMicrotask(() => { c.requestSent = true; cbs.cbRequest(null, req); cbs.cbProvisional?.({ status: 180 }); });
+    return c.result.promise;
+  }
+  createUAS(): Promise<FakeDialog> {
+    const d = deferred<FakeDialog>();
+    this.uas.push(d);
+    return d.promise;
+  }
+}
+
+class FakeReq extends EventEmitter {
+  method = 'INVITE';
+  uri: string;
+  body = 'v=0 caller';
+  source_address = '127.0.0.1';
+  source_port = 5060;
+  canceled?: boolean;
+  constructor(readonly callId: string, number: string, readonly caller = '01062345678') {
+    super();
+    this.uri = `sip:${number}@dialgate.test`;
+    // As app.ts does for every INVITE before dispatching it.
+    this.on('cancel', () => { this.canceled = true; });
+  }
+  has(): boolean { return false; }
+  get(h: string): string {
+    if (h === 'Call-ID') return this.callId;
+    if (h === 'From') return `<sip:${this.caller}@carrier.test>;tag=1`;
+    return '';
+  }
+}
+
+class FakeRes {
+  finalResponseSent = false;
+  sent: number[] = [];
+  send(status: number): void {
+    this.sent.push(status);
+    if (status >= 200) this.finalResponseSent = true;
+  }
+}
+
+const MONDAY_10 = Date.parse('2026-11-23T10:00:00+08:00');
+
+interface PlanOptions {
+  strategy?: string;
+  members?: string;
+  noAnswerSeconds?: number;
+  welcome?: boolean;
+  pin?: boolean;
+  increments?: string;
+  overflow?: string;
+}
+
+describe('inbound 400 call edge cases', () => {
+  let redis: RedisInstance;
+  let client: Redis;
+  let ledger: Ledger;
+  let slots: ConcurrencySlots;
+  let state: InboundState;
+  let n = 0;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => { unhandled.push(e); };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    client = redis.client();
+    ledger = new Ledger(client, { instanceId: 'unit-in', heartbeatMs: 60_000 });
+    slots = new ConcurrencySlots(client);
+    state = new InboundState(client);
+    await ledger.createAccount('telesales', { tenant: 'telesales', prepaidTotal: 10_000_000 });
+    await ledger.topUp('telesales', 'initial', 10_000_000, 'test');
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterAll(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    client?.disconnect();
+    await redis?.stop();
+    await removeTempDirs();
+  });
+  afterEach(() => { unhandled.length = 0; });
+
+  async function config(i: number, o: PlanOptions): Promise<{ cfg: ConfigSnapshot; number: string; account: string }> {
+    const number = `40080506${String(i).padStart(2, '0')}`;
+    const account = `pkg-${i}`;
+    const dir = await exampleCopy();
+    const members = o.members ?? '[{ seat: "1001" }, { seat: "1002" }]';
+    await writeFile(join(dir, 'plans400.yaml'), `plans400:
+  - number: "${number}"
+    owner: telesales
+    account: ${account}
+    package: { total: "6000", months: 12, ratePerMinute: "0.25", increments: ${o.increments ?? '60/60'}, startDate: "2026-01-01" }
+    announcements: { unavailable: busy.wav }
+${o.welcome ? '    welcome: welcome.wav\n' : ''}${o.pin ? '    pin: { digits: "2468", maxAttempts: 3 }\n' : ''}    group: g
+    groups:
+      - { id: g, strategy: ${o.strategy ?? 'ring-all'}, noAnswerSeconds: ${o.noAnswerSeconds ?? 10}, members: ${members}${o.overflow ? `, overflow: ${o.overflow}` : ''} }
+${o.overflow ? `      - { id: ${o.overflow}, members: [{ seat: "1003" }] }\n` : ''}`);
+    const r = await load(dir);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    return { cfg: r.snapshot, number, account };
+  }
+
+  async function setup(o: PlanOptions & {
+    ledger?: Ledger; balance?: number; chunkSeconds?: number; heartbeatMs?: number; beforeHandle?: (s: { req: FakeReq }) => void;
+    media?: FakeMedia; mediaAvailable?: boolean;
+  } = {}) {
+    const i = ++n;
+    const callId = `in-unit-${i}-${Date.now()}`;
+    const { cfg, number, account } = await config(i, o);
+    await ledger.createAccount(account, { tenant: 'telesales', prepaidTotal: 10_000_000 });
+    await ledger.topUp(account, 'package', o.balance ?? 1_000_000, 'test');
+    const srf = new FakeSrf();
+    const media = o.media ?? new FakeMedia();
+    media.available = o.mediaAvailable ?? true;
+    const cdrs: Cdr[] = [];
+    const cdr = { write: async (c: Cdr) => { cdrs.push(c); return 'written' as const; } } as unknown as CdrWriter;
+    const live = new Map<string, LiveCall>();
+    const registrar = {
+      lookup: async (aor: string) => [{ contact: `sip:${aor}@10.0.0.${aor.slice(-1)}:5070`, registeredAt: 1 }],
+    } as unknown as RegistrarStore;
+    const handler = new InboundCallHandler({
+      srf: srf as never, media: media as unknown as MediaGateway, ledger: o.ledger ?? ledger, slots, cdr, registrar, state,
+      clock: shiftedClock(MONDAY_10), log: pino({ level: 'silent' }), live,
+      settings: { chunkSeconds: o.chunkSeconds ?? 120, heartbeatMs: o.heartbeatMs ?? 60_000, recordingsDir: '/tmp/rec', defaultWarning: 'tone', sipDomain: 'dialgate.test' },
+    });
+    const req = new FakeReq(callId, number);
+    const res = new FakeRes();
+    const done = handler.handle(req as never, res as never, cfg);
+    o.beforeHandle?.({ req });
+    return { callId, srf, media, cdrs, live, req, res, done, account, number, cfg };
+  }
+
+  type Setup = Awaited<ReturnType<typeof setup>>;
+  /** Nothing held after the call: no reservation (package, tenant), no trunk slot, no live entry, one CDR, media released. */
+  async function expectClean(s: Setup, cdrs = 1): Promise<void> {
+    await until(() => s.cdrs.length >= cdrs, 'the CDR');
+    await tick(50);
+    expect(s.cdrs).toHaveLength(cdrs);
+    expect((await ledger.getAccount(s.account))!.reserved).toBe(0);
+    expect((await ledger.getAccount('telesales'))!.reserved).toBe(0);
+    for (const id of ['trunk-a', 'trunk-b']) expect(await slots.count(slotKey('trunk', id))).toBe(0);
+    expect(s.live.size).toBe(0);
+    expect(s.media.eps.filter((e) => e.destroyed === 0).map((e) => e.uuid)).toEqual([]);
+    expect(unhandled).toEqual([]);
+  }
+
+  const uacsTo = (s: Setup, part: string) => s.srf.uacs.filter((u) => u.uri.includes(part));
+
+  it('a CANCEL while the package account is read stops the call: nobody is rung, one 487 CDR', async () => {
+    const s = await setup({ beforeHandle: ({ req }) => req.emit('cancel') });
+    await s.done;
+    expect(s.srf.uacs).toHaveLength(0);
+    await expectClean(s);
+    expect(s.cdrs[0]!.sipStatus).toBe(487);
+    expect(s.cdrs[0]!.hangupBy).toBe('caller');
+  });
+
+  it('authorises one initial increment of the package at start, not a whole chunk', async () => {
+    const s = await setup({ members: '[{ seat: "1001" }]' });
+    await until(() => s.srf.uacs.length === 1, 'the member INVITE');
+    // 0.25 yuan per 60 s, 60/60: the first increment costs 2500; the 120 s chunk would be 5000.
+    expect((await ledger.getAccount(s.account))!.reserved).toBe(2500);
+    s.req.emit('cancel');
+    await s.done;
+    await expectClean(s);
+  });
+
+  it('a caller CANCEL while ring-all rings cancels every member, writes one 487 CDR and counts a missed call', async () => {
+    const s = await setup();
+    await until(() => s.srf.uacs.length === 2 && s.srf.uacs.every((u) => u.requestSent), 'both member INVITEs');
+    s.req.emit('cancel');
+    await s.done;
+    expect(s.srf.uacs.map((u) => u.cancels)).toEqual([1, 1]);
+    await expectClean(s);
+    expect(s.cdrs[0]).toMatchObject({ sipStatus: 487, hangupBy: 'caller', hangupCause: 'cancel' });
+    expect(await state.missedCount(s.number, missedDay(MONDAY_10))).toBe(1);
+  });
+
+  it('ring-all: two members answering at once connect one; the other gets a BYE that may cross its own', async () => {
+    const s = await setup();
+    await until(() => s.srf.uacs.length === 2, 'both member INVITEs');
+    s.srf.cancelAnswers487 = false;
+    const a = new FakeDialog(), b = new FakeDialog();
+    b.failDestroy = true;
+    s.srf.uacs[0]!.result.resolve(a);
+    s.srf.uacs[1]!.result.resolve(b);
+    await until(() => s.srf.uas.length === 1, 'createUAS');
+    const caller = new FakeDialog();
+    s.srf.uas[0]!.resolve(caller);
+    await until(() => s.live.get(s.callId)?.answeredAt != null, 'the answer');
+    expect(a.destroyed + b.destroyed).toBe(1);
+    caller.emit('destroy');
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]!.seat).toBe('1001');
+  });
+
+  it('the member hanging up while the caller leg is being answered ends both legs', async () => {
+    const s = await setup({ members: '[{ seat: "1001" }]' });
+    await until(() => s.srf.uacs.length === 1, 'the member INVITE');
+    const b = new FakeDialog();
+    s.srf.uacs[0]!.result.resolve(b);
+    await until(() => s.srf.uas.length === 1, 'createUAS');
+    b.emit('destroy'); // BYE from the member before the caller's 200 OK went out
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await until(() => s.cdrs.length === 1, 'the CDR');
+    expect(a.destroyed).toBe(1);
+    expect(s.cdrs[0]!.hangupBy).toBe('callee');
+    await s.done;
+    await expectClean(s);
+  });
+
+  it('the caller hanging up while the media bridge is set up ends the member leg', async () => {
+    const s = await setup({ members: '[{ seat: "1001" }]' });
+    await until(() => s.srf.uacs.length === 1, 'the member INVITE');
+    const b = new FakeDialog();
+    s.srf.uacs[0]!.result.resolve(b);
+    await until(() => s.srf.uas.length === 1, 'createUAS');
+    const gate = deferred<void>();
+    s.media.eps[0]!.bridgeGate = gate;
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await tick();
+    a.emit('destroy'); // BYE from the caller while epA.bridge is pending
+    gate.resolve();
+    await until(() => s.cdrs.length === 1, 'the CDR');
+    expect(b.destroyed).toBe(1);
+    expect(s.cdrs[0]!.hangupBy).toBe('caller');
+    await s.done;
+    await expectClean(s);
+  });
+
+  it('a media bridge failure after the caller was answered hangs up both legs and frees the trunk slot', async () => {
+    const s = await setup({ members: '[{ number: "13800138000" }]' });
+    await until(() => s.srf.uacs.length === 1, 'the forwarded INVITE');
+    const b = new FakeDialog();
+    s.srf.uacs[0]!.result.resolve(b);
+    await until(() => s.srf.uas.length === 1, 'createUAS');
+    const gate = deferred<void>();
+    s.media.eps[0]!.bridgeGate = gate;
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await tick();
+    gate.reject(new Error('-ERR bridge failed'));
+    await s.done;
+    await expectClean(s);
+    expect(a.destroyed).toBe(1);
+    expect(b.destroyed).toBe(1);
+  });
+
+  it('shutdown while the first member rings stops the call: no overflow is rung, the caller gets a final answer', async () => {
+    const s = await setup({ strategy: 'sequential', members: '[{ seat: "1001" }, { seat: "1002" }]', overflow: 'spill' });
+    await until(() => s.srf.uacs.length === 1 && s.srf.uacs[0]!.requestSent, 'the first member INVITE');
+    s.live.get(s.callId)!.hangup('shutdown');
+    await s.done;
+    expect(s.srf.uacs).toHaveLength(1);
+    expect(s.srf.uacs[0]!.cancels).toBe(1);
+    expect(s.res.sent.at(-1)).toBeGreaterThanOrEqual(400);
+    await expectClean(s);
+    expect(s.cdrs[0]!.hangupBy).toBe('system');
+    expect(s.cdrs[0]!.hangupCause).toBe('shutdown');
+    // Our own shutdown is not a missed call the owner could be charged for (002 §3.5).
+    expect(await state.missedCount(s.number, missedDay(MONDAY_10))).toBe(0);
+  });
+
+  it('shutdown while the caller leg is being answered still ends both legs', async () => {
+    const s = await setup({ members: '[{ seat: "1001" }]' });
+    await until(() => s.srf.uacs.length === 1, 'the member INVITE');
+    const b = new FakeDialog();
+    s.srf.uacs[0]!.result.resolve(b);
+    await until(() => s.srf.uas.length === 1, 'createUAS');
+    s.live.get(s.callId)!.hangup('shutdown');
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await until(() => s.cdrs.length === 1, 'the CDR');
+    expect(a.destroyed).toBe(1);
+    expect(b.destroyed).toBe(1);
+    await s.done;
+    await expectClean(s);
+  });
+
+  it('shutdown during the PIN prompt hangs up on the caller and writes the CDR', async () => {
+    const media = new FakeMedia();
+    media.playGate = () => deferred<void>();
+    const s = await setup({ pin: true, members: '[{ seat: "1001" }]', media });
+    await until(() => s.srf.uas.length === 1, 'the IVR answer');
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await tick(50);
+    s.live.get(s.callId)!.hangup('shutdown');
+    await until(() => s.cdrs.length === 1, 'the CDR');
+    expect(a.destroyed).toBe(1);
+    expect(s.srf.uacs).toHaveLength(0);
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]).toMatchObject({ hangupBy: 'system', hangupCause: 'shutdown' });
+  });
+
+  it('the caller hanging up during the PIN is recorded as a hangup, not a PIN failure', async () => {
+    const media = new FakeMedia();
+    media.playGate = () => deferred<void>();
+    const s = await setup({ pin: true, members: '[{ seat: "1001" }]', media });
+    await until(() => s.srf.uas.length === 1, 'the IVR answer');
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await tick(50);
+    a.emit('destroy');
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]).toMatchObject({ hangupBy: 'caller', hangupCause: 'bye' });
+    expect(s.cdrs[0]!.trace.find((t) => t.step === 'pin')?.detail ?? '').not.toContain('wrong PIN');
+  });
+
+  it('a media server failure during the PIN hangs up on the caller without an unhandled rejection', async () => {
+    const media = new FakeMedia();
+    media.failExecute = true;
+    const s = await setup({ pin: true, members: '[{ seat: "1001" }]', media });
+    await until(() => s.srf.uas.length === 1, 'the IVR answer');
+    const a = new FakeDialog();
+    a.failDestroy = true; // the caller's BYE crosses ours
+    s.srf.uas[0]!.resolve(a);
+    await s.done;
+    await expectClean(s);
+    expect(a.destroyed).toBe(1);
+    expect(s.srf.uacs).toHaveLength(0);
+  });
+
+  it('a CANCEL while the media endpoints are created releases them', async () => {
+    const media = new FakeMedia();
+    media.gate = deferred<void>();
+    const s = await setup({ media });
+    await until(() => media.eps.length >= 1, 'the endpoint request');
+    s.req.emit('cancel');
+    media.gate.resolve();
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]!.sipStatus).toBe(487);
+  });
+
+  it('a ledger heartbeat failure at answer does not end the answered call', async () => {
+    let failHeartbeat = true;
+    const flaky = new Proxy(ledger, {
+      get(t, p, r) {
+        if (p === 'heartbeat') return async (...args: Parameters<Ledger['heartbeat']>) => {
+          if (failHeartbeat) { failHeartbeat = false; throw new Error('redis timeout'); }
+          return t.heartbeat(...args);
+        };
+        const v = Reflect.get(t, p, r);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const s = await setup({ ledger: flaky, members: '[{ seat: "1001" }]' });
+    await until(() => s.srf.uacs.length === 1, 'the member INVITE');
+    const b = new FakeDialog();
+    s.srf.uacs[0]!.result.resolve(b);
+    await until(() => s.srf.uas.length === 1, 'createUAS');
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await tick(100);
+    expect(s.cdrs).toHaveLength(0);
+    expect(b.destroyed).toBe(0);
+    a.emit('destroy');
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]).toMatchObject({ sipStatus: 200, hangupBy: 'caller' });
+    expect(s.cdrs[0]!.cost).toBeGreaterThan(0);
+  });
+
+  it('a reservation extension that never returns cannot let the call run past the paid boundary', async () => {
+    const hung = new Proxy(ledger, {
+      get(t, p, r) {
+        if (p === 'extend') return () => new Promise(() => {});
+        const v = Reflect.get(t, p, r);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const s = await setup({ ledger: hung, increments: '1/1', chunkSeconds: 1, members: '[{ seat: "1001" }]' });
+    await until(() => s.srf.uacs.length === 1, 'the member INVITE');
+    const b = new FakeDialog();
+    s.srf.uacs[0]!.result.resolve(b);
+    await until(() => s.srf.uas.length === 1, 'createUAS');
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await until(() => s.cdrs.length === 1, 'the cut-off', 4000);
+    expect(s.cdrs[0]!.hangupBy).toBe('cutoff');
+    expect(s.cdrs[0]!.billedSeconds).toBeLessThanOrEqual(1);
+    expect(a.destroyed).toBe(1);
+    expect(b.destroyed).toBe(1);
+    await s.done;
+    await expectClean(s);
+  });
+
+  it('a long ring is kept alive by heartbeats: recovery does not take a live call\'s reservations', async () => {
+    const fast = new Ledger(client, { instanceId: 'unit-in-hb', heartbeatMs: 50, staleMs: 200 });
+    const s = await setup({ ledger: fast, heartbeatMs: 50, members: '[{ number: "13800138000" }]' });
+    await until(() => s.srf.uacs.length === 1, 'the forwarded INVITE');
+    await tick(500);
+    const outcomes = await recoverOrphans(fast, Date.now(), () => 0);
+    expect(outcomes.filter((o) => o.callId.startsWith(s.callId) && o.outcome !== 'live')).toEqual([]);
+    s.req.emit('cancel');
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]!.recovered ?? false).toBe(false);
+  });
+
+  it('a Redis failure while the package account is read still answers and writes one CDR', async () => {
+    const broken = new Proxy(ledger, {
+      get(t, p, r) {
+        if (p === 'getAccount') return async () => { throw new Error('redis down'); };
+        const v = Reflect.get(t, p, r);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const s = await setup({ ledger: broken });
+    await s.done.catch(() => {});
+    expect(s.res.finalResponseSent).toBe(true);
+    expect(s.res.sent.at(-1)).toBeGreaterThanOrEqual(500);
+    await expectClean(s);
+  });
+});
