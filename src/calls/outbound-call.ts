@@ -215,6 +215,7 @@ class CallRun {
   private uas: Srf.Dialog | undefined;
   private uac: Srf.Dialog | undefined;
   private timers: Timer[] = [];
+  private hbTimer: Timer | null = null;
   private ended = false;
   private hangupBy: HangupBy | null = null;
   private hangupCause: string | null = null;
@@ -277,6 +278,9 @@ class CallRun {
         if (!slot.ok) return await this.denyAtRuntime('tenant-busy', `${slot.count} of ${this.tenant.maxConcurrent} ports in use`);
       }
       if (this.charged && !(await this.authorise())) return;
+      // Heartbeats start with the reservation, not at answer: ringing plus trunk failover can
+      // outlast the recovery staleness, and recovery must not take a call that is still alive.
+      this.scheduleHeartbeat();
       await this.connect();
     } catch (err) {
       this.log.error({ err: (err as Error).message, stack: (err as Error).stack }, 'outbound call failed');
@@ -473,7 +477,6 @@ class CallRun {
         this.log.warn({ err: (err as Error).message }, 'heartbeat at answer failed');
       }
     }
-    this.scheduleHeartbeat();
     await done;
   }
 
@@ -505,9 +508,20 @@ class CallRun {
         // Recovery took this call (we were presumed dead): stop, it was already settled.
         if (hb && !hb.ok && hb.reason === 'RECOVERED') this.end('system', 'recovered-elsewhere');
       }).catch((err: Error) => this.log.warn({ err: err.message }, 'heartbeat failed'));
-      this.timers.push(deps.clock.setTimeout(beat, deps.settings.heartbeatMs));
+      this.rearmHeartbeat(beat);
     };
-    this.timers.push(deps.clock.setTimeout(beat, deps.settings.heartbeatMs));
+    this.rearmHeartbeat(beat);
+  }
+
+  /** One heartbeat timer at a time (a long call must not pile up timers). */
+  private rearmHeartbeat(beat: () => void): void {
+    if (this.ended) return;
+    if (this.hbTimer) {
+      this.deps.clock.clearTimeout(this.hbTimer);
+      this.timers = this.timers.filter((t) => t !== this.hbTimer);
+    }
+    this.hbTimer = this.deps.clock.setTimeout(beat, this.deps.settings.heartbeatMs);
+    this.timers.push(this.hbTimer);
   }
 
   /** Extension, warning and cut-off at the paid boundary (issue 4 §4). */

@@ -11,6 +11,7 @@ import type { Cdr } from '../../src/cdr/model.js';
 import type { CdrWriter } from '../../src/cdr/writer.js';
 import { ConcurrencySlots, slotKey } from '../../src/ledger/concurrency.js';
 import { Ledger } from '../../src/ledger/ledger.js';
+import { recoverOrphans } from '../../src/ledger/recovery.js';
 import type { MediaGateway } from '../../src/media/media-gateway.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { beijing, rate, seat, snapshot, tenant, trunk } from '../policy/fixtures.js';
@@ -136,7 +137,7 @@ describe('outbound call edge cases', () => {
   afterEach(() => { unhandled.length = 0; });
 
   // Each test has its own tenant, account and trunks, so one test's leak cannot hide in another's.
-  async function setup(o: { ledger?: Ledger; slots?: ConcurrencySlots; balance?: number; increments?: number; chunkSeconds?: number } = {}) {
+  async function setup(o: { ledger?: Ledger; slots?: ConcurrencySlots; balance?: number; increments?: number; chunkSeconds?: number; heartbeatMs?: number } = {}) {
     const i = ++n;
     const callId = `unit-${i}-${Date.now()}`;
     const t = tenant({ id: `t${i}`, account: `acct-${i}`, warningSeconds: 1 });
@@ -155,15 +156,16 @@ describe('outbound call edge cases', () => {
     const cdrs: Cdr[] = [];
     const cdr = { write: async (c: Cdr) => { cdrs.push(c); return 'written' as const; } } as unknown as CdrWriter;
     const live = new Map<string, LiveCall>();
+    const clock = shiftedClock(NOON);
     const handler = new OutboundCallHandler({
       srf: srf as never, media: media as unknown as MediaGateway, ledger: o.ledger ?? ledger, slots: o.slots ?? slots, cdr,
-      clock: shiftedClock(NOON), log: pino({ level: 'silent' }), live,
-      settings: { chunkSeconds: o.chunkSeconds ?? 120, heartbeatMs: 60_000, recordingsDir: '/tmp/rec', defaultWarning: 'tone', sipDomain: 'dialgate.test' },
+      clock, log: pino({ level: 'silent' }), live,
+      settings: { chunkSeconds: o.chunkSeconds ?? 120, heartbeatMs: o.heartbeatMs ?? 60_000, recordingsDir: '/tmp/rec', defaultWarning: 'tone', sipDomain: 'dialgate.test' },
     });
     const req = new FakeReq(callId);
     const res = new FakeRes();
     const done = handler.handle(req as never, res as never, seat({ tenant: t.id }), cfg);
-    return { callId, srf, media, cdrs, live, req, res, done, tenant: t, trunkIds };
+    return { callId, srf, media, cdrs, live, req, res, done, tenant: t, trunkIds, clock };
   }
 
   /** Nothing held after the call: no reservation, no slot, no live entry, one CDR. */
@@ -308,6 +310,27 @@ describe('outbound call edge cases', () => {
     await s.done;
     await expectClean(s);
     expect(s.cdrs[0]!.hangupBy).toBe('caller');
+    expect(s.cdrs[0]!.cost).toBeGreaterThan(0);
+  });
+
+  it('a call that rings longer than the recovery staleness is not taken by recovery', async () => {
+    // Heartbeat every 100 ms; recovery treats 300 ms of silence as a crashed instance.
+    const fast = new Ledger(client, { instanceId: 'unit-fast', heartbeatMs: 100 });
+    const s = await setup({ ledger: fast, heartbeatMs: 100 });
+    await until(() => s.srf.uacs.length === 1, 'the trunk INVITE');
+    await tick(800); // ringing, unanswered
+    const outcomes = await recoverOrphans(fast, s.clock.now(), () => 0);
+    expect(outcomes.filter((o) => o.callId === s.callId).map((o) => o.outcome)).not.toContain('released');
+    expect((await ledger.getAccount(s.tenant.account))!.reserved).toBeGreaterThan(0);
+    s.srf.uacs[0]!.result.resolve(new FakeDialog());
+    await until(() => s.srf.uas.length === 1, 'createUAS');
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await tick(50);
+    a.emit('destroy');
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]!.recovered).toBe(false);
     expect(s.cdrs[0]!.cost).toBeGreaterThan(0);
   });
 
