@@ -62,7 +62,8 @@ export interface InboundDeps {
 const SLOT_TTL_MS = 4 * 60 * 60 * 1000;
 const CUTOFF_MARGIN_MS = 300;
 const EXTEND_LEAD_MS = 5_000;
-const WARNING_SECONDS = 30;
+/** When the owner tenant configures none. */
+const DEFAULT_WARNING_SECONDS = 30;
 
 function userPart(value: string): string {
   const m = /sips?:([^@;>]+)@/i.exec(value) ?? /sips?:([^;>]+)/i.exec(value) ?? /tel:([^;>]+)/i.exec(value);
@@ -120,8 +121,8 @@ export class InboundCallHandler {
     if (ledgerError && (decision.kind !== 'reject' || decision.reason === 'package-used-up')) {
       // The package could not be read (Redis): refuse for now, without claiming the number is out of service.
       decision = {
-        ...decision, kind: 'reject', reason: 'ledger-unavailable' as InboundDenyReason, sipStatus: 503,
-        reasonHeader: reasonHeader(503, 'Service unavailable'), detail: ledgerError.message, announcement: null,
+        ...decision, kind: 'reject', reason: 'ledger-unavailable', sipStatus: INBOUND_DENY['ledger-unavailable'].sipStatus,
+        reasonHeader: reasonHeader(503, INBOUND_DENY['ledger-unavailable'].text!), detail: ledgerError.message, announcement: null,
         trace: [...decision.trace.filter((t) => t.step !== 'package' && t.step !== 'balance'),
           { step: 'package', outcome: 'deny', detail: `ledger unavailable: ${ledgerError.message}` }],
       } as InboundReject;
@@ -671,7 +672,8 @@ class InboundCallRun {
     if (!limits.length || this.answerAt === null || this.ended) return;
     const { clock } = this.deps;
     const cutAt = this.answerAt + Math.min(...limits) * 1000 - CUTOFF_MARGIN_MS;
-    const warnAt = cutAt - WARNING_SECONDS * 1000;
+    const warningSeconds = this.cfg.tenants.get(this.decision.owner ?? '')?.warningSeconds ?? DEFAULT_WARNING_SECONDS;
+    const warnAt = cutAt - warningSeconds * 1000;
     const now = clock.now();
     // The cut-off at the current boundary is armed now; a successful extension moves it. So a slow
     // or hung extension can never let the call run past what is reserved.

@@ -25,7 +25,7 @@ import type {
 const STEP: Readonly<Record<InboundDenyReason, InboundStep>> = {
   'unknown-source': 'source', 'unknown-number': 'number', 'number-reclaimed': 'status', 'not-in-service': 'status',
   'package-used-up': 'package', 'caller-blacklisted': 'blacklist', 'closed': 'time', 'no-destination': 'group',
-  'media-unavailable': 'pin',
+  'media-unavailable': 'pin', 'ledger-unavailable': 'package',
 };
 
 interface Ctx {

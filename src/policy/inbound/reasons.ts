@@ -17,7 +17,9 @@ export type InboundDenyReason =
   | 'caller-blacklisted'
   | 'closed'
   | 'no-destination'
-  | 'media-unavailable';
+  | 'media-unavailable'
+  /** Runtime: the package account could not be read (Redis down); says nothing about the number. */
+  | 'ledger-unavailable';
 
 export const INBOUND_DENY: Readonly<Record<InboundDenyReason, { sipStatus: number; text: string | null }>> = {
   'unknown-source': { sipStatus: 403, text: null },
@@ -29,4 +31,5 @@ export const INBOUND_DENY: Readonly<Record<InboundDenyReason, { sipStatus: numbe
   'closed': { sipStatus: 480, text: 'Outside service hours' }, // 002 §1.3 时间策略
   'no-destination': { sipStatus: 480, text: 'No destination available' },
   'media-unavailable': { sipStatus: 503, text: 'Service unavailable' },
+  'ledger-unavailable': { sipStatus: 503, text: 'Service unavailable' },
 };
