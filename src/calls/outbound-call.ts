@@ -16,6 +16,7 @@ import type { Allow, Decision, Deny, LedgerView, OutboundCall } from '../policy/
 import { costOfBilled, maxBilledSecondsFor, rateCall } from '../rating/rate.js';
 import { releaseEndpoint, type Endpoint, type MediaGateway } from '../media/media-gateway.js';
 import type { Clock, Timer } from './clock.js';
+import { readLedgerView } from './ledger-view.js';
 import { DialFailure, TrunkDialer, type TrunkAttempt, type TrunkTarget } from './trunk-dialer.js';
 
 export interface OutboundSettings {
@@ -83,18 +84,7 @@ export class OutboundCallHandler {
 
   /** Reads the ledger state the pure decision needs. */
   async ledgerView(tenant: Tenant | undefined, cfg: ConfigSnapshot): Promise<LedgerView> {
-    const { ledger, slots } = this.deps;
-    const trunkIds = [...cfg.trunks.keys()];
-    const [account, tenantActive, ...trunkCounts] = await Promise.all([
-      tenant ? ledger.getAccount(tenant.account) : Promise.resolve(null),
-      tenant ? slots.count(slotKey('tenant', tenant.id)) : Promise.resolve(0),
-      ...trunkIds.map((id) => slots.count(slotKey('trunk', id))),
-    ]);
-    return {
-      available: account?.available ?? 0,
-      tenantActiveCalls: tenantActive,
-      trunkActiveCalls: new Map(trunkIds.map((id, i) => [id, trunkCounts[i] ?? 0])),
-    };
+    return readLedgerView(this.deps.ledger, this.deps.slots, cfg, tenant);
   }
 
   async handle(req: Srf.SrfRequest, res: Srf.SrfResponse, seat: Seat, cfg: ConfigSnapshot): Promise<void> {

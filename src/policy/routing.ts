@@ -65,7 +65,7 @@ export function seedOf(callId: string): number {
 }
 
 /** mulberry32: small, fast, good enough to share load. Returns floats in [0, 1). */
-function random(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let a = seed;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
@@ -84,7 +84,7 @@ export function trunkOrder(route: Route, callId: string): string[] {
       order.push(tier[0]!.trunk);
       continue;
     }
-    next ??= random(seedOf(callId));
+    next ??= seededRandom(seedOf(callId));
     const left = tier.filter((ref) => ref.weight > 0);
     let total = left.reduce((sum, ref) => sum + ref.weight, 0);
     while (left.length > 0) {

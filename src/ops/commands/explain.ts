@@ -2,7 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ConfigSnapshot, Tenant } from '../../config/types.js';
-import { ConcurrencySlots, slotKey } from '../../ledger/concurrency.js';
+import { readLedgerView } from '../../calls/ledger-view.js';
+import { ConcurrencySlots } from '../../ledger/concurrency.js';
 import { Ledger } from '../../ledger/ledger.js';
 import { redactSecrets } from '../../config/index.js';
 import { normalizeNumber } from '../../numbers/normalize.js';
@@ -31,26 +32,15 @@ interface ExplainOpts {
   source?: string;
 }
 
-/**
- * What the live call path reads (calls/outbound-call.ts ledgerView): the account's available
- * balance (balance − reservations) and the tenant's and trunks' concurrency slots.
- */
+/** The ledger state a live call reads (calls/ledger-view.ts), from the given Redis. */
 async function readLedger(url: string, cfg: ConfigSnapshot, tenant: Tenant | undefined): Promise<{ available?: number; tenantActive: number; trunks: Map<string, number>; note?: string }> {
   return withRedis(url, async (redis) => {
-    const ledger = new Ledger(redis, { instanceId: 'dialgate-explain' });
-    const slots = new ConcurrencySlots(redis);
-    const trunkIds = [...cfg.trunks.keys()];
-    const [account, tenantActive, ...trunkCounts] = await Promise.all([
-      tenant ? ledger.getAccount(tenant.account) : Promise.resolve(null),
-      tenant ? slots.count(slotKey('tenant', tenant.id)) : Promise.resolve(0),
-      ...trunkIds.map((id) => slots.count(slotKey('trunk', id))),
-    ]);
+    const v = await readLedgerView(new Ledger(redis, { instanceId: 'dialgate-explain' }), new ConcurrencySlots(redis), cfg, tenant);
     return {
-      // No account = 0 available, exactly as a live call sees it.
-      available: account?.available ?? 0,
-      tenantActive,
-      trunks: new Map(trunkIds.map((id, i) => [id, trunkCounts[i] ?? 0])),
-      ...(tenant && !account ? { note: `no ledger account ${tenant.account} in Redis: available 0, as a live call would see` } : {}),
+      available: v.available,
+      tenantActive: v.tenantActiveCalls,
+      trunks: new Map(v.trunkActiveCalls),
+      ...(tenant && v.missingAccount ? { note: `no ledger account ${tenant.account} in Redis: available 0, as a live call would see` } : {}),
     };
   });
 }

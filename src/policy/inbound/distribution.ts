@@ -3,7 +3,7 @@
 // last call and whether it is on a call now (longest-idle). The result is a list of waves: the
 // members of one wave ring together (ring-all: one wave of everyone), the waves one after the other.
 import type { RouteGroup, RouteMember } from './types.js';
-import { seedOf } from '../routing.js';
+import { seededRandom, seedOf } from '../routing.js';
 
 export interface DistributionState {
   /** Calls this group handed out before this one (round-robin, and the weighted seed). */
@@ -16,20 +16,9 @@ export interface DistributionState {
 
 export const NO_STATE: DistributionState = { ticket: 0, lastEnd: new Map(), busy: new Set() };
 
-/** mulberry32: floats in [0, 1). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** Members in order of a weighted draw without replacement (weight 2 = twice as likely first). */
 export function weightedOrder(members: readonly RouteMember[], seed: number): RouteMember[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const left = [...members];
   const out: RouteMember[] = [];
   let total = left.reduce((s, m) => s + m.weight, 0);

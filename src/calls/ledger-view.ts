@@ -1,0 +1,27 @@
+// What the outbound decision needs from Redis: the tenant account's available money (balance minus
+// live reservations) and the tenant's and trunks' calls in progress. Live calls and
+// `dialgate explain` read it through this one function, so both see the same state.
+import type { ConfigSnapshot, Tenant } from '../config/types.js';
+import { slotKey, type ConcurrencySlots } from '../ledger/concurrency.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { LedgerView } from '../policy/types.js';
+
+export interface LedgerViewRead extends LedgerView {
+  /** The tenant has no ledger account (then available is 0, as a live call sees it). */
+  missingAccount: boolean;
+}
+
+export async function readLedgerView(ledger: Ledger, slots: ConcurrencySlots, cfg: ConfigSnapshot, tenant: Tenant | undefined): Promise<LedgerViewRead> {
+  const trunkIds = [...cfg.trunks.keys()];
+  const [account, tenantActive, ...trunkCounts] = await Promise.all([
+    tenant ? ledger.getAccount(tenant.account) : Promise.resolve(null),
+    tenant ? slots.count(slotKey('tenant', tenant.id)) : Promise.resolve(0),
+    ...trunkIds.map((id) => slots.count(slotKey('trunk', id))),
+  ]);
+  return {
+    available: account?.available ?? 0,
+    tenantActiveCalls: tenantActive,
+    trunkActiveCalls: new Map(trunkIds.map((id, i) => [id, trunkCounts[i] ?? 0])),
+    missingAccount: !!tenant && !account,
+  };
+}
