@@ -42,6 +42,8 @@ export interface AppOptions {
   instanceId?: string;
   outbound?: Partial<OutboundSettings>;
   lockout?: LockoutOptions;
+  /** How long stop() waits for live calls to settle and write their CDRs. Default 10 s. */
+  stopTimeoutMs?: number;
   /** Settle orphaned reservations of crashed instances at start and then periodically. */
   recoveryIntervalMs?: number;
 }
@@ -221,8 +223,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
     async stop() {
       clearInterval(recoveryTimer);
       for (const call of live.values()) call.hangup('shutdown');
-      // Give hangups a moment to settle and write their CDRs.
-      const deadline = Date.now() + 3000;
+      // Hangups settle money and write CDRs before the connections close; a call still finishing
+      // after this is settled by crash recovery (its reservation heartbeats stop).
+      const deadline = Date.now() + (opts.stopTimeoutMs ?? 10_000);
       while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await cdr.flush();
       media.disconnect();
