@@ -1,9 +1,21 @@
-// Complete calls per second through dialgate + the call bench with sipp as seats and carrier,
-// and call-setup latency (INVITE accepted → caller answered, measured by dialgate: policy,
-// reservation, media endpoints, trunk dial, bridge). Run: npx tsx test/benchmarks/calls.bench.ts
-// Options by env: CALLS (default 400), RATE calls/s (default 40), HOLD_MS (default 1000).
-import { freeUdpPort } from '../bench/sipp.js';
-import { readCdrs, seatCalls, startBench, startTrunk } from '../e2e/harness.js';
+// Complete calls per second through dialgate with sipp as seats and carrier, and call-setup
+// latency (INVITE accepted → seat answered, measured by dialgate: policy, Redis reservation and
+// slots, media endpoints, trunk dial, bridge). The drachtio and FreeSWITCH stand-ins run in a
+// child process, so the app has its own event loop; sipp and redis-server are processes too.
+// Run: npx tsx test/benchmarks/calls.bench.ts   (env CALLS=400 RATE=40 HOLD_MS=1000 MEDIA=direct,anchored)
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import pino from 'pino';
+import { shiftedClock } from '../../src/calls/clock.js';
+import { ConfigStore } from '../../src/config/index.js';
+import { startApp } from '../../src/ops/app.js';
+import { freeUdpPort, runSipp } from '../bench/sipp.js';
+import { readCdrsIn, SEATS, startTrunk, writeFixtureConfig } from '../e2e/harness.js';
+import { injection, seatCall } from '../e2e/scenarios.js';
+import { startRedis } from '../helpers/redis.js';
 
 const CALLS = Number(process.env.CALLS ?? 400);
 const RATE = Number(process.env.RATE ?? 40);
@@ -13,38 +25,81 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-async function run(media: 'anchored' | 'direct'): Promise<void> {
-  const ports: [number, number] = [await freeUdpPort(), await freeUdpPort()];
-  const bench = await startBench({
-    trunkPorts: ports, at: '2026-11-23T10:00:00+08:00', balance: 100_000_000, media,
-    recording: false, maxConcurrent: 5000, trunkMaxConcurrent: 5000, withMedia: media === 'anchored',
+interface Ports { adminPort: number; sipPort: number; eslPort: number; password: string }
+
+async function startStandIns(): Promise<{ ports: Ports; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'standins-process.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`stand-ins exited (${code})`)));
   });
-  const trunk = await startTrunk(ports[0], { answer: 200, ringMs: 0 });
+  return {
+    ports: JSON.parse(line) as Ports,
+    stop: () => new Promise<void>((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); }),
+  };
+}
+
+async function run(media: 'anchored' | 'direct'): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'dialgate-bench-'));
+  const trunkPorts: [number, number] = [await freeUdpPort(), await freeUdpPort()];
+  writeFixtureConfig(dir, { trunkPorts, media, recording: false, maxConcurrent: 5000, trunkMaxConcurrent: 5000 });
+  const redis = await startRedis();
+  const standIns = await startStandIns();
+  const store = await ConfigStore.open(dir);
+  const app = await startApp({
+    config: () => store.current(),
+    redisUrl: redis.url,
+    drachtio: { host: '127.0.0.1', port: standIns.ports.adminPort, secret: 'cymru' },
+    freeswitch: media === 'anchored' ? { host: '127.0.0.1', port: standIns.ports.eslPort, secret: standIns.ports.password } : null,
+    cdrDir: join(dir, 'cdr'),
+    recordingsDir: join(dir, 'rec'),
+    clock: shiftedClock(Date.parse('2026-11-23T10:00:00+08:00')),
+    logger: pino({ level: process.env.BENCH_LOG ?? 'silent' }),
+  });
+  await app.ledger.createAccount('telesales', { tenant: 'telesales', prepaidTotal: 100_000_000 });
+  await app.ledger.topUp('telesales', 'bench', 100_000_000, 'bench deposit');
+  const trunk = await startTrunk(trunkPorts[0], { answer: 200, ringMs: 0 });
   try {
     const started = Date.now();
-    const r = await seatCalls(bench, {
-      callee: '13812345678', expect: 200, holdMs: HOLD_MS, calls: CALLS, concurrency: 1000, timeoutMs: 600_000, rate: RATE,
+    const r = await runSipp({
+      scenario: seatCall({ expect: 200, holdMs: HOLD_MS }), target: `127.0.0.1:${standIns.ports.sipPort}`,
+      calls: CALLS, rate: RATE, concurrency: 5000, timeoutMs: Number(process.env.SIPP_TIMEOUT_MS ?? 600_000),
+      injectionFile: injection(Array.from({ length: CALLS }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
+      auth: { username: '1001', password: SEATS['1001'] },
     });
-    // CDRs land right after each call's teardown.
+    const cdrDir = dir; // readCdrsIn reads <config dir>/cdr
     const deadline = Date.now() + 10_000;
-    while (readCdrs(bench).length < CALLS && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    while (readCdrsIn(cdrDir).length < CALLS && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
     const elapsed = (Date.now() - started) / 1000;
-    const cdrs = readCdrs(bench);
+    if (app.live.size > 0) {
+      const live = [...app.live.values()];
+      process.stdout.write(`still live after sipp ended: ${live.length} (answered ${live.filter((c) => c.answeredAt !== null).length})\n`);
+    }
+    const cdrs = readCdrsIn(cdrDir);
     const answered = cdrs.filter((c) => c.sipStatus === 200 && c.answerAt !== null);
     const failures = new Map<string, number>();
-    for (const c of cdrs) if (c.sipStatus !== 200) failures.set(`${c.sipStatus}/${c.denyReason ?? c.hangupCause}`, (failures.get(`${c.sipStatus}/${c.denyReason ?? c.hangupCause}`) ?? 0) + 1);
+    for (const c of cdrs) {
+      if (c.sipStatus === 200) continue;
+      const k = `${c.sipStatus}/${c.denyReason ?? c.hangupCause}`;
+      failures.set(k, (failures.get(k) ?? 0) + 1);
+    }
     const setup = answered.map((c) => c.answerAt! - c.inviteAt).sort((a, b) => a - b);
     process.stdout.write(
       `${media.padEnd(8)} calls ${CALLS} offered at ${RATE}/s, hold ${HOLD_MS} ms: sipp ok ${r.successful} failed ${r.failed}; ` +
       `CDRs ${cdrs.length}, answered ${answered.length}; ${(answered.length / elapsed).toFixed(1)} complete calls/s over ${elapsed.toFixed(1)} s; ` +
-      `setup p50 ${pct(setup, 50)} ms p99 ${pct(setup, 99)} ms max ${setup.at(-1)} ms${failures.size ? `; failures ${JSON.stringify(Object.fromEntries(failures))}` : ''}\n`,
+      `setup p50 ${pct(setup, 50)} ms p99 ${pct(setup, 99)} ms max ${setup.at(-1)} ms` +
+      `${failures.size ? `; failures ${JSON.stringify(Object.fromEntries(failures))}` : ''}\n`,
     );
   } finally {
     await trunk.stop();
-    await bench.stop();
+    await app.stop();
+    store.close();
+    await standIns.stop();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-await run('direct');
-await run('anchored');
+const modes = (process.env.MEDIA ?? 'direct,anchored').split(',') as Array<'direct' | 'anchored'>;
+for (const m of modes) await run(m);
 process.exit(0);
