@@ -191,3 +191,34 @@ describe('denial announcements', () => {
     expect(bench.fs!.channels()).toEqual([]);
   });
 });
+
+describe('trunk timeout failover', () => {
+  let bench: Bench;
+  let ports: [number, number];
+
+  beforeAll(async () => {
+    ports = [await freeUdpPort(), await freeUdpPort()];
+    bench = await startBench({ trunkPorts: ports, at: IN_WINDOW, balance: 1_000_000, trunkTimeoutSeconds: 1, media: 'direct', withMedia: false });
+  });
+  afterAll(async () => {
+    await bench?.stop();
+  });
+
+  it('moves on to trunk B when trunk A rings past its timeout (004 §2.6), and the carrier gets a CANCEL', async () => {
+    const slow = await startTrunk(ports[0], { answer: 'cancel' });
+    const good = await startTrunk(ports[1], { answer: 200 });
+    try {
+      const before = readCdrs(bench).length;
+      const r = await seatCalls(bench, { callee: '13812345678', expect: 200, holdMs: 300 });
+      expect(r.exitCode, r.errors).toBe(0);
+      const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+      expect(cdr.trunks.map((t) => [t.trunk, t.sipStatus])).toEqual([['trunk-a', 408], ['trunk-b', 200]]);
+      expect(cdr.sipStatus).toBe(200);
+      expect(cdr.ringAt! - cdr.inviteAt).toBeLessThan(1000);
+      expect(cdr.answerAt! - cdr.inviteAt).toBeGreaterThanOrEqual(1000);
+    } finally {
+      expect((await slow.stop()).successful).toBe(1);
+      await good.stop();
+    }
+  });
+});
