@@ -23,104 +23,7 @@ import type { MediaGateway } from '../../src/media/media-gateway.js';
 import type { RegistrarStore } from '../../src/registrar/store.js';
 import { exampleCopy, load, removeTempDirs } from '../config/fixture.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
-
-interface Deferred<T> { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void }
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void, reject!: (e: unknown) => void;
-  const promise = new Promise<T>((a, b) => { resolve = a; reject = b; });
-  return { promise, resolve, reject };
-}
-const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await tick(5);
-  }
-}
-
-class FakeDialog extends EventEmitter {
-  destroyed = 0;
-  failDestroy = false;
-  constructor(readonly remote = { sdp: 'v=0 remote' }) { super(); }
-  destroy(): Promise<void> {
-    this.destroyed++;
-    return this.failDestroy ? Promise.reject(new Error('dialog already gone')) : Promise.resolve();
-  }
-}
-
-class FakeEndpoint extends EventEmitter {
-  static n = 0;
-  uuid = `ep-${++FakeEndpoint.n}`;
-  local = { sdp: `v=0 ${this.uuid}` };
-  destroyed = 0;
-  bridgeGate: Deferred<void> | null = null;
-  /** play / play_and_get_digits wait here until released (uuid_break or the test). */
-  playGate: Deferred<void> | null = null;
-  digits = '';
-  failExecute = false;
-  apis: string[] = [];
-  async modify(): Promise<void> {}
-  async bridge(): Promise<void> { if (this.bridgeGate) await this.bridgeGate.promise; }
-  async execute(app: string): Promise<{ getHeader(h: string): string }> {
-    if (this.failExecute) throw new Error('media server connection lost');
-    if (app === 'play_and_get_digits' && this.playGate) await this.playGate.promise;
-    const digits = this.digits;
-    return { getHeader: (h: string) => (h === 'variable_dg_pin' ? digits : '') };
-  }
-  async api(cmd: string, args: string): Promise<void> {
-    this.apis.push(`${cmd} ${args}`);
-    if (cmd === 'uuid_break' && this.playGate) { this.digits = ''; this.playGate.resolve(); }
-  }
-  async play(): Promise<void> { if (this.playGate) await this.playGate.promise; }
-  async destroy(): Promise<void> { this.destroyed++; }
-}
-
-class FakeMedia {
-  available = true;
-  eps: FakeEndpoint[] = [];
-  gate: Deferred<void> | null = null;
-  pinDigits = '';
-  playGate: (() => Deferred<void> | null) = () => null;
-  failExecute = false;
-  async endpointFor(): Promise<FakeEndpoint> { return this.make(); }
-  async offeringEndpoint(): Promise<FakeEndpoint> { return this.make(); }
-  private async make(): Promise<FakeEndpoint> {
-    const e = new FakeEndpoint();
-    e.digits = this.pinDigits;
-    e.playGate = this.playGate();
-    e.failExecute = this.failExecute;
-    this.eps.push(e);
-    if (this.gate) await this.gate.promise;
-    return e;
-  }
-}
-
-interface UacCall { uri: string; result: Deferred<FakeDialog>; cancels: number; requestSent: boolean }
-
-class FakeSrf {
-  uacs: UacCall[] = [];
-  uas: Deferred<FakeDialog>[] = [];
-  cancelAnswers487 = true;
-  createUAC(uri: string, _opts: unknown, cbs: { cbRequest(err: unknown, req: unknown): void; cbProvisional?(res: unknown): void }): Promise<FakeDialog> {
-    const c: UacCall = { uri, result: deferred<FakeDialog>(), cancels: 0, requestSent: false };
-    this.uacs.push(c);
-    const req = {
-      cancel: (cb?: () => void) => {
-        c.cancels++;
-        cb?.();
-        if (this.cancelAnswers487) c.result.reject(Object.assign(new Error('Request Terminated'), { status: 487 }));
-      },
-    };
-    queueMicrotask(() => { c.requestSent = true; cbs.cbRequest(null, req); cbs.cbProvisional?.({ status: 180 }); });
-    return c.result.promise;
-  }
-  createUAS(): Promise<FakeDialog> {
-    const d = deferred<FakeDialog>();
-    this.uas.push(d);
-    return d.promise;
-  }
-}
+import { deferred, FakeDialog, FakeMedia, FakeRes, FakeSrf, tick, until } from './fakes.js';
 
 class FakeReq extends EventEmitter {
   method = 'INVITE';
@@ -140,15 +43,6 @@ class FakeReq extends EventEmitter {
     if (h === 'Call-ID') return this.callId;
     if (h === 'From') return `<sip:${this.caller}@carrier.test>;tag=1`;
     return '';
-  }
-}
-
-class FakeRes {
-  finalResponseSent = false;
-  sent: number[] = [];
-  send(status: number): void {
-    this.sent.push(status);
-    if (status >= 200) this.finalResponseSent = true;
   }
 }
 
@@ -222,6 +116,7 @@ ${o.overflow ? `      - { id: ${o.overflow}, members: [{ seat: "1003" }] }\n` : 
     await ledger.createAccount(account, { tenant: 'telesales', prepaidTotal: 10_000_000 });
     await ledger.topUp(account, 'package', o.balance ?? 1_000_000, 'test');
     const srf = new FakeSrf();
+    srf.provisional = 180; // members ring
     const media = o.media ?? new FakeMedia();
     media.available = o.mediaAvailable ?? true;
     const cdrs: Cdr[] = [];

@@ -14,81 +14,9 @@ import { Ledger } from '../../src/ledger/ledger.js';
 import { recoverOrphans } from '../../src/ledger/recovery.js';
 import type { MediaGateway } from '../../src/media/media-gateway.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
+import { deferred, FakeDialog, FakeMedia, FakeRes, FakeSrf, tick, until } from './fakes.js';
 import { beijing, rate, seat, snapshot, tenant, trunk } from '../policy/fixtures.js';
 import type { Redis } from 'ioredis';
-
-interface Deferred<T> { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void }
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void, reject!: (e: unknown) => void;
-  const promise = new Promise<T>((a, b) => { resolve = a; reject = b; });
-  return { promise, resolve, reject };
-}
-const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, what: string, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await tick(5);
-  }
-}
-
-class FakeDialog extends EventEmitter {
-  destroyed = 0;
-  failDestroy = false;
-  constructor(readonly remote = { sdp: 'v=0 remote' }) { super(); }
-  destroy(): Promise<void> {
-    this.destroyed++;
-    return this.failDestroy ? Promise.reject(new Error('dialog already gone')) : Promise.resolve();
-  }
-}
-
-class FakeEndpoint extends EventEmitter {
-  static n = 0;
-  uuid = `ep-${++FakeEndpoint.n}`;
-  local = { sdp: `v=0 ${this.uuid}` };
-  destroyed = 0;
-  bridgeGate: Deferred<void> | null = null;
-  async modify(): Promise<void> {}
-  async bridge(): Promise<void> { if (this.bridgeGate) await this.bridgeGate.promise; }
-  async execute(): Promise<void> {}
-  async api(): Promise<void> {}
-  async play(): Promise<void> {}
-  async destroy(): Promise<void> { this.destroyed++; }
-}
-
-class FakeMedia {
-  available = true;
-  eps: FakeEndpoint[] = [];
-  async endpointFor(): Promise<FakeEndpoint> { const e = new FakeEndpoint(); this.eps.push(e); return e; }
-  async offeringEndpoint(): Promise<FakeEndpoint> { const e = new FakeEndpoint(); this.eps.push(e); return e; }
-}
-
-interface UacCall { uri: string; result: Deferred<FakeDialog>; cancels: number; requestSent: boolean }
-
-class FakeSrf {
-  uacs: UacCall[] = [];
-  uas: Deferred<FakeDialog>[] = [];
-  /** A CANCEL makes the pending INVITE fail with 487, as a carrier would answer. */
-  cancelAnswers487 = true;
-  createUAC(uri: string, _opts: unknown, cbs: { cbRequest(err: unknown, req: unknown): void }): Promise<FakeDialog> {
-    const c: UacCall = { uri, result: deferred<FakeDialog>(), cancels: 0, requestSent: false };
-    this.uacs.push(c);
-    const req = {
-      cancel: (cb?: () => void) => {
-        c.cancels++;
-        cb?.();
-        if (this.cancelAnswers487) c.result.reject(Object.assign(new Error('Request Terminated'), { status: 487 }));
-      },
-    };
-    queueMicrotask(() => { c.requestSent = true; cbs.cbRequest(null, req); });
-    return c.result.promise;
-  }
-  createUAS(): Promise<FakeDialog> {
-    const d = deferred<FakeDialog>();
-    this.uas.push(d);
-    return d.promise;
-  }
-}
 
 class FakeReq extends EventEmitter {
   method = 'INVITE';
@@ -99,15 +27,6 @@ class FakeReq extends EventEmitter {
     if (h === 'Call-ID') return this.callId;
     if (h === 'From') return '<sip:01088886666@dialgate.test>;tag=1';
     return '';
-  }
-}
-
-class FakeRes {
-  finalResponseSent = false;
-  sent: number[] = [];
-  send(status: number): void {
-    this.sent.push(status);
-    if (status >= 200) this.finalResponseSent = true;
   }
 }
 

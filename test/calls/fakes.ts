@@ -1,0 +1,116 @@
+// Fakes for drachtio-srf (dialogs, UAC/UAS) and drachtio-fsmrf (endpoints) shared by the call edge
+// case tests: each step can be held (Deferred gates) so races are staged deterministically.
+import { EventEmitter } from 'node:events';
+
+export interface Deferred<T> { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void }
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void, reject!: (e: unknown) => void;
+  const promise = new Promise<T>((a, b) => { resolve = a; reject = b; });
+  return { promise, resolve, reject };
+}
+export const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
+export async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await tick(5);
+  }
+}
+
+export class FakeDialog extends EventEmitter {
+  destroyed = 0;
+  failDestroy = false;
+  constructor(readonly remote = { sdp: 'v=0 remote' }) { super(); }
+  destroy(): Promise<void> {
+    this.destroyed++;
+    return this.failDestroy ? Promise.reject(new Error('dialog already gone')) : Promise.resolve();
+  }
+}
+
+export class FakeEndpoint extends EventEmitter {
+  static n = 0;
+  uuid = `ep-${++FakeEndpoint.n}`;
+  local = { sdp: `v=0 ${this.uuid}` };
+  destroyed = 0;
+  bridgeGate: Deferred<void> | null = null;
+  /** play / play_and_get_digits wait here until released (uuid_break or the test). */
+  playGate: Deferred<void> | null = null;
+  digits = '';
+  failExecute = false;
+  apis: string[] = [];
+  async modify(): Promise<void> {}
+  async bridge(): Promise<void> { if (this.bridgeGate) await this.bridgeGate.promise; }
+  async execute(app: string): Promise<{ getHeader(h: string): string }> {
+    if (this.failExecute) throw new Error('media server connection lost');
+    if (app === 'play_and_get_digits' && this.playGate) await this.playGate.promise;
+    const digits = this.digits;
+    return { getHeader: (h: string) => (h === 'variable_dg_pin' ? digits : '') };
+  }
+  async api(cmd: string, args: string): Promise<void> {
+    this.apis.push(`${cmd} ${args}`);
+    if (cmd === 'uuid_break' && this.playGate) { this.digits = ''; this.playGate.resolve(); }
+  }
+  async play(): Promise<void> { if (this.playGate) await this.playGate.promise; }
+  async destroy(): Promise<void> { this.destroyed++; }
+}
+
+export class FakeMedia {
+  available = true;
+  eps: FakeEndpoint[] = [];
+  gate: Deferred<void> | null = null;
+  pinDigits = '';
+  playGate: (() => Deferred<void> | null) = () => null;
+  failExecute = false;
+  async endpointFor(): Promise<FakeEndpoint> { return this.make(); }
+  async offeringEndpoint(): Promise<FakeEndpoint> { return this.make(); }
+  private async make(): Promise<FakeEndpoint> {
+    const e = new FakeEndpoint();
+    e.digits = this.pinDigits;
+    e.playGate = this.playGate();
+    e.failExecute = this.failExecute;
+    this.eps.push(e);
+    if (this.gate) await this.gate.promise;
+    return e;
+  }
+}
+
+export interface UacCall { uri: string; result: Deferred<FakeDialog>; cancels: number; requestSent: boolean }
+
+export class FakeSrf {
+  uacs: UacCall[] = [];
+  uas: Deferred<FakeDialog>[] = [];
+  cancelAnswers487 = true;
+  /** A provisional response each INVITE gets right after it is sent (null: none). */
+  provisional: number | null = null;
+  createUAC(uri: string, _opts: unknown, cbs: { cbRequest(err: unknown, req: unknown): void; cbProvisional?(res: unknown): void }): Promise<FakeDialog> {
+    const c: UacCall = { uri, result: deferred<FakeDialog>(), cancels: 0, requestSent: false };
+    this.uacs.push(c);
+    const req = {
+      cancel: (cb?: () => void) => {
+        c.cancels++;
+        cb?.();
+        if (this.cancelAnswers487) c.result.reject(Object.assign(new Error('Request Terminated'), { status: 487 }));
+      },
+    };
+    queueMicrotask(() => {
+      c.requestSent = true;
+      cbs.cbRequest(null, req);
+      if (this.provisional !== null) cbs.cbProvisional?.({ status: this.provisional });
+    });
+    return c.result.promise;
+  }
+  createUAS(): Promise<FakeDialog> {
+    const d = deferred<FakeDialog>();
+    this.uas.push(d);
+    return d.promise;
+  }
+}
+
+export class FakeRes {
+  finalResponseSent = false;
+  sent: number[] = [];
+  send(status: number): void {
+    this.sent.push(status);
+    if (status >= 200) this.finalResponseSent = true;
+  }
+}
