@@ -49,6 +49,9 @@ export class DialFailure extends Error {
 }
 
 /** Statuses after which the next trunk is tried. */
+/** How long to wait for a CANCELled INVITE to end before giving up on it. */
+const CANCEL_GRACE_MS = 2_000;
+
 export function isFailoverStatus(status: number): boolean {
   return status === 408 || (status >= 500 && status < 600);
 }
@@ -56,6 +59,8 @@ export function isFailoverStatus(status: number): boolean {
 export class TrunkDialer {
   private pending: Srf.SrfRequest | null = null;
   private cancelled = false;
+  /** Stops waiting for the current attempt soon (after a CANCEL that may get no answer). */
+  private abortCurrent: (() => void) | null = null;
 
   constructor(private readonly srf: Srf) {}
 
@@ -64,6 +69,7 @@ export class TrunkDialer {
     this.cancelled = true;
     const req = this.pending;
     if (req) req.cancel(() => {});
+    this.abortCurrent?.();
   }
 
   async dial(opts: DialOptions): Promise<Dialled> {
@@ -93,14 +99,38 @@ export class TrunkDialer {
     throw new DialFailure(attempts.length > 0 && !isFailoverStatus(lastStatus) ? lastStatus : 503, attempts);
   }
 
-  private async attempt(target: TrunkTarget, opts: DialOptions): Promise<{ dialog?: Srf.Dialog; attempt: TrunkAttempt }> {
-    let timedOut = false;
-    const timer = opts.clock.setTimeout(() => {
-      timedOut = true;
-      this.pending?.cancel(() => {});
-    }, target.timeoutSeconds * 1000);
-    try {
-      const dialog = await this.srf.createUAC(target.requestUri, {
+  /**
+   * One INVITE to one trunk. The ring timeout (and the caller's CANCEL) send a CANCEL; a carrier
+   * that never sent a provisional response cannot be CANCELled (RFC 3261 §9.1) and would hold the
+   * attempt until Timer B (32 s), so after CANCEL_GRACE_MS we stop waiting and move on. A late 2xx
+   * from the abandoned attempt is hung up at once.
+   */
+  private attempt(target: TrunkTarget, opts: DialOptions): Promise<{ dialog?: Srf.Dialog; attempt: TrunkAttempt }> {
+    return new Promise((resolve) => {
+      let settled = false;
+      let timedOut = false;
+      let grace: ReturnType<Clock['setTimeout']> | null = null;
+      const done = (r: { dialog?: Srf.Dialog; attempt: TrunkAttempt }): void => {
+        if (settled) return;
+        settled = true;
+        this.pending = null;
+        this.abortCurrent = null;
+        opts.clock.clearTimeout(timer);
+        if (grace) opts.clock.clearTimeout(grace);
+        resolve(r);
+      };
+      const giveUpSoon = (): void => {
+        grace ??= opts.clock.setTimeout(() => done({
+          attempt: { trunk: target.trunkId, sipStatus: timedOut ? 408 : 487, at: opts.clock.now(), note: timedOut ? 'timeout' : 'cancelled' },
+        }), CANCEL_GRACE_MS);
+      };
+      this.abortCurrent = giveUpSoon;
+      const timer = opts.clock.setTimeout(() => {
+        timedOut = true;
+        this.pending?.cancel(() => {});
+        giveUpSoon();
+      }, target.timeoutSeconds * 1000);
+      this.srf.createUAC(target.requestUri, {
         localSdp: opts.localSdp,
         headers: {
           ...opts.headers,
@@ -111,22 +141,31 @@ export class TrunkDialer {
         // srf calls this as (err, req), although its typings say (req).
         cbRequest: ((_err: unknown, req: Srf.SrfRequest | undefined) => {
           if (!req) return;
+          if (settled) {
+            req.cancel(() => {});
+            return;
+          }
           this.pending = req;
           // The caller may have cancelled, or the ring timer expired, while the INVITE was being sent.
           if (this.cancelled || timedOut) req.cancel(() => {});
         }) as unknown as (req: Srf.SrfRequest) => void,
-        cbProvisional: (res: Srf.SrfResponse) => opts.onProvisional(res.status, res.body || undefined),
+        cbProvisional: (res: Srf.SrfResponse) => {
+          if (!settled) opts.onProvisional(res.status, res.body || undefined);
+        },
+      }).then((dialog) => {
+        if (settled) {
+          // Answered after we gave up on it: the call went elsewhere (or nowhere).
+          void Promise.resolve().then(() => dialog.destroy()).catch(() => {});
+          return;
+        }
+        done({ dialog, attempt: { trunk: target.trunkId, sipStatus: 200, at: opts.clock.now() } });
+      }, (err: unknown) => {
+        const status = (err as { status?: number }).status;
+        const at = opts.clock.now();
+        if (timedOut) done({ attempt: { trunk: target.trunkId, sipStatus: 408, at, note: 'timeout' } });
+        else if (typeof status === 'number') done({ attempt: { trunk: target.trunkId, sipStatus: status, at } });
+        else done({ attempt: { trunk: target.trunkId, sipStatus: 503, at, note: 'error' } });
       });
-      return { dialog, attempt: { trunk: target.trunkId, sipStatus: 200, at: opts.clock.now() } };
-    } catch (err) {
-      const status = (err as { status?: number }).status;
-      const at = opts.clock.now();
-      if (timedOut) return { attempt: { trunk: target.trunkId, sipStatus: 408, at, note: 'timeout' } };
-      if (typeof status === 'number') return { attempt: { trunk: target.trunkId, sipStatus: status, at } };
-      return { attempt: { trunk: target.trunkId, sipStatus: 503, at, note: 'error' } };
-    } finally {
-      this.pending = null;
-      opts.clock.clearTimeout(timer);
-    }
+    });
   }
 }

@@ -82,6 +82,7 @@ async function run(media: 'anchored' | 'direct'): Promise<void> {
       if (c.sipStatus === 200) continue;
       const k = `${c.sipStatus}/${c.denyReason ?? c.hangupCause}`;
       failures.set(k, (failures.get(k) ?? 0) + 1);
+      if (process.env.BENCH_LOG) process.stdout.write(`failed call ${c.callId}: ${JSON.stringify({ trunks: c.trunks, invite: c.inviteAt, end: c.endAt, cause: c.hangupCause })}\n`);
     }
     const setup = answered.map((c) => c.answerAt! - c.inviteAt).sort((a, b) => a - b);
     process.stdout.write(

@@ -71,7 +71,34 @@ describe('TrunkDialer races', () => {
     const p = dialer.dial(options());
     const outcome = await Promise.race([p.catch((e: unknown) => e), tick(1000).then(() => 'stuck')]);
     expect(outcome).toBeInstanceOf(DialFailure);
+    // Each INVITE is CANCELled once drachtio hands it back, even after the dialler moved on.
+    await tick(100);
     expect(calls.map((c) => c.cancels)).toEqual([1, 1]);
     expect((outcome as DialFailure).attempts.map((a) => a.note)).toEqual(['timeout', 'timeout']);
+  });
+
+  it('a carrier that never answers the INVITE nor its CANCEL does not hold failover until Timer B', async () => {
+    // Trunk a: silent (RFC 3261 §9.1: no provisional, so the CANCEL goes nowhere); trunk b answers.
+    const late = { destroyed: 0, destroy: async () => { late.destroyed++; } };
+    const answerA: Array<(d: unknown) => void> = [];
+    const srf = {
+      createUAC(uri: string, _opts: unknown, cbs: { cbRequest(err: unknown, req: unknown): void }) {
+        return new Promise((resolve) => {
+          setTimeout(() => cbs.cbRequest(null, { cancel: () => {} }), 0);
+          if (uri === 'sip:1@a') answerA.push(resolve);
+          else setTimeout(() => resolve({ b: true }), 5);
+        });
+      },
+    };
+    const dialer = new TrunkDialer(srf as never);
+    const outcome = await Promise.race([dialer.dial(options()), tick(1000).then(() => 'stuck' as const)]);
+    expect(outcome).not.toBe('stuck');
+    const dialled = outcome as Awaited<ReturnType<TrunkDialer['dial']>>;
+    expect(dialled.trunkId).toBe('b');
+    expect(dialled.attempts.map((a) => [a.trunk, a.sipStatus, a.note])).toEqual([['a', 408, 'timeout'], ['b', 200, undefined]]);
+    // Trunk a answers after all: that late leg is hung up at once.
+    answerA[0]!(late);
+    await tick(20);
+    expect(late.destroyed).toBe(1);
   });
 });
