@@ -63,6 +63,38 @@ Content-Length: 0
     ]]>
   </send>`;
 
+/** The seat's ACK for the 2xx of its authenticated INVITE (CSeq 2), sent to the Contact. */
+const SEAT_ACK_2XX = `  <send>
+    <![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 2 ACK
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+`;
+
+/** The seat hangs up (CSeq 3). */
+const SEAT_BYE = `  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+`;
+
 export interface SeatCallOptions {
   /** Final status the seat must receive for the authenticated INVITE. */
   expect: number;
@@ -95,36 +127,10 @@ ${invite(true, 2, to)}
     return write(`seat-expect-${o.expect}`, body);
   }
   body += `  <recv response="200" rtd="true" rrs="true"/>
-  <send>
-    <![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 2 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-`;
+${SEAT_ACK_2XX}`;
   if ((o.hangup ?? 'seat') === 'seat') {
     body += `  <pause milliseconds="${o.holdMs ?? 1000}"/>
-  <send retrans="500">
-    <![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 3 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200"/>
+${SEAT_BYE}  <recv response="200"/>
 `;
   } else {
     body += `  <recv request="BYE" timeout="${o.remoteByeTimeoutMs ?? 30000}"/>
@@ -372,34 +378,8 @@ ${invite(true, 2, to)}
   <recv response="180" optional="true"/>
   <recv response="${deny}" optional="true" next="denied"/>
   <recv response="200" rrs="true"/>
-  <send>
-    <![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 2 ACK
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-  <pause milliseconds="${holdMs}"/>
-  <send retrans="500">
-    <![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-Call-ID: [call_id]
-CSeq: 3 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" next="done"/>
+${SEAT_ACK_2XX}  <pause milliseconds="${holdMs}"/>
+${SEAT_BYE}  <recv response="200" next="done"/>
   <label id="denied"/>
 ${ACK_NON2XX(2)}
   <label id="done"/>
