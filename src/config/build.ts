@@ -10,6 +10,7 @@ import type { Path, YamlSource } from './source.js';
 import type {
   NumberClass, Route, RouteMatch, Seat, ServerSettings, Tariff, TariffRate, Tenant, Trunk,
 } from './types.js';
+import { noticeCalendar, noticeEnd } from './validity.js';
 import { buildSchedule, type ScheduleYaml } from './window.js';
 
 /** One schema-valid entity in a file: `path` is e.g. ["seats", 3]. */
@@ -24,6 +25,8 @@ export interface BuildContext {
   issues: IssueList;
   realm: string | undefined;
   timezone: string;
+  /** The load's "now" (epoch ms): end dates and the holiday calendar are checked against it. */
+  now: number;
   /** Secrets that fell back to their `default:` (demo values): file → env names. */
   defaultedSecrets: Map<YamlSource, { path: Path; env: string }[]>;
 }
@@ -127,6 +130,12 @@ export function buildTenant(item: Item<TenantYaml>, ctx: BuildContext): TenantDr
   if (y.validFrom && y.validUntil && y.validUntil <= y.validFrom) {
     ctx.issues.error(item.src.issue([...item.path, 'validUntil'], `validUntil ${y.validUntil} is not after validFrom ${y.validFrom}`, 'validUntil is exclusive: the first day the tenant may no longer call'));
   }
+  if (y.validUntil) {
+    noticeEnd(ctx.issues, { src: item.src, path: [...item.path, 'validUntil'] }, `tenant \`${y.id}\`: the service period`,
+      y.validUntil, 'its seats\' calls are refused (tenant-expired)', ctx.now, ctx.timezone);
+  }
+  const window = y.window ? buildSchedule(item.src, [...item.path, 'window'], y.window, ctx.timezone, ctx.issues) : undefined;
+  if (window) noticeCalendar(ctx.issues, { src: item.src, path: [...item.path, 'window'] }, window, ctx.now);
   if (!y.window) {
     ctx.issues.warn(item.src.issue(item.path, `tenant \`${y.id}\` has no dialing window: outbound calls are allowed at any hour`,
       'add window: { weekly: { all: ["08:00-19:30"] } } (the telesales contract 004 §3.2 window)'));
@@ -137,7 +146,7 @@ export function buildTenant(item: Item<TenantYaml>, ctx: BuildContext): TenantDr
     status: y.status ?? 'active',
     ...(y.validFrom ? { validFrom: y.validFrom } : {}),
     ...(y.validUntil ? { validUntil: y.validUntil } : {}),
-    ...(y.window ? { window: buildSchedule(item.src, [...item.path, 'window'], y.window, ctx.timezone, ctx.issues) } : {}),
+    ...(window ? { window } : {}),
     // 004 §6.3: out-of-scope calling is forbidden, so the default scope is domestic only.
     allowedClasses: y.allowedClasses ?? ['mobile', 'landline'],
     maxConcurrent: y.maxConcurrent,

@@ -1,6 +1,7 @@
 // `dialgate config check DIR`: validate a config directory and print what it holds.
 import { formatErrors, type ConfigError, type ConfigWarning } from './errors.js';
 import { loadConfig, type LoadOptions } from './load.js';
+import { packageEndDate } from '../policy/inbound/status.js';
 import type { ConfigSnapshot } from './types.js';
 
 export interface ConfigCounts {
@@ -61,7 +62,9 @@ export async function runConfigCheck(dir: string, out: NodeJS.WritableStream = p
     lines.push(`${dir}: ok, version ${r.version.slice(0, 12)} (${ms} ms)`);
     lines.push(`  tenants ${c.tenants}, seats ${c.seats}, trunks ${c.trunks}, routes ${c.routes}, tariffs ${c.tariffs}`);
     lines.push(`  blacklist: ${c.blacklistNumbers} numbers, ${c.blacklistPrefixes} prefixes; tenant do-not-call lists: ${c.tenantBlacklistNumbers} numbers; list files ${c.listFiles}`);
-    if (c.plans400 > 0) lines.push(`  400 numbers ${c.plans400}: ${[...r.snapshot.plans400!.values()].map((p) => `${p.number} (${p.owner})`).join(', ')}`);
+    if (c.plans400 > 0) lines.push(`  400 numbers ${c.plans400}: ${[...r.snapshot.plans400!.values()].map((p) => `${p.number} (${p.owner}, package ${p.package.startDate} up to ${packageEndDate(p.package.startDate, p.package.months)})`).join(', ')}`);
+    const dated = [...r.snapshot.tenants.values()].filter((t) => t.validFrom || t.validUntil);
+    if (dated.length > 0) lines.push(`  tenant service periods: ${dated.map((t) => `${t.id} ${t.validFrom ?? '…'} up to ${t.validUntil ?? '…'}`).join(', ')}`);
   } else {
     lines.push(`${dir}: ${r.errors.length} error(s), ${r.warnings.length} warning(s)`);
     lines.push(formatErrors(r.errors, 'error'));

@@ -25,7 +25,7 @@ export type LoadResult =
 export interface LoadOptions {
   /** Environment for `{ env: NAME }` secrets; default process.env. */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Clock for loadedAt; default Date.now. */
+  /** Clock for loadedAt and the end-date / holiday-calendar warnings; default Date.now. */
   now?: () => number;
   /** Reuses built blacklist sets whose files did not change (the ConfigStore passes one). */
   blacklistCache?: BlacklistCache;
@@ -109,7 +109,8 @@ export async function loadConfig(dir: string, opts: LoadOptions = {}): Promise<L
   }
 
   const env = opts.env ?? process.env;
-  const ctx: BuildContext = { dir: abs, env, issues, realm: undefined, timezone: 'Asia/Shanghai', defaultedSecrets: new Map() };
+  const now = (opts.now ?? Date.now)();
+  const ctx: BuildContext = { dir: abs, env, issues, realm: undefined, timezone: 'Asia/Shanghai', now, defaultedSecrets: new Map() };
 
   // dialgate.yaml first: the realm (for HA1) and the default time zone come from it.
   let server: ServerSettings | undefined;
@@ -180,7 +181,7 @@ export async function loadConfig(dir: string, opts: LoadOptions = {}): Promise<L
 
   const snapshot: ConfigSnapshot = {
     version: versionOf(fileHashes),
-    loadedAt: (opts.now ?? Date.now)(),
+    loadedAt: now,
     sourceDir: abs,
     realm: server.realm,
     server: deepFreeze(server),

@@ -13,6 +13,7 @@ import type { Path, YamlSource } from './source.js';
 import type {
   Blacklist, DestinationGroup, DistributionStrategy, GroupMember, Plan400, Plan400Action, Schedule, TimeRange,
 } from './types.js';
+import { noticeCalendar, noticePackageEnd } from './validity.js';
 import { buildSchedule, type ScheduleYaml } from './window.js';
 import { parseTimeRange } from './schedule.js';
 
@@ -153,6 +154,7 @@ async function buildPlan(src: YamlSource, path: Path, y: Plan400Yaml, ctx: Build
       if (ruleIds.has(r.id)) error(at('time', 'rules', i, 'id'), `time rule \`${r.id}\` is defined twice`);
       ruleIds.add(r.id);
       const schedule: Schedule = buildSchedule(src, at('time', 'rules', i, 'schedule'), r.schedule, ctx.timezone, ctx.issues);
+      noticeCalendar(ctx.issues, { src, path: at('time', 'rules', i, 'schedule') }, schedule, ctx.now);
       const workday = ranges(r.schedule.workdayRanges);
       const a = action(r.then);
       if (a.kind === 'group') expectGroup(a.group, at('time', 'rules', i, 'then', 'group'), 'group');
@@ -162,7 +164,7 @@ async function buildPlan(src: YamlSource, path: Path, y: Plan400Yaml, ctx: Build
       : y.announcements?.closed ? { kind: 'announcement' as const, file: y.announcements.closed } : null;
     if (!otherwise) {
       ctx.issues.warn(src.issue(at('time'), `plan ${number}: no \`otherwise\` and no closed announcement: callers outside every rule are refused silently`,
-        'add otherwise: { announcement: ivr/400/closed.wav } or announcements.closed'));
+        'add otherwise: { announcement: dialgate/ivr/400/closed.wav } or announcements.closed'));
     }
     if (otherwise?.kind === 'group') expectGroup(otherwise.group, at('time', 'otherwise', 'group'), 'group');
     time = { rules, otherwise: otherwise ?? { kind: 'announcement', file: '' } };
@@ -202,6 +204,7 @@ async function buildPlan(src: YamlSource, path: Path, y: Plan400Yaml, ctx: Build
   }
   const [initial, subsequent] = parseIncrements(y.package.increments ?? '60/60');
   const ratePerMinute = money(y.package.ratePerMinute);
+  if (y.status !== 'suspended') noticePackageEnd(ctx.issues, { src, path: at('package', 'startDate') }, number, y.package, ctx.now, ctx.timezone);
   if (ratePerMinute === 0) ctx.issues.warn(src.issue(at('package', 'ratePerMinute'), `plan ${number}: a free rate means answered calls cost nothing`));
   if (!ok || !region) return undefined;
   return {

@@ -32,6 +32,8 @@ export interface StatusJson {
   registeredSeats: number;
   /** Filled in by the server when the provider leaves it out. */
   uptimeSeconds?: number;
+  /** Conditions an admin must act on that do not stop calls (status "degraded", still 200). */
+  warnings?: string[];
   /** Anything else the provider wants on /health (instance id, redis state ...). */
   [extra: string]: unknown;
 }
@@ -129,7 +131,7 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
       case '/health': {
         const s = await withUptime();
         const code = isHealthy(s) ? 200 : 503;
-        const status = code !== 200 ? 'unavailable' : s.config.lastError ? 'degraded' : 'ok';
+        const status = code !== 200 ? 'unavailable' : s.config.lastError || s.warnings?.length ? 'degraded' : 'ok';
         send(res, code, { status, ...s });
         return code;
       }

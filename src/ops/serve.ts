@@ -2,6 +2,8 @@
 import { resolve } from 'node:path';
 import { ConfigLoadError, ConfigStore, reloadOnSighup } from '../config/index.js';
 import { createLogger, startApp, type App } from './app.js';
+import { systemClock } from '../calls/clock.js';
+import { watchCalendar } from './calendar-watch.js';
 import { startOpsHttp } from './http.js';
 
 export interface ServeOptions {
@@ -61,6 +63,7 @@ export async function serve(opts: ServeOptions): Promise<App> {
   });
   await store.watch();
   const unhook = reloadOnSighup(store);
+  const calendar = watchCalendar(() => store.current(), systemClock, log.child({ component: 'calendar' }));
   const ops = await startOpsHttp({
     host: server.http.host,
     port: server.http.port,
@@ -68,11 +71,14 @@ export async function serve(opts: ServeOptions): Promise<App> {
     log: log.child({ component: 'http' }),
     status: async () => {
       const c = store.status();
+      const holidayCalendar = calendar.status();
       return {
         drachtioConnected: app.connected(),
         config: { version: c.version, loadedAt: c.loadedAt, dir: c.dir, lastError: c.lastError },
         liveCalls: app.live.size,
         registeredSeats: await app.registeredSeats().catch(() => -1),
+        holidayCalendar,
+        warnings: holidayCalendar.covered ? [] : [`holiday calendar has no data for ${holidayCalendar.missingYears.join(', ')}`],
       };
     },
     calls: () => [...app.live.values()].map(({ callId, tenant, seat, callee, answeredAt }) => ({ callId, tenant, seat, callee, answeredAt })),
@@ -94,6 +100,7 @@ export async function serve(opts: ServeOptions): Promise<App> {
     stopping = true;
     log.info({ signal, liveCalls: app.live.size }, 'shutting down');
     unhook();
+    calendar.stop();
     store.close();
     void ops.close();
     void app.stop().finally(() => process.exit(0));

@@ -50,3 +50,9 @@ export function statutoryCalendarCovers(year: number): boolean {
   const t = (table ??= load());
   return year >= t.firstYear && year <= t.lastYear;
 }
+
+/** The first and last year the table holds. */
+export function statutoryCalendarYears(): { firstYear: number; lastYear: number } {
+  const t = (table ??= load());
+  return { firstYear: t.firstYear, lastYear: t.lastYear };
+}

@@ -122,19 +122,20 @@ ${o.overflow ? `      - { id: ${o.overflow}, members: [{ seat: "1003" }] }\n` : 
     const cdrs: Cdr[] = [];
     const cdr = { write: async (c: Cdr) => { cdrs.push(c); return 'written' as const; } } as unknown as CdrWriter;
     const live = new Map<string, LiveCall>();
+    const clock = shiftedClock(MONDAY_10);
     const registrar = {
       lookup: async (aor: string) => [{ contact: `sip:${aor}@10.0.0.${aor.slice(-1)}:5070`, registeredAt: 1 }],
     } as unknown as RegistrarStore;
     const handler = new InboundCallHandler({
       srf: srf as never, media: media as unknown as MediaGateway, ledger: o.ledger ?? ledger, slots, cdr, registrar, state,
-      clock: shiftedClock(MONDAY_10), log: pino({ level: 'silent' }), live,
+      clock, log: pino({ level: 'silent' }), live,
       settings: { chunkSeconds: o.chunkSeconds ?? 120, heartbeatMs: o.heartbeatMs ?? 60_000, recordingsDir: '/tmp/rec', defaultWarning: 'tone', sipDomain: 'dialgate.test' },
     });
     const req = new FakeReq(callId, number);
     const res = new FakeRes();
     const done = handler.handle(req as never, res as never, cfg);
     o.beforeHandle?.({ req });
-    return { callId, srf, media, cdrs, live, req, res, done, account, number, cfg };
+    return { callId, srf, media, cdrs, live, req, res, done, account, number, cfg, clock };
   }
 
   type Setup = Awaited<ReturnType<typeof setup>>;
@@ -403,7 +404,7 @@ ${o.overflow ? `      - { id: ${o.overflow}, members: [{ seat: "1003" }] }\n` : 
     const s = await setup({ ledger: fast, heartbeatMs: 50, members: '[{ number: "13800138000" }]' });
     await until(() => s.srf.uacs.length === 1, 'the forwarded INVITE');
     await tick(500);
-    const outcomes = await recoverOrphans(fast, Date.now(), () => 0);
+    const outcomes = await recoverOrphans(fast, s.clock.now(), () => 0);
     expect(outcomes.filter((o) => o.callId.startsWith(s.callId) && o.outcome !== 'live')).toEqual([]);
     s.req.emit('cancel');
     await s.done;

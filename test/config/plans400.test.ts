@@ -10,9 +10,9 @@ describe('plans400.yaml', () => {
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     const p = r.snapshot.plans400!.get('4008050508')!;
     expect(p).toMatchObject({ owner: 'telesales', account: 'telesales-400', status: 'active', recording: true });
-    expect(p.package).toEqual({ total: 60_000_000, months: 12, startDate: '2026-01-01', rate: { ratePerMinute: 2500, initialIncrement: 60, subsequentIncrement: 60, connectFee: 0 } });
+    expect(p.package).toEqual({ total: 600_000_000, months: 120, startDate: '2026-01-01', rate: { ratePerMinute: 2500, initialIncrement: 60, subsequentIncrement: 60, connectFee: 0 } });
     expect(p.time!.rules.map((x) => [x.id, x.action])).toEqual([['holiday-duty', { kind: 'group', group: 'duty' }], ['office', { kind: 'route' }]]);
-    expect(p.time!.otherwise).toEqual({ kind: 'voicemail', prompt: 'ivr/400/leave-message.wav', maxSeconds: 60 });
+    expect(p.time!.otherwise).toEqual({ kind: 'voicemail', prompt: 'dialgate/ivr/400/leave-message.wav', maxSeconds: 60 });
     expect(p.region.branches.map((b) => b.id)).toEqual(['beijing', 'guangzhou']);
     expect(p.groups.find((g) => g.id === 'guangzhou')!.members).toEqual([
       { kind: 'seat', seat: '1003', weight: 1, noAnswerSeconds: 15 },
@@ -33,7 +33,7 @@ describe('plans400.yaml', () => {
   it('a misspelt field, a bad strategy and a bad member name line and field', async () => {
     const dir = await exampleCopy();
     await edit(dir, 'plans400.yaml', ['strategy: round-robin', 'strategy: round-robbin']);
-    await edit(dir, 'plans400.yaml', ['      months: 12', '      month: 12']);
+    await edit(dir, 'plans400.yaml', ['      months: 120', '      month: 120']);
     await edit(dir, 'plans400.yaml', ['{ number: "13800138000", noAnswerSeconds: 25 }', '{ number: "13800138000", noAnswer: 25 }']);
     const errors = await expectErrors(dir);
     expect(errors.map((e) => [e.line, e.field, e.message, e.hint])).toEqual([

@@ -14,6 +14,7 @@ import { startFreeSwitch } from '../bench/freeswitch/index.js';
 import { runSipp, startSipp, type SippProcess } from '../bench/sipp.js';
 import { startRedis } from '../helpers/redis.js';
 import { injection, seatCall, seatRegister, trunkUas } from '../e2e/scenarios.js';
+import { missingPrerequisites } from './prerequisites.js';
 import { readCdrsIn } from './read-cdrs.js';
 
 const CONFIG = resolve(import.meta.dirname ?? '.', '../../config');
@@ -25,6 +26,11 @@ function line(text = ''): void {
 }
 
 async function main(): Promise<void> {
+  const missing = missingPrerequisites();
+  if (missing) {
+    process.stderr.write(`${missing}\n`);
+    process.exit(1);
+  }
   line('dialgate demo — on the call bench (test stand-ins for drachtio-server and FreeSWITCH; not a production path)');
   const work = mkdtempSync(join(tmpdir(), 'dialgate-demo-'));
   const redis = await startRedis();

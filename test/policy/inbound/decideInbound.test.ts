@@ -68,14 +68,14 @@ describe('decideInbound: time strategy (002 §1.3 时间策略) with statutory h
   it('after hours on a working day: the otherwise action (voicemail in the example)', async () => {
     const d = decideInbound(call('01062345678'), await snapshot(), FULL, at('2026-11-23T20:00:00'));
     expect(d.kind).toBe('voicemail');
-    if (d.kind === 'voicemail') expect(d.action).toEqual({ kind: 'voicemail', prompt: 'ivr/400/leave-message.wav', maxSeconds: 60 });
+    if (d.kind === 'voicemail') expect(d.action).toEqual({ kind: 'voicemail', prompt: 'dialgate/ivr/400/leave-message.wav', maxSeconds: 60 });
   });
 
   it('a closed announcement as `otherwise`: early media, then 480 with the reason', async () => {
     const dir = await exampleCopy();
-    await edit(dir, 'plans400.yaml', ['otherwise: { voicemail: { prompt: ivr/400/leave-message.wav, maxSeconds: 60 } }', 'otherwise: { announcement: ivr/400/closed.wav }']);
+    await edit(dir, 'plans400.yaml', ['otherwise: { voicemail: { prompt: dialgate/ivr/400/leave-message.wav, maxSeconds: 60 } }', 'otherwise: { announcement: dialgate/ivr/400/closed.wav }']);
     const d = decideInbound(call('01062345678'), await snapshot(dir), FULL, at('2026-11-22T10:00:00')); // a Sunday
-    expect(d).toMatchObject({ kind: 'reject', reason: 'closed', sipStatus: 480, announcement: 'ivr/400/closed.wav' });
+    expect(d).toMatchObject({ kind: 'reject', reason: 'closed', sipStatus: 480, announcement: 'dialgate/ivr/400/closed.wav' });
     expect(d.trace.at(-1)!.detail).toContain('sun weekend: no rule open');
   });
 
@@ -120,16 +120,16 @@ describe('decideInbound: refusals', () => {
   it('a used-up package stops the service: not-in-service announcement, 480 (002 §2.3)', async () => {
     const cfg = await snapshot();
     const d = decideInbound(call('01062345678'), cfg, { available: 2499 }, MONDAY_10); // 0.25 yuan/min = 2500
-    expect(d).toMatchObject({ kind: 'reject', reason: 'package-used-up', sipStatus: 480, announcement: 'ivr/400/not-in-service.wav' });
+    expect(d).toMatchObject({ kind: 'reject', reason: 'package-used-up', sipStatus: 480, announcement: 'dialgate/ivr/400/not-in-service.wav' });
     expect(decideInbound(call('01062345678'), cfg, { available: null }, MONDAY_10)).toMatchObject({ reason: 'package-used-up' });
     expect(connect(decideInbound(call('01062345678'), cfg, { available: 2500 }, MONDAY_10)).maxDurationSeconds).toBe(60);
   });
 
   it('an expired package: not in service, then after 7 days reclaimed with a bare 404 (002 §2.3)', async () => {
-    const cfg = await snapshot(); // package 2026-01-01 + 12 months → ends 2027-01-01
-    expect(decideInbound(call('01062345678'), cfg, FULL, at('2026-12-31T10:00:00')).kind).toBe('connect'); // last day
-    expect(decideInbound(call('01062345678'), cfg, FULL, at('2027-01-07T10:00:00'))).toMatchObject({ reason: 'not-in-service', sipStatus: 480 });
-    expect(decideInbound(call('01062345678'), cfg, FULL, at('2027-01-08T10:00:00'))).toMatchObject({ reason: 'number-reclaimed', sipStatus: 404, reasonHeader: null });
+    const cfg = await snapshot(); // package 2026-01-01 + 120 months → ends 2036-01-01
+    expect(decideInbound(call('01062345678'), cfg, FULL, at('2035-12-31T10:00:00')).kind).toBe('connect'); // last day
+    expect(decideInbound(call('01062345678'), cfg, FULL, at('2036-01-07T10:00:00'))).toMatchObject({ reason: 'not-in-service', sipStatus: 480 });
+    expect(decideInbound(call('01062345678'), cfg, FULL, at('2036-01-08T10:00:00'))).toMatchObject({ reason: 'number-reclaimed', sipStatus: 404, reasonHeader: null });
   });
 
   it('a suspended number: not in service for 6 days, reclaimed from the 7th', async () => {
@@ -147,7 +147,7 @@ describe('decideInbound: PIN and welcome', () => {
     await edit(dir, 'plans400.yaml', ['    # pin:', '    pin: { digits: "2468", maxAttempts: 3 }\n    # pin:']);
     const d = connect(decideInbound(call('01062345678'), await snapshot(dir), FULL, MONDAY_10));
     expect(d.pin).toMatchObject({ digits: '2468', maxAttempts: 3 });
-    expect(d.welcome).toBe('ivr/400/welcome.wav');
+    expect(d.welcome).toBe('dialgate/ivr/400/welcome.wav');
     expect(JSON.stringify(d.trace)).not.toContain('2468');
   });
 });
