@@ -19,7 +19,10 @@ import type { CdrWriter } from '../cdr/writer.js';
 import type { ConfigSnapshot } from '../config/types.js';
 import { slotKey, type ConcurrencySlots } from '../ledger/concurrency.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { releaseEndpoint, type Endpoint, type MediaGateway } from '../media/media-gateway.js';
+import { PROMPT_MARGIN_MS, promptDeadlineMs } from '../media/deadlines.js';
+import {
+  breakApp, endpointApi, endpointApiOk, executeBounded, playBounded, releaseEndpoint, type Endpoint, type MediaGateway,
+} from '../media/media-gateway.js';
 import { decideInbound, regionLabel } from '../policy/inbound/decideInbound.js';
 import { distribute } from '../policy/inbound/distribution.js';
 import { missedCallCharge } from '../policy/inbound/missed-calls.js';
@@ -57,6 +60,8 @@ export interface InboundDeps {
   live: Map<string, LiveCall>;
   /** Told of every CDR written (metrics). */
   onCdr?: (cdr: Cdr) => void;
+  /** A call meant to go through FreeSWITCH (anchored or recorded) did not: why. */
+  onMediaDegraded?: (note: string) => void;
 }
 
 const SLOT_TTL_MS = 4 * 60 * 60 * 1000;
@@ -168,6 +173,9 @@ class InboundCallRun {
   private hangupBy: HangupBy | null = null;
   private hangupCause: string | null = null;
   private recordingPath: string | null = null;
+  private media: 'anchored' | 'direct' | null = null;
+  /** Why the call was not anchored or recorded. */
+  private mediaNote: string | null = null;
   private pinFailed = false;
   private finished: () => void = () => {};
   private readonly done: Promise<void>;
@@ -233,7 +241,7 @@ class InboundCallRun {
   private stopRinging(): void {
     for (const l of this.legs) l.cancel();
     for (const ep of [this.epA, this.announcing]) {
-      if (ep) void Promise.resolve().then(() => ep.api('uuid_break', `${ep.uuid} all`)).catch(() => {});
+      if (ep) void breakApp(ep, this.log);
     }
   }
 
@@ -287,7 +295,7 @@ class InboundCallRun {
       if (this.aborted) return;
       this.announcing = ep;
       if (!this.res.finalResponseSent) this.res.send(183, { body: ep.local.sdp, headers: { 'Content-Type': 'application/sdp' } });
-      await ep.play(file);
+      await playBounded(ep, file, this.log, media.prompts);
     } catch (err) {
       this.log.warn({ err: (err as Error).message, file }, 'announcement failed');
     } finally {
@@ -340,7 +348,9 @@ class InboundCallRun {
       const len = pin.digits.length;
       // min max tries timeout terminators file invalid_file var_name regexp digit_timeout
       const args = [len, len, 1, 8000, '#', attempt === 1 || !pin.invalidPrompt ? pin.prompt : pin.invalidPrompt, 'silence_stream://250', 'dg_pin', '\\d+', 4000];
-      const evt = await this.epA!.execute('play_and_get_digits', args.join(' '));
+      // Deadline: the prompt, the first-digit timeout and one inter-digit timeout per digit.
+      const ms = promptDeadlineMs(String(args[5]), this.deps.media.prompts) + 8000 + 4000 * len;
+      const evt = await executeBounded<{ getHeader(h: string): string | undefined }>(this.epA!, 'play_and_get_digits', args.join(' '), ms, this.log);
       if (this.aborted) break;
       const digits = evt.getHeader('variable_dg_pin');
       if (digits === pin.digits) {
@@ -366,10 +376,10 @@ class InboundCallRun {
     const day = new Date(this.inviteAt + 8 * 3600_000).toISOString().slice(0, 10);
     const path = join(this.deps.settings.recordingsDir, d.owner, day, `vm-${d.callId.replace(/[^A-Za-z0-9._-]/g, '_')}.wav`);
     try {
-      if (d.action.prompt && !this.aborted) await this.epA!.play(d.action.prompt);
+      if (d.action.prompt && !this.aborted) await playBounded(this.epA!, d.action.prompt, this.log, this.deps.media.prompts);
       if (!this.aborted) {
         this.recordingPath = path;
-        await this.epA!.execute('record', `${path} ${d.action.maxSeconds}`);
+        await executeBounded(this.epA!, 'record', `${path} ${d.action.maxSeconds}`, d.action.maxSeconds * 1000 + PROMPT_MARGIN_MS, this.log);
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'voicemail failed');
@@ -403,13 +413,15 @@ class InboundCallRun {
 
     const ivr = d.welcome !== null || d.pin !== null;
     const anchored = deps.media.available && !!this.req.body;
+    if (!anchored) this.degraded(d, deps.media.available ? 'the caller offered no SDP' : 'media server unavailable');
     if (d.pin && !anchored) return this.refuseAtRuntime('media-unavailable', 'a PIN is required and no media server is connected', null);
     if (anchored) {
       try {
         this.epA = await deps.media.endpointFor(this.req.body);
         this.epB = await deps.media.offeringEndpoint();
       } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'media endpoints failed');
+        this.log.warn({ err }, 'media endpoints failed');
+        this.degraded(d, `media endpoints failed (${(err as Error).message})`);
         await this.releaseMedia();
         if (d.pin && !this.aborted) return this.refuseAtRuntime('media-unavailable', 'media endpoints failed', null);
       }
@@ -417,12 +429,12 @@ class InboundCallRun {
     if (this.aborted) return this.abandon();
     if (ivr && this.epA) {
       if (!(await this.answerCaller())) return this.abandon();
-      if (d.welcome && !this.aborted) await this.epA.play(d.welcome).catch((err: Error) => this.log.warn({ err: err.message }, 'welcome failed'));
+      if (d.welcome && !this.aborted) await playBounded(this.epA, d.welcome, this.log, this.deps.media.prompts).catch((err: Error) => this.log.warn({ err: err.message }, 'welcome failed'));
       if (d.pin && !this.aborted) {
         const pin = await this.collectPin(d.pin);
         if (pin === 'failed') {
           this.pinFailed = true;
-          if (d.pinFailed && !this.aborted) await this.epA?.play(d.pinFailed).catch(() => {});
+          if (d.pinFailed && !this.aborted && this.epA) await playBounded(this.epA, d.pinFailed, this.log, this.deps.media.prompts).catch(() => {});
           if (!this.aborted) {
             this.hangupBy = 'system';
             this.hangupCause = 'pin-failed';
@@ -565,6 +577,7 @@ class InboundCallRun {
     // Watch the member leg from now on: it may hang up while the caller leg is being answered.
     this.uac.on('destroy', () => { this.uacGone = true; this.end('callee', 'bye'); });
     if (this.aborted) return this.abandon();
+    this.media = this.epA && this.epB ? 'anchored' : 'direct';
     try {
       if (this.epA && this.epB) {
         await this.epB.modify(this.uac.remote.sdp);
@@ -616,14 +629,24 @@ class InboundCallRun {
     return out;
   }
 
+  /** Not anchored through the media server: said in the log, the CDR and /metrics. */
+  private degraded(d: InboundConnect, why: string): void {
+    this.mediaNote = d.recording ? `not recorded: ${why}` : `bridged direct: ${why}`;
+    this.log.warn({ mediaNote: this.mediaNote }, 'call not anchored through the media server');
+    this.deps.onMediaDegraded?.(this.mediaNote);
+  }
+
   private async startRecording(d: InboundConnect): Promise<void> {
     const day = new Date(this.inviteAt + 8 * 3600_000).toISOString().slice(0, 10);
     const path = join(this.deps.settings.recordingsDir, d.owner, day, `${d.callId.replace(/[^A-Za-z0-9._-]/g, '_')}.wav`);
     try {
-      await this.epA!.execute('record_session', path);
+      // uuid_record, not `execute record_session`: an api runs on a bridged channel at once.
+      await endpointApiOk(this.epA!, 'uuid_record', `${this.epA!.uuid} start ${path}`);
       this.recordingPath = path;
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'recording failed to start');
+      this.log.warn({ err }, 'recording failed to start');
+      this.mediaNote = `not recorded: recording failed to start (${(err as Error).message})`;
+      this.deps.onMediaDegraded?.(this.mediaNote);
     }
   }
 
@@ -632,7 +655,7 @@ class InboundCallRun {
     if (!this.aborted) {
       const file = d.unavailable;
       if (this.callerAnswered) {
-        if (file && this.epA) await this.epA.play(file).catch(() => {});
+        if (file && this.epA) await playBounded(this.epA, file, this.log, this.deps.media.prompts).catch(() => {});
       } else if (file) await this.earlyMedia(file);
     }
     if (this.aborted) return this.abandon();
@@ -703,7 +726,7 @@ class InboundCallRun {
   private async warn(): Promise<void> {
     if (this.ended || !this.epA) return;
     const prompt = ownerWarning(this.cfg, this.decision.owner) ?? this.deps.settings.defaultWarning;
-    await this.epA.api('uuid_broadcast', `${this.epA.uuid} ${prompt} aleg`).catch(() => {});
+    await endpointApi(this.epA, 'uuid_broadcast', `${this.epA.uuid} ${prompt} aleg`).catch(() => {});
   }
 
   /** Ends the call once, from whichever side or timer got there first; either side ends both. */
@@ -812,6 +835,8 @@ class InboundCallRun {
       hangupBy: this.hangupBy ?? (this.answerAt === null ? null : 'system'),
       hangupCause: this.hangupCause ?? (reason ?? (this.answerAt === null ? `sip-${sipStatus}` : null)),
       recordingPath: this.recordingPath,
+      media: this.media,
+      mediaNote: this.mediaNote,
       ...(reason ? { decision: 'deny' as const, denyReason: reason } : {}),
     });
   }

@@ -10,11 +10,11 @@ import type { ConfigSnapshot, Seat, Tenant, TariffRate } from '../config/types.j
 import type { ConcurrencySlots } from '../ledger/concurrency.js';
 import { slotKey } from '../ledger/concurrency.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { decideOutbound } from '../policy/decideOutbound.js';
+import { decideOutbound, stepOf } from '../policy/decideOutbound.js';
 import { DENY_REASONS, reasonHeader, type DenyReason } from '../policy/reasons.js';
 import type { Allow, Decision, Deny, LedgerView, OutboundCall } from '../policy/types.js';
 import { costOfBilled, maxBilledSecondsFor, rateCall } from '../rating/rate.js';
-import { releaseEndpoint, type Endpoint, type MediaGateway } from '../media/media-gateway.js';
+import { endpointApi, endpointApiOk, playBounded, releaseEndpoint, type Endpoint, type MediaGateway } from '../media/media-gateway.js';
 import type { Clock, Timer } from './clock.js';
 import { readLedgerView } from './ledger-view.js';
 import { DialFailure, TrunkDialer, type TrunkAttempt, type TrunkTarget } from './trunk-dialer.js';
@@ -44,6 +44,8 @@ export interface OutboundDeps {
   live: Map<string, LiveCall>;
   /** Told of every CDR written (metrics). */
   onCdr?: (cdr: Cdr) => void;
+  /** A call meant to go through FreeSWITCH (anchored or recorded) did not: why. */
+  onMediaDegraded?: (note: string) => void;
 }
 
 export interface LiveCall {
@@ -75,7 +77,7 @@ function runtimeDeny(call: OutboundCall, cfg: ConfigSnapshot, base: Decision, re
     sipStatus: d.sipStatus, reasonHeader: reasonHeader(d.sipStatus, d.text), detail,
     announcement: tenant.announcements[reason] ?? null,
     callee: base.kind === 'allow' ? base.callee : base.callee, configVersion: cfg.version,
-    trace: [...base.trace, { step: reason === 'insufficient-balance' ? 'balance' : 'concurrency', outcome: 'deny', detail }],
+    trace: [...base.trace, { step: stepOf(reason), outcome: 'deny', detail }],
   };
 }
 
@@ -180,7 +182,7 @@ async function announce(deps: Pick<OutboundDeps, 'media'>, req: Srf.SrfRequest, 
   try {
     ep = await deps.media.endpointFor(req.body);
     res.send(183, { body: ep.local.sdp, headers: { 'Content-Type': 'application/sdp' } });
-    await ep.play(file);
+    await playBounded(ep, file, log, deps.media.prompts);
   } catch (err) {
     log.warn({ err: (err as Error).message, file }, 'announcement failed');
   } finally {
@@ -210,6 +212,9 @@ class CallRun {
   private hangupBy: HangupBy | null = null;
   private hangupCause: string | null = null;
   private recordingPath: string | null = null;
+  private media: 'anchored' | 'direct' | null = null;
+  /** Why the route's anchored media or the tenant's recording did not happen. */
+  private mediaNote: string | null = null;
   private finished: () => void = () => {};
   /** end() was called before the seat leg was answered (shutdown, a BYE during setup). */
   private stopRequested = false;
@@ -359,24 +364,34 @@ class CallRun {
   private async connect(): Promise<void> {
     const { deps, call } = this;
     if (this.aborted) return this.abandon();
-    let anchored = this.decision.media === 'anchored' && deps.media.available && !!this.req.body;
-    if (this.decision.media === 'anchored' && !anchored) this.log.warn('no media server: bridging direct, no recording');
+    // `recording: required` anchors even a direct route: only FreeSWITCH can record.
+    const wantAnchor = this.decision.media === 'anchored' || this.decision.recordingRequired;
+    if (!wantAnchor && this.decision.recording) this.mediaNote = 'not recorded: the route is media: direct';
+    let anchored = false;
     let offer = this.req.body;
-    if (anchored) {
-      try {
-        const t0 = deps.clock.now();
-        this.epA = await deps.media.endpointFor(this.req.body);
-        const t1 = deps.clock.now();
-        this.epB = await deps.media.offeringEndpoint();
-        offer = this.epB.local.sdp;
-        this.log.debug({ callerEndpointMs: t1 - t0, trunkEndpointMs: deps.clock.now() - t1 }, 'media endpoints ready');
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'media endpoints failed: bridging direct');
-        await this.releaseMedia();
-        anchored = false;
-        offer = this.req.body;
+    if (wantAnchor) {
+      const why = !deps.media.available ? 'media server unavailable' : !this.req.body ? 'the caller offered no SDP' : null;
+      if (why === null) {
+        try {
+          const t0 = deps.clock.now();
+          this.epA = await deps.media.endpointFor(this.req.body);
+          const t1 = deps.clock.now();
+          this.epB = await deps.media.offeringEndpoint();
+          offer = this.epB.local.sdp;
+          anchored = true;
+          this.log.debug({ callerEndpointMs: t1 - t0, trunkEndpointMs: deps.clock.now() - t1 }, 'media endpoints ready');
+        } catch (err) {
+          this.log.warn({ err }, 'media endpoints failed');
+          await this.releaseMedia();
+          offer = this.req.body;
+          this.degraded(`media endpoints failed (${(err as Error).message})`);
+        }
+      } else this.degraded(why);
+      if (!anchored && this.decision.recordingRequired && !this.aborted) {
+        return this.denyAtRuntime('recording-unavailable', this.mediaNote ?? 'media server unavailable');
       }
     }
+    this.media = anchored ? 'anchored' : 'direct';
     if (this.aborted) return this.abandon();
 
     let dialled;
@@ -474,14 +489,24 @@ class CallRun {
     uas.on('destroy', () => { this.uasGone = true; this.end('caller', 'bye'); });
   }
 
+  /** Anchoring (and so recording) failed: said in the log, the CDR and /metrics. */
+  private degraded(why: string): void {
+    this.mediaNote = this.decision.recording ? `not recorded: ${why}` : `bridged direct: ${why}`;
+    this.log.warn({ mediaNote: this.mediaNote }, 'call not anchored through the media server');
+    this.deps.onMediaDegraded?.(this.mediaNote);
+  }
+
   private async startRecording(): Promise<void> {
     const day = new Date(this.inviteAt + 8 * 3600_000).toISOString().slice(0, 10);
     const path = join(this.deps.settings.recordingsDir, this.tenant.id, day, `${this.call.callId.replace(/[^A-Za-z0-9._-]/g, '_')}.wav`);
     try {
-      await this.epA!.execute('record_session', path);
+      // uuid_record, not `execute record_session`: an api runs on a bridged channel at once.
+      await endpointApiOk(this.epA!, 'uuid_record', `${this.epA!.uuid} start ${path}`);
       this.recordingPath = path;
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'recording failed to start');
+      this.log.warn({ err }, 'recording failed to start');
+      this.mediaNote = `not recorded: recording failed to start (${(err as Error).message})`;
+      this.deps.onMediaDegraded?.(this.mediaNote);
     }
   }
 
@@ -565,7 +590,7 @@ class CallRun {
     this.log.info({ prompt }, 'credit warning');
     try {
       // uuid_broadcast plays to the caller without breaking the bridge.
-      await this.epA.api('uuid_broadcast', `${this.epA.uuid} ${prompt} aleg`);
+      await endpointApi(this.epA, 'uuid_broadcast', `${this.epA.uuid} ${prompt} aleg`);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'credit warning failed');
     }
@@ -661,6 +686,8 @@ class CallRun {
       hangupBy: this.hangupBy ?? (this.answerAt === null ? null : 'system'),
       hangupCause: this.hangupCause ?? (deny ? deny.reason : this.answerAt === null ? `sip-${sipStatus}` : null),
       recordingPath: this.recordingPath,
+      media: this.media,
+      mediaNote: this.mediaNote,
     });
   }
 }

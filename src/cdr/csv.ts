@@ -31,6 +31,8 @@ const COLUMNS: ReadonlyArray<readonly [string, (c: Cdr) => string | number | boo
   ['hangupBy', (c) => c.hangupBy],
   ['hangupCause', (c) => c.hangupCause],
   ['recordingPath', (c) => c.recordingPath],
+  ['media', (c) => c.media],
+  ['mediaNote', (c) => c.mediaNote],
   ['configVersion', (c) => c.configVersion],
   ['recovered', (c) => c.recovered],
   ['trace', (c) => c.trace.map((s) => `${s.step}=${s.outcome}${s.detail ? `(${s.detail})` : ''}`).join(';')],

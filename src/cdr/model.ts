@@ -55,6 +55,10 @@ export interface Cdr {
   hangupBy: HangupBy | null;
   hangupCause: string | null;
   recordingPath: string | null;
+  /** How media went: through FreeSWITCH, direct between the legs, or null (never connected). */
+  media: 'anchored' | 'direct' | null;
+  /** Why an anchored or recorded call was not, e.g. "not recorded: media server unavailable". */
+  mediaNote: string | null;
   configVersion: string;
   /** Written by crash recovery from live-call state rather than by the call itself. */
   recovered: boolean;
@@ -65,7 +69,7 @@ type Derived = 'inviteIso' | 'ringIso' | 'answerIso' | 'endIso';
 type Defaulted =
   | 'tenant' | 'seat' | 'callerPresented' | 'calleeNormalised' | 'numberClass' | 'region' | 'denyReason'
   | 'trunks' | 'ringAt' | 'answerAt' | 'billableSeconds' | 'billedSeconds' | 'cost' | 'balanceAfter'
-  | 'hangupBy' | 'hangupCause' | 'recordingPath' | 'recovered' | 'trace';
+  | 'hangupBy' | 'hangupCause' | 'recordingPath' | 'media' | 'mediaNote' | 'recovered' | 'trace';
 
 export type CdrInput = Omit<Cdr, Derived | Defaulted> & Partial<Pick<Cdr, Defaulted>>;
 
@@ -103,6 +107,8 @@ export function buildCdr(input: CdrInput, timeZone = BEIJING): Cdr {
     hangupBy: input.hangupBy ?? null,
     hangupCause: input.hangupCause ?? null,
     recordingPath: input.recordingPath ?? null,
+    media: input.media ?? null,
+    mediaNote: input.mediaNote ?? null,
     configVersion: input.configVersion,
     recovered: input.recovered ?? false,
     trace: input.trace ?? [],

@@ -117,7 +117,7 @@ export interface TenantYaml {
   blacklist?: BlacklistYaml;
   tariff: string;
   account?: string;
-  recording?: boolean;
+  recording?: boolean | 'required';
   announcements?: Record<string, string>;
   warningSeconds?: number;
 }
@@ -154,7 +154,8 @@ export function buildTenant(item: Item<TenantYaml>, ctx: BuildContext): TenantDr
     callerIdPolicy: y.callerIdPolicy ?? 'deny',
     tariff: y.tariff,
     account: y.account ?? y.id,
-    recording: y.recording ?? false,
+    recording: y.recording === true || y.recording === 'required',
+    recordingRequired: y.recording === 'required',
     announcements: { ...(y.announcements ?? {}) },
     warningSeconds: y.warningSeconds ?? 30,
   };

@@ -70,7 +70,7 @@ const tenant: Schema = obj({
   blacklist: blacklistBody,
   tariff: id,
   account: id,
-  recording: { type: 'boolean' },
+  recording: { enum: [true, false, 'required'] },
   // Keys are deny reasons (policy/reasons.ts) plus the low-credit warning, so a typo is an error.
   announcements: {
     type: 'object',

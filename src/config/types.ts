@@ -57,6 +57,8 @@ export interface Tenant {
   tariff: string; // Tariff id
   account: string; // ledger account id
   recording: boolean;
+  /** `recording: required`: without a media server the call is refused (503), not connected unrecorded. */
+  recordingRequired?: boolean;
   /** Announcement file per deny reason, played as early media before the rejection. */
   announcements: Partial<Record<string, string>>;
   /** Seconds before cut-off at which the low-credit warning plays. */

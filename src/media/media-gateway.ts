@@ -1,8 +1,12 @@
 // FreeSWITCH through drachtio-fsmrf: endpoints for anchored calls, announcements, recording.
 import type { Server, Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import Mrf from 'drachtio-fsmrf';
 import type Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
+import {
+  ESL_COMMAND_TIMEOUT_MS, MediaDeadlineError, promptDeadlineMs, RELEASE_TIMEOUT_MS, withDeadline, type PromptFiles,
+} from './deadlines.js';
 
 export interface MediaSettings {
   address: string;
@@ -25,7 +29,12 @@ export class MediaGateway {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(private readonly srf: Srf, private readonly log: Logger) {}
+  /** Where prompt lengths are read (their deadlines); default this project's freeswitch/sounds. */
+  readonly prompts: PromptFiles;
+
+  constructor(private readonly srf: Srf, private readonly log: Logger, prompts?: PromptFiles) {
+    this.prompts = prompts ?? { localDir: fileURLToPath(new URL('../../freeswitch/sounds', import.meta.url)) };
+  }
 
   get available(): boolean { return this.ms !== null; }
 
@@ -124,12 +133,82 @@ function disableNagle(ms: Mrf.MediaServer): void {
   internal._server?.server?.on('connection', (s: Socket) => s.setNoDelay(true));
 }
 
-/** Destroys an endpoint, swallowing errors: used on teardown paths that must not throw. */
-export async function releaseEndpoint(ep: Endpoint | undefined, log: Logger): Promise<void> {
-  if (!ep) return;
+/** What the deadline helpers need of an endpoint (drachtio-fsmrf's Endpoint, or a test double). */
+export interface MediaEndpoint {
+  uuid: string;
+  play(file: string): Promise<unknown>;
+  execute(app: string, arg?: string): Promise<unknown>;
+  api(command: string, args?: string | string[]): Promise<unknown>;
+  destroy(): Promise<unknown>;
+  dialog?: { destroy(): unknown } | null;
+}
+
+/** An api command on the endpoint's connection, bounded by ESL_COMMAND_TIMEOUT_MS. */
+export function endpointApi(ep: MediaEndpoint, command: string, args: string): Promise<unknown> {
+  return withDeadline(Promise.resolve().then(() => ep.api(command, args)), ESL_COMMAND_TIMEOUT_MS, command);
+}
+
+/** endpointApi for commands that answer +OK / -ERR: a -ERR reply throws. */
+export async function endpointApiOk(ep: MediaEndpoint, command: string, args: string): Promise<void> {
+  const res = await endpointApi(ep, command, args) as { getBody?: () => string } | string | undefined;
+  const body = typeof res === 'string' ? res : typeof res?.getBody === 'function' ? res.getBody() : '';
+  if (body.startsWith('-ERR')) throw new Error(`${command}: ${body.trim()}`);
+}
+
+/** Stops what the channel is running (a stalled prompt); never throws. */
+export async function breakApp(ep: MediaEndpoint, log: Logger): Promise<void> {
+  await endpointApi(ep, 'uuid_break', `${ep.uuid} all`).catch((err: unknown) =>
+    log.warn({ err, uuid: ep.uuid }, 'uuid_break failed'));
+}
+
+/**
+ * Runs an application to its end within `ms`; past that it is broken off (uuid_break) and
+ * MediaDeadlineError is thrown, so the call goes on without it.
+ */
+export async function executeBounded<T = unknown>(ep: MediaEndpoint, app: string, arg: string, ms: number, log: Logger): Promise<T> {
   try {
-    await ep.destroy();
+    return await withDeadline(Promise.resolve().then(() => ep.execute(app, arg) as Promise<T>), ms, app);
   } catch (err) {
-    log.debug({ err: (err as Error).message, uuid: ep.uuid }, 'endpoint destroy failed');
+    if (err instanceof MediaDeadlineError) {
+      log.warn({ app, deadlineMs: ms, uuid: ep.uuid }, 'media application overran its deadline: stopped');
+      await breakApp(ep, log);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Plays a prompt within its length + PROMPT_MARGIN_MS (UNKNOWN_PROMPT_MS when its length cannot
+ * be read here). Returns false when it had to be broken off; other failures throw.
+ */
+export async function playBounded(ep: MediaEndpoint, file: string, log: Logger, files?: PromptFiles): Promise<boolean> {
+  const ms = promptDeadlineMs(file, files);
+  try {
+    await withDeadline(Promise.resolve().then(() => ep.play(file)), ms, 'playback');
+    return true;
+  } catch (err) {
+    if (!(err instanceof MediaDeadlineError)) throw err;
+    log.warn({ file, deadlineMs: ms, uuid: ep.uuid }, 'prompt did not finish in time (a leg that sends no RTP stalls FreeSWITCH playback): stopped');
+    await breakApp(ep, log);
+    return false;
+  }
+}
+
+/**
+ * Releases an endpoint within RELEASE_TIMEOUT_MS; never throws. fsmrf's destroy() queues
+ * `execute hangup` and waits for FreeSWITCH's BYE, but a channel inside uuid_bridge runs no
+ * queued application: uuid_kill hangs it up in any state. If FreeSWITCH does not answer at all
+ * (dead, or the connection gone), the dialog is ended from our side with a BYE.
+ */
+export async function releaseEndpoint(ep: MediaEndpoint | undefined, log: Logger): Promise<void> {
+  if (!ep) return;
+  const destroyed = Promise.resolve().then(() => ep.destroy());
+  void endpointApi(ep, 'uuid_kill', ep.uuid).catch((err: unknown) => log.debug({ err, uuid: ep.uuid }, 'uuid_kill failed'));
+  try {
+    await withDeadline(destroyed, RELEASE_TIMEOUT_MS, 'endpoint release');
+  } catch (err) {
+    log.warn({ err, uuid: ep.uuid }, 'endpoint release failed or timed out: ending its dialog from our side');
+    await withDeadline(Promise.resolve().then(() => ep.dialog?.destroy()), RELEASE_TIMEOUT_MS, 'endpoint BYE')
+      .catch((e: unknown) => log.debug({ err: e, uuid: ep.uuid }, 'endpoint BYE failed'));
   }
 }

@@ -55,6 +55,8 @@ export interface App {
   connected(): boolean;
   /** Seats with a live registration. */
   registeredSeats(): Promise<number>;
+  /** The FreeSWITCH event socket is connected (anchored calls and recordings are possible). */
+  mediaConnected(): boolean;
   redis: Redis;
   ledger: Ledger;
   live: Map<string, LiveCall>;
@@ -109,6 +111,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       metrics.decision(c.decision, c.denyReason ?? '');
       metrics.cdrWritten();
     },
+    onMediaDegraded: () => metrics.mediaDegraded(),
     settings: {
       chunkSeconds: 120,
       heartbeatMs,
@@ -126,6 +129,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       metrics.decision(c.decision, c.denyReason ?? '');
       metrics.cdrWritten();
     },
+    onMediaDegraded: () => metrics.mediaDegraded(),
     settings: {
       chunkSeconds: opts.outbound?.chunkSeconds ?? 120,
       heartbeatMs,
@@ -218,6 +222,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   return {
     srf, redis, ledger, live, log, metrics,
     connected: () => connected,
+    mediaConnected: () => media.available,
     registeredSeats: async () => (await registrations.count(clock.now())).aors,
     recover,
     async stop() {

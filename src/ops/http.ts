@@ -216,6 +216,7 @@ export class OpsMetrics {
   private cdrFailures = 0;
   private reloads = 0;
   private rejectedReloads = 0;
+  private degradedMedia = 0;
 
   /** One call decided: decision 'allow' | 'deny', reason '' for allow. */
   decision(decision: 'allow' | 'deny', reason = ''): void {
@@ -225,9 +226,12 @@ export class OpsMetrics {
 
   cdrWritten(): void { this.cdrs++; }
   cdrFailed(): void { this.cdrFailures++; }
+  /** A call meant to be anchored or recorded that was not (media server down, endpoints failed). */
+  mediaDegraded(): void { this.degradedMedia++; }
+  get mediaDegradedCalls(): number { return this.degradedMedia; }
   configReloaded(ok: boolean): void { if (ok) this.reloads++; else this.rejectedReloads++; }
 
-  render(g: { liveCalls: number; registeredSeats?: number; up?: boolean; uptimeSeconds?: number }): string {
+  render(g: { liveCalls: number; registeredSeats?: number; up?: boolean; uptimeSeconds?: number; mediaConnected?: boolean }): string {
     const lines = [
       '# HELP dialgate_calls_total Outbound call decisions by outcome and deny reason.',
       '# TYPE dialgate_calls_total counter',
@@ -250,7 +254,13 @@ export class OpsMetrics {
       '# TYPE dialgate_config_reloads_total counter',
       `dialgate_config_reloads_total{result="applied"} ${this.reloads}`,
       `dialgate_config_reloads_total{result="rejected"} ${this.rejectedReloads}`,
+      '# HELP dialgate_media_degraded_total Calls meant to go through FreeSWITCH (anchored or recorded) that did not.',
+      '# TYPE dialgate_media_degraded_total counter',
+      `dialgate_media_degraded_total ${this.degradedMedia}`,
     );
+    if (g.mediaConnected !== undefined) {
+      lines.push('# HELP dialgate_media_server_connected 1 when the FreeSWITCH event socket is connected.', '# TYPE dialgate_media_server_connected gauge', `dialgate_media_server_connected ${g.mediaConnected ? 1 : 0}`);
+    }
     if (g.registeredSeats !== undefined) {
       lines.push('# HELP dialgate_registered_seats Seats with a live registration.', '# TYPE dialgate_registered_seats gauge', `dialgate_registered_seats ${g.registeredSeats}`);
     }

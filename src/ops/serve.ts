@@ -77,8 +77,12 @@ export async function serve(opts: ServeOptions): Promise<App> {
         config: { version: c.version, loadedAt: c.loadedAt, dir: c.dir, lastError: c.lastError },
         liveCalls: app.live.size,
         registeredSeats: await app.registeredSeats().catch(() => -1),
+        media: { connected: app.mediaConnected(), degradedCalls: app.metrics.mediaDegradedCalls },
         holidayCalendar,
-        warnings: holidayCalendar.covered ? [] : [`holiday calendar has no data for ${holidayCalendar.missingYears.join(', ')}`],
+        warnings: [
+          ...(app.mediaConnected() ? [] : ['media server not connected: anchored calls bridge direct and are not recorded']),
+          ...(holidayCalendar.covered ? [] : [`holiday calendar has no data for ${holidayCalendar.missingYears.join(', ')}`]),
+        ],
       };
     },
     calls: () => [...app.live.values()].map(({ callId, tenant, seat, callee, answeredAt }) => ({ callId, tenant, seat, callee, answeredAt })),
@@ -86,6 +90,7 @@ export async function serve(opts: ServeOptions): Promise<App> {
       liveCalls: app.live.size,
       registeredSeats: await app.registeredSeats().catch(() => 0),
       up: app.connected(),
+      mediaConnected: app.mediaConnected(),
     }),
   });
   log.info({ url: ops.url }, 'ops http listening');

@@ -43,7 +43,8 @@ function deny(
   };
 }
 
-function stepOf(reason: DenyReason): TraceEntry['step'] {
+/** The policy step a deny reason belongs to (also for denials found at run time). */
+export function stepOf(reason: DenyReason): TraceEntry['step'] {
   switch (reason) {
     case 'unknown-seat': case 'unknown-tenant': case 'tenant-suspended':
     case 'tenant-not-yet-valid': case 'tenant-expired': return 'tenant';
@@ -55,6 +56,7 @@ function stepOf(reason: DenyReason): TraceEntry['step'] {
     case 'tenant-busy': return 'concurrency';
     case 'no-route': case 'trunks-full': return 'route';
     case 'no-rate': case 'insufficient-balance': return 'balance';
+    case 'recording-unavailable': return 'media';
   }
 }
 
@@ -228,6 +230,7 @@ export function decideOutbound(call: OutboundCall, cfg: ConfigSnapshot, ledger: 
     trunks,
     media: route.media,
     recording: tenant.recording,
+    recordingRequired: tenant.recordingRequired === true,
     rate,
     maxDurationSeconds,
     warningSeconds: tenant.warningSeconds,

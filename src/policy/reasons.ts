@@ -20,7 +20,8 @@ export type DenyReason =
   | 'no-route'
   | 'trunks-full'
   | 'no-rate'
-  | 'insufficient-balance';
+  | 'insufficient-balance'
+  | 'recording-unavailable';
 
 export interface DenyDefaults {
   sipStatus: number;
@@ -43,6 +44,8 @@ export const DENY_REASONS: Readonly<Record<DenyReason, DenyDefaults>> = {
   'trunks-full': { sipStatus: 503, text: 'No trunk available' },
   'no-rate': { sipStatus: 403, text: 'Destination not rated' },
   'insufficient-balance': { sipStatus: 402, text: 'Insufficient balance' }, // 003 §2.2, 002 §2.3
+  // The tenant requires recording (recording: required) and no media server can record the call.
+  'recording-unavailable': { sipStatus: 503, text: 'Recording required, media server unavailable' },
 };
 
 /** RFC 3326 Reason header value for a status and text. */

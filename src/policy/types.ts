@@ -27,7 +27,7 @@ export interface LedgerView {
 
 export type PolicyStep =
   | 'tenant' | 'number' | 'emergency' | 'window' | 'scope' | 'blacklist' | 'caller-id'
-  | 'concurrency' | 'route' | 'balance';
+  | 'concurrency' | 'route' | 'balance' | 'media';
 
 export interface TraceEntry {
   step: PolicyStep;
@@ -58,6 +58,8 @@ export interface Allow {
   trunks: TrunkAttempt[];
   media: 'anchored' | 'direct';
   recording: boolean;
+  /** Refuse (503) rather than connect unrecorded. */
+  recordingRequired: boolean;
   /** Null: not rated (emergency). */
   rate: TariffRate | null;
   /** Cut-off in answered seconds; null = unlimited (emergency, free rate). */

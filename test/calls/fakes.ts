@@ -109,8 +109,10 @@ export class FakeSrf {
 export class FakeRes {
   finalResponseSent = false;
   sent: number[] = [];
-  send(status: number): void {
+  headers: Record<string, string>[] = [];
+  send(status: number, opts?: { headers?: Record<string, string> }): void {
     this.sent.push(status);
+    this.headers.push(opts?.headers ?? {});
     if (status >= 200) this.finalResponseSent = true;
   }
 }

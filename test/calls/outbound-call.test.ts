@@ -56,10 +56,13 @@ describe('outbound call edge cases', () => {
   afterEach(() => { unhandled.length = 0; });
 
   // Each test has its own tenant, account and trunks, so one test's leak cannot hide in another's.
-  async function setup(o: { ledger?: Ledger; slots?: ConcurrencySlots; balance?: number; increments?: number; chunkSeconds?: number; heartbeatMs?: number } = {}) {
+  async function setup(o: {
+    ledger?: Ledger; slots?: ConcurrencySlots; balance?: number; increments?: number; chunkSeconds?: number; heartbeatMs?: number;
+    mediaAvailable?: boolean; recordingRequired?: boolean;
+  } = {}) {
     const i = ++n;
     const callId = `unit-${i}-${Date.now()}`;
-    const t = tenant({ id: `t${i}`, account: `acct-${i}`, warningSeconds: 1 });
+    const t = tenant({ id: `t${i}`, account: `acct-${i}`, warningSeconds: 1, recordingRequired: o.recordingRequired ?? false });
     await ledger.createAccount(t.account, { tenant: t.id, prepaidTotal: 1_000_000 });
     await ledger.topUp(t.account, 'initial', o.balance ?? 1_000_000, 'test');
     const trunkIds = [`a${i}`, `b${i}`] as const;
@@ -72,19 +75,21 @@ describe('outbound call edge cases', () => {
     });
     const srf = new FakeSrf();
     const media = new FakeMedia();
+    media.available = o.mediaAvailable ?? true;
+    const degraded: string[] = [];
     const cdrs: Cdr[] = [];
     const cdr = { write: async (c: Cdr) => { cdrs.push(c); return 'written' as const; } } as unknown as CdrWriter;
     const live = new Map<string, LiveCall>();
     const clock = shiftedClock(NOON);
     const handler = new OutboundCallHandler({
       srf: srf as never, media: media as unknown as MediaGateway, ledger: o.ledger ?? ledger, slots: o.slots ?? slots, cdr,
-      clock, log: pino({ level: 'silent' }), live,
+      clock, log: pino({ level: 'silent' }), live, onMediaDegraded: (note) => degraded.push(note),
       settings: { chunkSeconds: o.chunkSeconds ?? 120, heartbeatMs: o.heartbeatMs ?? 60_000, recordingsDir: '/tmp/rec', defaultWarning: 'tone', sipDomain: 'dialgate.test' },
     });
     const req = new FakeReq(callId);
     const res = new FakeRes();
     const done = handler.handle(req as never, res as never, seat({ tenant: t.id }), cfg);
-    return { callId, srf, media, cdrs, live, req, res, done, tenant: t, trunkIds, clock };
+    return { callId, srf, media, cdrs, live, req, res, done, tenant: t, trunkIds, clock, degraded };
   }
 
   /** Nothing held after the call: no reservation, no slot, no live entry, one CDR. */
@@ -292,5 +297,46 @@ describe('outbound call edge cases', () => {
     expect(b.destroyed).toBe(1);
     await s.done;
     await expectClean(s);
+  });
+
+  it('no media server: a recorded tenant\'s anchored call connects direct, and the CDR and metrics say it was not recorded', async () => {
+    const s = await setup({ mediaAvailable: false });
+    const b = await answerTrunk(s);
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await until(() => s.live.get(s.callId)?.answeredAt != null, 'the answer');
+    a.emit('destroy');
+    await s.done;
+    await expectClean(s);
+    expect(b.destroyed).toBe(1);
+    expect(s.cdrs[0]).toMatchObject({ sipStatus: 200, media: 'direct', mediaNote: 'not recorded: media server unavailable', recordingPath: null });
+    expect(s.degraded).toEqual(['not recorded: media server unavailable']);
+  });
+
+  it('recording: required and no media server: 503 with a Reason, no trunk dialled, a CDR that says why', async () => {
+    const s = await setup({ mediaAvailable: false, recordingRequired: true });
+    await s.done;
+    await expectClean(s);
+    expect(s.srf.uacs).toHaveLength(0);
+    expect(s.res.sent.at(-1)).toBe(503);
+    expect(s.res.headers.at(-1)?.Reason).toBe('SIP ;cause=503 ;text="Recording required, media server unavailable"');
+    expect(s.cdrs[0]).toMatchObject({ decision: 'deny', denyReason: 'recording-unavailable', sipStatus: 503, mediaNote: 'not recorded: media server unavailable' });
+    expect(s.cdrs[0]!.trace.at(-1)).toMatchObject({ step: 'media', outcome: 'deny' });
+  });
+
+  it('an anchored, recorded call records with uuid_record (an api runs on a bridged channel) and says anchored', async () => {
+    const s = await setup();
+    const b = await answerTrunk(s);
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await until(() => s.media.eps[0]?.apis.some((x) => x.startsWith('uuid_record')) ?? false, 'the recording');
+    expect(s.media.eps[0]!.apis.find((x) => x.startsWith('uuid_record'))).toMatch(/^uuid_record ep-\d+ start \/tmp\/rec\/t\d+\/2026-03-10\/unit-/);
+    b.emit('destroy');
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]).toMatchObject({ media: 'anchored', mediaNote: null });
+    expect(s.cdrs[0]!.recordingPath).toMatch(/\.wav$/);
+    // Both endpoints released with uuid_kill as well as fsmrf's destroy.
+    for (const ep of s.media.eps) expect(ep.apis).toContain(`uuid_kill ${ep.uuid}`);
   });
 });

@@ -1,9 +1,11 @@
 // End-to-end bench: real redis-server, the drachtio and FreeSWITCH stand-ins, dialgate started
 // through the same composition root as `dialgate serve`, and sipp trunks on loopback.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { expect } from 'vitest';
 import { shiftedClock } from '../../src/calls/clock.js';
 import type { Cdr } from '../../src/cdr/model.js';
 import { ConfigStore } from '../../src/config/index.js';
@@ -12,7 +14,8 @@ import { startDrachtio, type DrachtioStandIn } from '../bench/drachtio/standin.j
 import { startFreeSwitch, type FreeSwitchStandIn } from '../bench/freeswitch/index.js';
 import { runSipp, startSipp, type SippProcess, type SippResult } from '../bench/sipp.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
-import { injection, seatCall, trunkUas, type SeatCallOptions, type TrunkOptions } from './scenarios.js';
+import { REAL, realFreeSwitchView, rtpAudioFile, standInView, type MediaView } from './real-servers.js';
+import { injection, seatCall, setScenarioAudio, trunkUas, type SeatCallOptions, type TrunkOptions } from './scenarios.js';
 
 export const SEATS = { '1001': 'pw-1001-secret', '1002': 'pw-1002-secret' } as const;
 
@@ -23,7 +26,7 @@ export interface FixtureOptions {
   ratePerMinute?: string; // yuan
   maxConcurrent?: number;
   media?: 'anchored' | 'direct';
-  recording?: boolean;
+  recording?: boolean | 'required';
   warningSeconds?: number;
   callerIdPolicy?: 'deny' | 'replace';
   trunkTimeoutSeconds?: number;
@@ -125,8 +128,13 @@ ${o.emergencyRoute ? `  - id: emergency
 export interface Bench {
   dir: string;
   redis: RedisInstance;
-  drachtio: DrachtioStandIn;
+  /** The stand-ins: null on the real-server lane (DIALGATE_REAL_SERVERS). */
+  drachtio: DrachtioStandIn | null;
   fs: FreeSwitchStandIn | null;
+  /** The media server's events and channels, on either lane (null: no media server). */
+  media: MediaView | null;
+  /** True on the real-server lane. */
+  real: boolean;
   store: ConfigStore;
   app: App;
   clock: ReturnType<typeof shiftedClock>;
@@ -150,16 +158,21 @@ export async function startBench(o: BenchOptions): Promise<Bench> {
   const dir = mkdtempSync(join(tmpdir(), 'dialgate-e2e-'));
   writeFixtureConfig(dir, o);
   const redis = await startRedis();
-  const drachtio = await startDrachtio({ recordFrames: false, ...(process.env.E2E_LOG ? { log: (m: string) => console.log("[drachtio]", m) } : {}) });
-  const fs = o.withMedia === false ? null : await startFreeSwitch({ defaultPlaybackMs: 200 });
+  const real = REAL;
+  // Real media needs real RTP: the seats and trunks stream audio on the real lane.
+  setScenarioAudio(real ? rtpAudioFile() : null);
+  const drachtio = real ? null : await startDrachtio({ recordFrames: false, ...(process.env.E2E_LOG ? { log: (m: string) => console.log("[drachtio]", m) } : {}) });
+  const fs = real || o.withMedia === false ? null : await startFreeSwitch({ defaultPlaybackMs: 200 });
+  const media = o.withMedia === false ? null : real ? await realFreeSwitchView(real.esl) : standInView(fs!);
   const store = await ConfigStore.open(dir);
   const clock = shiftedClock(Date.parse(o.at));
   const logger = pino({ level: process.env.E2E_LOG ?? 'silent' });
   const app = await startApp({
     config: () => store.current(),
     redisUrl: redis.url,
-    drachtio: { host: '127.0.0.1', port: drachtio.adminPort, secret: 'cymru' },
-    freeswitch: fs ? { host: '127.0.0.1', port: fs.eslPort, secret: fs.password } : null,
+    drachtio: real ? real.drachtio : { host: '127.0.0.1', port: drachtio!.adminPort, secret: 'cymru' },
+    freeswitch: o.withMedia === false ? null
+      : real ? { host: real.esl.host, port: real.esl.port, secret: real.esl.password } : { host: '127.0.0.1', port: fs!.eslPort, secret: fs!.password },
     cdrDir: join(dir, 'cdr'),
     recordingsDir: join(dir, 'rec'),
     clock,
@@ -172,12 +185,13 @@ export async function startBench(o: BenchOptions): Promise<Bench> {
   await app.ledger.createAccount('telesales', { tenant: 'telesales', prepaidTotal: 1_000_000 });
   if (o.balance > 0) await app.ledger.topUp('telesales', 'initial', o.balance, 'test deposit');
   return {
-    dir, redis, drachtio, fs, store, app, clock,
-    sipTarget: `127.0.0.1:${drachtio.sipPort}`,
+    dir, redis, drachtio, fs, media, real: real !== null, store, app, clock,
+    sipTarget: real ? real.sip : `127.0.0.1:${drachtio!.sipPort}`,
     async stop() {
       await app.stop();
       store.close();
-      await drachtio.stop();
+      await media?.close();
+      await drachtio?.stop();
       await fs?.stop();
       await redis.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -243,4 +257,35 @@ export async function waitForCdrs(bench: Bench, n: number, timeoutMs = 10_000): 
     if (cdrs.length >= n || Date.now() > deadline) return cdrs;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The project's prompts as dialgate reads their lengths. */
+export const PROMPTS = { localDir: join(import.meta.dirname, '../../freeswitch/sounds') };
+
+/** Waits up to `ms` for the media server to have no channel left; returns how many remain. */
+export async function channelsGone(bench: Bench, ms = 2000): Promise<number> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const n = bench.media ? await bench.media.channelCount() : 0;
+    if (n === 0 || Date.now() > deadline) return n;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+/**
+ * A recording made on the real media server holds the call's audio: about as long as the call
+ * was answered, and not silence (the sipp legs stream tones). sox reads it.
+ */
+export function expectAudio(path: string, answeredMs: number): void {
+  const seconds = Number(execFileSync('soxi', ['-D', path], { encoding: 'utf8' }).trim());
+  expect(seconds).toBeGreaterThan(answeredMs / 1000 - 1.5);
+  expect(seconds).toBeLessThan(answeredMs / 1000 + 1.5);
+  const rms = Number(/RMS\s+amplitude:\s+([\d.]+)/.exec(soxStat(path))?.[1] ?? 0);
+  expect(rms).toBeGreaterThan(0.01);
+}
+
+function soxStat(path: string): string {
+  // `sox … stat` prints on stderr.
+  const r = spawnSync('sox', [path, '-n', 'stat'], { encoding: 'utf8' });
+  return `${r.stdout}${r.stderr}`;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPort, runSipp, startSipp, type SippProcess, type SippResult } from '../bench/sipp.js';
 import { SEATS, startBench, type Bench, type BenchOptions } from './harness.js';
-import { injection, seatRegister, trunkUas, type TrunkOptions } from './scenarios.js';
+import { injection, seatRegister, streamAudio, trunkUas, type TrunkOptions } from './scenarios.js';
 
 export const SEAT_1003 = 'pw-1003-secret';
 export const SEAT_PASSWORDS: Record<string, string> = { ...SEATS, '1003': SEAT_1003, '1009': 'pw-1009-secret' };
@@ -123,7 +123,7 @@ ${SDP}
   if (o.expect !== 200) {
     body += `  <recv response="${o.expect}"/>\n${ack(1, 'sip:[field1]@[remote_ip]:[remote_port]')}\n`;
   } else {
-    body += `  <recv response="200" rtd="true" rrs="true"/>\n${ack(1, '[next_url]')}\n`;
+    body += `  <recv response="200" rtd="true" rrs="true"/>\n${ack(1, '[next_url]')}\n${streamAudio()}`;
     if ((o.hangup ?? 'caller') === 'caller') {
       body += `  <pause milliseconds="${o.holdMs ?? 500}"/>
   <send retrans="500">

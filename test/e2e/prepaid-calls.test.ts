@@ -46,7 +46,7 @@ describe('prepaid limits on live calls', () => {
     expect(acct!.balance).toBeGreaterThanOrEqual(0);
     expect(acct!.reserved).toBe(0);
     // The warning tone was played to the seat through FreeSWITCH before the cut-off.
-    const played = bench.fs!.events.filter((e) => e.name === 'CHANNEL_EXECUTE' && /tone_stream/.test(e.event.get('Application-Data') ?? ''));
+    const played = bench.media!.events.filter((e) => e.name === 'CHANNEL_EXECUTE' && /tone_stream/.test(e.event.get('Application-Data') ?? ''));
     expect(played.length).toBeGreaterThan(0);
   });
 

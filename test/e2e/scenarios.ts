@@ -16,6 +16,11 @@ const SDP = [
   '',
 ].join('\r\n');
 
+let audio: string | null = null;
+/** An A-law WAV the seats and trunks stream once answered (sipp rtp_stream); null sends no RTP. */
+export function setScenarioAudio(file: string | null): void { audio = file; }
+export const streamAudio = (): string => (audio ? `  <nop><action><exec rtp_stream="${audio},-1,8"/></action></nop>\n` : '');
+
 const dir = mkdtempSync(join(tmpdir(), 'dialgate-sipp-'));
 // Generated scenarios live as long as the process.
 process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -127,7 +132,7 @@ ${invite(true, 2, to)}
     return write(`seat-expect-${o.expect}`, body);
   }
   body += `  <recv response="200" rtd="true" rrs="true"/>
-${SEAT_ACK_2XX}`;
+${SEAT_ACK_2XX}${streamAudio()}`;
   if ((o.hangup ?? 'seat') === 'seat') {
     body += `  <pause milliseconds="${o.holdMs ?? 1000}"/>
 ${SEAT_BYE}  <recv response="200"/>
@@ -286,7 +291,7 @@ ${SDP}
     ]]>
   </send>
   <recv request="ACK"/>
-`;
+${streamAudio()}`;
   if ((o.hangup ?? 'wait') === 'wait') {
     body += `  <recv request="BYE"/>
   <send>

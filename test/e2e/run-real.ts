@@ -1,0 +1,28 @@
+// `npm run test:real`: the e2e suites against the real drachtio-server and FreeSWITCH (started by
+// ../shared/realstack/up.sh, or named in DIALGATE_REAL_SERVERS), never part of `npm test` or CI.
+// When they are not reachable it says so in one line and exits 0.
+import { spawnSync } from 'node:child_process';
+import { realServers, reachable } from './real-servers.js';
+
+const SUITES = [
+  'test/e2e/outbound-calls.test.ts',
+  'test/e2e/prepaid-calls.test.ts',
+  'test/e2e/prepaid-race.test.ts',
+  'test/e2e/emergency-calls.test.ts',
+  'test/e2e/inbound-calls.test.ts',
+  'test/e2e/anchored-calls.test.ts',
+];
+
+const spec = process.env.DIALGATE_REAL_SERVERS ?? 'realstack';
+const real = realServers(spec)!;
+const up = await Promise.all([reachable(real.drachtio.host, real.drachtio.port), reachable(real.esl.host, real.esl.port)]);
+if (!up.every(Boolean)) {
+  console.log(`test:real skipped: no drachtio-server at ${real.drachtio.host}:${real.drachtio.port} or FreeSWITCH event socket at ${real.esl.host}:${real.esl.port} (start ../shared/realstack/up.sh, or set DIALGATE_REAL_SERVERS)`);
+  process.exit(0);
+}
+console.log(`test:real against drachtio ${real.drachtio.host}:${real.drachtio.port} (SIP ${real.sip}), FreeSWITCH ESL ${real.esl.host}:${real.esl.port}`);
+const files = process.argv.slice(2).length ? process.argv.slice(2) : SUITES;
+const r = spawnSync('npx', ['vitest', 'run', '--config', 'test/vitest.config.ts', ...files], {
+  stdio: 'inherit', env: { ...process.env, DIALGATE_REAL_SERVERS: spec },
+});
+process.exit(r.status ?? 1);
