@@ -3,10 +3,9 @@
 // Nonces are stateless: base64url(ts ‖ random ‖ HMAC-SHA256(key, ts ‖ random ‖ realm)), so any
 // instance sharing the key can verify a nonce another instance issued, with no Redis round trip.
 //
-// Replay: a captured Authorization header can be replayed only until its nonce expires
-// (nonceTtlMs, 5 min by default). Nonce-count (nc) tracking is NOT done: it needs shared state per
-// nonce across instances; qop=auth with a fresh cnonce per request still stops precomputation.
-// REGISTER replays are also bounded by the registrar's Call-ID/CSeq ordering check.
+// Replay: verification here is stateless; the SIP layer binds credentials to the request
+// (digest-uri = Request-URI) and accepts each nonce-count once across instances (auth/replay.ts),
+// within the nonce's lifetime (nonceTtlMs, 5 min by default).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess';
@@ -72,6 +71,8 @@ export interface ChallengeOptions {
 }
 
 export interface DigestAuth {
+  /** How long an issued nonce is accepted (replay tracking keeps its counts as long). */
+  readonly nonceTtlMs: number;
   /** A WWW-Authenticate / Proxy-Authenticate header value. */
   challenge(realm: string, now: number, opts?: ChallengeOptions): string;
   verify(input: VerifyInput): VerifyResult;
@@ -116,6 +117,7 @@ export function createDigestAuth(opts: DigestOptions): DigestAuth {
   }
 
   return {
+    nonceTtlMs: ttl + skew,
     challenge(realm, now, c = {}) {
       const parts = [
         `Digest realm=${quote(realm)}`,

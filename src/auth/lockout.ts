@@ -1,48 +1,60 @@
-// Brute-force lockout for digest authentication, shared by all instances through Redis.
+// Brute-force lockout for digest authentication, shared by all instances through Redis, built so
+// that a stranger cannot lock an agent out (a lockout is otherwise a denial of service: five bad
+// REGISTERs with a seat's name from anywhere would silence that agent for 15 minutes).
 //
-// Each subject (a source IP, or a username) has a sliding window of failure timestamps (zset) and
-// a lock key holding the epoch ms it is locked until. Failures are recorded by one Lua script per
-// subject, so counting and locking are atomic and each script touches one hash tag
-// ({ip:…} / {user:…}): it runs unchanged on Redis Cluster.
-//
-// Unknown usernames are tracked exactly like real ones (counter and lock), and count against the
-// source IP too, so the lockout itself does not reveal which seats exist.
-// Times are compared with the injected `now`; Redis TTLs only garbage-collect.
+// Three subjects, each a sliding window of failures (zset) and a lock key:
+// - user@source: the common case, a phone with a wrong password, or a guesser aiming at one seat
+//   from one address. Locked after a few failures.
+// - source: one address guessing many seats. Locked after more failures (a call centre puts dozens
+//   of seats behind one NAT address), and each new lock of the same source lasts twice as long
+//   as the last one (backoff, up to a day).
+// - user: a seat guessed from many addresses. Locked only far above what a few packets reach, and
+//   never for a source that authenticated as that seat recently (the agent's own phone).
+// Each Lua script touches one hash tag ({src:…}, {us:…}, {user:…}): it runs unchanged on Redis
+// Cluster. Unknown usernames are tracked exactly like real ones. Times are compared with the
+// injected `now`; Redis TTLs only garbage-collect.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 
 export interface LockoutOptions {
   prefix?: string;
-  /** Failures against one username within the window before it is locked. Default 5. */
+  /** Failures for one seat from one source within the window. Default 5. */
+  maxFailuresPerUserSource?: number;
+  /** Failures from one source, all seats together. Default 20. */
+  maxFailuresPerSource?: number;
+  /** Failures for one seat from all sources. Default 1000: far above a stranger's few packets. */
   maxFailuresPerUser?: number;
-  /**
-   * Failures from one source IP within the window. Default 20: a call centre puts dozens of seats
-   * behind one NAT address, and one misconfigured phone must not lock out the whole floor.
-   */
-  maxFailuresPerIp?: number;
   /** Sliding window for counting failures. Default 10 minutes. */
   windowMs?: number;
-  /** How long a lock lasts. Default 15 minutes. */
+  /** First lock; a source's later locks double, up to maxLockMs. Default 15 minutes. */
   lockMs?: number;
+  /** Longest source lock (backoff cap). Default 24 hours. */
+  maxLockMs?: number;
+  /** A source that authenticated as a seat within this time is never locked out by the seat's lock. Default 7 days. */
+  trustMs?: number;
 }
+
+export type LockScope = 'source' | 'user-source' | 'user';
 
 export type LockState =
   | { locked: false }
-  | { locked: true; scope: 'ip' | 'user'; until: number; retryAfterSeconds: number };
+  | { locked: true; scope: LockScope; until: number; retryAfterSeconds: number };
 
 export interface Lockout {
   /** Before verifying credentials: a locked subject gets the same 403 as a wrong password. */
-  check(user: string, ip: string, now: number): Promise<LockState>;
+  check(user: string, source: string, now: number): Promise<LockState>;
   /** After a failed verification (wrong password or unknown user). Returns the state after it. */
-  recordFailure(user: string, ip: string, now: number): Promise<LockState>;
+  recordFailure(user: string, source: string, now: number): Promise<LockState>;
   /**
-   * After a successful verification: clears the user's failure count. The IP count is left alone,
-   * so an attacker holding one valid account cannot reset the counter of the address it guesses from.
+   * After a successful verification: clears the seat's failures from that source and trusts the
+   * source for the seat. The source's own count is left alone, so an attacker holding one valid
+   * account cannot reset the counter of the address it guesses from.
    */
-  recordSuccess(user: string): Promise<void>;
+  recordSuccess(user: string, source: string, now: number): Promise<void>;
 }
 
-// KEYS: fails zset, lock key. ARGV: now, windowMs, max, lockMs, member, lockedUntil.
+// KEYS: fails zset, lock key, strikes key. ARGV: now, windowMs, max, lockMs, member, maxLockMs, backoff (0/1).
+// Returns the lock's end (0 when not locked).
 const FAILURE_LUA = `
 local now = tonumber(ARGV[1])
 local until_ = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -50,54 +62,88 @@ if until_ > now then return until_ end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 redis.call('ZADD', KEYS[1], now, ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
-  redis.call('SET', KEYS[2], ARGV[6], 'PX', ARGV[4])
-  redis.call('DEL', KEYS[1])
-  return tonumber(ARGV[6])
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then return 0 end
+local lock = tonumber(ARGV[4])
+if ARGV[7] == '1' then
+  local strikes = redis.call('INCR', KEYS[3])
+  redis.call('PEXPIRE', KEYS[3], ARGV[6])
+  lock = math.min(lock * 2 ^ (strikes - 1), tonumber(ARGV[6]))
 end
-return 0
+redis.call('SET', KEYS[2], now + lock, 'PX', lock)
+redis.call('DEL', KEYS[1])
+return now + lock
 `;
 
 export function createLockout(redis: Redis | Cluster, opts: LockoutOptions = {}): Lockout {
   const prefix = opts.prefix ?? 'dialgate:lockout';
-  const maxUser = opts.maxFailuresPerUser ?? 5;
-  const maxIp = opts.maxFailuresPerIp ?? 20;
+  const limits: Record<LockScope, number> = {
+    'user-source': opts.maxFailuresPerUserSource ?? 5,
+    source: opts.maxFailuresPerSource ?? 20,
+    user: opts.maxFailuresPerUser ?? 1000,
+  };
   const windowMs = opts.windowMs ?? 10 * 60_000;
   const lockMs = opts.lockMs ?? 15 * 60_000;
+  const maxLockMs = opts.maxLockMs ?? 24 * 3_600_000;
+  const trustMs = opts.trustMs ?? 7 * 24 * 3_600_000;
 
-  const keys = (scope: 'ip' | 'user', id: string) => {
-    const base = `${prefix}:{${scope}:${subjectId(id)}}`;
-    return { fails: `${base}:f`, lock: `${base}:l` };
+  const keys = (scope: LockScope, user: string, source: string) => {
+    const tag = scope === 'source' ? `src:${subjectId(source)}`
+      : scope === 'user' ? `user:${subjectId(user)}` : `us:${subjectId(`${user}@${source}`)}`;
+    const base = `${prefix}:{${tag}}`;
+    return { fails: `${base}:f`, lock: `${base}:l`, strikes: `${base}:s`, trusted: `${base}:ok` };
   };
 
-  const state = (scope: 'ip' | 'user', until: number, now: number): LockState =>
+  const state = (scope: LockScope, until: number, now: number): LockState =>
     until > now
       ? { locked: true, scope, until, retryAfterSeconds: Math.ceil((until - now) / 1000) }
       : { locked: false };
 
-  async function fail(scope: 'ip' | 'user', id: string, max: number, now: number): Promise<LockState> {
-    const k = keys(scope, id);
+  async function fail(scope: LockScope, user: string, source: string, now: number): Promise<LockState> {
+    const k = keys(scope, user, source);
     const member = `${now}:${randomBytes(6).toString('hex')}`;
-    const until = await redis.eval(FAILURE_LUA, 2, k.fails, k.lock,
-      now, windowMs, max, lockMs, member, String(now + lockMs));
+    const until = await redis.eval(FAILURE_LUA, 3, k.fails, k.lock, k.strikes,
+      now, windowMs, limits[scope], lockMs, member, maxLockMs, scope === 'source' ? '1' : '0');
     return state(scope, Number(until), now);
   }
 
-  const lockedUntil = async (scope: 'ip' | 'user', id: string) =>
-    Number((await redis.get(keys(scope, id).lock)) ?? 0);
+  const lockedUntil = async (scope: LockScope, user: string, source: string) =>
+    Number((await redis.get(keys(scope, user, source).lock)) ?? 0);
+
+  /** The seat's lock does not apply to a source it recently authenticated from. */
+  const trusted = async (user: string, source: string, now: number) => {
+    const at = await redis.zscore(keys('user', user, source).trusted, source);
+    return at !== null && now - Number(at) < trustMs;
+  };
+
+  const first = (states: LockState[]): LockState => states.find((s) => s.locked) ?? { locked: false };
 
   return {
-    async check(user, ip, now) {
-      const [ipUntil, userUntil] = await Promise.all([lockedUntil('ip', ip), lockedUntil('user', user)]);
-      const byIp = state('ip', ipUntil, now);
-      return byIp.locked ? byIp : state('user', userUntil, now);
+    async check(user, source, now) {
+      const [src, us, u] = await Promise.all([
+        lockedUntil('source', user, source), lockedUntil('user-source', user, source), lockedUntil('user', user, source),
+      ]);
+      const byUser = state('user', u, now);
+      return first([
+        state('source', src, now),
+        state('user-source', us, now),
+        byUser.locked && !(await trusted(user, source, now)) ? byUser : { locked: false },
+      ]);
     },
-    async recordFailure(user, ip, now) {
-      const [byIp, byUser] = await Promise.all([fail('ip', ip, maxIp, now), fail('user', user, maxUser, now)]);
-      return byIp.locked ? byIp : byUser;
+    async recordFailure(user, source, now) {
+      const states = await Promise.all((['source', 'user-source', 'user'] as const).map((s) => fail(s, user, source, now)));
+      if (states[2]!.locked && (await trusted(user, source, now))) states[2] = { locked: false };
+      return first(states);
     },
-    async recordSuccess(user) {
-      await redis.del(keys('user', user).fails);
+    async recordSuccess(user, source, now) {
+      const k = keys('user', user, source);
+      await Promise.all([
+        redis.del(keys('user-source', user, source).fails),
+        redis.multi()
+          .zadd(k.trusted, now, source)
+          .zremrangebyscore(k.trusted, '-inf', now - trustMs)
+          .pexpire(k.trusted, trustMs)
+          .exec(),
+      ]);
     },
   };
 }

@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { DistributionStrategy } from '../config/types.js';
 import type { DistributionState } from '../policy/inbound/distribution.js';
-import { formatLocalDate, localDateTime } from '../time/zone.js';
+import { localDate } from '../time/zone.js';
 
 const PREFIX = 'dialgate:400';
 /** A member counts as busy this long after it answered, unless its call end clears it (crash safety). */
@@ -24,7 +24,7 @@ export const inboundKeys = {
 
 /** The local calendar day the missed-call count belongs to (resets at local midnight). */
 export function missedDay(now: number, zone = 'Asia/Shanghai'): string {
-  return formatLocalDate(localDateTime(zone, now));
+  return localDate(zone, now);
 }
 
 export class InboundState {

@@ -1,25 +1,19 @@
 // Rings one destination of a 400 call (002 §1.3 号码绑定): a registered seat at its contact, or a
 // number through the trunks in failover order (004 §2.6; 408/5xx move on to the next trunk). The
-// member's no-answer timeout covers the whole attempt; cancel() stops it (CANCEL on the wire).
+// member's no-answer timeout covers the whole attempt; cancel() stops it (CANCEL on the wire, and
+// the same 2 s grace for a silent far end as the trunk dialler: one InviteAttempt for both).
 import type Srf from 'drachtio-srf';
 import type { RouteMember } from '../policy/inbound/types.js';
 import type { Clock, Timer } from './clock.js';
+import { InviteAttempt, type DialAttempt } from './invite-attempt.js';
 import { isFailoverStatus } from './trunk-dialer.js';
-
-export interface LegAttempt {
-  /** "seat:1001" or "number:13800138000@trunk-a". */
-  target: string;
-  sipStatus: number;
-  at: number;
-  note?: string;
-}
 
 export interface LegResult {
   member: RouteMember;
   dialog?: Srf.Dialog;
   /** Trunk that carried an answered number leg. */
   trunkId?: string;
-  attempts: LegAttempt[];
+  attempts: DialAttempt[];
 }
 
 export interface LegOptions {
@@ -37,99 +31,72 @@ export interface LegOptions {
 }
 
 export class MemberLeg {
-  private pending: Srf.SrfRequest | null = null;
-  private cancelled = false;
-  private timer: Timer | null = null;
-  private timedOut = false;
+  private current: InviteAttempt | null = null;
+  private stopped: 'timeout' | 'cancelled' | null = null;
 
   constructor(private readonly srf: Srf, readonly member: RouteMember, private readonly opts: LegOptions) {}
 
   cancel(): void {
-    this.cancelled = true;
-    this.sendCancel();
+    this.stop('cancelled');
   }
 
-  /** CANCEL the pending INVITE; called from event handlers and timers, so it never throws. */
-  private sendCancel(req: Srf.SrfRequest | null = this.pending): void {
-    try {
-      req?.cancel(() => {});
-    } catch {
-      // The transaction already completed (final response crossed the CANCEL) or the link is down.
-    }
+  private stop(why: 'timeout' | 'cancelled'): void {
+    if (this.stopped !== 'cancelled') this.stopped = why;
+    this.current?.stop(why);
   }
 
   async dial(): Promise<LegResult> {
     const { member, opts } = this;
-    const attempts: LegAttempt[] = [];
-    this.timer = opts.clock.setTimeout(() => {
-      this.timedOut = true;
-      this.sendCancel();
-    }, member.noAnswerSeconds * 1000);
+    const attempts: DialAttempt[] = [];
+    const timer: Timer = opts.clock.setTimeout(() => this.stop('timeout'), member.noAnswerSeconds * 1000);
     try {
       if (member.kind === 'seat') {
+        const at = opts.clock.now();
         const contact = await opts.contactOf(member.seat);
         if (!contact) {
-          attempts.push({ target: member.key, sipStatus: 480, at: opts.clock.now(), note: 'not-registered' });
+          attempts.push({ target: member.key, sipStatus: 480, at, note: 'not-registered' });
           return { member, attempts };
         }
-        const r = await this.attempt(contact, undefined);
-        attempts.push({ target: member.key, ...r.attempt });
+        const r = await this.attempt(member.key, contact, undefined);
+        attempts.push(r.attempt);
         return { member, attempts, ...(r.dialog ? { dialog: r.dialog } : {}) };
       }
       for (const t of member.trunks) {
-        if (this.cancelled || this.timedOut) break;
+        if (this.stopped) break;
         const target = `${member.key}@${t.trunkId}`;
+        const at = opts.clock.now();
         if (!(await opts.acquireTrunk(t.trunkId))) {
-          attempts.push({ target, sipStatus: 503, at: opts.clock.now(), note: 'busy-trunk' });
+          attempts.push({ target, sipStatus: 503, at, note: 'busy-trunk' });
           continue;
         }
-        const r = await this.attempt(t.requestUri, opts.trunkAuth(t.trunkId));
-        attempts.push({ target, ...r.attempt });
+        const r = await this.attempt(target, t.requestUri, opts.trunkAuth(t.trunkId));
+        attempts.push(r.attempt);
         if (r.dialog) return { member, attempts, dialog: r.dialog, trunkId: t.trunkId };
         await opts.releaseTrunk(t.trunkId);
         if (!isFailoverStatus(r.attempt.sipStatus) || r.attempt.note === 'no-answer') break;
       }
       return { member, attempts };
     } finally {
-      if (this.timer) opts.clock.clearTimeout(this.timer);
+      opts.clock.clearTimeout(timer);
     }
   }
 
-  private async attempt(uri: string, auth: { username: string; password: string } | undefined): Promise<{ dialog?: Srf.Dialog; attempt: Omit<LegAttempt, 'target'> }> {
+  private async attempt(target: string, uri: string, auth: { username: string; password: string } | undefined): Promise<{ dialog?: Srf.Dialog; attempt: DialAttempt }> {
     const { opts } = this;
     const at = opts.clock.now();
-    if (this.cancelled) return { attempt: { sipStatus: 487, at, note: 'cancelled' } };
-    if (this.timedOut) return { attempt: { sipStatus: 408, at, note: 'no-answer' } };
-    try {
-      const dialog = await this.srf.createUAC(uri, {
-        localSdp: opts.localSdp,
-        headers: { ...opts.headers, From: opts.from },
-        ...(auth ? { auth } : {}),
-      }, {
-        // srf calls this as (err, req), although its typings say (req).
-        cbRequest: ((_err: unknown, req: Srf.SrfRequest | undefined) => {
-          if (!req) return;
-          this.pending = req;
-          if (this.cancelled || this.timedOut) this.sendCancel(req);
-        }) as unknown as (req: Srf.SrfRequest) => void,
-        cbProvisional: (res: Srf.SrfResponse) => {
-          if (res.status === 180 || res.status === 183) opts.onRinging();
-        },
-      });
-      if (this.cancelled) {
-        // Answered as we gave up: the caller is gone or another member won. Our BYE may cross theirs.
-        Promise.resolve().then(() => dialog.destroy()).catch(() => {});
-        return { attempt: { sipStatus: 487, at, note: 'answered-too-late' } };
-      }
-      return { dialog, attempt: { sipStatus: 200, at } };
-    } catch (err) {
-      const status = (err as { status?: number }).status;
-      if (this.timedOut) return { attempt: { sipStatus: 408, at, note: 'no-answer' } };
-      if (this.cancelled) return { attempt: { sipStatus: 487, at, note: 'cancelled' } };
-      if (typeof status === 'number') return { attempt: { sipStatus: status, at } };
-      return { attempt: { sipStatus: 503, at, note: 'error' } };
-    } finally {
-      this.pending = null;
-    }
+    if (this.stopped === 'cancelled') return { attempt: { target, sipStatus: 487, at, note: 'cancelled' } };
+    if (this.stopped === 'timeout') return { attempt: { target, sipStatus: 408, at, note: 'no-answer' } };
+    const attempt = new InviteAttempt(this.srf, {
+      uri, localSdp: opts.localSdp, headers: { ...opts.headers, From: opts.from }, ...(auth ? { auth } : {}),
+    }, opts.clock, (status) => {
+      if (status === 180 || status === 183) opts.onRinging();
+    });
+    this.current = attempt;
+    // Stopped while the attempt was being set up.
+    if (this.stopped) attempt.stop(this.stopped);
+    const o = await attempt.outcome;
+    this.current = null;
+    const note = o.stopped === 'timeout' ? 'no-answer' : o.stopped === 'cancelled' ? 'cancelled' : o.error ? 'error' : undefined;
+    return { ...(o.dialog ? { dialog: o.dialog } : {}), attempt: { target, sipStatus: o.sipStatus, at: attempt.at, ...(note ? { note } : {}) } };
   }
 }

@@ -4,6 +4,7 @@
 // the same answer from the same phone.
 import type Srf from 'drachtio-srf';
 import type { Clock } from './clock.js';
+import { InviteAttempt, type DialAttempt } from './invite-attempt.js';
 
 export interface TrunkTarget {
   trunkId: string;
@@ -12,14 +13,6 @@ export interface TrunkTarget {
   timeoutSeconds: number;
   /** Digest credentials the carrier may challenge for. */
   auth?: { username: string; password: string };
-}
-
-export interface TrunkAttempt {
-  trunk: string;
-  sipStatus: number;
-  at: number;
-  /** 'timeout' | 'error' | 'busy-trunk' | undefined for a SIP answer. */
-  note?: string;
 }
 
 export interface DialOptions {
@@ -39,46 +32,40 @@ export interface DialOptions {
 export interface Dialled {
   dialog: Srf.Dialog;
   trunkId: string;
-  attempts: TrunkAttempt[];
+  attempts: DialAttempt[];
 }
 
 export class DialFailure extends Error {
-  constructor(readonly status: number, readonly attempts: TrunkAttempt[], readonly cancelled = false) {
+  constructor(readonly status: number, readonly attempts: DialAttempt[], readonly cancelled = false) {
     super(`all trunks failed, last status ${status}`);
   }
 }
 
 /** Statuses after which the next trunk is tried. */
-/** How long to wait for a CANCELled INVITE to end before giving up on it. */
-const CANCEL_GRACE_MS = 2_000;
-
 export function isFailoverStatus(status: number): boolean {
   return status === 408 || (status >= 500 && status < 600);
 }
 
 export class TrunkDialer {
-  private pending: Srf.SrfRequest | null = null;
   private cancelled = false;
-  /** Stops waiting for the current attempt soon (after a CANCEL that may get no answer). */
-  private abortCurrent: (() => void) | null = null;
+  private current: InviteAttempt | null = null;
 
   constructor(private readonly srf: Srf) {}
 
   /** The caller gave up (CANCEL or BYE before answer): stop the current attempt and all others. */
   cancel(): void {
     this.cancelled = true;
-    const req = this.pending;
-    if (req) req.cancel(() => {});
-    this.abortCurrent?.();
+    this.current?.stop('cancelled');
   }
 
   async dial(opts: DialOptions): Promise<Dialled> {
-    const attempts: TrunkAttempt[] = [];
+    const attempts: DialAttempt[] = [];
     let lastStatus = 503;
     for (const target of opts.targets) {
       if (this.cancelled) break;
+      const at = opts.clock.now();
       if (!(await opts.acquireTrunk(target.trunkId))) {
-        attempts.push({ trunk: target.trunkId, sipStatus: 503, at: opts.clock.now(), note: 'busy-trunk' });
+        attempts.push({ target: target.trunkId, sipStatus: 503, at, note: 'busy-trunk' });
         continue;
       }
       // Cancelled while the slot was being taken: send no INVITE at all.
@@ -86,86 +73,26 @@ export class TrunkDialer {
         await opts.releaseTrunk(target.trunkId);
         break;
       }
-      const outcome = await this.attempt(target, opts);
-      attempts.push(outcome.attempt);
-      if (outcome.dialog) return { dialog: outcome.dialog, trunkId: target.trunkId, attempts };
+      const attempt = new InviteAttempt(this.srf, {
+        uri: target.requestUri,
+        localSdp: opts.localSdp,
+        headers: { ...opts.headers, From: `<sip:${target.callerId}@${opts.fromHost}>` },
+        ...(target.auth ? { auth: target.auth } : {}),
+      }, opts.clock, opts.onProvisional);
+      this.current = attempt;
+      const ring = opts.clock.setTimeout(() => attempt.stop('timeout'), target.timeoutSeconds * 1000);
+      const o = await attempt.outcome.finally(() => opts.clock.clearTimeout(ring));
+      this.current = null;
+      const note = o.stopped ?? (o.error ? 'error' : undefined);
+      attempts.push({ target: target.trunkId, sipStatus: o.sipStatus, at: attempt.at, ...(note ? { note } : {}) });
+      if (o.dialog) return { dialog: o.dialog, trunkId: target.trunkId, attempts };
       await opts.releaseTrunk(target.trunkId);
-      lastStatus = outcome.attempt.sipStatus;
+      lastStatus = o.sipStatus;
       if (this.cancelled) break;
       if (!isFailoverStatus(lastStatus)) throw new DialFailure(lastStatus, attempts);
     }
     if (this.cancelled) throw new DialFailure(487, attempts, true);
     // No trunk left (all failed over or full): 503, as DESIGN says for "no trunk left".
     throw new DialFailure(attempts.length > 0 && !isFailoverStatus(lastStatus) ? lastStatus : 503, attempts);
-  }
-
-  /**
-   * One INVITE to one trunk. The ring timeout (and the caller's CANCEL) send a CANCEL; a carrier
-   * that never sent a provisional response cannot be CANCELled (RFC 3261 §9.1) and would hold the
-   * attempt until Timer B (32 s), so after CANCEL_GRACE_MS we stop waiting and move on. A late 2xx
-   * from the abandoned attempt is hung up at once.
-   */
-  private attempt(target: TrunkTarget, opts: DialOptions): Promise<{ dialog?: Srf.Dialog; attempt: TrunkAttempt }> {
-    return new Promise((resolve) => {
-      let settled = false;
-      let timedOut = false;
-      let grace: ReturnType<Clock['setTimeout']> | null = null;
-      const done = (r: { dialog?: Srf.Dialog; attempt: TrunkAttempt }): void => {
-        if (settled) return;
-        settled = true;
-        this.pending = null;
-        this.abortCurrent = null;
-        opts.clock.clearTimeout(timer);
-        if (grace) opts.clock.clearTimeout(grace);
-        resolve(r);
-      };
-      const giveUpSoon = (): void => {
-        grace ??= opts.clock.setTimeout(() => done({
-          attempt: { trunk: target.trunkId, sipStatus: timedOut ? 408 : 487, at: opts.clock.now(), note: timedOut ? 'timeout' : 'cancelled' },
-        }), CANCEL_GRACE_MS);
-      };
-      this.abortCurrent = giveUpSoon;
-      const timer = opts.clock.setTimeout(() => {
-        timedOut = true;
-        this.pending?.cancel(() => {});
-        giveUpSoon();
-      }, target.timeoutSeconds * 1000);
-      this.srf.createUAC(target.requestUri, {
-        localSdp: opts.localSdp,
-        headers: {
-          ...opts.headers,
-          From: `<sip:${target.callerId}@${opts.fromHost}>`,
-        },
-        ...(target.auth ? { auth: target.auth } : {}),
-      }, {
-        // srf calls this as (err, req), although its typings say (req).
-        cbRequest: ((_err: unknown, req: Srf.SrfRequest | undefined) => {
-          if (!req) return;
-          if (settled) {
-            req.cancel(() => {});
-            return;
-          }
-          this.pending = req;
-          // The caller may have cancelled, or the ring timer expired, while the INVITE was being sent.
-          if (this.cancelled || timedOut) req.cancel(() => {});
-        }) as unknown as (req: Srf.SrfRequest) => void,
-        cbProvisional: (res: Srf.SrfResponse) => {
-          if (!settled) opts.onProvisional(res.status, res.body || undefined);
-        },
-      }).then((dialog) => {
-        if (settled) {
-          // Answered after we gave up on it: the call went elsewhere (or nowhere).
-          void Promise.resolve().then(() => dialog.destroy()).catch(() => {});
-          return;
-        }
-        done({ dialog, attempt: { trunk: target.trunkId, sipStatus: 200, at: opts.clock.now() } });
-      }, (err: unknown) => {
-        const status = (err as { status?: number }).status;
-        const at = opts.clock.now();
-        if (timedOut) done({ attempt: { trunk: target.trunkId, sipStatus: 408, at, note: 'timeout' } });
-        else if (typeof status === 'number') done({ attempt: { trunk: target.trunkId, sipStatus: status, at } });
-        else done({ attempt: { trunk: target.trunkId, sipStatus: 503, at, note: 'error' } });
-      });
-    });
   }
 }

@@ -6,11 +6,19 @@ import { BEIJING, zonedIso } from './time.js';
 export type CallDirection = 'outbound' | 'inbound';
 export type HangupBy = 'caller' | 'callee' | 'system' | 'cutoff';
 
-export interface TrunkAttempt {
+/** One dial attempt as the CDR keeps it. */
+export interface CdrAttempt {
   trunk: string;
   /** Final status from that trunk (408 for a timeout we declared). */
   sipStatus: number;
   at: number; // epoch ms the attempt started
+}
+
+export interface CdrCharge {
+  account: string;
+  /** Reservation id in the ledger. */
+  reservation: string;
+  cost: Money;
 }
 
 /** One policy step as the CDR keeps it: enough to tell why, not the full explain trace. */
@@ -37,7 +45,7 @@ export interface Cdr {
   denyReason: string | null;
   /** Final status sent to the caller. */
   sipStatus: number;
-  trunks: TrunkAttempt[];
+  trunks: CdrAttempt[];
   inviteAt: number;
   inviteIso: string;
   ringAt: number | null;
@@ -52,6 +60,8 @@ export interface Cdr {
   billedSeconds: number;
   cost: Money;
   balanceAfter: Money | null;
+  /** Every reservation the call paid from, with its cost (an inbound call's package and its forwarded leg). */
+  charges: CdrCharge[];
   hangupBy: HangupBy | null;
   hangupCause: string | null;
   recordingPath: string | null;
@@ -68,7 +78,7 @@ export interface Cdr {
 type Derived = 'inviteIso' | 'ringIso' | 'answerIso' | 'endIso';
 type Defaulted =
   | 'tenant' | 'seat' | 'callerPresented' | 'calleeNormalised' | 'numberClass' | 'region' | 'denyReason'
-  | 'trunks' | 'ringAt' | 'answerAt' | 'billableSeconds' | 'billedSeconds' | 'cost' | 'balanceAfter'
+  | 'trunks' | 'ringAt' | 'answerAt' | 'billableSeconds' | 'billedSeconds' | 'cost' | 'balanceAfter' | 'charges'
   | 'hangupBy' | 'hangupCause' | 'recordingPath' | 'media' | 'mediaNote' | 'recovered' | 'trace';
 
 export type CdrInput = Omit<Cdr, Derived | Defaulted> & Partial<Pick<Cdr, Defaulted>>;
@@ -104,6 +114,7 @@ export function buildCdr(input: CdrInput, timeZone = BEIJING): Cdr {
     billedSeconds: input.billedSeconds ?? 0,
     cost: input.cost ?? 0,
     balanceAfter: input.balanceAfter ?? null,
+    charges: input.charges ?? [],
     hangupBy: input.hangupBy ?? null,
     hangupCause: input.hangupCause ?? null,
     recordingPath: input.recordingPath ?? null,

@@ -19,12 +19,13 @@ function parts(ms: number, timeZone: string): Record<string, number> {
   return out;
 }
 
+import { localDate } from '../time/zone.js';
+
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
-/** "YYYY-MM-DD" of the instant in the zone. */
+/** "YYYY-MM-DD" of the instant in the zone (the one local-date function, time/zone.ts). */
 export function zonedDate(ms: number, timeZone = BEIJING): string {
-  const p = parts(ms, timeZone);
-  return `${pad(p.year ?? 0, 4)}-${pad(p.month ?? 0)}-${pad(p.day ?? 0)}`;
+  return localDate(timeZone, ms);
 }
 
 /** ISO 8601 with the zone's offset, e.g. 2025-03-01T08:00:00.000+08:00. */

@@ -10,6 +10,7 @@ import type { Path, YamlSource } from './source.js';
 import type {
   NumberClass, Route, RouteMatch, Seat, ServerSettings, Tariff, TariffRate, Tenant, Trunk,
 } from './types.js';
+import { parseCidr } from '../auth/sources.js';
 import { noticeCalendar, noticeEnd } from './validity.js';
 import { buildSchedule, type ScheduleYaml } from './window.js';
 
@@ -69,6 +70,7 @@ interface ServerYaml {
   redis?: { url?: SecretSpec };
   cdr?: { dir?: string };
   alerts?: { webhook?: string; timeoutMs?: number };
+  security?: { invitePerSecond?: number; registerPerSecond?: number; optionsPerSecond?: number; banSeconds?: number };
 }
 
 export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Promise<ServerSettings | undefined> {
@@ -98,6 +100,12 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
     redis: { url: redisUrl },
     cdr: { dir: isAbsolute(cdrDir) ? cdrDir : resolve(ctx.dir, cdrDir) },
     alerts: { ...(y.alerts?.webhook ? { webhook: y.alerts.webhook } : {}), timeoutMs: y.alerts?.timeoutMs ?? 5000 },
+    security: {
+      invitePerSecond: y.security?.invitePerSecond ?? 50,
+      registerPerSecond: y.security?.registerPerSecond ?? 20,
+      optionsPerSecond: y.security?.optionsPerSecond ?? 10,
+      banSeconds: y.security?.banSeconds ?? 60,
+    },
   };
 }
 
@@ -118,6 +126,7 @@ export interface TenantYaml {
   tariff: string;
   account?: string;
   recording?: boolean | 'required';
+  allowedSources?: string[];
   announcements?: Record<string, string>;
   warningSeconds?: number;
 }
@@ -136,6 +145,9 @@ export function buildTenant(item: Item<TenantYaml>, ctx: BuildContext): TenantDr
   }
   const window = y.window ? buildSchedule(item.src, [...item.path, 'window'], y.window, ctx.timezone, ctx.issues) : undefined;
   if (window) noticeCalendar(ctx.issues, { src: item.src, path: [...item.path, 'window'] }, window, ctx.now);
+  (y.allowedSources ?? []).forEach((c, i) => {
+    if (!parseCidr(c)) ctx.issues.error(item.src.issue([...item.path, 'allowedSources', i], `\`${c}\` is not an address or CIDR block`, 'write e.g. 203.0.113.0/24, 10.1.2.3 or 2001:db8::/32'));
+  });
   if (!y.window) {
     ctx.issues.warn(item.src.issue(item.path, `tenant \`${y.id}\` has no dialing window: outbound calls are allowed at any hour`,
       'add window: { weekly: { all: ["08:00-19:30"] } } (the telesales contract 004 §3.2 window)'));
@@ -156,6 +168,7 @@ export function buildTenant(item: Item<TenantYaml>, ctx: BuildContext): TenantDr
     account: y.account ?? y.id,
     recording: y.recording === true || y.recording === 'required',
     recordingRequired: y.recording === 'required',
+    ...(y.allowedSources?.length ? { allowedSources: y.allowedSources.map((c) => c.trim()) } : {}),
     announcements: { ...(y.announcements ?? {}) },
     warningSeconds: y.warningSeconds ?? 30,
   };

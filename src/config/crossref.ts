@@ -4,6 +4,9 @@ import type { Placed, TenantDraft } from './build.js';
 import { didYouMean, type IssueList } from './errors.js';
 import type { Path, YamlSource } from './source.js';
 import type { Route, RouteMatch, Seat, Tariff, Trunk } from './types.js';
+import { EMERGENCY_NUMBERS } from '../numbers/classify.js';
+import { normalizeNumber } from '../numbers/normalize.js';
+import { findRoute } from '../policy/routing.js';
 
 /** Entities of one kind by id. `known` also holds ids of items that failed validation, so a broken
  * tenant does not also produce "missing tenant" errors in every seat that names it. */
@@ -63,6 +66,7 @@ export function checkReferences(r: Registries, issues: IssueList): void {
   checkNumberOwnership(r, issues);
   checkUnreachableRoutes([...r.routes.byId.values()], issues);
   checkScopeServed(r, issues);
+  checkEmergencyRouted(r, issues);
 }
 
 /** Caller ids (tenant pools and seats' own numbers) must belong to one tenant only (004 §2.2). */
@@ -130,5 +134,24 @@ function checkScopeServed(r: Registries, issues: IssueList): void {
         issues.warn(src.issue([...path, 'allowedClasses'], `tenant \`${t.id}\` may call ${cls} numbers but tariff \`${tariff.id}\` has no rate for them`, 'add a rate with this class, or one without class and prefix as the default'));
       }
     }
+  }
+}
+
+/**
+ * 110, 119, 120 and 122 must connect for every tenant whatever else the config says (they bypass
+ * window, scope, ports and balance): a tenant for whom one of them finds no route is an error,
+ * not a warning, because the caller would hear 404 in an emergency.
+ */
+function checkEmergencyRouted(r: Registries, issues: IssueList): void {
+  if (!r.routes.reliable) return; // a broken routes file is reported already
+  const routes = [...r.routes.byId.values()].map((p) => p.value);
+  for (const { value: t, src, path } of r.tenants.byId.values()) {
+    const missing = [...EMERGENCY_NUMBERS].filter((n) => {
+      const number = normalizeNumber(n);
+      return number.ok && findRoute(routes, number.number, t.id) === undefined;
+    });
+    if (missing.length === 0) continue;
+    issues.error(src.issue(path, `emergency number${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ha${missing.length > 1 ? 've' : 's'} no route for tenant \`${t.id}\`: an emergency call would get 404`,
+      'add a route with match: { classes: [emergency] } over trunks that reach the local emergency centres (routes.yaml)'));
   }
 }

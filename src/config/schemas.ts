@@ -71,6 +71,7 @@ const tenant: Schema = obj({
   tariff: id,
   account: id,
   recording: { enum: [true, false, 'required'] },
+  allowedSources: list({ type: 'string', minLength: 1 }),
   // Keys are deny reasons (policy/reasons.ts) plus the low-credit warning, so a typo is an error.
   announcements: {
     type: 'object',
@@ -136,6 +137,13 @@ const server: Schema = obj({
   redis: obj({ url: { dg: 'secret' } }),
   cdr: obj({ dir: host }),
   alerts: obj({ webhook: { type: 'string', pattern: '^https?://', expected: 'an http(s) URL' }, timeoutMs: { type: 'integer', minimum: 100 } }),
+  // Per-source request limits (sip/flood-guard.ts): requests per second and the ban that follows.
+  security: obj({
+    invitePerSecond: { type: 'integer', minimum: 1 },
+    registerPerSecond: { type: 'integer', minimum: 1 },
+    optionsPerSecond: { type: 'integer', minimum: 1 },
+    banSeconds: { type: 'integer', minimum: 1 },
+  }),
 }, ['realm', 'drachtio', 'freeswitch']);
 
 // ---- plans400.yaml (contract 002: 400 numbers) ----

@@ -182,7 +182,7 @@ export class ConfigStore extends EventEmitter<ConfigStoreEvents> {
         if (e.isDirectory() && !e.name.startsWith('.') && !outputs.includes(sub)) dirs.add(sub);
       }
     } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'cannot list config directory for watching');
+      this.log.warn({ err: e }, 'cannot list config directory for watching');
     }
     for (const [d, w] of this.watchers) if (!dirs.has(d)) { w.close(); this.watchers.delete(d); }
     for (const d of dirs) {
@@ -195,7 +195,7 @@ export class ConfigStore extends EventEmitter<ConfigStoreEvents> {
         w.on('error', () => { w.close(); this.watchers.delete(d); });
         this.watchers.set(d, w);
       } catch (e) {
-        this.log.warn({ dir: d, err: (e as Error).message }, 'cannot watch config directory');
+        this.log.warn({ dir: d, err: e }, 'cannot watch config directory');
       }
     }
   }

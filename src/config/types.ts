@@ -57,6 +57,8 @@ export interface Tenant {
   tariff: string; // Tariff id
   account: string; // ledger account id
   recording: boolean;
+  /** Addresses / CIDR blocks the tenant's seats may register and call from; absent = anywhere. */
+  allowedSources?: string[];
   /** `recording: required`: without a media server the call is refused (503), not connected unrecorded. */
   recordingRequired?: boolean;
   /** Announcement file per deny reason, played as early media before the rejection. */
@@ -169,6 +171,8 @@ export interface ServerSettings {
   cdr: { dir: string };
   /** Low-balance alerts (003 §2.2): POSTed as JSON to `webhook` when set. */
   alerts?: { webhook?: string; timeoutMs: number };
+  /** Per-source request limits before authentication; a source over a limit is refused banSeconds. */
+  security?: { invitePerSecond: number; registerPerSecond: number; optionsPerSecond: number; banSeconds: number };
 }
 
 export interface ConfigSnapshot {

@@ -1,6 +1,7 @@
 // Redis key layout of the ledger. Every key of one account carries the hash tag {acct:ID}, so one
 // Lua script may touch all of them on Redis Cluster (DESIGN: "works unchanged on Redis Cluster").
 // The only cross-account keys (live-call index, alert stream) are never touched inside a script.
+import { localDate } from '../time/zone.js';
 
 export interface AccountKeys {
   /** hash: balance, reserved, status, validFrom, validUntil, prepaidTotal, tenant, monthlyFees,
@@ -48,9 +49,7 @@ export function parseLiveMember(m: string): { acct: string; callId: string } | n
   return null;
 }
 
-const BEIJING_OFFSET_MS = 8 * 3600_000; // Asia/Shanghai has had no DST since 1991.
-
 /** Calendar month (YYYY-MM) of an instant in Beijing time: the billing month of the contracts. */
 export function beijingMonth(ms: number): string {
-  return new Date(ms + BEIJING_OFFSET_MS).toISOString().slice(0, 7);
+  return localDate('Asia/Shanghai', ms).slice(0, 7);
 }

@@ -50,7 +50,7 @@ export class MediaGateway {
       profile: settings.profile ?? 'drachtio_mrf',
     });
     disableNagle(ms);
-    ms.on('error', (err: Error) => this.log.error({ err: err.message }, 'media server error'));
+    ms.on('error', (err: Error) => this.log.error({ err }, 'media server error'));
     ms.on('end', () => {
       this.log.error('media server connection ended; reconnecting');
       this.ms = null;
@@ -72,7 +72,7 @@ export class MediaGateway {
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       this.connect(this.settings!).catch((err: Error) => {
-        this.log.warn({ err: err.message, retryInMs: Math.min(delayMs * 2, 30_000) }, 'media server reconnect failed');
+        this.log.warn({ err, retryInMs: Math.min(delayMs * 2, 30_000) }, 'media server reconnect failed');
         this.scheduleReconnect(Math.min(delayMs * 2, 30_000));
       });
     }, delayMs);

@@ -7,13 +7,20 @@ import pino, { type Logger } from 'pino';
 import { createAccessLog } from '../auth/access-log.js';
 import { createDigestAuth } from '../auth/digest.js';
 import { createLockout, type LockoutOptions } from '../auth/lockout.js';
-import { buildCdr } from '../cdr/model.js';
+import { createReplayGuard } from '../auth/replay.js';
+import type { ServerSettings } from '../config/types.js';
+import { carrierTrunkFor } from '../policy/inbound/sources.js';
+import { sourceAllowed } from '../auth/sources.js';
+import { DEFAULT_FLOOD_LIMITS, FloodGuard } from '../sip/flood-guard.js';
+import type { Cdr } from '../cdr/model.js';
 import { CdrWriter } from '../cdr/writer.js';
 import { systemClock, type Clock } from '../calls/clock.js';
 import { OutboundCallHandler, type LiveCall, type OutboundSettings } from '../calls/outbound-call.js';
 import { InboundCallHandler } from '../calls/inbound-call.js';
 import { InboundState } from '../calls/inbound-state.js';
-import type { ConfigSnapshot, TariffRate } from '../config/types.js';
+import { writeCdr } from '../calls/call-record.js';
+import { rateFromMeta, recoveryCdrs } from '../calls/recovery-cdrs.js';
+import type { ConfigSnapshot } from '../config/types.js';
 import { ConcurrencySlots } from '../ledger/concurrency.js';
 import { createAlertWebhook } from '../ledger/alert-webhook.js';
 import { Ledger } from '../ledger/ledger.js';
@@ -21,7 +28,6 @@ import type { LowBalanceAlert } from '../ledger/types.js';
 import { recoverOrphans } from '../ledger/recovery.js';
 import { MediaGateway } from '../media/media-gateway.js';
 import { preloadRegions } from '../numbers/region.js';
-import { rateCall } from '../rating/rate.js';
 import { createRegistrarStore } from '../registrar/store.js';
 import { Authenticator } from '../sip/authenticator.js';
 import { createRegisterHandler } from '../sip/registrar.js';
@@ -96,6 +102,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const auth = new Authenticator({
     digest: createDigestAuth({ secrets: [nonceKey] }),
     lockout: createLockout(redis, opts.lockout),
+    replay: createReplayGuard(redis),
     access: createAccessLog(redis, log.child({ component: 'access' })),
     now: () => clock.now(),
   });
@@ -105,12 +112,17 @@ export async function startApp(opts: AppOptions): Promise<App> {
 
   const srf = new Srf();
   const media = new MediaGateway(srf, log.child({ component: 'media' }));
-  const outbound = new OutboundCallHandler({
-    srf, media, ledger, slots, cdr, clock, live, log: log.child({ component: 'outbound' }),
-    onCdr: (c) => {
+  // One set of call dependencies for both directions: the same session, metrics and settings.
+  const callRecord = {
+    cdr, log: log.child({ component: 'recovery' }),
+    onCdr: (c: Cdr) => {
       metrics.decision(c.decision, c.denyReason ?? '');
       metrics.cdrWritten();
     },
+    onCdrFailed: () => metrics.cdrFailed(),
+  };
+  const calls = {
+    ...callRecord, srf, media, ledger, slots, clock, live,
     onMediaDegraded: () => metrics.mediaDegraded(),
     settings: {
       chunkSeconds: 120,
@@ -120,23 +132,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
       sipDomain: opts.config().realm,
       ...opts.outbound,
     },
-  });
+  };
+  const outbound = new OutboundCallHandler({ ...calls, log: log.child({ component: 'outbound' }) });
   // Inbound 400 calls (issue 6): carriers' INVITEs to configured numbers, routed to seats and numbers.
   const inbound = new InboundCallHandler({
-    srf, media, ledger, slots, cdr, clock, live, registrar: registrations, state: new InboundState(redis),
-    log: log.child({ component: 'inbound' }),
-    onCdr: (c) => {
-      metrics.decision(c.decision, c.denyReason ?? '');
-      metrics.cdrWritten();
-    },
-    onMediaDegraded: () => metrics.mediaDegraded(),
-    settings: {
-      chunkSeconds: opts.outbound?.chunkSeconds ?? 120,
-      heartbeatMs,
-      recordingsDir: opts.recordingsDir,
-      defaultWarning: opts.outbound?.defaultWarning ?? 'tone_stream://%(400,200,800);loops=3',
-      sipDomain: opts.outbound?.sipDomain ?? opts.config().realm,
-    },
+    ...calls, registrar: registrations, state: new InboundState(redis), log: log.child({ component: 'inbound' }),
   });
   const register = createRegisterHandler({ auth, store: registrations, config: opts.config, now: () => clock.now(), log: log.child({ component: 'registrar' }) });
 
@@ -149,10 +149,34 @@ export async function startApp(opts: AppOptions): Promise<App> {
       });
     };
 
+  // Per-source limits before anything costs a digest check or a Redis write. Scanners get no
+  // answer at all; a source over its limit gets 503 + Retry-After until its ban ends.
+  let floodLimitsOf: ServerSettings['security'] | undefined;
+  let flood = new FloodGuard();
+  const admitted = (req: Srf.SrfRequest, res: Srf.SrfResponse): boolean => {
+    const cfg = opts.config();
+    if (cfg.server.security !== floodLimitsOf) {
+      floodLimitsOf = cfg.server.security;
+      const s = floodLimitsOf;
+      if (s) flood = new FloodGuard({ ...DEFAULT_FLOOD_LIMITS, invite: s.invitePerSecond, register: s.registerPerSecond, options: s.optionsPerSecond, banMs: s.banSeconds * 1000 });
+    }
+    // Known networks are not limited: carriers, and the call centres of tenants that name theirs.
+    const exempt = carrierTrunkFor(cfg, req.source_address, Number(req.source_port)) !== undefined
+      || [...cfg.tenants.values()].some((t) => t.allowedSources !== undefined && sourceAllowed(t.allowedSources, req.source_address));
+    const verdict = flood.admit(req.method, req.source_address, req.has('User-Agent') ? req.get('User-Agent') : undefined, Date.now(), exempt);
+    if (verdict === 'ok') return true;
+    if (verdict !== 'scanner') res.send(503, { headers: { 'Retry-After': String(Math.ceil((cfg.server.security?.banSeconds ?? 60))), Reason: 'SIP;cause=503;text="Too many requests"' } });
+    return false;
+  };
+  metrics.floodCounters = () => ({ ...flood.counters, bannedNow: flood.bannedSources(Date.now()) });
+
   // srf has register()/options() like invite(), though its bundled types omit them.
   const routes = srf as unknown as Record<'register' | 'options', (h: (req: Srf.SrfRequest, res: Srf.SrfResponse) => void) => void>;
-  routes.register(guard('register', register));
+  routes.register(guard('register', async (req, res) => {
+    if (admitted(req, res)) await register(req, res);
+  }));
   srf.invite(guard('invite', async (req, res) => {
+    if (!admitted(req, res)) return;
     // srf emits CANCEL once and only marks req.canceled inside createUAS: mark it from the start,
     // so a CANCEL during authentication is not lost (the call path checks req.canceled).
     req.on('cancel', () => { (req as { canceled?: boolean }).canceled = true; });
@@ -163,7 +187,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
     if (!a.ok) return;
     await outbound.handle(req, res, a.seat, cfg);
   }));
-  routes.options((_req: Srf.SrfRequest, res: Srf.SrfResponse) => res.send(200, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER' } }));
+  routes.options((req: Srf.SrfRequest, res: Srf.SrfResponse) => {
+    if (admitted(req, res)) res.send(200, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER' } });
+  });
   let connected = false;
   srf.on('error', (err: Error) => log.error({ err: err.message }, 'drachtio connection error'));
   srf.on('connect', () => { connected = true; });
@@ -186,36 +212,17 @@ export async function startApp(opts: AppOptions): Promise<App> {
   }
 
   const recover = async (): Promise<number> => {
-    const outcomes = await recoverOrphans(ledger, clock.now(), (r, billableMs) => {
-      const meta = JSON.parse(r.meta || '{}') as { rate?: TariffRate };
-      return meta.rate ? rateCall(meta.rate, billableMs).cost : 0;
-    });
-    let n = 0;
-    for (const o of outcomes) {
-      if ((o.outcome !== 'settled' && o.outcome !== 'released') || !o.reservation) continue;
-      n++;
-      const meta = JSON.parse(o.reservation.meta || '{}') as {
-        rate?: TariffRate; tenant?: string; seat?: string; callee?: string; inviteAt?: number; direction?: string; cdrId?: string;
-      };
-      const direction = meta.direction?.startsWith('inbound') ? 'inbound' as const : 'outbound' as const;
-      const rated = meta.rate && o.billableMs ? rateCall(meta.rate, o.billableMs) : null;
-      const endAt = o.reservation.answeredAt ? o.reservation.answeredAt + (o.billableMs ?? 0) : o.reservation.lastHeartbeat;
-      // The same cdrId the live call would have used: if it did write one, this one is dropped.
-      await cdr.write(buildCdr({
-        cdrId: meta.cdrId ?? `out-${o.callId}`, callId: o.callId, direction, tenant: meta.tenant ?? null, seat: meta.seat ?? null,
-        callerRaw: '', calleeRaw: meta.callee ?? '', calleeNormalised: meta.callee ?? null, decision: 'allow',
-        sipStatus: o.reservation.answeredAt ? 200 : 0, inviteAt: meta.inviteAt ?? o.reservation.startedAt, endAt,
-        answerAt: o.reservation.answeredAt || null, billableSeconds: rated?.billableSeconds ?? 0,
-        billedSeconds: rated?.billedSeconds ?? 0, cost: o.settlement?.debited ?? 0, balanceAfter: o.settlement?.balanceAfter ?? null,
-        hangupBy: 'system', hangupCause: 'recovered-after-crash', configVersion: '', recovered: true,
-      }));
-      log.warn({ callId: o.callId, account: o.account, outcome: o.outcome, cost: o.settlement?.debited }, 'orphaned call settled by recovery');
+    const outcomes = await recoverOrphans(ledger, clock.now(), rateFromMeta);
+    const cdrs = recoveryCdrs(outcomes);
+    for (const c of cdrs) {
+      await writeCdr(callRecord, c);
+      log.warn({ callId: c.callId, cdrId: c.cdrId, cost: c.cost }, 'orphaned call settled by recovery');
     }
-    return n;
+    return cdrs.length;
   };
-  await recover().catch((err: Error) => log.error({ err: err.message }, 'recovery failed'));
+  await recover().catch((err: unknown) => log.error({ err }, 'recovery failed'));
   const recoveryTimer = setInterval(() => {
-    recover().catch((err: Error) => log.error({ err: err.message }, 'recovery failed'));
+    recover().catch((err: unknown) => log.error({ err }, 'recovery failed'));
   }, opts.recoveryIntervalMs ?? 30_000);
   recoveryTimer.unref();
 

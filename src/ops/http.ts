@@ -155,7 +155,7 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
     handle(req, res).then(
       (status) => o.log?.info({ method: req.method, path: req.url?.split('?')[0], status, remote: req.socket.remoteAddress }, 'ops http'),
       (err: Error) => {
-        o.log?.warn({ method: req.method, path: req.url?.split('?')[0], err: err.message }, 'ops http handler failed');
+        o.log?.warn({ method: req.method, path: req.url?.split('?')[0], err }, 'ops http handler failed');
         if (!res.headersSent) send(res, 500, { error: 'internal error' });
         else res.end();
       },
@@ -196,7 +196,7 @@ function defaultMetrics(s: StatusJson): string {
     '# HELP dialgate_registered_seats Seats with a live registration.',
     '# TYPE dialgate_registered_seats gauge',
     `dialgate_registered_seats ${s.registeredSeats}`,
-    '# HELP dialgate_up 1 when drachtio is connected and the config is valid.',
+    '# HELP dialgate_up 1 when drachtio-server is connected and a config is loaded.',
     '# TYPE dialgate_up gauge',
     `dialgate_up ${isHealthy(s) ? 1 : 0}`,
     '# HELP dialgate_uptime_seconds Seconds since the process started.',
@@ -217,6 +217,8 @@ export class OpsMetrics {
   private reloads = 0;
   private rejectedReloads = 0;
   private degradedMedia = 0;
+  /** Per-source limits (sip/flood-guard.ts), read at render time. */
+  floodCounters?: () => { scannerDrops: number; limited: Record<string, number>; bans: number; bannedNow: number };
 
   /** One call decided: decision 'allow' | 'deny', reason '' for allow. */
   decision(decision: 'allow' | 'deny', reason = ''): void {
@@ -233,7 +235,7 @@ export class OpsMetrics {
 
   render(g: { liveCalls: number; registeredSeats?: number; up?: boolean; uptimeSeconds?: number; mediaConnected?: boolean }): string {
     const lines = [
-      '# HELP dialgate_calls_total Outbound call decisions by outcome and deny reason.',
+      '# HELP dialgate_calls_total Call decisions (outbound and inbound) by outcome and deny reason.',
       '# TYPE dialgate_calls_total counter',
     ];
     for (const [k, n] of [...this.decisions].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -258,6 +260,20 @@ export class OpsMetrics {
       '# TYPE dialgate_media_degraded_total counter',
       `dialgate_media_degraded_total ${this.degradedMedia}`,
     );
+    const f = this.floodCounters?.();
+    if (f) {
+      lines.push(
+        '# HELP dialgate_sip_scanner_drops_total Requests from known scanner User-Agents dropped without a response.',
+        '# TYPE dialgate_sip_scanner_drops_total counter',
+        `dialgate_sip_scanner_drops_total ${f.scannerDrops}`,
+        '# HELP dialgate_sip_rate_limited_total Requests over a source\'s per-second limit (the source is then banned).',
+        '# TYPE dialgate_sip_rate_limited_total counter',
+        ...Object.entries(f.limited).map(([m, n]) => `dialgate_sip_rate_limited_total{method="${esc(m)}"} ${n}`),
+        '# HELP dialgate_sip_banned_sources Sources refused right now for exceeding a limit.',
+        '# TYPE dialgate_sip_banned_sources gauge',
+        `dialgate_sip_banned_sources ${f.bannedNow}`,
+      );
+    }
     if (g.mediaConnected !== undefined) {
       lines.push('# HELP dialgate_media_server_connected 1 when the FreeSWITCH event socket is connected.', '# TYPE dialgate_media_server_connected gauge', `dialgate_media_server_connected ${g.mediaConnected ? 1 : 0}`);
     }
@@ -265,7 +281,7 @@ export class OpsMetrics {
       lines.push('# HELP dialgate_registered_seats Seats with a live registration.', '# TYPE dialgate_registered_seats gauge', `dialgate_registered_seats ${g.registeredSeats}`);
     }
     if (g.up !== undefined) {
-      lines.push('# HELP dialgate_up 1 when drachtio is connected and the config is valid.', '# TYPE dialgate_up gauge', `dialgate_up ${g.up ? 1 : 0}`);
+      lines.push('# HELP dialgate_up 1 when the drachtio-server connection is up.', '# TYPE dialgate_up gauge', `dialgate_up ${g.up ? 1 : 0}`);
     }
     if (g.uptimeSeconds !== undefined) {
       lines.push('# HELP dialgate_uptime_seconds Seconds since the process started.', '# TYPE dialgate_uptime_seconds gauge', `dialgate_uptime_seconds ${g.uptimeSeconds}`);

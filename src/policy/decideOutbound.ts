@@ -16,7 +16,7 @@ import { blacklistMatch } from './blacklist.js';
 import { resolveCallerId } from './callerId.js';
 import { DENY_REASONS, type DenyReason, reasonHeader } from './reasons.js';
 import { findRoute, requestUri, trunkOrder } from './routing.js';
-import type { Decision, Deny, LedgerView, OutboundCall, TraceEntry, TrunkAttempt } from './types.js';
+import type { Decision, Deny, LedgerView, OutboundCall, TraceEntry, TrunkChoice } from './types.js';
 
 const REASON_HEADERS = new Map<DenyReason, string>(
   (Object.keys(DENY_REASONS) as DenyReason[]).map((r) => [r, reasonHeader(DENY_REASONS[r].sipStatus, DENY_REASONS[r].text)]),
@@ -174,8 +174,8 @@ export function decideOutbound(call: OutboundCall, cfg: ConfigSnapshot, ledger: 
   // skipped; an emergency call keeps them at the end of the list rather than giving up.
   const route = findRoute(cfg.routes, callee, tenant.id);
   if (!route) return deny(call, cfg, trace, 'no-route', `no route matches ${callee.national}`, tenant, callee);
-  const trunks: TrunkAttempt[] = [];
-  const full: TrunkAttempt[] = [];
+  const trunks: TrunkChoice[] = [];
+  const full: TrunkChoice[] = [];
   const skipped: string[] = [];
   for (const trunkId of trunkOrder(route, call.callId)) {
     const trunk = cfg.trunks.get(trunkId);

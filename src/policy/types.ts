@@ -37,7 +37,7 @@ export interface TraceEntry {
 }
 
 /** One trunk to try, in failover order. */
-export interface TrunkAttempt {
+export interface TrunkChoice {
   trunkId: string;
   /** sip:<rewritten number>@<gateway>. */
   requestUri: string;
@@ -55,7 +55,7 @@ export interface Allow {
   callerId: string;
   callee: DialledNumber;
   routeId: string;
-  trunks: TrunkAttempt[];
+  trunks: TrunkChoice[];
   media: 'anchored' | 'direct';
   recording: boolean;
   /** Refuse (503) rather than connect unrecorded. */

@@ -1,15 +1,21 @@
 // Digest authentication of seat requests (REGISTER: 401/WWW-Authenticate; INVITE:
 // 407/Proxy-Authenticate), with brute-force lockout and the access log (001 §4(十七)).
-// No request from a seat goes further than this without valid credentials.
+// No request from a seat goes further than this without valid credentials, and credentials are
+// bound to their request: the digest-uri must be the Request-URI (RFC 7616 §3.4.6), and a
+// nonce-count is accepted once across all instances (ReplayGuard), so a captured header cannot
+// place calls to other numbers or be sent again.
 import type Srf from 'drachtio-srf';
 import type { AccessLog } from '../auth/access-log.js';
 import { parseAuthorization, type DigestAuth } from '../auth/digest.js';
 import type { Lockout } from '../auth/lockout.js';
+import type { ReplayGuard } from '../auth/replay.js';
+import { sourceAllowed } from '../auth/sources.js';
 import type { ConfigSnapshot, Seat } from '../config/types.js';
 
 export interface AuthenticatorDeps {
   digest: DigestAuth;
   lockout: Lockout;
+  replay: ReplayGuard;
   access: AccessLog;
   now(): number;
 }
@@ -44,6 +50,13 @@ export class Authenticator {
       return { ok: false };
     }
     const seat = user ? cfg.seats.get(user) : undefined;
+    // Outside the tenant's networks a seat's credentials are worth nothing; the peer gets the
+    // same 403 as for a wrong password.
+    if (seat && !sourceAllowed(cfg.tenants.get(seat.tenant)?.allowedSources, ip)) {
+      res.send(403, { headers: { Reason: 'SIP;cause=403;text="Authentication failed"' } });
+      await access.record({ ...base, user, tenant: seat.tenant, outcome: 'rejected', reason: 'source-not-allowed' });
+      return { ok: false };
+    }
     const result = digest.verify({
       method: req.method,
       authorization: parsed.ok ? parsed.value : raw,
@@ -51,8 +64,24 @@ export class Authenticator {
       realm: cfg.realm,
       now,
     });
-    if (result.ok && seat) {
-      await lockout.recordSuccess(seat.id);
+    if (result.ok && seat && parsed.ok) {
+      const cred = parsed.value;
+      if (!sameRequestUri(cred.uri, req.uri)) {
+        // Credentials computed for another request (a captured header aimed at another number).
+        await lockout.recordFailure(seat.id, ip, now);
+        res.send(400, { headers: { Reason: 'SIP;cause=400;text="Digest URI does not match the Request-URI"' } });
+        await access.record({ ...base, user, tenant: seat.tenant, outcome: 'rejected', reason: 'uri-mismatch' });
+        return { ok: false };
+      }
+      const nc = cred.qop ? Number.parseInt(cred.nc ?? '', 16) : 1;
+      if (!(await this.deps.replay.accept(cred.nonce, nc, digest.nonceTtlMs))) {
+        // Seen before: a replay, or a phone reusing its nonce-count. A fresh challenge lets an
+        // honest phone answer again; a replayer cannot.
+        this.challenge(res, cfg.realm, now, isRegister, true);
+        await access.record({ ...base, user, tenant: seat.tenant, outcome: 'challenged', reason: 'replayed-nonce' });
+        return { ok: false };
+      }
+      await lockout.recordSuccess(seat.id, ip, now);
       await access.record({ ...base, user: seat.id, tenant: seat.tenant, outcome: 'accepted' });
       return { ok: true, seat };
     }
@@ -80,4 +109,24 @@ export class Authenticator {
     if (isRegister) res.send(401, { headers: { 'WWW-Authenticate': value } });
     else res.send(407, { headers: { 'Proxy-Authenticate': value } });
   }
+}
+
+/**
+ * RFC 3261 §19.1.4 equality, as far as digest binding needs it: scheme and host compare without
+ * case, the user part exactly, an absent port is 5060 (5061 for sips), URI parameters and headers
+ * are ignored (phones add or drop ;transport=).
+ */
+export function sameRequestUri(digestUri: string, requestUri: string): boolean {
+  if (digestUri === requestUri) return true;
+  const norm = (u: string): string | null => {
+    const m = /^(sips?):(?:([^@]*)@)?([^;?]+)/i.exec(u.trim());
+    if (!m) return null;
+    const scheme = m[1]!.toLowerCase();
+    const hp = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(m[3]!);
+    if (!hp) return null;
+    const port = hp[2] ?? (scheme === 'sips' ? '5061' : '5060');
+    return `${scheme}:${m[2] ?? ''}@${hp[1]!.toLowerCase()}:${port}`;
+  };
+  const a = norm(digestUri);
+  return a !== null && a === norm(requestUri);
 }

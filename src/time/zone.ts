@@ -132,6 +132,11 @@ export function formatLocalDate(t: LocalDateTime): string {
   return `${pad(t.year, 4)}-${pad(t.month)}-${pad(t.day)}`;
 }
 
+/** The local calendar day of an instant in a zone, "2026-10-01": the one way dialgate computes it. */
+export function localDate(timeZone: string, epochMs: number): string {
+  return formatLocalDate(localDateTime(timeZone, epochMs));
+}
+
 /** "2026-10-01T20:00:00+08:00" */
 export function formatLocalDateTime(t: LocalDateTime): string {
   const s = Math.floor(t.msOfDay / 1000);

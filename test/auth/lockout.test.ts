@@ -22,7 +22,10 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await redis.flushall();
-  lockout = createLockout(redis, { maxFailuresPerUser: 5, maxFailuresPerIp: 8, windowMs: 10 * MIN, lockMs: 15 * MIN });
+  lockout = createLockout(redis, {
+    maxFailuresPerUserSource: 5, maxFailuresPerSource: 8, maxFailuresPerUser: 12,
+    windowMs: 10 * MIN, lockMs: 15 * MIN, maxLockMs: 60 * MIN, trustMs: 24 * 60 * MIN,
+  });
 });
 
 async function fail(times: number, user: (i: number) => string, ip: (i: number) => string, at = T0): Promise<LockState[]> {
@@ -32,23 +35,28 @@ async function fail(times: number, user: (i: number) => string, ip: (i: number) 
 }
 
 describe('lockout', () => {
-  it('locks a username after 5 failures from any addresses, and unlocks after the lock time', async () => {
-    const states = await fail(5, () => '1001', (i) => `10.0.0.${i}`);
+  it('locks a seat from the guessing source after 5 failures; the agent on another source is not locked out', async () => {
+    const states = await fail(5, () => '1001', () => '203.0.113.7');
     expect(states.slice(0, 4).every((s) => !s.locked)).toBe(true);
-    expect(states[4]).toMatchObject({ locked: true, scope: 'user', retryAfterSeconds: 15 * 60 });
-    expect(await lockout.check('1001', '10.9.9.9', T0 + MIN)).toMatchObject({ locked: true, scope: 'user' });
-    expect(await lockout.check('1002', '10.0.0.1', T0 + MIN)).toEqual({ locked: false });
+    expect(states[4]).toMatchObject({ locked: true, scope: 'user-source', retryAfterSeconds: 15 * 60 });
+    expect(await lockout.check('1001', '203.0.113.7', T0 + MIN)).toMatchObject({ locked: true, scope: 'user-source' });
+    expect(await lockout.check('1001', '10.9.9.9', T0 + MIN)).toEqual({ locked: false });
     const until = (states[4] as { until: number }).until;
-    expect(await lockout.check('1001', '10.9.9.9', until - 1)).toMatchObject({ locked: true });
-    expect(await lockout.check('1001', '10.9.9.9', until)).toEqual({ locked: false });
+    expect(await lockout.check('1001', '203.0.113.7', until - 1)).toMatchObject({ locked: true });
+    expect(await lockout.check('1001', '203.0.113.7', until)).toEqual({ locked: false });
   });
 
-  it('locks a source address after its limit across many usernames', async () => {
+  it('locks a source after its limit across many usernames, each new lock twice as long (backoff)', async () => {
     const states = await fail(8, (i) => `user${i}`, () => '203.0.113.7');
     expect(states[6]?.locked).toBe(false);
-    expect(states[7]).toMatchObject({ locked: true, scope: 'ip' });
-    expect(await lockout.check('1001', '203.0.113.7', T0 + MIN)).toMatchObject({ locked: true, scope: 'ip' });
+    expect(states[7]).toMatchObject({ locked: true, scope: 'source', retryAfterSeconds: 15 * 60 });
+    expect(await lockout.check('1001', '203.0.113.7', T0 + MIN)).toMatchObject({ locked: true, scope: 'source' });
     expect(await lockout.check('1001', '203.0.113.8', T0 + MIN)).toEqual({ locked: false });
+    // Back after the first lock and guessing again: 30 minutes, then 60 (the cap).
+    const again = await fail(8, (i) => `other${i}`, () => '203.0.113.7', T0 + 20 * MIN);
+    expect(again[7]).toMatchObject({ locked: true, scope: 'source', retryAfterSeconds: 30 * 60 });
+    const third = await fail(8, (i) => `more${i}`, () => '203.0.113.7', T0 + 60 * MIN);
+    expect(third[7]).toMatchObject({ locked: true, scope: 'source', retryAfterSeconds: 60 * 60 });
   });
 
   it('counts failures in a sliding window', async () => {
@@ -59,26 +67,37 @@ describe('lockout', () => {
     expect(await lockout.recordFailure('1001', '10.0.0.1', T0 + 11 * MIN + 5000)).toMatchObject({ locked: true });
   });
 
-  it('clears the user counter on success but not the address counter', async () => {
+  it('locks a seat everywhere only far above a few packets, and never for a source it recently logged in from', async () => {
+    await lockout.recordSuccess('1001', '10.0.0.50', T0 - MIN); // the agent's own phone
+    // 12 failures from 12 different addresses (a distributed guess).
+    const states = await fail(12, () => '1001', (i) => `198.51.100.${i}`);
+    expect(states.slice(0, 11).every((s) => !s.locked)).toBe(true);
+    expect(states[11]).toMatchObject({ locked: true, scope: 'user' });
+    expect(await lockout.check('1001', '198.51.100.200', T0 + MIN)).toMatchObject({ locked: true, scope: 'user' });
+    expect(await lockout.check('1001', '10.0.0.50', T0 + MIN)).toEqual({ locked: false });
+  });
+
+  it('clears the seat-and-source counter on success but not the source counter', async () => {
     await fail(4, () => '1001', () => '10.0.0.1');
-    await lockout.recordSuccess('1001');
+    await lockout.recordSuccess('1001', '10.0.0.1', T0 + 5000);
     const s = await fail(3, () => '1001', () => '10.0.0.1', T0 + 10_000);
     expect(s.every((x) => !x.locked)).toBe(true);
-    // 4 + 3 address failures so far; the 8th locks the address.
-    expect(await lockout.recordFailure('1001', '10.0.0.1', T0 + 20_000)).toMatchObject({ locked: true, scope: 'ip' });
+    // 4 + 3 source failures so far; the 8th locks the source.
+    expect(await lockout.recordFailure('1002', '10.0.0.1', T0 + 20_000)).toMatchObject({ locked: true, scope: 'source' });
   });
 
   it('does not extend a lock with failures during it', async () => {
     const states = await fail(5, () => '1001', () => '10.0.0.1');
     const until = (states[4] as { until: number }).until;
-    expect(await lockout.recordFailure('1001', '10.0.0.2', T0 + MIN)).toMatchObject({ locked: true, until });
+    expect(await lockout.recordFailure('1001', '10.0.0.1', T0 + MIN)).toMatchObject({ locked: true, until });
   });
 
   it('keeps only TTL-bounded keys, safe for hostile usernames', async () => {
     await lockout.recordFailure('{evil}\r\nname', '::1', T0);
     await lockout.recordFailure('x'.repeat(5000), '::1', T0);
+    await lockout.recordSuccess('{evil}', '::1', T0);
     const keys = await redis.keys('*');
-    expect(keys.length).toBe(3);
+    expect(keys.length).toBe(6);
     for (const k of keys) {
       expect(k.length).toBeLessThan(200);
       expect(await redis.pttl(k)).toBeGreaterThan(0);
@@ -113,7 +132,11 @@ describe('unknown users look like wrong passwords', () => {
       for (let i = 0; i < 7; i++) seen[user]!.push(await attempt(user, `10.1.${user.length}.${i}`, T0 + i * 1000));
     }
     expect(seen['1001']).toEqual(seen.ghost);
-    expect(await lockout.check('ghost', '10.200.0.1', T0 + 10_000)).toMatchObject({ locked: true, scope: 'user' });
-    expect(await lockout.check('1001', '10.200.0.1', T0 + 10_000)).toMatchObject({ locked: true, scope: 'user' });
+    expect(seen.ghost).toEqual([403, 403, 403, 403, 403, 403, 403]);
+    // Same count, same lock, whether the seat exists or not.
+    for (const user of ['1001', 'ghost']) {
+      for (let i = 0; i < 5; i++) await attempt(user, `10.250.${user.length}.1`, T0 + 20_000 + i);
+      expect(await lockout.check(user, `10.250.${user.length}.1`, T0 + 30_000)).toMatchObject({ locked: true, scope: 'user-source' });
+    }
   });
 });

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { header, param, serializeMessage } from './sip/message.js';
 import { startFreeSwitch, type FreeSwitchStandIn } from './freeswitch/index.js';
+import { startRtpStream } from './freeswitch/rtp-peer.js';
 import { RawEsl, frameHeader, outboundListener, plainHeaders, type RawFrame } from './freeswitch/esl-reader.js';
 import { CALLER_SDP, SipTestClient, type ClientDialog } from './freeswitch/sip-client.js';
 
@@ -35,7 +36,8 @@ let app: Awaited<ReturnType<typeof outboundListener>>;
 const open: Array<{ close(): void }> = [];
 
 beforeEach(async () => {
-  fsw = await startFreeSwitch({ heartbeatMs: 300 });
+  // 3pcc on explicitly (the 3pcc test below), whatever the repo's profile says today.
+  fsw = await startFreeSwitch({ heartbeatMs: 300, enable3pcc: true });
   sip = await SipTestClient.start();
   app = await outboundListener();
 });
@@ -59,14 +61,18 @@ async function modeslInbound(): Promise<EslConnection> {
   return conn;
 }
 
-/** INVITE with X-esl-outbound, then accept FS's outbound socket and send `connect`. */
-async function callIn(opts: { sdp?: string; ackSdp?: string } = {}): Promise<{ d: ClientDialog; out: RawEsl; data: RawFrame; uuid: string }> {
+/**
+ * INVITE with X-esl-outbound, then accept FS's outbound socket and send `connect`. The caller talks
+ * (sends RTP) unless `silent`: media applications on a silent leg stall like the real server's.
+ */
+async function callIn(opts: { sdp?: string; ackSdp?: string; silent?: boolean } = {}): Promise<{ d: ClientDialog; out: RawEsl; data: RawFrame; uuid: string }> {
   const d = await sip.invite(fsw.sipPort, { esl: `127.0.0.1:${app.port}`, sdp: opts.sdp ?? CALLER_SDP, ackSdp: opts.ackSdp });
   const out = await app.next();
   open.push(out);
   out.send('connect\n\n');
   const data = await out.next((f) => f.head.startsWith('Event-Name: CHANNEL_DATA'));
   const uuid = frameHeader(data, 'Unique-ID')!;
+  if (!opts.silent) open.push({ close: startRtpStream(fsw.channel(uuid)!.rtpPort).stop });
   return { d, out, data, uuid };
 }
 

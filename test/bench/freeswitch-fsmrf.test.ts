@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDrachtio, type DrachtioStandIn } from './drachtio/standin.js';
 import { connectSrf, disconnectSrf } from './drachtio/harness.js';
 import { startFreeSwitch, type FreeSwitchStandIn } from './freeswitch/index.js';
+import { startRtpStream, type RtpStream } from './freeswitch/rtp-peer.js';
 import { runSipp } from './sipp.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- drachtio-fsmrf ships no types */
@@ -30,10 +31,11 @@ interface CallLog {
   ended?: Promise<void>;
 }
 const calls: CallLog[] = [];
+const streams: RtpStream[] = [];
 
 beforeAll(async () => {
   drachtio = await startDrachtio();
-  fsw = await startFreeSwitch();
+  fsw = await startFreeSwitch({ enable3pcc: true });
   srf = await connectSrf(drachtio.adminPort, 'cymru', (s) => {
     s.invite((req: any, res: any) => {
       const log: CallLog = { steps: [], uuids: [] };
@@ -43,6 +45,9 @@ beforeAll(async () => {
       void (async () => {
         try {
           const { endpoint, dialog } = await ms.connectCaller(req, res);
+          // The caller talks: sipp sends no RTP here, and on a silent leg the playback would stall
+          // as on the real server (freeswitch-realism.test.ts covers that).
+          streams.push(startRtpStream(fsw.channel(endpoint.uuid)!.rtpPort));
           log.uuids.push(endpoint.uuid);
           log.steps.push('connected');
           const eps = [endpoint];
@@ -75,6 +80,7 @@ beforeAll(async () => {
 }, 20_000);
 
 afterAll(async () => {
+  for (const s of streams) s.stop();
   ms?.disconnect();
   if (srf) await disconnectSrf(srf);
   await fsw?.stop();

@@ -33,7 +33,11 @@ export interface SippOptions {
   /** -inf: CSV injection file. */
   injectionFile?: string;
   /** -au/-ap: credentials for `[authentication]` after a 401/407. */
-  auth?: { username: string; password: string };
+  /**
+   * Credentials for `[authentication]`; `uri` is the digest-uri (-auth_uri, without `sip:`). sipp's
+   * default is the remote host:port, not the Request-URI RFC 7616 §3.4.6 asks for, which dialgate refuses.
+   */
+  auth?: { username: string; password: string; uri?: string };
   extraArgs?: string[];
 }
 
@@ -124,6 +128,7 @@ function launch(opts: SippOptions, port: number, mediaPort: number): Launch {
   if (opts.service !== undefined) args.push('-s', opts.service);
   if (opts.injectionFile !== undefined) args.push('-inf', opts.injectionFile);
   if (opts.auth) args.push('-au', opts.auth.username, '-ap', opts.auth.password);
+  if (opts.auth?.uri) args.push('-auth_uri', opts.auth.uri);
   for (const [k, v] of Object.entries(opts.vars ?? {})) args.push('-key', k, v);
   args.push(...(opts.extraArgs ?? []));
   if (opts.target !== undefined) args.push(opts.target);

@@ -65,7 +65,7 @@ async function run(media: 'anchored' | 'direct'): Promise<void> {
       scenario: seatCall({ expect: 200, holdMs: HOLD_MS }), target: `127.0.0.1:${standIns.ports.sipPort}`,
       calls: CALLS, rate: RATE, concurrency: 5000, timeoutMs: Number(process.env.SIPP_TIMEOUT_MS ?? 600_000),
       injectionFile: injection(Array.from({ length: CALLS }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
-      auth: { username: '1001', password: SEATS['1001'] },
+      auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@127.0.0.1:${standIns.ports.sipPort}` },
     });
     const cdrDir = dir; // readCdrsIn reads <config dir>/cdr
     const deadline = Date.now() + 10_000;

@@ -20,9 +20,17 @@ export async function until(cond: () => boolean, what: string, ms = 3000): Promi
 export class FakeDialog extends EventEmitter {
   destroyed = 0;
   failDestroy = false;
+  /** As srf's Dialog: false once either side ended it. */
+  connected = true;
   constructor(readonly remote = { sdp: 'v=0 remote' }) { super(); }
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    // srf marks the dialog down before it emits 'destroy' for the far end's BYE.
+    if (event === 'destroy') this.connected = false;
+    return super.emit(event, ...args);
+  }
   destroy(): Promise<void> {
     this.destroyed++;
+    this.connected = false;
     return this.failDestroy ? Promise.reject(new Error('dialog already gone')) : Promise.resolve();
   }
 }

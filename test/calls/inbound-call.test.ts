@@ -19,6 +19,8 @@ import type { ConfigSnapshot } from '../../src/config/types.js';
 import { ConcurrencySlots, slotKey } from '../../src/ledger/concurrency.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { recoverOrphans } from '../../src/ledger/recovery.js';
+import { rateFromMeta, recoveryCdrs } from '../../src/calls/recovery-cdrs.js';
+import { CdrWriter as RedisCdrWriter } from '../../src/cdr/writer.js';
 import type { MediaGateway } from '../../src/media/media-gateway.js';
 import type { RegistrarStore } from '../../src/registrar/store.js';
 import { exampleCopy, load, removeTempDirs } from '../config/fixture.js';
@@ -425,5 +427,105 @@ ${o.overflow ? `      - { id: ${o.overflow}, members: [{ seat: "1003" }] }\n` : 
     expect(s.res.finalResponseSent).toBe(true);
     expect(s.res.sent.at(-1)).toBeGreaterThanOrEqual(500);
     await expectClean(s);
+  });
+
+  // ---- issue 11 ----------------------------------------------------------------------------------
+
+  /** Answers the one forwarded leg and the caller; returns both dialogs. */
+  async function answerForward(s: Setup): Promise<{ a: FakeDialog; b: FakeDialog }> {
+    await until(() => s.srf.uacs.length === 1, 'the forwarded INVITE');
+    const b = new FakeDialog();
+    s.srf.uacs[0]!.result.resolve(b);
+    await until(() => s.srf.uas.length === 1, 'createUAS');
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await until(() => s.live.get(s.callId)?.answeredAt != null, 'the answer');
+    return { a, b };
+  }
+
+  it('ring-all with silent members: a caller CANCEL ends the call within 2 s of the CANCELs, not at Timer B', async () => {
+    const s = await setup();
+    s.srf.provisional = null;
+    s.srf.cancelAnswers487 = false; // the members' phones never answer the INVITE nor its CANCEL
+    await until(() => s.srf.uacs.length === 2 && s.srf.uacs.every((u) => u.requestSent), 'both member INVITEs');
+    const cancelledAt = Date.now();
+    s.req.emit('cancel');
+    await until(() => s.cdrs.length === 1, 'the CDR', 4000);
+    expect(Date.now() - cancelledAt).toBeLessThan(3000);
+    expect(s.srf.uacs.map((u) => u.cancels)).toEqual([1, 1]);
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]).toMatchObject({ sipStatus: 487, hangupBy: 'caller' });
+  });
+
+  it('sequential overflow past a silent member: the next member rings within 2 s of the no-answer CANCEL', async () => {
+    const s = await setup({ strategy: 'sequential', members: '[{ seat: "1001" }]', noAnswerSeconds: 1, overflow: 'spill' });
+    s.srf.provisional = null;
+    s.srf.cancelAnswers487 = false;
+    await until(() => s.srf.uacs.length === 1 && s.srf.uacs[0]!.requestSent, 'the first member INVITE');
+    await until(() => s.srf.uacs[0]!.cancels === 1, 'the no-answer CANCEL', 2500);
+    const cancelledAt = Date.now();
+    await until(() => s.srf.uacs.length === 2, 'the overflow member INVITE', 4000);
+    expect(Date.now() - cancelledAt).toBeLessThan(2800);
+    expect(s.srf.uacs[1]!.uri).toContain('1003');
+    s.req.emit('cancel');
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]!.trunks.map((t) => [t.trunk, t.sipStatus])).toEqual([['seat:1001', 408], ['seat:1003', 487]]);
+  });
+
+  it('a call forwarded to a number shows the forward\'s cost in its CDR, next to the package\'s', async () => {
+    const s = await setup({ members: '[{ number: "13800138000" }]' });
+    const owner = (await ledger.getAccount('telesales'))!.balance;
+    const { a } = await answerForward(s);
+    await tick(100);
+    a.emit('destroy');
+    await s.done;
+    await expectClean(s);
+    const cdr = s.cdrs[0]!;
+    expect(cdr.cost).toBe(2500); // the package: 0.25 yuan for the answered minute
+    const paidByOwner = owner - (await ledger.getAccount('telesales'))!.balance;
+    expect(paidByOwner).toBeGreaterThan(0);
+    expect(cdr.charges).toEqual([
+      { account: s.account, reservation: s.callId, cost: 2500 },
+      { account: 'telesales', reservation: `${s.callId}:number:13800138000`, cost: paidByOwner },
+    ]);
+  });
+
+  it('recovery of a crashed forwarded call writes both reservations\' costs, each in a CDR of its own', async () => {
+    let crashed = false;
+    const fast = new Ledger(client, { instanceId: 'unit-in-crash', heartbeatMs: 50, staleMs: 200 });
+    // The instance "dies" after the answer: its heartbeats stop reaching Redis.
+    const dying = new Proxy(fast, {
+      get(t, p, r) {
+        if (p === 'heartbeat') return async (...args: Parameters<Ledger['heartbeat']>) => (crashed ? { ok: true } : t.heartbeat(...args));
+        const v = Reflect.get(t, p, r);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    });
+    const s = await setup({ ledger: dying, heartbeatMs: 50, members: '[{ number: "13800138000" }]' });
+    const owner = (await ledger.getAccount('telesales'))!.balance;
+    const pkg = (await ledger.getAccount(s.account))!.balance;
+    await answerForward(s);
+    await tick(150);
+    crashed = true;
+    await tick(400);
+    const outcomes = (await recoverOrphans(fast, s.clock.now(), rateFromMeta)).filter((o) => o.callId.startsWith(s.callId));
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['settled', 'settled']);
+    const cdrs = recoveryCdrs(outcomes);
+    const writer = new RedisCdrWriter({ redis: client, dir: '/tmp/dialgate-unit-cdr' });
+    const results = await Promise.all(cdrs.map((c) => writer.write(c)));
+    expect(results).toEqual(['written', 'written']);
+    const byId = new Map(cdrs.map((c) => [c.cdrId, c]));
+    const pkgCdr = byId.get(`in-${s.callId}`)!;
+    const fwdCdr = byId.get(`in-${s.callId}:number:13800138000`)!;
+    expect(pkgCdr).toMatchObject({ callId: s.callId, direction: 'inbound', recovered: true });
+    expect(fwdCdr).toMatchObject({ callId: s.callId, direction: 'inbound', recovered: true, calleeNormalised: '13800138000' });
+    expect(pkgCdr.cost).toBe(pkg - (await ledger.getAccount(s.account))!.balance);
+    expect(fwdCdr.cost).toBe(owner - (await ledger.getAccount('telesales'))!.balance);
+    expect(pkgCdr.cost).toBeGreaterThan(0);
+    expect(fwdCdr.cost).toBeGreaterThan(0);
+    s.live.get(s.callId)?.hangup('test over');
+    await s.done;
   });
 });

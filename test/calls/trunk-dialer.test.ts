@@ -95,7 +95,7 @@ describe('TrunkDialer races', () => {
     expect(outcome).not.toBe('stuck');
     const dialled = outcome as Awaited<ReturnType<TrunkDialer['dial']>>;
     expect(dialled.trunkId).toBe('b');
-    expect(dialled.attempts.map((a) => [a.trunk, a.sipStatus, a.note])).toEqual([['a', 408, 'timeout'], ['b', 200, undefined]]);
+    expect(dialled.attempts.map((a) => [a.target, a.sipStatus, a.note])).toEqual([['a', 408, 'timeout'], ['b', 200, undefined]]);
     // Trunk a answers after all: that late leg is hung up at once.
     answerA[0]!(late);
     await tick(20);

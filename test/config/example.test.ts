@@ -27,7 +27,7 @@ describe('config/ (telesales example, contract 004)', () => {
       class: c, ratePerMinute: 1300, initialIncrement: 60, subsequentIncrement: 60, connectFee: 0,
     })));
     // 004 §2.6: failover from trunk-a to trunk-b.
-    expect(s.routes.map((r) => [r.id, r.trunks.map((x) => x.trunk)])).toEqual([['domestic', ['trunk-a', 'trunk-b']]]);
+    expect(s.routes.map((r) => [r.id, r.trunks.map((x) => x.trunk)])).toEqual([['emergency', ['trunk-a', 'trunk-b']], ['domestic', ['trunk-a', 'trunk-b']]]);
     expect(s.trunks.get('trunk-a')!.uri).toBe('sip:127.0.0.1:5090');
     expect(s.trunks.get('trunk-b')!.uri).toBe('sip:127.0.0.1:5091');
     expect([...s.seats.keys()]).toEqual(['1001', '1002', '1003']);
@@ -42,7 +42,7 @@ describe('config/ (telesales example, contract 004)', () => {
     const sink = new Writable({ write(c, _e, cb) { out += String(c); cb(); } });
     expect(await runConfigCheck(EXAMPLE_DIR, sink, { env: {} })).toBe(0);
     expect(out).toMatch(/ok, version [0-9a-f]{12}/);
-    expect(out).toContain('tenants 1, seats 3, trunks 2, routes 1, tariffs 1');
+    expect(out).toContain('tenants 1, seats 3, trunks 2, routes 2, tariffs 1');
     expect(out).toContain('blacklist: 4 numbers, 1 prefixes; tenant do-not-call lists: 7 numbers; list files 3');
   });
 });

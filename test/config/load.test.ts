@@ -135,6 +135,16 @@ describe('cross-references', () => {
     expect(errors[0]!.message).toContain('number 01088886602 is owned by tenant `telesales`');
   });
 
+  it('an emergency number without a route is an error naming the tenant (a 110 call would get 404)', async () => {
+    const dir = await exampleCopy();
+    await edit(dir, 'routes.yaml', ['classes: [emergency]', 'classes: [emergency]\n      prefixes: ["119"]']);
+    const errors = await expectErrors(dir);
+    expect(errors).toEqual([expect.objectContaining({
+      file: 'tenants.yaml', field: 'tenants[0]', line: await lineOf(dir, 'tenants.yaml', '- id: telesales'),
+      message: 'emergency numbers 110, 120, 122 have no route for tenant `telesales`: an emergency call would get 404',
+    })]);
+  });
+
   it('warns about unreachable routes and tenants without a window', async () => {
     const dir = await exampleCopy();
     await edit(dir, 'routes.yaml', (t) => `${t}

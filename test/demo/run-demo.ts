@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     }
     const r = await runSipp({
       scenario: seatCall({ expect, holdMs: 2000 }), target, calls: 1, timeoutMs: 20_000,
-      injectionFile: injection([[seat, password, callee]]), auth: { username: seat, password },
+      injectionFile: injection([[seat, password, callee]]), auth: { username: seat, password, uri: `${callee}@${target}` },
     });
     await Promise.all(trunks.splice(0).map((t) => t.stop()));
     await new Promise((res) => setTimeout(res, 200));

@@ -9,7 +9,9 @@ import { freeUdpPort, type SippProcess } from '../bench/sipp.js';
 import { channelsGone, expectAudio, PROMPTS, readCdrs, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { carrierCalls, startInboundBench, startSeat, type InboundBench } from './inbound-harness.js';
 import { REAL } from './real-servers.js';
-import { promptDurationMs } from '../../src/media/deadlines.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promptDeadlineMs, promptDurationMs } from '../../src/media/deadlines.js';
 
 const IN_WINDOW = '2026-11-23T10:00:00+08:00';
 
@@ -138,4 +140,52 @@ describe('an anchored 400 call (welcome prompt, seat answers) ends the same way'
       await expectReleased(bench, 'telesales-400');
     });
   }
+});
+
+// The project's profile has an RTP read timer; without one (FreeSWITCH's default) a prompt to a
+// silent leg stalls and a bridged channel never runs fsmrf's queued hangup, as seen on 1.10.12
+// (test/traces/freeswitch). dialgate must not depend on the timer: its own bounds end both.
+describe.skipIf(REAL !== null)('a media server without an RTP timer (silent legs stall)', () => {
+  let bench: Bench;
+  let ports: [number, number];
+  let trunks: SippProcess[] = [];
+  const NO_TIMER = readFileSync(join(import.meta.dirname, '../../freeswitch/sip_profiles/drachtio_mrf.xml'), 'utf8')
+    .replace(/<param name="rtp-timer-name"[^>]*>/, '');
+
+  beforeAll(async () => {
+    ports = [await freeUdpPort(), await freeUdpPort()];
+    bench = await startBench({ trunkPorts: ports, at: IN_WINDOW, balance: 1_000_000, fsOptions: { profileXml: NO_TIMER, silentPollMs: 60_000 },
+      announcements: { 'outside-window': 'dialgate/window-closed.wav' } });
+  });
+  afterAll(async () => { await bench?.stop(); });
+  afterEach(async () => {
+    await Promise.all(trunks.map((t) => t.stop()));
+    trunks = [];
+    bench.clock.set(Date.parse(IN_WINDOW));
+  });
+
+  it('an anchored call whose legs send no RTP still ends within 1.5 s of the seat\'s BYE', async () => {
+    trunks.push(await startTrunk(ports[0], { answer: 200 }));
+    const before = readCdrs(bench).length;
+    const r = await seatCalls(bench, { callee: '13812345678', expect: 200, holdMs: 1000 });
+    expect(r.exitCode, r.errors).toBe(0);
+    const cdrs = await waitForCdrs(bench, before + 1, 1500);
+    expect(cdrs.length, 'CDR within 1.5 s: the held hangup was not waited for').toBe(before + 1);
+    expect(cdrs.at(-1)).toMatchObject({ media: 'anchored', hangupBy: 'caller', recovered: false });
+    await expectReleased(bench, 'telesales');
+  });
+
+  it('a denial announcement to a silent seat ends in its 403 within the prompt\'s length + 2 s', async () => {
+    bench.clock.set(Date.parse('2026-11-23T20:00:00+08:00'));
+    const before = readCdrs(bench).length;
+    const started = Date.now();
+    const r = await seatCalls(bench, { callee: '13812345678', expect: 403, timeoutMs: 30_000 });
+    expect(r.exitCode, r.errors).toBe(0);
+    const took = Date.now() - started;
+    const bound = promptDeadlineMs('dialgate/window-closed.wav', PROMPTS);
+    expect(took).toBeGreaterThanOrEqual(bound - 500); // the stall is real: nothing ended it earlier
+    expect(took).toBeLessThan(bound + 2000);
+    expect((await waitForCdrs(bench, before + 1)).at(-1)).toMatchObject({ denyReason: 'outside-window', sipStatus: 403 });
+    expect(await channelsGone(bench)).toBe(0);
+  }, 30_000);
 });

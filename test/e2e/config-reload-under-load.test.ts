@@ -41,7 +41,7 @@ describe('config reload while calls flow', () => {
     const flow = runSipp({
       scenario: seatCall({ expect: 200, holdMs: 300 }), target: bench.sipTarget, calls: CALLS, rate: 20, concurrency: 50,
       timeoutMs: 60_000, injectionFile: injection(Array.from({ length: CALLS }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
-      auth: { username: '1001', password: SEATS['1001'] },
+      auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${bench.sipTarget}` },
     });
     // While calls flow (CDRs are written into cdr/ inside the config directory, which must not
     // hold reloads back): narrow the window to 09:00-19:30 (10:00 stays inside), through the watcher.

@@ -208,17 +208,17 @@ describe('kill -9 with calls up, then restart', () => {
   it('settles every orphaned call exactly once, marks its CDR recovered, and never credits or debits twice', async () => {
     // ── 1. a first instance with calls up ──────────────────────────────────────────────────
     const first = await startServe(dir, env);
-    const seats = await startSipp({
-      scenario: seatCall({ expect: 200, holdMs: 120_000 }),
-      target: `127.0.0.1:${drachtio.sipPort}`,
-      calls: CALLEES.length,
-      concurrency: CALLEES.length,
-      rate: 50,
-      timeoutMs: 150_000,
-      injectionFile: injection(CALLEES.map((c) => ['1001', SEATS['1001'], c, '1001'])),
-      auth: { username: '1001', password: SEATS['1001'] },
-    });
-    sipps.push(seats);
+    // One sipp per callee: each digest names its own Request-URI.
+    for (const c of CALLEES) {
+      sipps.push(await startSipp({
+        scenario: seatCall({ expect: 200, holdMs: 120_000 }),
+        target: `127.0.0.1:${drachtio.sipPort}`,
+        calls: 1,
+        timeoutMs: 150_000,
+        injectionFile: injection([['1001', SEATS['1001'], c, '1001']]),
+        auth: { username: '1001', password: SEATS['1001'], uri: `${c}@127.0.0.1:${drachtio.sipPort}` },
+      }));
+    }
     // All calls answered (the reservation records the answer) ...
     await until('every call answered', async () => {
       const rs = await ledger.reservations(ACCT);

@@ -11,7 +11,7 @@ import type { Cdr } from '../../src/cdr/model.js';
 import { ConfigStore } from '../../src/config/index.js';
 import { startApp, type App } from '../../src/ops/app.js';
 import { startDrachtio, type DrachtioStandIn } from '../bench/drachtio/standin.js';
-import { startFreeSwitch, type FreeSwitchStandIn } from '../bench/freeswitch/index.js';
+import { startFreeSwitch, type FreeSwitchOptions, type FreeSwitchStandIn } from '../bench/freeswitch/index.js';
 import { runSipp, startSipp, type SippProcess, type SippResult } from '../bench/sipp.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { REAL, realFreeSwitchView, rtpAudioFile, standInView, type MediaView } from './real-servers.js';
@@ -36,7 +36,7 @@ export interface FixtureOptions {
   alertWebhook?: string;
   /** Tenant announcements by deny reason (played as early media before the rejection). */
   announcements?: Record<string, string>;
-  /** Adds a route for emergency numbers (110/119/120/122) over both trunks, tried first. */
+  /** Kept for callers: the emergency route (110/119/120/122 over both trunks) is always there, as config check requires. */
   emergencyRoute?: boolean;
 }
 
@@ -100,13 +100,13 @@ ${Object.entries(SEATS).map(([id, pw], i) => `  - id: "${id}"
       classes: [mobile, landline]
     trunks: [trunk-a, trunk-b]
     media: ${o.media ?? 'anchored'}
-${o.emergencyRoute ? `  - id: emergency
+  - id: emergency
     priority: 1
     match:
       classes: [emergency]
     trunks: [trunk-a, trunk-b]
     media: ${o.media ?? 'anchored'}
-` : ''}`,
+`,
     'tariffs.yaml': `tariffs:
   - id: domestic
     rates:
@@ -150,8 +150,12 @@ export interface BenchOptions extends Omit<FixtureOptions, 'trunkPorts'> {
   /** Balance of the tenant's prepaid account, in yuan units of 0.0001. */
   balance: number;
   withMedia?: boolean;
+  /** Options for the FreeSWITCH stand-in (e.g. a profile without an RTP timer). */
+  fsOptions?: FreeSwitchOptions;
   heartbeatMs?: number;
   chunkSeconds?: number;
+  /** A FreeSWITCH (stand-in) the test runs itself, e.g. in a child process it can kill. */
+  externalFreeSwitch?: { port: number; password: string };
 }
 
 export async function startBench(o: BenchOptions): Promise<Bench> {
@@ -162,8 +166,9 @@ export async function startBench(o: BenchOptions): Promise<Bench> {
   // Real media needs real RTP: the seats and trunks stream audio on the real lane.
   setScenarioAudio(real ? rtpAudioFile() : null);
   const drachtio = real ? null : await startDrachtio({ recordFrames: false, ...(process.env.E2E_LOG ? { log: (m: string) => console.log("[drachtio]", m) } : {}) });
-  const fs = real || o.withMedia === false ? null : await startFreeSwitch({ defaultPlaybackMs: 200 });
-  const media = o.withMedia === false ? null : real ? await realFreeSwitchView(real.esl) : standInView(fs!);
+  const external = o.externalFreeSwitch;
+  const fs = real || o.withMedia === false || external ? null : await startFreeSwitch({ defaultPlaybackMs: 200, ...o.fsOptions });
+  const media = o.withMedia === false || external ? null : real ? await realFreeSwitchView(real.esl) : standInView(fs!);
   const store = await ConfigStore.open(dir);
   const clock = shiftedClock(Date.parse(o.at));
   const logger = pino({ level: process.env.E2E_LOG ?? 'silent' });
@@ -172,7 +177,8 @@ export async function startBench(o: BenchOptions): Promise<Bench> {
     redisUrl: redis.url,
     drachtio: real ? real.drachtio : { host: '127.0.0.1', port: drachtio!.adminPort, secret: 'cymru' },
     freeswitch: o.withMedia === false ? null
-      : real ? { host: real.esl.host, port: real.esl.port, secret: real.esl.password } : { host: '127.0.0.1', port: fs!.eslPort, secret: fs!.password },
+      : real ? { host: real.esl.host, port: real.esl.port, secret: real.esl.password }
+        : external ? { host: '127.0.0.1', port: external.port, secret: external.password } : { host: '127.0.0.1', port: fs!.eslPort, secret: fs!.password },
     cdrDir: join(dir, 'cdr'),
     recordingsDir: join(dir, 'rec'),
     clock,
@@ -228,7 +234,7 @@ export function seatCalls(bench: Bench, c: CallSpec): Promise<SippResult> {
     rate: c.rate ?? 50,
     timeoutMs: c.timeoutMs ?? 20_000,
     injectionFile: injection(rows),
-    auth: { username: seat, password: c.password ?? SEATS[seat] },
+    auth: { username: seat, password: c.password ?? SEATS[seat], uri: `${c.callee}@${bench.sipTarget}` },
   });
 }
 

@@ -146,7 +146,7 @@ describe('outbound call teardown paths', () => {
     const trunk = await startTrunk(ports[0], { answer: 'cancel' });
     const before = readCdrs(bench).length;
     const r = await runSipp({ scenario: seatCancel(800), target: bench.sipTarget, calls: 1, timeoutMs: 15_000,
-      injectionFile: injection([['1001', 'pw-1001-secret', '13812345678']]), auth: { username: '1001', password: 'pw-1001-secret' } });
+      injectionFile: injection([['1001', 'pw-1001-secret', '13812345678']]), auth: { username: '1001', password: 'pw-1001-secret', uri: `13812345678@${bench.sipTarget}` } });
     expect(r.exitCode, r.errors).toBe(0);
     const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
     expect(cdr.sipStatus).toBe(487);

@@ -30,7 +30,7 @@ describe('200 simultaneous calls on one prepaid account', () => {
     const r = await runSipp({
       scenario: seatCallOrDeny(402, 1500), target: bench.sipTarget, calls: CALLS, rate: 400, concurrency: CALLS,
       timeoutMs: 60_000, injectionFile: injection(Array.from({ length: CALLS }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
-      auth: { username: '1001', password: SEATS['1001'] },
+      auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${bench.sipTarget}` },
     });
     expect(r.failed, r.errors.slice(0, 2000)).toBe(0);
     const cdrs = await waitForCdrs(bench, CALLS, 20_000);

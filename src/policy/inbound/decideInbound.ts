@@ -14,7 +14,7 @@ import { DEFAULT_TIME_ZONE, describe } from '../../time/schedule.js';
 import { blacklistMatch } from '../blacklist.js';
 import { reasonHeader } from '../reasons.js';
 import { findRoute, requestUri, trunkOrder } from '../routing.js';
-import type { TrunkAttempt } from '../types.js';
+import type { TrunkChoice } from '../types.js';
 import { INBOUND_DENY, type InboundDenyReason } from './reasons.js';
 import { carrierTrunkFor } from './sources.js';
 import { numberStatus } from './status.js';
@@ -85,7 +85,7 @@ function resolveGroup(g: DestinationGroup, plan: Plan400, cfg: ConfigSnapshot, c
       const route = findRoute(cfg.routes, n.number, plan.owner);
       if (route) trunkIds = trunkOrder(route, callId);
     }
-    const trunks: TrunkAttempt[] = trunkIds.flatMap((id) => {
+    const trunks: TrunkChoice[] = trunkIds.flatMap((id) => {
       const t = cfg.trunks.get(id);
       return t ? [{ trunkId: id, requestUri: requestUri(t, n.number.national), callerId: '' }] : [];
     });

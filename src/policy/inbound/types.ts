@@ -2,7 +2,7 @@
 // CDR and asserted in tests the same way.
 import type { DistributionStrategy, Money, Plan400Action, TariffRate } from '../../config/types.js';
 import type { DialledNumber } from '../../numbers/normalize.js';
-import type { TrunkAttempt } from '../types.js';
+import type { TrunkChoice } from '../types.js';
 import type { InboundDenyReason } from './reasons.js';
 
 /** An INVITE from a carrier towards a 400 number. */
@@ -41,7 +41,7 @@ export type RouteMember =
   | {
     key: string; kind: 'number'; number: string; weight: number; noAnswerSeconds: number;
     /** Outbound routing of the owner tenant (or the member's own trunks), failover order. */
-    trunks: TrunkAttempt[];
+    trunks: TrunkChoice[];
     /** The owner's outbound tariff rate for this leg (charged to the owner tenant's account). */
     rate: TariffRate;
   };

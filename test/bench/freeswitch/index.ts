@@ -1,6 +1,8 @@
 // The call bench's FreeSWITCH stand-in: event socket (inbound and outbound) plus a SIP UAS on loopback,
 // behaving like FreeSWITCH 1.10 with drachtio's fsmrf configuration (profile drachtio_mrf, context mrf,
-// `socket ${sip_h_X-esl-outbound} async full`). See traces/freeswitch/ for the recorded real thing.
+// `socket ${sip_h_X-esl-outbound} async full`). See traces/freeswitch/ for the recorded real thing, and
+// test/traces/freeswitch/ for what the project's own profile does: no-SDP INVITEs need enable-3pcc,
+// and on a leg whose peer sends no RTP playback stalls and a bridged channel holds queued applications.
 import { FreeSwitchCore, type ChannelInfo, type FreeSwitchOptions, type LoggedEvent } from './switch.js';
 
 export type { ChannelInfo, FreeSwitchOptions, LoggedEvent };

@@ -7,6 +7,9 @@ import { header, headers as headerValues, hostPortOf, param, uriOf, userOf, type
 import { FsEvent, eventDates, nameEvent } from './event.js';
 import { cmdHeader, EslListener, type EslCommand, type EslHost } from './esl.js';
 import { buildAnswer, buildOffer, chooseCodec, parseSdp, type LocalSdp, type SdpCodec } from './sdp.js';
+import { FRAME_MS, LEAD_FRAMES, MediaModel, type BridgeLoop } from './media.js';
+import { loadProfile, type ThreePcc } from './profile.js';
+import { RtpPort } from './rtp.js';
 import { SipAgent, type Peer, type SipCall } from './sip.js';
 import { Timers } from './timers.js';
 import { wavDurationMs, writeWav } from './wav.js';
@@ -28,6 +31,23 @@ export interface FreeSwitchOptions {
   missingFile?: 'play' | 'not-found';
   /** Called with every SIP and ESL frame, for debugging. */
   trace?: (line: string) => void;
+  /**
+   * The sofia profile (a path, or the XML text) whose `enable-3pcc` decides what a no-SDP INVITE
+   * gets: 480 when off (FreeSWITCH's default), 200 OK with an offer when true or proxy.
+   * Default: <repo>/freeswitch/sip_profiles/drachtio_mrf.xml.
+   */
+  profileXml?: string;
+  /** Overrides the profile's enable-3pcc. */
+  enable3pcc?: boolean | 'proxy';
+  /**
+   * Default: true when the profile sets no rtp-timer-name, as the real server then behaves: media
+   * reads on a channel whose peer sends no RTP return only on the RTP poll timeout, so playback
+   * there stalls, a time-limited record never ends and a bridged channel holds queued
+   * applications. false: every leg behaves as if its peer sent RTP (what rtp-timer-name does).
+   */
+  silentLegStalls?: boolean;
+  /** The RTP poll timeout of a silent leg (switch_rtp.c poll_sec: 5 s). */
+  silentPollMs?: number;
 }
 
 export interface ChannelInfo {
@@ -39,6 +59,11 @@ export interface ChannelInfo {
   answerState: string;
   bridgedTo?: string;
   currentApplication?: string;
+  /** The RTP port in this channel's SDP, and how many packets the peer sent to it. */
+  rtpPort: number;
+  rtpPackets: number;
+  /** Applications sent with sendmsg that wait in the channel's queue (held while bridged and silent). */
+  queued: string[];
   recordings: string[];
   variables: Record<string, string>;
 }
@@ -57,7 +82,7 @@ const CCS_NUMBER: Record<string, number> = { DOWN: 0, DIALING: 1, RINGING: 2, EA
 const CAUSES: Record<string, number> = {
   UNALLOCATED_NUMBER: 1, NO_ROUTE_DESTINATION: 3, NORMAL_CLEARING: 16, USER_BUSY: 17, NO_USER_RESPONSE: 18,
   NO_ANSWER: 19, CALL_REJECTED: 21, DESTINATION_OUT_OF_ORDER: 27, NORMAL_UNSPECIFIED: 31,
-  NORMAL_TEMPORARY_FAILURE: 41, INCOMPATIBLE_DESTINATION: 88, RECOVERY_ON_TIMER_EXPIRE: 102,
+  NORMAL_TEMPORARY_FAILURE: 41, INCOMPATIBLE_DESTINATION: 88, MANDATORY_IE_MISSING: 96, RECOVERY_ON_TIMER_EXPIRE: 102,
   ORIGINATOR_CANCEL: 487, LOSE_RACE: 502, MANAGER_REQUEST: 503, MEDIA_TIMEOUT: 604,
 };
 
@@ -70,12 +95,15 @@ const VAR_EVENTS = new Set([
   'CALL_UPDATE', 'MEDIA_BUG_START', 'MEDIA_BUG_STOP', 'CHANNEL_HOLD', 'CHANNEL_UNHOLD', 'CUSTOM',
 ]);
 
-type Wake = { kind: 'timeout' } | { kind: 'break' } | { kind: 'hangup' } | { kind: 'dtmf'; digit: string };
+/** `read`: a media read that was blocked returned (an RTP packet, or a private event woke it). */
+type Wake = { kind: 'timeout' } | { kind: 'break' } | { kind: 'hangup' } | { kind: 'read' } | { kind: 'dtmf'; digit: string };
 
 /** One application invocation; apps are async functions that sleep through `wait`. */
 class AppRun {
   stopped: 'break' | 'hangup' | undefined;
-  private waiter: { resolve: (w: Wake) => void; dtmf: boolean; timer: unknown } | undefined;
+  /** A hangup sent with sendmsg while this media application ran: it runs nested, when the app returns. */
+  nestedHangup: QueuedApp | undefined;
+  private waiter: { resolve: (w: Wake) => void; dtmf: boolean; timer: unknown; breakWakes: boolean } | undefined;
 
   constructor(
     readonly app: string,
@@ -89,14 +117,32 @@ class AppRun {
    * Sleeps `ms` (forever when undefined), waking early on break or hangup, and -- when `dtmf` -- on
    * a digit from the channel's DTMF queue (digits wait there until an application reads them, as in FS).
    */
-  wait(ms: number | undefined, dtmf = false): Promise<Wake> {
+  wait(ms: number | undefined, dtmf = false, breakWakes = true): Promise<Wake> {
     if (this.stopped) return Promise.resolve({ kind: this.stopped });
     const queued = dtmf ? this.dtmfQueue.shift() : undefined;
     if (queued !== undefined) return Promise.resolve({ kind: 'dtmf', digit: queued });
     return new Promise((resolve) => {
       const timer = ms === undefined ? undefined : this.timers.set(() => this.wake({ kind: 'timeout' }), ms);
-      this.waiter = { resolve, dtmf, timer };
+      this.waiter = { resolve, dtmf, timer, breakWakes };
     });
+  }
+
+  /**
+   * A blocked media read: returns on `readReturned` (RTP, a queued private event), on the poll
+   * timeout `ms`, or on hangup. uuid_break only sets CF_BREAK, which the app sees after the read.
+   */
+  blockedRead(ms: number | undefined): Promise<Wake> {
+    return this.wait(ms, false, false);
+  }
+
+  readReturned(): void {
+    if (this.waiter && !this.waiter.breakWakes) this.wake({ kind: 'read' });
+  }
+
+  /** A private event arrived for this channel: the read returns and the application stops. */
+  interrupt(): void {
+    if (!this.stopped) this.stopped = 'break';
+    this.wake({ kind: 'break' });
   }
 
   /** A digit was queued on the channel: hand it over if this application is listening for DTMF. */
@@ -116,7 +162,7 @@ class AppRun {
 
   stop(kind: 'break' | 'hangup'): void {
     if (!this.stopped || kind === 'hangup') this.stopped = kind;
-    this.wake({ kind });
+    if (kind === 'hangup' || this.waiter?.breakWakes !== false) this.wake({ kind });
   }
 }
 
@@ -149,16 +195,26 @@ class Channel {
   local: LocalSdp | undefined;
   sdpVersion: number;
   readonly sessId: number;
+  /** Set while the channel runs the uuid_bridge audio loop, where queued applications wait for media. */
+  bridgeLoop: BridgeLoop | undefined;
+  /** Queued applications the bridge's soft-execute step still runs before the loop holds the rest. */
+  bridgeAllowance = 0;
+  /** uuid_bridge is moving the channel out of what it did: nothing queued runs until soft-execute. */
+  transferring = false;
 
   constructor(
     readonly uuid: string,
     readonly sip: SipCall,
     readonly name: string,
     readonly profile: Record<string, string>,
-    readonly rtpPort: number,
+    readonly rtp: RtpPort | undefined,
   ) {
     this.sessId = Math.floor(Date.now() / 1000) - 1_000_000 + Math.floor(Math.random() * 1000);
     this.sdpVersion = this.sessId + 1;
+  }
+
+  get rtpPort(): number {
+    return this.rtp?.port ?? 0;
   }
 
   setVar(name: string, value: string | number | undefined): void {
@@ -190,8 +246,9 @@ export class FreeSwitchCore implements EslHost {
   private seq = 1;
   private sessionsSinceStartup = 0;
   private peakSessions = 0;
-  private nextRtpPort = 16384 + 2 * Math.floor(Math.random() * 6000);
   private sessionId = 0;
+  readonly threePcc: ThreePcc;
+  readonly media: MediaModel;
   private readonly sockets = new Set<net.Socket>();
   sip!: SipAgent;
   server!: net.Server;
@@ -202,6 +259,11 @@ export class FreeSwitchCore implements EslHost {
     this.password = opts.password ?? 'ClueCon';
     this.profile = opts.profile ?? 'drachtio_mrf';
     this.host = opts.host ?? '127.0.0.1';
+    const forced = opts.enable3pcc;
+    const profile = loadProfile(opts.profileXml);
+    this.threePcc = forced === undefined ? profile.threePcc : forced === 'proxy' ? 'proxy' : forced ? 'on' : 'off';
+    // A profile with rtp-timer-name reads every 20 ms whether or not the peer sends RTP.
+    this.media = new MediaModel(opts.silentLegStalls ?? profile.rtpTimer === null, opts.silentPollMs ?? 5000);
   }
 
   async start(): Promise<void> {
@@ -237,6 +299,7 @@ export class FreeSwitchCore implements EslHost {
     for (const l of [...this.listeners]) l.destroy();
     for (const s of this.sockets) s.destroy();
     this.sip.close();
+    for (const ch of this.channels.values()) ch.rtp?.close();
     this.channels.clear();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -467,13 +530,6 @@ export class FreeSwitchCore implements EslHost {
     for (const ch of this.channels.values()) if (ch.sip === call) return fn(ch);
   }
 
-  private allocRtpPort(): number {
-    const p = this.nextRtpPort;
-    this.nextRtpPort += 2;
-    if (this.nextRtpPort > 32766) this.nextRtpPort = 16384;
-    return p;
-  }
-
   private onInvite(call: SipCall): void {
     const req = call.invite;
     const esl = header(req, 'x-esl-outbound');
@@ -482,6 +538,23 @@ export class FreeSwitchCore implements EslHost {
       this.sip.reject(call, 404, 'Not Found', [['Reason', 'Q.850;cause=3;text="NO_ROUTE_DESTINATION"']]);
       return;
     }
+    // sofia.c refuses a no-SDP INVITE before allocating media unless the profile enables 3pcc.
+    const refuse3pcc = !req.body.trim() && this.threePcc === 'off';
+    if (refuse3pcc) {
+      this.newChannel(call, esl, undefined);
+      return;
+    }
+    RtpPort.open(this.host).then((rtp) => {
+      if (this.stopped || call.state !== 'early') rtp.close();
+      else this.newChannel(call, esl, rtp);
+    }, (err: unknown) => {
+      this.trace(`RTP port: ${String(err)}`);
+      this.sip.reject(call, 503, 'Service Unavailable');
+    });
+  }
+
+  private newChannel(call: SipCall, esl: string, rtp: RtpPort | undefined): void {
+    const req = call.invite;
     const uuid = randomUUID();
     const fromUri = uriOf(header(req, 'from')) ?? '';
     const fromHp = safeHostPort(fromUri);
@@ -498,12 +571,20 @@ export class FreeSwitchCore implements EslHost {
       destinationNumber: reqUser,
     };
     if (userOf(fromUri)) profile['callerIdNumber'] = fromUser;
-    const ch = new Channel(uuid, call, name, profile, this.allocRtpPort());
+    const ch = new Channel(uuid, call, name, profile, rtp);
     this.channels.set(uuid, ch);
     this.sessionsSinceStartup++;
     this.peakSessions = Math.max(this.peakSessions, this.channels.size);
     this.initVars(ch, req, fromUser, fromUriVar, fromHp);
     this.fire(this.channelEvent(ch, 'CHANNEL_CREATE', 'switch_core_state_machine.c', 'switch_core_session_run', 600));
+    if (!rtp) {
+      // Traced (3pcc-off-*): 480 with Reason Q.850 cause 96, no dialplan, no event socket.
+      this.trace('No SDP in INVITE and 3pcc not enabled, hanging up.');
+      ch.setVar('endpoint_disposition', '3PCC DISABLED');
+      this.hangup(ch, 'MANDATORY_IE_MISSING');
+      return;
+    }
+    rtp.onPacket = () => this.rtpArrived(ch);
 
     let local: LocalSdp;
     if (req.body.trim()) {
@@ -777,8 +858,11 @@ export class FreeSwitchCore implements EslHost {
     if (ch.callState !== 'DOWN' && ch.callState !== 'RINGING') this.setCallState(ch, 'HANGUP');
     else ch.callState = 'HANGUP';
     const cause = ch.hangupCause ?? 'NORMAL_CLEARING';
-    if (ch.sip.state === 'early') this.sip.reject(ch.sip, sipStatusFor(cause), 'Service Unavailable');
-    else this.sip.bye(ch.sip, CAUSES[cause], cause);
+    ch.rtp?.close();
+    if (ch.sip.state === 'early') {
+      const status = sipStatusFor(cause);
+      this.sip.reject(ch.sip, status, PHRASES[status] ?? 'Temporarily Unavailable', [['Reason', `Q.850;cause=${CAUSES[cause] ?? 16};text="${cause}"`]]);
+    } else this.sip.bye(ch.sip, CAUSES[cause], cause);
     for (const l of [...this.listeners]) if (l.session === ch.uuid) l.channelDown();
     this.timers.set(() => this.report(ch), 5);
   }
@@ -816,15 +900,43 @@ export class FreeSwitchCore implements EslHost {
     return ev;
   }
 
+  /** switch_core_session_queue_private_event: queue it and wake the session (SIG_BREAK). */
   enqueue(ch: Channel, q: QueuedApp): void {
     if (ch.down) return;
+    const run = ch.running;
+    if (run && !ch.bridgeLoop && !ch.transferring && q.app.toLowerCase() === 'hangup' && READS_EVENTS.has(run.app.toLowerCase())) {
+      // A media app parses private events after every read, and the wake-up makes a blocked read
+      // return: the app stops; playback runs the hangup nested (traced in pagd-stall-*), record
+      // returns first and the hangup runs next (record-stall-*).
+      if (run.app.toLowerCase() === 'record') ch.queue.push(q);
+      else run.nestedHangup = q;
+      run.interrupt();
+      return;
+    }
     ch.queue.push(q);
+    run?.readReturned();
     // The session thread picks queued private events up on its next 20 ms tick.
     this.kick(ch, 20);
   }
 
+  /** An RTP packet from the peer: a blocked read returns; the bridge loop counts the frame. */
+  private rtpArrived(ch: Channel): void {
+    ch.running?.readReturned();
+    if (ch.bridgeLoop && ch.queue.length > 0) this.kick(ch, 0);
+  }
+
+  /**
+   * In the bridge loop a queued application runs only once the loop has read more than
+   * DEFAULT_LEAD_FRAMES frames (switch_ivr_bridge.c); on a silent leg that never happened (traced
+   * in bridge-held-*, 75 s). What was queued before the loop started runs in soft-execute.
+   */
+  private held(ch: Channel): boolean {
+    if (ch.transferring) return true;
+    return ch.bridgeLoop !== undefined && ch.bridgeAllowance === 0 && !this.media.leadFramesRead(ch.bridgeLoop, ch.rtp);
+  }
+
   private kick(ch: Channel, delay: number): void {
-    if (ch.running || ch.kickTimer !== undefined || ch.down) return;
+    if (ch.running || ch.kickTimer !== undefined || ch.down || this.held(ch)) return;
     ch.kickTimer = this.timers.set(() => {
       ch.kickTimer = undefined;
       void this.runNext(ch);
@@ -832,8 +944,10 @@ export class FreeSwitchCore implements EslHost {
   }
 
   private async runNext(ch: Channel): Promise<void> {
+    if (ch.down || ch.running || this.held(ch)) return;
     const q = ch.queue.shift();
-    if (!q || ch.down || ch.running) return;
+    if (!q) return;
+    if (ch.bridgeAllowance > 0) ch.bridgeAllowance--;
     const impl = APPS[q.app.toLowerCase()];
     if (!impl) {
       this.trace(`Invalid Application ${q.app}`);
@@ -856,6 +970,12 @@ export class FreeSwitchCore implements EslHost {
         this.trace(`application ${q.app} failed: ${String(err)}`);
       }
       if (this.stopped) return;
+      const nested = run.nestedHangup;
+      if (nested) {
+        this.fire(this.execEvent(ch, 'CHANNEL_EXECUTE', nested.app, nested.arg, nested.eventUuid));
+        this.hangup(ch, nested.arg.trim().toUpperCase() || 'NORMAL_CLEARING');
+        this.fire(this.execEvent(ch, 'CHANNEL_EXECUTE_COMPLETE', nested.app, nested.arg, nested.eventUuid, '_none_'));
+      }
       ch.setVar('current_application_response', response === '_none_' ? undefined : response);
       this.fire(this.execEvent(ch, 'CHANNEL_EXECUTE_COMPLETE', q.app, q.arg, q.eventUuid, response));
       ch.running = undefined;
@@ -891,15 +1011,34 @@ export class FreeSwitchCore implements EslHost {
     if (ms === 'not-found') return 'not-found';
     const type = file.startsWith('tone_stream://') ? 'tone_stream' : undefined;
     this.fire(this.channelEvent(ch, 'PLAYBACK_START', 'switch_ivr_play_say.c', 'switch_ivr_play_file', 1646, undefined).add('Playback-File-Type', type).add('Playback-File-Path', file));
-    const started = Date.now();
     const terminators = ch.vars.get('playback_terminators') ?? 'none';
+    // Without a collector or terminators, digits stay queued for whoever reads them later.
+    const listen = collect !== undefined || terminators !== 'none';
     let status: 'done' | 'break' | 'hangup' = 'done';
+    let played = 0;
     for (;;) {
-      const left = ms < 0 ? undefined : ms - (Date.now() - started);
+      const left = ms < 0 ? undefined : ms - played;
       if (left !== undefined && left <= 0) break;
-      // Without a collector or terminators, digits stay queued for whoever reads them later.
-      const w = await run.wait(left, collect !== undefined || terminators !== 'none');
-      if (w.kind === 'timeout') break;
+      let w: Wake;
+      if (this.media.flowing(ch.rtp)) {
+        const t0 = Date.now();
+        w = await run.wait(left, listen);
+        played += Date.now() - t0;
+        if (w.kind === 'timeout') break;
+      } else {
+        // A silent leg: each read that returns (RTP, a wake-up, the poll timeout) plays one frame,
+        // and CF_BREAK (uuid_break) is seen only then (traced in play-stall-*).
+        // Digits already received are RTP packets waiting in the socket: that read returns at once.
+        const queued = listen ? ch.dtmfBuffer.shift() : undefined;
+        w = queued !== undefined ? { kind: 'dtmf', digit: queued } : await run.blockedRead(this.media.pollMs);
+        if (w.kind === 'read' || w.kind === 'timeout') {
+          played += FRAME_MS;
+          const digit = listen ? ch.dtmfBuffer.shift() : undefined;
+          if (digit !== undefined) w = { kind: 'dtmf', digit };
+          else if (run.stopped) w = { kind: run.stopped };
+          else continue;
+        }
+      }
       if (w.kind === 'dtmf') {
         if (collect?.(w.digit)) {
           status = 'break';
@@ -912,10 +1051,11 @@ export class FreeSwitchCore implements EslHost {
         }
         continue;
       }
+      if (w.kind === 'read' || w.kind === 'timeout') continue;
       status = w.kind;
       break;
     }
-    const played = Math.max(0, Math.min(ms < 0 ? Infinity : ms, Date.now() - started));
+    played = Math.max(0, ms < 0 ? played : Math.min(ms, played));
     const samples = Math.round(played * 8);
     ch.setVar('playback_last_offset_pos', samples);
     ch.setVar('playback_seconds', Math.floor(played / 1000));
@@ -973,6 +1113,7 @@ export class FreeSwitchCore implements EslHost {
     ch.dtmfBuffer.push(digit);
     if (ch.dtmfBuffer.length > 128) ch.dtmfBuffer.shift();
     ch.running?.dtmfArrived();
+    ch.running?.readReturned();
   }
 
   // ---- bridging ----
@@ -992,22 +1133,32 @@ export class FreeSwitchCore implements EslHost {
       x.setVar('last_bridge_to', y.uuid);
     }
     // uuid_bridge transfers both channels: whatever they were doing (the socket app, a playback) returns.
+    for (const ch of [a, b]) ch.transferring = true;
     this.timers.set(() => {
       for (const ch of [b, a]) {
-        ch.running?.stop('break');
+        ch.running?.interrupt();
         if (ch.socketApp) {
           this.fire(this.execEvent(ch, 'CHANNEL_EXECUTE_COMPLETE', 'socket', ch.socketApp.data, ch.socketApp.uuid, '_none_'));
           ch.socketApp = undefined;
         }
       }
       this.timers.set(() => {
-        if (a.down || b.down || a.bridgedTo !== b.uuid) return;
+        for (const ch of [a, b]) ch.transferring = false;
+        if (a.down || b.down || a.bridgedTo !== b.uuid) {
+          for (const ch of [a, b]) this.kick(ch, 0);
+          return;
+        }
         const now = nowUs();
         for (const [x, y] of [[a, b], [b, a]] as const) {
           x.state = 'CS_SOFT_EXECUTE';
           x.bridgedUs = now;
           const ev = this.channelEvent(x, 'CHANNEL_EXECUTE', 'switch_ivr_bridge.c', 'uuid_bridge_on_soft_execute', x === a ? 1236 : 1243);
           this.fire(ev.add('Application', 'uuid_bridge').add('Application-Data', y.uuid));
+          // Soft-execute parses what is queued already; then the audio loop holds new arrivals.
+          x.bridgeAllowance = x.queue.length;
+          x.bridgeLoop = { startedAt: Date.now(), packetsAtStart: x.rtp?.packets ?? 0 };
+          this.kick(x, 0);
+          if (!this.media.stalls) this.timers.set(() => this.kick(x, 0), (LEAD_FRAMES + 1) * FRAME_MS);
         }
         for (const x of [a, b]) {
           this.fire(this.channelEvent(x, 'CHANNEL_BRIDGE', 'switch_ivr_bridge.c', 'audio_bridge_on_exchange_media', 818, (ev) => {
@@ -1033,6 +1184,10 @@ export class FreeSwitchCore implements EslHost {
     for (const x of pair) {
       x.bridgedTo = undefined;
       x.otherType = undefined;
+      x.bridgeLoop = undefined;
+      x.bridgeAllowance = 0;
+      // Out of the loop the channel parses what the bridge held (traced in bridge-park-*).
+      this.kick(x, 20);
     }
     if (!other || other.down) return;
     if (becauseHangup) {
@@ -1048,7 +1203,9 @@ export class FreeSwitchCore implements EslHost {
 
   park(ch: Channel): void {
     ch.state = 'CS_PARK';
+    ch.bridgeLoop = undefined;
     this.fire(this.channelEvent(ch, 'CHANNEL_PARK', 'switch_ivr.c', 'switch_ivr_park', 1004));
+    this.kick(ch, 20);
   }
 
   // ---- API ----
@@ -1124,6 +1281,7 @@ export class FreeSwitchCore implements EslHost {
     return {
       uuid: ch.uuid, callId: ch.sip.callId, name: ch.name, state: ch.state, callState: ch.callState,
       answerState: ch.answerState, bridgedTo: ch.bridgedTo, currentApplication: ch.running?.app,
+      rtpPort: ch.rtpPort, rtpPackets: ch.rtp?.packets ?? 0, queued: ch.queue.map((q) => q.app),
       recordings: [...ch.recordings.keys()], variables: Object.fromEntries(ch.vars),
     };
   }
@@ -1157,10 +1315,20 @@ function stamp(us: number): string {
   return eventDates(new Date(Math.floor(us / 1000))).local;
 }
 
+/** mod_sofia.c hangup_cause_to_sip for the causes the stand-in produces; anything else is 480. */
 function sipStatusFor(cause: string): number {
-  const map: Record<string, number> = { NORMAL_CLEARING: 480, USER_BUSY: 486, CALL_REJECTED: 603, NO_ROUTE_DESTINATION: 404, INCOMPATIBLE_DESTINATION: 488 };
-  return map[cause] ?? 503;
+  const map: Record<string, number> = {
+    UNALLOCATED_NUMBER: 404, NO_ROUTE_DESTINATION: 404, USER_BUSY: 486, NO_USER_RESPONSE: 408, CALL_REJECTED: 603,
+    DESTINATION_OUT_OF_ORDER: 502, NORMAL_TEMPORARY_FAILURE: 503, INCOMPATIBLE_DESTINATION: 488,
+    RECOVERY_ON_TIMER_EXPIRE: 504, ORIGINATOR_CANCEL: 487,
+  };
+  return map[cause] ?? 480;
 }
+
+const PHRASES: Record<number, string> = {
+  404: 'Not Found', 408: 'Request Timeout', 480: 'Temporarily Unavailable', 486: 'Busy Here', 487: 'Request Terminated',
+  488: 'Not Acceptable Here', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Server Time-out', 603: 'Decline',
+};
 
 /** tone_stream://%(on,off,freq...);loops=N — the traced %(300,200,440);loops=2 lasted exactly 1000 ms. */
 function toneMs(spec: string): number {
@@ -1173,6 +1341,9 @@ function toneMs(spec: string): number {
 }
 
 // ---- applications ----
+
+/** Applications that read the channel's media and parse private events between reads. */
+const READS_EVENTS = new Set(['playback', 'play_and_get_digits', 'record']);
 
 type App = (core: FreeSwitchCore, ch: Channel, run: AppRun, arg: string) => Promise<string>;
 
@@ -1289,6 +1460,13 @@ const APPS: Record<string, App> = {
     for (;;) {
       const left = ms === undefined ? undefined : ms - (Date.now() - started);
       if (left !== undefined && left <= 0) break;
+      if (!core.media.flowing(ch.rtp)) {
+        // Traced (record-stall-*): on a silent leg record never reached its time limit and ignored
+        // uuid_break; RTP, a private event (e.g. the hangup of Endpoint.destroy) or hangup end the wait.
+        const r = await run.blockedRead(undefined);
+        if (r.kind === 'read' && !run.stopped) continue;
+        break;
+      }
       const w = await run.wait(left, true);
       if (w.kind === 'dtmf') {
         if (terminators !== 'none' && terminators.includes(w.digit)) {

@@ -1,0 +1,376 @@
+// One call's life, whichever way it came in: its legs (caller dialog, far-end dialog, media
+// endpoints), one set of timers, heartbeats, the paid boundary (warning, cut-off), end(by, cause),
+// abandon(status), bounded teardown, settlement of every reservation, slot release, and exactly
+// one CDR. The outbound and inbound flows supply their connect step and their CDR fields.
+// Contract clauses cited here and in the flows (003 §2.2 ...) are listed in docs/contracts.md.
+import type Srf from 'drachtio-srf';
+import type { Logger } from 'pino';
+import type { CdrInput, HangupBy } from '../cdr/model.js';
+import type { SlotResult } from '../ledger/concurrency.js';
+import { withDeadline } from '../media/deadlines.js';
+import { endpointApi, releaseEndpoint, type Endpoint } from '../media/media-gateway.js';
+import { reasonHeader } from '../policy/reasons.js';
+import { beforeAnswer, transition, type CallPhase } from './call-phase.js';
+import { writeCdr } from './call-record.js';
+import type { Timer } from './clock.js';
+import type { DialAttempt } from './invite-attempt.js';
+import type { Reservation, Settled } from './reservation.js';
+import { recordingFile, startRecording } from './recording.js';
+import { releaseSlotsOnce } from './slot-release.js';
+import type { SessionDeps, SessionSpec } from './session-types.js';
+
+export type { LiveCall, SessionDeps, SessionSettings, SessionSpec } from './session-types.js';
+
+/** Cut a little before the boundary so signalling latency cannot cross into the next increment. */
+const CUTOFF_MARGIN_MS = 300;
+/** Try to extend the reservations this long before the warning would be due. */
+const EXTEND_LEAD_MS = 5_000;
+/** A BYE's transaction normally completes in milliseconds; past this the call goes on without it. */
+export const BYE_TIMEOUT_MS = 2_000;
+/** A slot lives this long without refresh: a crashed instance's calls stop counting. */
+export const SLOT_TTL_MS = 4 * 60 * 60 * 1000;
+
+export class CallSession {
+  phase: CallPhase = 'setup';
+  /** Who ended the call and why; the first reason is kept (null while nobody did). */
+  stop: { by: HangupBy | null; cause: string } | null = null;
+  uas: Srf.Dialog | undefined;
+  uac: Srf.Dialog | undefined;
+  epA: Endpoint | undefined;
+  epB: Endpoint | undefined;
+  ringAt: number | null = null;
+  answerAt: number | null = null;
+  attempts: DialAttempt[] = [];
+  recordingPath: string | null = null;
+  media: 'anchored' | 'direct' | null = null;
+  mediaNote: string | null = null;
+  private readonly reservations: Reservation[] = [];
+  private readonly slots = new Map<string, { key: string; member: string }>();
+  private readonly timers = new Set<Timer>();
+  private hbTimer: Timer | null = null;
+  private cutTimer: Timer | null = null;
+  private finishing: Promise<void> | null = null;
+  private finished!: () => void;
+  /** Resolves once the CDR is written (or failed): the flow's handle() returns then. */
+  readonly done: Promise<void>;
+
+  constructor(readonly deps: SessionDeps, readonly req: Srf.SrfRequest, readonly res: Srf.SrfResponse, readonly spec: SessionSpec, readonly log: Logger) {
+    this.done = new Promise((resolve) => { this.finished = resolve; });
+    deps.live.set(spec.callId, {
+      callId: spec.callId, tenant: spec.tenant ?? '', seat: spec.seat, callee: spec.callee, answeredAt: null,
+      hangup: (cause) => this.end('system', cause),
+    });
+  }
+
+  get aborted(): boolean { return this.stop !== null; }
+  /** The caller CANCELled the INVITE. */
+  get cancelled(): boolean { return this.stop?.by === 'caller' && this.stop.cause === 'cancel'; }
+  /** The caller leg was answered (by us, for IVR, or at the bridge). */
+  get callerAnswered(): boolean { return this.uas !== undefined; }
+
+  to(phase: CallPhase): void {
+    this.phase = transition(this.phase, phase);
+  }
+
+  /** The caller's CANCEL, including one that came before the session existed. */
+  watchCancel(cancelledEarly: boolean): void {
+    const onCancel = (): void => {
+      if (!this.callerAnswered && beforeAnswer(this.phase)) this.end('caller', 'cancel');
+    };
+    this.req.on('cancel', onCancel);
+    if (cancelledEarly || (this.req as { canceled?: boolean }).canceled === true) onCancel();
+  }
+
+  /** Records how the call ends without asking anything to stop (the flow knows already). */
+  note(by: HangupBy | null, cause: string): void {
+    this.stop = { by, cause };
+  }
+
+  // ---- legs --------------------------------------------------------------------------------------
+
+  /** The caller leg answered; its BYE ends the call. */
+  callerLeg(uas: Srf.Dialog): void {
+    this.uas = uas;
+    uas.on('destroy', () => this.end('caller', 'bye'));
+  }
+
+  /** The far-end leg answered; its BYE ends the call. */
+  farLeg(uac: Srf.Dialog): void {
+    this.uac = uac;
+    uac.on('destroy', () => this.end('callee', 'bye'));
+  }
+
+  /** BYE to a leg still up, bounded; one that crosses the far end's BYE is not an error. */
+  private hangupLeg(d: Srf.Dialog | undefined): void {
+    if (!d || (d as { connected?: boolean }).connected === false) return;
+    withDeadline(Promise.resolve().then(() => d.destroy()), BYE_TIMEOUT_MS, 'BYE')
+      .catch((err: unknown) => this.log.debug({ err }, 'BYE failed (leg already gone)'));
+  }
+
+  hangupCaller(): void { this.hangupLeg(this.uas); }
+
+  async releaseMedia(): Promise<void> {
+    const a = this.epA, b = this.epB;
+    this.epA = undefined;
+    this.epB = undefined;
+    await Promise.all([releaseEndpoint(a, this.log), releaseEndpoint(b, this.log)]);
+  }
+
+  /** Anchoring (and so recording) did not happen: said in the log, the CDR and /metrics. */
+  degraded(why: string, recording: boolean): void {
+    this.mediaNote = recording ? `not recorded: ${why}` : `bridged direct: ${why}`;
+    this.log.warn({ mediaNote: this.mediaNote }, 'call not anchored through the media server');
+    this.deps.onMediaDegraded?.(this.mediaNote);
+  }
+
+  /** Records the bridged call (uuid_record on the caller's endpoint). */
+  async startRecording(owner: string): Promise<void> {
+    const r = await startRecording(this.epA!, this.recordingFile(owner, ''), this.log);
+    if (r.ok) this.recordingPath = r.path;
+    else {
+      this.mediaNote = `not recorded: recording failed to start (${r.why})`;
+      this.deps.onMediaDegraded?.(this.mediaNote);
+    }
+  }
+
+  recordingFile(owner: string, prefix: string): string {
+    return recordingFile(this.deps.settings.recordingsDir, this.spec.timeZone, owner, this.spec.inviteAt, this.spec.callId, prefix);
+  }
+
+  // ---- money and slots ---------------------------------------------------------------------------
+
+  addReservation(r: Reservation): void { this.reservations.push(r); }
+
+  /** Releases a reservation the call no longer needs (a member leg that did not answer). */
+  async dropReservation(r: Reservation): Promise<void> {
+    const i = this.reservations.indexOf(r);
+    if (i < 0) return;
+    this.reservations.splice(i, 1);
+    await r.settle(this.deps.clock.now()).catch((err: unknown) => this.log.warn({ err, reservation: r.id }, 'reservation release failed'));
+  }
+
+  /** Takes a concurrency slot, kept alive by the heartbeat and released when the call finishes. */
+  async holdSlot(key: string, member: string, limit: number): Promise<SlotResult> {
+    const r = await this.deps.slots.acquire(key, member, limit, SLOT_TTL_MS);
+    if (r.ok) this.slots.set(`${key} ${member}`, { key, member });
+    return r;
+  }
+
+  async dropSlot(key: string, member: string): Promise<void> {
+    this.slots.delete(`${key} ${member}`);
+    await this.deps.slots.release(key, member);
+  }
+
+  // ---- timers ------------------------------------------------------------------------------------
+
+  private after(ms: number, fn: () => void): Timer {
+    const t = this.deps.clock.setTimeout(() => { this.timers.delete(t); fn(); }, Math.max(0, ms));
+    this.timers.add(t);
+    return t;
+  }
+
+  private cancelTimer(t: Timer | null): void {
+    if (!t) return;
+    this.deps.clock.clearTimeout(t);
+    this.timers.delete(t);
+  }
+
+  /**
+   * Heartbeats start with the first reservation, not at answer: ringing, IVR and failover can
+   * outlast the recovery staleness, and recovery must not take a call that is still alive. One
+   * timer at a time, so a long call never piles them up.
+   */
+  startHeartbeat(): void {
+    const beat = (): void => {
+      if (this.phase === 'ending' || this.phase === 'ended') return;
+      const now = this.deps.clock.now();
+      void Promise.all([
+        ...this.reservations.map((r) => r.heartbeat(now)),
+        ...[...this.slots.values()].map((s) => this.deps.slots.refresh(s.key, s.member, SLOT_TTL_MS).then(() => null)),
+      ]).then((rs) => {
+        // Recovery took this call (we were presumed dead): stop, it was already settled.
+        if (rs.some((r) => r && !r.ok && r.reason === 'RECOVERED')) this.end('system', 'recovered-elsewhere');
+      }).catch((err: unknown) => this.log.warn({ err }, 'heartbeat failed'));
+      this.hbTimer = this.after(this.deps.settings.heartbeatMs, beat);
+    };
+    this.cancelTimer(this.hbTimer);
+    this.hbTimer = this.after(this.deps.settings.heartbeatMs, beat);
+  }
+
+  /** Both legs are up: talk time starts, paid by `payers`. Resolves when the call has finished. */
+  async answered(payers: Reservation[]): Promise<void> {
+    this.to('answered');
+    const answerAt = this.answerAt = this.deps.clock.now();
+    for (const r of payers) r.answeredAt = answerAt;
+    const live = this.deps.live.get(this.spec.callId);
+    if (live) live.answeredAt = answerAt;
+    this.epA?.on('destroy', () => this.end('system', 'media-lost'));
+    this.epB?.on('destroy', () => this.end('system', 'media-lost'));
+    // The cut-off is armed before anything can fail; a lost heartbeat is recovered by the next one.
+    this.scheduleBoundary();
+    try {
+      await Promise.all(payers.map((r) => r.heartbeat(answerAt)));
+    } catch (err) {
+      this.log.warn({ err }, 'heartbeat at answer failed');
+    }
+  }
+
+  private payers(): Reservation[] {
+    return this.reservations.filter((r) => r.answeredAt !== null);
+  }
+
+  /** Extension, warning and cut-off at the first paid boundary of the call's reservations. */
+  private scheduleBoundary(): void {
+    const limits = this.payers().map((r) => r.maxBilled).filter((x): x is number => x !== null);
+    if (!limits.length || this.answerAt === null || this.phase !== 'answered') return;
+    const cutAt = this.answerAt + Math.min(...limits) * 1000 - CUTOFF_MARGIN_MS;
+    const warnAt = cutAt - this.spec.warningSeconds * 1000;
+    const now = this.deps.clock.now();
+    // The cut-off at the current boundary is armed now; a successful extension moves it. So a slow
+    // or hung extension can never let the call run past what is reserved.
+    this.cancelTimer(this.cutTimer);
+    this.cutTimer = this.after(cutAt - now, () => this.end('cutoff', 'balance-exhausted'));
+    this.after(warnAt - EXTEND_LEAD_MS - now, () => void this.tryExtend(cutAt, warnAt));
+  }
+
+  private async tryExtend(cutAt: number, warnAt: number): Promise<void> {
+    if (this.phase !== 'answered') return;
+    let ok = true;
+    try {
+      for (const r of this.payers()) ok = (await r.extend(this.deps.clock.now())) && ok;
+    } catch (err) {
+      ok = false;
+      this.log.warn({ err }, 'reservation extension failed');
+    }
+    if (this.phase !== 'answered') return;
+    if (ok) return this.scheduleBoundary();
+    // 003 §2.2, 002 §2.3: the balance is used up: warn; the cut-off at the boundary is armed.
+    const now = this.deps.clock.now();
+    this.after(warnAt - now, () => void this.warn());
+    this.log.info({ cutoffInMs: cutAt - now }, 'balance exhausted: cut-off scheduled');
+  }
+
+  private async warn(): Promise<void> {
+    if (this.phase !== 'answered') return;
+    if (!this.epA) {
+      this.log.info('credit warning due, no media anchored to play it');
+      return;
+    }
+    this.log.info({ prompt: this.spec.warningPrompt }, 'credit warning');
+    // uuid_broadcast plays to the caller without breaking the bridge.
+    await endpointApi(this.epA, 'uuid_broadcast', `${this.epA.uuid} ${this.spec.warningPrompt} aleg`)
+      .catch((err: unknown) => this.log.warn({ err }, 'credit warning failed'));
+  }
+
+  // ---- the end -----------------------------------------------------------------------------------
+
+  /** Ends the call once, from whichever side or timer got there first; either side ends both. */
+  end(by: HangupBy, cause: string): void {
+    if (this.phase === 'ending' || this.phase === 'ended') return;
+    if (beforeAnswer(this.phase)) {
+      // Not bridged yet: stop dialling, ringing and prompts; the flow sees `aborted` at its next
+      // step and ends the call there (abandon). The first reason is kept.
+      if (!this.stop) {
+        this.stop = { by, cause };
+        this.spec.onStop(by, cause);
+      }
+      return;
+    }
+    this.stop = { by, cause };
+    const endAt = this.deps.clock.now();
+    this.to('ending');
+    this.hangupLeg(this.uas);
+    this.hangupLeg(this.uac);
+    void this.releaseMedia().then(() => this.finish(200, {}, endAt));
+  }
+
+  /** Ends a call that was never bridged: caller gone, shutdown, a leg lost or failed during setup. */
+  async abandon(failStatus?: number): Promise<void> {
+    if (failStatus && !this.aborted) this.note('system', 'setup-failed');
+    this.hangupLeg(this.uac);
+    this.hangupLeg(this.uas);
+    await this.releaseMedia();
+    if (this.callerAnswered) return this.finish(200);
+    if (this.cancelled) return this.finish(487);
+    const status = failStatus ?? (this.stop?.by === 'callee' ? 480 : 503);
+    this.sendFinal(status, status === 480 ? 'Callee hung up' : status === 500 ? 'Call setup failed' : 'Service unavailable');
+    return this.finish(status);
+  }
+
+  /** A flow threw: tear down whatever is up and still settle and write the one CDR. */
+  async failed(err: unknown, what: string): Promise<void> {
+    this.log.error({ err }, what);
+    if (this.phase === 'answered') return this.end('system', 'internal-error');
+    if (this.phase === 'ending' || this.phase === 'ended') return;
+    if (!this.aborted) this.note('system', 'internal-error');
+    await this.abandon(500);
+  }
+
+  /** A final response to the caller, unless one went out already (or the caller cancelled). */
+  sendFinal(status: number, text?: string): void {
+    if (this.res.finalResponseSent || this.cancelled) return;
+    this.res.send(status, text ? { headers: { Reason: reasonHeader(status, text) } } : {});
+  }
+
+  /** Settles money, frees slots, writes the one CDR; runs once, whichever path gets here first. */
+  finish(sipStatus: number, extra: Partial<CdrInput> = {}, endAt = this.deps.clock.now()): Promise<void> {
+    this.finishing ??= this.settleAndRecord(sipStatus, extra, endAt)
+      .catch((err: unknown) => this.log.error({ err }, 'call teardown failed'))
+      .finally(() => {
+        this.phase = 'ended';
+        this.finished();
+      });
+    return this.finishing;
+  }
+
+  private async settleAndRecord(sipStatus: number, extra: Partial<CdrInput>, endAt: number): Promise<void> {
+    const { deps, spec } = this;
+    if (this.phase !== 'ending') this.to('ending');
+    deps.live.delete(spec.callId);
+    for (const t of this.timers) deps.clock.clearTimeout(t);
+    this.timers.clear();
+    // Whatever path got here, no FreeSWITCH endpoint outlives the call (each release is bounded).
+    await this.releaseMedia();
+    const settled: Settled[] = [];
+    for (const r of this.reservations) {
+      try {
+        settled.push(await r.settle(endAt));
+      } catch (err) {
+        // Left for crash recovery, which settles orphaned reservations from the heartbeat.
+        this.log.error({ err, reservation: r.id }, 'settlement failed');
+      }
+    }
+    const slots = [...this.slots.values()];
+    this.slots.clear();
+    await releaseSlotsOnce(deps.slots, slots, this.log);
+    const flowExtra = (await spec.afterSettle?.(endAt, settled).catch((err: unknown) => {
+      this.log.error({ err }, 'settlement of the call failed');
+      return {};
+    })) ?? {};
+    const base = spec.cdrBase();
+    const own = settled.find((s) => s.cdrId === base.cdrId);
+    for (const s of settled) if (s.settlement && s.settlement.shortfall > 0) this.log.error({ shortfall: s.settlement.shortfall, reservation: s.reservationId }, 'settled cost exceeded the reservation');
+    // Not rated (emergency): no increments to round to, so billed = measured; never charged.
+    const measured = this.answerAt === null ? 0 : Math.ceil((endAt - this.answerAt) / 1000);
+    await writeCdr(deps, {
+      ...base,
+      sipStatus,
+      endAt,
+      trunks: this.attempts.map((a) => ({ trunk: a.target, sipStatus: a.sipStatus, at: a.at })),
+      ringAt: this.ringAt,
+      answerAt: this.answerAt,
+      billableSeconds: own ? own.rated.billableSeconds : measured,
+      billedSeconds: own ? own.rated.billedSeconds : measured,
+      cost: own?.cost ?? 0,
+      balanceAfter: own?.settlement?.balanceAfter ?? null,
+      charges: settled.filter((s) => s.cost > 0).map((s) => ({ account: s.account, reservation: s.reservationId, cost: s.cost })),
+      hangupBy: this.stop?.by ?? (this.answerAt === null ? null : 'system'),
+      hangupCause: this.stop?.cause ?? (extra.denyReason ?? base.denyReason ?? (this.answerAt === null ? `sip-${sipStatus}` : null)),
+      recordingPath: this.recordingPath,
+      media: this.media,
+      mediaNote: this.mediaNote,
+      ...flowExtra,
+      ...extra,
+    });
+  }
+}

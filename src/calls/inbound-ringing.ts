@@ -1,0 +1,158 @@
+// Rings the destinations of a 400 call group by group, each group in the waves of its distribution
+// strategy (002 §1.3 smart distribution); ring-all forks and CANCELs the losers. A leg to a number
+// is an outbound call of the owner tenant: reserved on its account at its tariff before it rings.
+import { slotKey } from '../ledger/concurrency.js';
+import { distribute } from '../policy/inbound/distribution.js';
+import type { InboundConnect, RouteMember } from '../policy/inbound/types.js';
+import type { CallSession } from './call-session.js';
+import type { InboundState } from './inbound-state.js';
+import { hangUp } from './invite-attempt.js';
+import { MemberLeg, type LegResult } from './member-dialer.js';
+import type { RegistrarStore } from '../registrar/store.js';
+import type { ConfigSnapshot } from '../config/types.js';
+import { Reservation } from './reservation.js';
+
+export class Ringer {
+  private legs: MemberLeg[] = [];
+  private readonly pending: Promise<unknown>[] = [];
+  /** Reservations of forwarded legs by member key. */
+  readonly forwards = new Map<string, Reservation>();
+
+  constructor(
+    private readonly s: CallSession,
+    private readonly d: InboundConnect,
+    private readonly cfg: ConfigSnapshot,
+    private readonly registrar: RegistrarStore,
+    private readonly state: InboundState,
+  ) {}
+
+  /** CANCELs every leg still ringing. */
+  stop(): void {
+    for (const l of this.legs) l.cancel();
+  }
+
+  /** Waits for every leg to have ended (their reservations released, late answers hung up). */
+  async drain(): Promise<void> {
+    await Promise.allSettled(this.pending);
+  }
+
+  /** Rings the groups in turn; resolves with the answered leg, or null. */
+  async ring(): Promise<LegResult | null> {
+    const { s, d } = this;
+    s.ringAt = s.deps.clock.now();
+    const tried: string[] = [];
+    for (const group of d.groups) {
+      if (s.aborted) break;
+      const state = await this.state.take(d.number, group.id, group.strategy, s.deps.clock.now());
+      const waves = distribute(group, state, d.callId);
+      tried.push(`${group.id}(${group.strategy}): ${waves.map((w) => w.map((m) => m.key.replace(/^\w+:/, '')).join('+')).join(' > ')}`);
+      for (const wave of waves) {
+        if (s.aborted) break;
+        const won = await this.ringWave(wave);
+        if (won) {
+          d.trace.push({ step: 'members', outcome: 'pass', detail: `rang ${tried.join('; overflow ')}; answered by ${won.member.key.replace(/^\w+:/, '')}` });
+          return won;
+        }
+      }
+    }
+    const why = s.stop?.by === 'caller' ? 'caller hung up' : s.stop ? `stopped (${s.stop.cause})` : 'nobody answered';
+    d.trace.push({ step: 'members', outcome: 'deny', detail: `rang ${tried.join('; overflow ')}; ${why}` });
+    return null;
+  }
+
+  private memberLeg(member: RouteMember): MemberLeg {
+    const { s, d, cfg } = this;
+    const { deps } = s;
+    const caller = d.caller?.national ?? (d.callerRaw || 'anonymous');
+    const slotMember = `${d.callId}:${member.key}`;
+    return new MemberLeg(deps.srf, member, {
+      localSdp: s.epB?.local.sdp ?? s.req.body,
+      // Issue 6 §3: the original caller id on the forwarded leg; the display name says which 400 number.
+      from: `"${d.number}" <sip:${caller}@${deps.settings.sipDomain}>`,
+      clock: deps.clock,
+      contactOf: async (seat) => (await this.registrar.lookup(seat, deps.clock.now())).sort((a, b) => b.registeredAt - a.registeredAt)[0]?.contact ?? null,
+      trunkAuth: (id) => {
+        const t = cfg.trunks.get(id);
+        return t?.username && t.password ? { username: t.username, password: t.password } : undefined;
+      },
+      acquireTrunk: async (id) => {
+        const t = cfg.trunks.get(id);
+        return !!t && (await s.holdSlot(slotKey('trunk', id), slotMember, t.maxConcurrent)).ok;
+      },
+      releaseTrunk: (id) => s.dropSlot(slotKey('trunk', id), slotMember),
+      onRinging: () => {
+        if (!s.res.finalResponseSent && !s.aborted) s.res.send(180);
+      },
+    });
+  }
+
+  /** Rings the members of one wave together; the first to answer wins, the others are cancelled. */
+  private async ringWave(wave: RouteMember[]): Promise<LegResult | null> {
+    const { s } = this;
+    const legs: MemberLeg[] = [];
+    for (const member of wave) {
+      if (s.aborted) break;
+      if (member.kind === 'number' && !(await this.reserveForward(member))) {
+        s.attempts.push({ target: member.key, sipStatus: 402, at: s.deps.clock.now(), note: 'insufficient-balance' });
+        continue;
+      }
+      legs.push(this.memberLeg(member));
+    }
+    // The caller left (or shutdown came) while the legs' money was reserved: ring nobody.
+    if (s.aborted) {
+      for (const leg of legs) await this.releaseForward(leg.member);
+      return null;
+    }
+    if (!legs.length) return null;
+    this.legs = legs;
+    return new Promise<LegResult | null>((resolve) => {
+      let open = legs.length;
+      let winner: LegResult | null = null;
+      for (const leg of legs) {
+        const p = leg.dial().then(async (r) => {
+          s.attempts.push(...r.attempts);
+          if (r.dialog && !winner && !s.aborted) {
+            winner = r;
+            for (const other of legs) if (other !== leg) other.cancel();
+            resolve(r);
+          } else if (r.dialog) {
+            hangUp(r.dialog); // answered too late: the caller left or another member won
+            if (r.trunkId) await s.dropSlot(slotKey('trunk', r.trunkId), `${this.d.callId}:${r.member.key}`);
+          }
+        }).catch((err: unknown) => s.log.warn({ err, member: leg.member.key }, 'member leg failed'))
+          .finally(async () => {
+            if (--open === 0 && !winner) resolve(null);
+            if (winner?.member.key !== leg.member.key) await this.releaseForward(leg.member);
+          });
+        this.pending.push(p);
+      }
+    });
+  }
+
+  /** A forwarded leg to a number is an outbound call of the owner: reserved on its account. */
+  private async reserveForward(member: Extract<RouteMember, { kind: 'number' }>): Promise<boolean> {
+    const { s, d } = this;
+    const tenant = this.cfg.tenants.get(d.owner);
+    if (!tenant) return false;
+    const r = new Reservation(s.deps.ledger, tenant.account, `${d.callId}:${member.key}`, {
+      rate: member.rate, tenant: d.owner, seat: null, callee: member.number, inviteAt: s.spec.inviteAt,
+      direction: 'inbound-forward', cdrId: `in-${d.callId}:${member.key}`,
+    }, s.deps.settings.chunkSeconds);
+    try {
+      if (!(await r.authorise(s.deps.clock.now())).ok) return false;
+    } catch (err) {
+      s.log.warn({ err }, 'forward leg reservation failed');
+      return false;
+    }
+    this.forwards.set(member.key, r);
+    s.addReservation(r);
+    return true;
+  }
+
+  private async releaseForward(member: RouteMember): Promise<void> {
+    const r = this.forwards.get(member.key);
+    if (!r) return;
+    this.forwards.delete(member.key);
+    await this.s.dropReservation(r);
+  }
+}

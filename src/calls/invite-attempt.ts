@@ -1,0 +1,107 @@
+// One INVITE to one target, shared by the trunk dialler and the member dialler. Stopping it sends
+// a CANCEL; a far end that never sent a provisional response cannot be CANCELled (RFC 3261 §9.1)
+// and would hold the attempt until Timer B (32 s), so CANCEL_GRACE_MS after a CANCEL we stop
+// waiting (the silent carrier). A 2xx that arrives after we gave up, or after a cancel, is hung up.
+import type Srf from 'drachtio-srf';
+import type { Clock, Timer } from './clock.js';
+
+/** How long to wait for a CANCELled INVITE to end before giving up on it. */
+export const CANCEL_GRACE_MS = 2_000;
+
+/** One attempt as CDRs keep it, the same in every dialler. */
+export interface DialAttempt {
+  /** Trunk id ("trunk-a") or member target ("seat:1001", "number:138…@trunk-a"). */
+  target: string;
+  /** Final status (408 for a ring timeout we declared, 487 for our CANCEL). */
+  sipStatus: number;
+  /** Epoch ms the attempt started (INVITE sent, or the check that skipped it). */
+  at: number;
+  /** 'timeout' | 'cancelled' | 'answered-too-late' | 'error' | 'busy-trunk' | 'not-registered' ... */
+  note?: string;
+}
+
+export interface InviteRequest {
+  uri: string;
+  localSdp: string;
+  headers: Record<string, string>;
+  auth?: { username: string; password: string };
+}
+
+export interface InviteOutcome {
+  dialog?: Srf.Dialog;
+  sipStatus: number;
+  /** Why we stopped it, when we did. */
+  stopped: 'timeout' | 'cancelled' | null;
+  /** No SIP answer at all (transport error). */
+  error: boolean;
+}
+
+export class InviteAttempt {
+  readonly at: number;
+  readonly outcome: Promise<InviteOutcome>;
+  private pending: Srf.SrfRequest | null = null;
+  private stopped: 'timeout' | 'cancelled' | null = null;
+  private settled = false;
+  private grace: Timer | null = null;
+  private resolve!: (o: InviteOutcome) => void;
+
+  constructor(srf: Srf, req: InviteRequest, private readonly clock: Clock, onProvisional: (status: number, sdp: string | undefined) => void) {
+    this.at = clock.now();
+    this.outcome = new Promise((r) => { this.resolve = r; });
+    srf.createUAC(req.uri, { localSdp: req.localSdp, headers: req.headers, ...(req.auth ? { auth: req.auth } : {}) }, {
+      // srf calls this as (err, req), although its typings say (req).
+      cbRequest: ((_err: unknown, sent: Srf.SrfRequest | undefined) => {
+        if (!sent) return;
+        this.pending = sent;
+        // Stopped while the INVITE was being sent: CANCEL it now.
+        if (this.stopped) sendCancel(sent);
+      }) as unknown as (r: Srf.SrfRequest) => void,
+      cbProvisional: (res: Srf.SrfResponse) => {
+        if (!this.settled && !this.stopped) onProvisional(res.status, res.body || undefined);
+      },
+    }).then((dialog) => {
+      // A ring timeout crossed by the answer keeps the call (the callee did answer); a cancel does not.
+      if (this.settled || this.stopped === 'cancelled') {
+        hangUp(dialog);
+        this.done({ sipStatus: 487, stopped: 'cancelled', error: false });
+        return;
+      }
+      this.done({ dialog, sipStatus: 200, stopped: null, error: false });
+    }, (err: unknown) => {
+      const status = (err as { status?: number }).status;
+      if (this.stopped) this.done({ sipStatus: this.stopped === 'timeout' ? 408 : 487, stopped: this.stopped, error: false });
+      else if (typeof status === 'number') this.done({ sipStatus: status, stopped: null, error: false });
+      else this.done({ sipStatus: 503, stopped: null, error: true });
+    });
+  }
+
+  /** CANCEL (ring timeout or the caller gone); the first reason is kept. Never throws. */
+  stop(why: 'timeout' | 'cancelled'): void {
+    if (this.settled) return;
+    if (this.stopped === null || why === 'cancelled') this.stopped = why;
+    if (this.pending) sendCancel(this.pending);
+    this.grace ??= this.clock.setTimeout(() => this.done({ sipStatus: this.stopped === 'timeout' ? 408 : 487, stopped: this.stopped, error: false }), CANCEL_GRACE_MS);
+  }
+
+  private done(o: InviteOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.pending = null;
+    if (this.grace) this.clock.clearTimeout(this.grace);
+    this.resolve(o);
+  }
+}
+
+/** CANCEL from event handlers and timers: a final response may already have crossed it. */
+function sendCancel(req: Srf.SrfRequest): void {
+  try {
+    req.cancel(() => {});
+  } catch {
+    // transaction already completed, or the link is down
+  }
+}
+
+/** BYE to an answer nobody wants; it may cross the far end's own BYE. */
+export function hangUp(dialog: Srf.Dialog): void {
+  void Promise.resolve().then(() => dialog.destroy()).catch(() => {});
+}

@@ -1,0 +1,64 @@
+// What a call session is given: its dependencies (shared by both directions), its settings, what
+// a flow tells it, and the live-call entry the registry keeps.
+import type Srf from 'drachtio-srf';
+import type { CdrInput, HangupBy } from '../cdr/model.js';
+import type { ConcurrencySlots } from '../ledger/concurrency.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { MediaGateway } from '../media/media-gateway.js';
+import type { RecordDeps } from './call-record.js';
+import type { Clock } from './clock.js';
+import type { Settled } from './reservation.js';
+
+export interface SessionSettings {
+  /** Seconds of talk time reserved per extension; small chunks share one balance fairly. */
+  chunkSeconds: number;
+  /** Heartbeat to the ledger (crash recovery) and slot refresh. */
+  heartbeatMs: number;
+  recordingsDir: string;
+  /** Played `warningSeconds` before the cut-off when no tenant prompt is configured. */
+  defaultWarning: string;
+  /** Our SIP host for From headers. */
+  sipDomain: string;
+}
+
+export interface SessionDeps extends RecordDeps {
+  srf: Srf;
+  media: MediaGateway;
+  ledger: Ledger;
+  slots: ConcurrencySlots;
+  clock: Clock;
+  settings: SessionSettings;
+  /** Calls in progress on this instance, for status and graceful shutdown. */
+  live: Map<string, LiveCall>;
+  /** A call meant to go through FreeSWITCH (anchored or recorded) did not: why. */
+  onMediaDegraded?: (note: string) => void;
+}
+
+export interface LiveCall {
+  callId: string;
+  tenant: string;
+  seat: string;
+  callee: string;
+  answeredAt: number | null;
+  /** Ends the call now (shutdown, admin). */
+  hangup(cause: string): void;
+}
+
+/** What a flow tells its session. */
+export interface SessionSpec {
+  callId: string;
+  tenant: string | null;
+  seat: string;
+  callee: string;
+  inviteAt: number;
+  /** Time zone of the recording folders (the configured one). */
+  timeZone: string;
+  warningSeconds: number;
+  warningPrompt: string;
+  /** The flow's own CDR fields (who, what, decision, trace). */
+  cdrBase(): CdrInput;
+  /** Stops what runs before the answer (dialler, member legs, prompts); the flow then abandons. */
+  onStop(by: HangupBy, cause: string): void;
+  /** After every reservation is settled, before the CDR: flow money and state (missed calls). */
+  afterSettle?(endAt: number, settled: Settled[]): Promise<Partial<CdrInput>>;
+}
