@@ -54,7 +54,7 @@ export function createAccessLog(redis: Redis | Cluster, logger: Logger, opts: Ac
       try {
         await redis.xadd(stream, 'MAXLEN', '~', maxLen, '*', ...Object.entries(rec).flat());
       } catch (err) {
-        logger.error({ err: (err as Error).message, stream }, 'access log: stream write failed');
+        logger.error({ err, stream }, 'access log: stream write failed');
       }
     },
   };

@@ -8,27 +8,33 @@ import type { Logger } from 'pino';
 import type { CdrInput, HangupBy } from '../cdr/model.js';
 import type { SlotResult } from '../ledger/concurrency.js';
 import { withDeadline } from '../media/deadlines.js';
-import { endpointApi, releaseEndpoint, type Endpoint } from '../media/media-gateway.js';
+import { releaseEndpoint, type Endpoint } from '../media/media-gateway.js';
 import { reasonHeader } from '../policy/reasons.js';
 import { beforeAnswer, transition, type CallPhase } from './call-phase.js';
 import { writeCdr } from './call-record.js';
+import { PaidBoundary } from './paid-boundary.js';
 import type { Timer } from './clock.js';
 import type { DialAttempt } from './invite-attempt.js';
 import type { Reservation, Settled } from './reservation.js';
 import { recordingFile, startRecording } from './recording.js';
+import { answerTimer, knownDeadAt, SESSION_EXPIRED_TEXT, uacTimer, type LegTimer, type SessionTimerSettings } from './session-timer.js';
+import type { ConfigSnapshot } from '../config/types.js';
 import { releaseSlotsOnce } from './slot-release.js';
 import type { SessionDeps, SessionSpec } from './session-types.js';
 
 export type { LiveCall, SessionDeps, SessionSettings, SessionSpec } from './session-types.js';
 
-/** Cut a little before the boundary so signalling latency cannot cross into the next increment. */
-const CUTOFF_MARGIN_MS = 300;
-/** Try to extend the reservations this long before the warning would be due. */
-const EXTEND_LEAD_MS = 5_000;
 /** A BYE's transaction normally completes in milliseconds; past this the call goes on without it. */
 export const BYE_TIMEOUT_MS = 2_000;
 /** A slot lives this long without refresh: a crashed instance's calls stop counting. */
 export const SLOT_TTL_MS = 4 * 60 * 60 * 1000;
+/** A hung call (a seat gone without BYE) still ends: 4 h unless the tenant says otherwise. */
+export const DEFAULT_MAX_CALL_SECONDS = 4 * 60 * 60;
+
+/** Session timers of a call: the settings override (tests), else dialgate.yaml. */
+export function sessionTimersOf(deps: Pick<SessionDeps, 'settings'>, cfg: ConfigSnapshot): SessionTimerSettings | null {
+  return deps.settings.sessionTimers ?? cfg.server?.sessionTimers ?? null;
+}
 
 export class CallSession {
   phase: CallPhase = 'setup';
@@ -44,11 +50,13 @@ export class CallSession {
   recordingPath: string | null = null;
   media: 'anchored' | 'direct' | null = null;
   mediaNote: string | null = null;
+  /** Session timers drachtio-server runs on each leg (null: none negotiated). */
+  private readonly legTimers: { caller: LegTimer | null; far: LegTimer | null } = { caller: null, far: null };
   private readonly reservations: Reservation[] = [];
   private readonly slots = new Map<string, { key: string; member: string }>();
   private readonly timers = new Set<Timer>();
   private hbTimer: Timer | null = null;
-  private cutTimer: Timer | null = null;
+  private readonly boundary = new PaidBoundary(this);
   private finishing: Promise<void> | null = null;
   private finished!: () => void;
   /** Resolves once the CDR is written (or failed): the flow's handle() returns then. */
@@ -88,16 +96,53 @@ export class CallSession {
 
   // ---- legs --------------------------------------------------------------------------------------
 
-  /** The caller leg answered; its BYE ends the call. */
-  callerLeg(uas: Srf.Dialog): void {
+  /** The caller leg answered; its BYE (or its session timer running out) ends the call. */
+  callerLeg(uas: Srf.Dialog, timer: LegTimer | null = null): void {
     this.uas = uas;
-    uas.on('destroy', () => this.end('caller', 'bye'));
+    this.legTimers.caller = timer;
+    uas.on('destroy', (_req: unknown, reason?: string) => {
+      if (reason === SESSION_EXPIRED_TEXT) this.legExpired('caller');
+      else this.end('caller', 'bye');
+    });
   }
 
-  /** The far-end leg answered; its BYE ends the call. */
-  farLeg(uac: Srf.Dialog): void {
+  /** The far-end leg answered; its BYE (or its session timer running out) ends the call. */
+  farLeg(uac: Srf.Dialog, timer: LegTimer | null = null): void {
     this.uac = uac;
-    uac.on('destroy', () => this.end('callee', 'bye'));
+    this.legTimers.far = timer;
+    uac.on('destroy', (_req: unknown, reason?: string) => {
+      if (reason === SESSION_EXPIRED_TEXT) this.legExpired('far');
+      else this.end('callee', 'bye');
+    });
+  }
+
+  /**
+   * Answers the caller (200 with `localSdp`) and watches its leg. With session timers on, the 200
+   * carries our Session-Expires, so drachtio-server refreshes (or expects refreshes on) the leg.
+   */
+  async answerCaller(localSdp: string): Promise<void> {
+    const st = this.spec.sessionTimers;
+    const a = st ? answerTimer(this.req, st) : null;
+    // A too-small interval was refused with 422 before the call started (see outbound-call.ts).
+    const timer = a?.kind === 'answer' ? a : null;
+    const uas = await this.deps.srf.createUAS(this.req, this.res, { localSdp, ...(timer ? { headers: timer.headers } : {}) });
+    this.callerLeg(uas, timer?.timer ?? null);
+  }
+
+  /** The far end answered: its leg, with the session timer its 200 settled on. */
+  farAnswered(uac: Srf.Dialog): void {
+    this.farLeg(uac, this.spec.sessionTimers ? uacTimer((uac as { res?: Srf.SrfResponse }).res) : null);
+  }
+
+  /**
+   * drachtio-server tore a leg down: a refresh went unanswered (or failed), or the peer's refresh
+   * never came. The call is billed to the moment that leg was last known alive.
+   */
+  private legExpired(leg: 'caller' | 'far'): void {
+    const now = this.deps.clock.now();
+    const at = this.answerAt === null ? now : knownDeadAt(now, this.answerAt, this.legTimers[leg]);
+    this.log.warn({ leg, timer: this.legTimers[leg], billedUntil: at }, 'session timer expired: leg gone without BYE');
+    this.end('system', leg === 'caller' ? 'session-timer-caller' : 'session-timer-callee', at);
   }
 
   /** BYE to a leg still up, bounded; one that crosses the far end's BYE is not an error. */
@@ -157,19 +202,21 @@ export class CallSession {
   }
 
   async dropSlot(key: string, member: string): Promise<void> {
+    const held = this.slots.get(`${key} ${member}`);
     this.slots.delete(`${key} ${member}`);
-    await this.deps.slots.release(key, member);
+    // Retried until Redis takes it (a slot never taken, e.g. an emergency call's during an outage, is skipped).
+    if (held) await releaseSlotsOnce(this.deps.slots, [held], this.log);
   }
 
   // ---- timers ------------------------------------------------------------------------------------
 
-  private after(ms: number, fn: () => void): Timer {
+  after(ms: number, fn: () => void): Timer {
     const t = this.deps.clock.setTimeout(() => { this.timers.delete(t); fn(); }, Math.max(0, ms));
     this.timers.add(t);
     return t;
   }
 
-  private cancelTimer(t: Timer | null): void {
+  cancelTimer(t: Timer | null): void {
     if (!t) return;
     this.deps.clock.clearTimeout(t);
     this.timers.delete(t);
@@ -204,10 +251,17 @@ export class CallSession {
     for (const r of payers) r.answeredAt = answerAt;
     const live = this.deps.live.get(this.spec.callId);
     if (live) live.answeredAt = answerAt;
-    this.epA?.on('destroy', () => this.end('system', 'media-lost'));
-    this.epB?.on('destroy', () => this.end('system', 'media-lost'));
+    // FreeSWITCH hangs up an endpoint without RTP for media_timeout (freeswitch/dialplan/mrf.xml).
+    const onMediaGone = (evt?: { reason?: string }): void => this.end('system', evt?.reason === 'MEDIA_TIMEOUT' ? 'media-timeout' : 'media-lost');
+    this.epA?.on('destroy', onMediaGone);
+    this.epB?.on('destroy', onMediaGone);
+    // The tenant's longest call (maxCallSeconds): ended there, billed to that moment.
+    if (this.spec.maxCallSeconds) {
+      const limitAt = answerAt + this.spec.maxCallSeconds * 1000;
+      this.after(limitAt - this.deps.clock.now(), () => this.end('system', 'max-duration', limitAt));
+    }
     // The cut-off is armed before anything can fail; a lost heartbeat is recovered by the next one.
-    this.scheduleBoundary();
+    this.boundary.schedule();
     try {
       await Promise.all(payers.map((r) => r.heartbeat(answerAt)));
     } catch (err) {
@@ -215,57 +269,18 @@ export class CallSession {
     }
   }
 
-  private payers(): Reservation[] {
+  /** Reservations paying for the talk time. */
+  payers(): Reservation[] {
     return this.reservations.filter((r) => r.answeredAt !== null);
-  }
-
-  /** Extension, warning and cut-off at the first paid boundary of the call's reservations. */
-  private scheduleBoundary(): void {
-    const limits = this.payers().map((r) => r.maxBilled).filter((x): x is number => x !== null);
-    if (!limits.length || this.answerAt === null || this.phase !== 'answered') return;
-    const cutAt = this.answerAt + Math.min(...limits) * 1000 - CUTOFF_MARGIN_MS;
-    const warnAt = cutAt - this.spec.warningSeconds * 1000;
-    const now = this.deps.clock.now();
-    // The cut-off at the current boundary is armed now; a successful extension moves it. So a slow
-    // or hung extension can never let the call run past what is reserved.
-    this.cancelTimer(this.cutTimer);
-    this.cutTimer = this.after(cutAt - now, () => this.end('cutoff', 'balance-exhausted'));
-    this.after(warnAt - EXTEND_LEAD_MS - now, () => void this.tryExtend(cutAt, warnAt));
-  }
-
-  private async tryExtend(cutAt: number, warnAt: number): Promise<void> {
-    if (this.phase !== 'answered') return;
-    let ok = true;
-    try {
-      for (const r of this.payers()) ok = (await r.extend(this.deps.clock.now())) && ok;
-    } catch (err) {
-      ok = false;
-      this.log.warn({ err }, 'reservation extension failed');
-    }
-    if (this.phase !== 'answered') return;
-    if (ok) return this.scheduleBoundary();
-    // 003 §2.2, 002 §2.3: the balance is used up: warn; the cut-off at the boundary is armed.
-    const now = this.deps.clock.now();
-    this.after(warnAt - now, () => void this.warn());
-    this.log.info({ cutoffInMs: cutAt - now }, 'balance exhausted: cut-off scheduled');
-  }
-
-  private async warn(): Promise<void> {
-    if (this.phase !== 'answered') return;
-    if (!this.epA) {
-      this.log.info('credit warning due, no media anchored to play it');
-      return;
-    }
-    this.log.info({ prompt: this.spec.warningPrompt }, 'credit warning');
-    // uuid_broadcast plays to the caller without breaking the bridge.
-    await endpointApi(this.epA, 'uuid_broadcast', `${this.epA.uuid} ${this.spec.warningPrompt} aleg`)
-      .catch((err: unknown) => this.log.warn({ err }, 'credit warning failed'));
   }
 
   // ---- the end -----------------------------------------------------------------------------------
 
-  /** Ends the call once, from whichever side or timer got there first; either side ends both. */
-  end(by: HangupBy, cause: string): void {
+  /**
+   * Ends the call once, from whichever side or timer got there first; either side ends both.
+   * `at`: when the call really ended, if earlier than now (a leg found dead, the duration limit).
+   */
+  end(by: HangupBy, cause: string, at?: number): void {
     if (this.phase === 'ending' || this.phase === 'ended') return;
     if (beforeAnswer(this.phase)) {
       // Not bridged yet: stop dialling, ringing and prompts; the flow sees `aborted` at its next
@@ -277,7 +292,8 @@ export class CallSession {
       return;
     }
     this.stop = { by, cause };
-    const endAt = this.deps.clock.now();
+    const now = this.deps.clock.now();
+    const endAt = at === undefined ? now : Math.min(now, Math.max(at, this.answerAt ?? at));
     this.to('ending');
     this.hangupLeg(this.uas);
     this.hangupLeg(this.uac);
@@ -334,7 +350,7 @@ export class CallSession {
     const settled: Settled[] = [];
     for (const r of this.reservations) {
       try {
-        settled.push(await r.settle(endAt));
+        settled.push(await r.settle(endAt, this.log));
       } catch (err) {
         // Left for crash recovery, which settles orphaned reservations from the heartbeat.
         this.log.error({ err, reservation: r.id }, 'settlement failed');

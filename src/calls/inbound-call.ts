@@ -25,7 +25,7 @@ import { normalizeNumber } from '../numbers/normalize.js';
 import { reasonHeader } from '../policy/reasons.js';
 import type { RegistrarStore } from '../registrar/store.js';
 import { userPart } from './call-record.js';
-import { CallSession, type SessionDeps, type SessionSettings } from './call-session.js';
+import { CallSession, DEFAULT_MAX_CALL_SECONDS, sessionTimersOf, type SessionDeps, type SessionSettings } from './call-session.js';
 import { InboundIvr } from './inbound-ivr.js';
 import { Ringer } from './inbound-ringing.js';
 import { missedDay, type InboundState } from './inbound-state.js';
@@ -124,6 +124,8 @@ class InboundFlow {
       timeZone: cfg.server?.timezone || 'Asia/Shanghai',
       warningSeconds: owner?.warningSeconds ?? DEFAULT_WARNING_SECONDS,
       warningPrompt: owner?.announcements['credit-warning'] ?? deps.settings.defaultWarning,
+      maxCallSeconds: owner?.maxCallSeconds ?? DEFAULT_MAX_CALL_SECONDS,
+      sessionTimers: sessionTimersOf(deps, cfg),
       cdrBase: () => this.cdrBase(),
       onStop: (by) => this.onStop(by),
       afterSettle: (endAt, settled) => this.afterSettle(endAt, settled),
@@ -181,7 +183,7 @@ class InboundFlow {
     const { s, deps } = this;
     // 002 §1.3 计费 / §2.3: reserve on the package before anything rings; refused = service stopped.
     const pkg = new Reservation(deps.ledger, d.account, d.callId, {
-      rate: d.rate, tenant: d.owner, seat: null, callee: d.number, inviteAt: this.inviteAt, direction: 'inbound', cdrId: `in-${d.callId}`,
+      rate: d.rate, tenant: d.owner, seat: null, callee: d.number, caller: d.callerRaw, inviteAt: this.inviteAt, direction: 'inbound', cdrId: `in-${d.callId}`,
     }, deps.settings.chunkSeconds);
     const r = await pkg.authorise(deps.clock.now());
     if (!r.ok) {
@@ -230,18 +232,18 @@ class InboundFlow {
     const uac = won.dialog!;
     this.answered = won.member;
     // Watch the member leg from now on: it may hang up while the caller leg is being answered.
-    s.farLeg(uac);
+    s.farAnswered(uac);
     if (s.aborted) return s.abandon();
     s.media = s.epA && s.epB ? 'anchored' : 'direct';
     try {
       if (s.epA && s.epB) {
         await s.epB.modify(uac.remote.sdp);
         if (s.aborted) return await s.abandon();
-        if (!s.callerAnswered) s.callerLeg(await deps.srf.createUAS(s.req, s.res, { localSdp: s.epA.local.sdp }));
+        if (!s.callerAnswered) await s.answerCaller(s.epA.local.sdp);
         await s.epA.bridge(s.epB);
         if (d.recording && !s.aborted) await s.startRecording(d.owner);
       } else {
-        s.callerLeg(await deps.srf.createUAS(s.req, s.res, { localSdp: uac.remote.sdp }));
+        await s.answerCaller(uac.remote.sdp);
       }
     } catch (err) {
       s.log.warn({ err }, 'caller leg failed at answer');

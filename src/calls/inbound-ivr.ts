@@ -47,7 +47,7 @@ export class InboundIvr {
     if (s.aborted) return false;
     s.to('ivr');
     try {
-      s.callerLeg(await s.deps.srf.createUAS(s.req, s.res, { localSdp: s.epA.local.sdp }));
+      await s.answerCaller(s.epA.local.sdp);
     } catch (err) {
       if (s.cancelled) return false;
       throw err;

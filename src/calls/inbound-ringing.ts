@@ -135,7 +135,7 @@ export class Ringer {
     const tenant = this.cfg.tenants.get(d.owner);
     if (!tenant) return false;
     const r = new Reservation(s.deps.ledger, tenant.account, `${d.callId}:${member.key}`, {
-      rate: member.rate, tenant: d.owner, seat: null, callee: member.number, inviteAt: s.spec.inviteAt,
+      rate: member.rate, tenant: d.owner, seat: null, callee: member.number, caller: d.callerRaw, inviteAt: s.spec.inviteAt,
       direction: 'inbound-forward', cdrId: `in-${d.callId}:${member.key}`,
     }, s.deps.settings.chunkSeconds);
     try {

@@ -11,7 +11,18 @@ export interface LedgerViewRead extends LedgerView {
   missingAccount: boolean;
 }
 
+/** The view when Redis cannot be read: the decision refuses all but emergency calls. */
+export const UNAVAILABLE_VIEW: LedgerViewRead = { available: 0, tenantActiveCalls: 0, trunkActiveCalls: new Map(), missingAccount: false, unavailable: true };
+
 export async function readLedgerView(ledger: Ledger, slots: ConcurrencySlots, cfg: ConfigSnapshot, tenant: Tenant | undefined): Promise<LedgerViewRead> {
+  try {
+    return await readView(ledger, slots, cfg, tenant);
+  } catch {
+    return UNAVAILABLE_VIEW;
+  }
+}
+
+async function readView(ledger: Ledger, slots: ConcurrencySlots, cfg: ConfigSnapshot, tenant: Tenant | undefined): Promise<LedgerViewRead> {
   const trunkIds = [...cfg.trunks.keys()];
   const [account, tenantActive, ...trunkCounts] = await Promise.all([
     tenant ? ledger.getAccount(tenant.account) : Promise.resolve(null),

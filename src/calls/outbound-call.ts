@@ -7,18 +7,28 @@ import type { CdrInput } from '../cdr/model.js';
 import type { ConfigSnapshot, Seat, Tenant } from '../config/types.js';
 import { slotKey } from '../ledger/concurrency.js';
 import { playBounded, releaseEndpoint, type Endpoint } from '../media/media-gateway.js';
-import { decideOutbound, stepOf } from '../policy/decideOutbound.js';
+import { decideOutbound, hasFraudCaps, stepOf } from '../policy/decideOutbound.js';
 import { DENY_REASONS, reasonHeader, type DenyReason } from '../policy/reasons.js';
 import type { Allow, Decision, Deny, LedgerView, OutboundCall } from '../policy/types.js';
+import { isRedisUnavailable } from '../ledger/redis-errors.js';
 import { userPart, writeCdr } from './call-record.js';
-import { CallSession, type SessionDeps, type SessionSettings } from './call-session.js';
+import { CallSession, DEFAULT_MAX_CALL_SECONDS, sessionTimersOf, type SessionDeps, type SessionSettings } from './call-session.js';
 import { readLedgerView } from './ledger-view.js';
-import { Reservation } from './reservation.js';
+import { Reservation, type Settled } from './reservation.js';
+import { normalizeNumber } from '../numbers/normalize.js';
+import { DEFAULT_TIME_ZONE } from '../time/schedule.js';
+import { answerTimer, offerHeaders } from './session-timer.js';
 import { DialFailure, TrunkDialer, type TrunkTarget } from './trunk-dialer.js';
 
 export type { LiveCall } from './call-session.js';
+
 export type OutboundSettings = SessionSettings;
 export type OutboundDeps = SessionDeps;
+
+/** The tenant's day for daily caps: its window's zone, else the server's. */
+function zoneOf(t: Tenant, cfg: ConfigSnapshot): string {
+  return t.window?.timezone || cfg.server?.timezone || DEFAULT_TIME_ZONE;
+}
 
 /** Ledger refusals of a reservation, as the caller is told. */
 function ledgerDeny(reason: string): DenyReason {
@@ -63,6 +73,18 @@ function cdrBase(call: OutboundCall, cfg: ConfigSnapshot, d: Decision, inviteAt:
   };
 }
 
+/** What the INVITE carries, for the decision (RFC 3264 offer, or a late offer with none). */
+export function bodyKind(contentType: string | undefined, body: string | undefined): NonNullable<OutboundCall['body']> {
+  if (!body || body.trim() === '') return 'none';
+  if (!/^application\/sdp\b/i.test(contentType?.trim() ?? '')) return 'other';
+  return /^v=0/m.test(body) && /^m=audio [1-9]\d* /m.test(body) ? 'sdp' : 'bad-sdp';
+}
+
+/** A refusal for want of Redis tells the phone when to try again (RFC 3261 §21.5.4). */
+function retryAfter(reason: DenyReason): Record<string, string> {
+  return reason === 'ledger-unavailable' ? { 'Retry-After': '30' } : {};
+}
+
 /** Plays an announcement as early media (183 + FreeSWITCH endpoint), then returns. */
 async function announce(deps: Pick<SessionDeps, 'media'>, req: Srf.SrfRequest, res: Srf.SrfResponse, file: string, log: Logger): Promise<void> {
   if (!deps.media.available || !req.body) return;
@@ -86,11 +108,24 @@ export class OutboundCallHandler {
     return readLedgerView(this.deps.ledger, this.deps.slots, cfg, tenant);
   }
 
+  /** The tenant's toll-fraud counters for the decision; unread (caps not applied) if Redis fails here. */
+  private async fraudView(tenant: Tenant, call: OutboundCall, cfg: ConfigSnapshot): Promise<Pick<LedgerView, 'fraud'>> {
+    if (!this.deps.fraud) return {};
+    const n = normalizeNumber(call.to);
+    try {
+      return { fraud: await this.deps.fraud.view(tenant.id, n.ok ? n.number.national : null, this.deps.clock.now(), zoneOf(tenant, cfg)) };
+    } catch (err) {
+      this.deps.log.warn({ err, tenant: tenant.id }, 'fraud counters not read');
+      return {};
+    }
+  }
+
   async handle(req: Srf.SrfRequest, res: Srf.SrfResponse, seat: Seat, cfg: ConfigSnapshot): Promise<void> {
     const { clock } = this.deps;
     const inviteAt = clock.now();
     const call: OutboundCall = {
       callId: req.get('Call-ID'), seatId: seat.id, tenantId: seat.tenant, from: userPart(req.get('From')), to: userPart(req.uri),
+      body: bodyKind(req.has('Content-Type') ? req.get('Content-Type') : undefined, req.body),
     };
     // A CANCEL can arrive while the ledger is read; srf emits it once, so listen from the start.
     let cancelledEarly = (req as { canceled?: boolean }).canceled === true;
@@ -100,16 +135,26 @@ export class OutboundCallHandler {
     let view: LedgerView;
     try {
       view = await this.ledgerView(tenant, cfg);
+      if (tenant && hasFraudCaps(tenant) && !view.unavailable) view = { ...view, ...(await this.fraudView(tenant, call, cfg)) };
     } finally {
       (req as unknown as NodeJS.EventEmitter).removeListener('cancel', onEarlyCancel);
     }
     // An unknown tenant is denied by the decision itself ('unknown-tenant').
     const decision = decideOutbound(call, cfg, view, clock.now());
     const log = this.deps.log.child({ callId: call.callId, seat: seat.id, tenant: seat.tenant });
+    // RFC 4028 §8.1: a Session-Expires below our Min-SE is refused with 422 before anything else;
+    // like a digest challenge it is a step of the INVITE, not a call attempt (the seat retries).
+    const st = sessionTimersOf(this.deps, cfg);
+    const timer = st ? answerTimer(req, st) : null;
+    if (timer?.kind === 'reject') {
+      log.info({ sessionExpires: req.get('Session-Expires'), minSe: timer.minSe }, 'session interval too small: 422');
+      res.send(422, { headers: { 'Min-SE': String(timer.minSe) } });
+      return;
+    }
     if (decision.kind === 'deny') {
       log.info({ reason: decision.reason, status: decision.sipStatus, detail: decision.detail }, 'outbound call denied');
       if (decision.announcement) await announce(this.deps, req, res, decision.announcement, log);
-      if (!res.finalResponseSent) res.send(decision.sipStatus, { headers: { Reason: decision.reasonHeader } });
+      if (!res.finalResponseSent) res.send(decision.sipStatus, { headers: { Reason: decision.reasonHeader, ...retryAfter(decision.reason) } });
       await writeCdr({ ...this.deps, log }, { ...cdrBase(call, cfg, decision, inviteAt, clock.now()), sipStatus: decision.sipStatus });
       return;
     }
@@ -141,7 +186,7 @@ class OutboundFlow {
     this.dialer = new TrunkDialer(deps.srf);
     // Emergency calls are never rated nor charged (issue 4 §8): no reservation at all.
     this.money = decision.emergency || !decision.rate ? null : new Reservation(deps.ledger, tenant.account, call.callId, {
-      rate: decision.rate, tenant: tenant.id, seat: call.seatId, callee: decision.callee.national, inviteAt,
+      rate: decision.rate, tenant: tenant.id, seat: call.seatId, callee: decision.callee.national, caller: call.from, inviteAt,
       direction: 'outbound', cdrId: `out-${call.callId}`,
     }, deps.settings.chunkSeconds);
     this.s = new CallSession(deps, req, res, {
@@ -149,8 +194,11 @@ class OutboundFlow {
       timeZone: cfg.server?.timezone || 'Asia/Shanghai',
       warningSeconds: tenant.warningSeconds,
       warningPrompt: tenant.announcements['credit-warning'] ?? deps.settings.defaultWarning,
+      maxCallSeconds: tenant.maxCallSeconds ?? DEFAULT_MAX_CALL_SECONDS,
+      sessionTimers: sessionTimersOf(deps, cfg),
       cdrBase: () => cdrBase(call, cfg, this.deny ?? decision, inviteAt, deps.clock.now()),
       onStop: () => this.dialer.cancel(),
+      afterSettle: (endAt, settled) => this.countSpend(endAt, settled),
     }, log);
     this.s.watchCancel(cancelledEarly);
   }
@@ -163,6 +211,14 @@ class OutboundFlow {
       if (!this.decision.emergency) {
         const slot = await s.holdSlot(slotKey('tenant', this.tenant.id), call.callId, this.tenant.maxConcurrent);
         if (!slot.ok) return await this.denyAtRuntime('tenant-busy', `${slot.count} of ${this.tenant.maxConcurrent} ports in use`);
+        // The caps again, atomically across instances: the attempt is counted here or refused.
+        if (deps.fraud && hasFraudCaps(this.tenant)) {
+          const a = await deps.fraud.admit(this.tenant.id, this.decision.callee.national, deps.clock.now(), zoneOf(this.tenant, this.cfg), this.tenant);
+          if (!a.ok) {
+            return await this.denyAtRuntime(a.cap === 'cps' ? 'calls-per-second' : 'callee-attempts',
+              a.cap === 'cps' ? `${a.count} calls this second` : `${a.count} attempts to this number today`);
+          }
+        }
       }
       if (this.money) {
         // Prepaid authorisation (003 §2.2, 002 §2.3) before anything rings.
@@ -173,16 +229,34 @@ class OutboundFlow {
       s.startHeartbeat();
       await this.connect();
     } catch (err) {
-      await s.failed(err, 'outbound call failed');
+      // Redis went away between the decision and here: refuse like the decision would have.
+      if (isRedisUnavailable(err) && s.answerAt === null && !this.res.finalResponseSent) await this.denyAtRuntime('ledger-unavailable', (err as Error).message);
+      else await s.failed(err, 'outbound call failed');
     }
     await s.done;
+  }
+
+  /** Settled cost towards the tenant's spend caps; a crossed cap is alerted (once) and blocks new calls. */
+  private async countSpend(endAt: number, settled: Settled[]): Promise<Partial<CdrInput>> {
+    const { fraud, onSpendCap } = this.deps;
+    const t = this.tenant;
+    if (!fraud || (t.maxSpendPerHour === undefined && t.maxSpendPerDay === undefined)) return {};
+    for (const s of settled) {
+      if (s.cost <= 0) continue;
+      const crossed = await fraud.addSpend(t.id, s.reservationId, s.cost, endAt, zoneOf(t, this.cfg), t);
+      for (const c of crossed) {
+        this.s.log.warn({ cap: c.cap, limit: c.limit, spent: c.spent }, 'tenant spend cap crossed: new calls blocked');
+        onSpendCap?.(c);
+      }
+    }
+    return {};
   }
 
   private async denyAtRuntime(reason: DenyReason, detail: string): Promise<void> {
     const deny = this.deny = runtimeDeny(this.call, this.cfg, this.decision, reason, detail, this.tenant);
     this.s.log.info({ reason, detail }, 'outbound call denied');
     if (deny.announcement) await announce(this.deps, this.req, this.res, deny.announcement, this.s.log);
-    if (!this.res.finalResponseSent) this.res.send(deny.sipStatus, { headers: { Reason: deny.reasonHeader } });
+    if (!this.res.finalResponseSent) this.res.send(deny.sipStatus, { headers: { Reason: deny.reasonHeader, ...retryAfter(reason) } });
     await this.s.finish(deny.sipStatus);
   }
 
@@ -237,10 +311,18 @@ class OutboundFlow {
         targets: this.targets(),
         localSdp: offer,
         fromHost: deps.settings.sipDomain,
+        ...(sessionTimersOf(deps, this.cfg) ? { headers: offerHeaders(sessionTimersOf(deps, this.cfg)!) } : {}),
         clock: deps.clock,
         acquireTrunk: async (id) => {
           const trunk = this.cfg.trunks.get(id);
-          return !!trunk && (await s.holdSlot(slotKey('trunk', id), call.callId, trunk.maxConcurrent)).ok;
+          if (!trunk) return false;
+          try {
+            return (await s.holdSlot(slotKey('trunk', id), call.callId, trunk.maxConcurrent)).ok;
+          } catch (err) {
+            // An emergency call is not held back by a trunk counter it cannot read.
+            if (this.decision.emergency && isRedisUnavailable(err)) return true;
+            throw err;
+          }
         },
         releaseTrunk: (id) => s.dropSlot(slotKey('trunk', id), call.callId),
         onProvisional: (status, sdp) => {
@@ -265,18 +347,18 @@ class OutboundFlow {
     }
     s.attempts = dialled.attempts;
     // Watch the trunk leg from now on: the carrier may hang up while the seat leg is answered.
-    s.farLeg(dialled.dialog);
+    s.farAnswered(dialled.dialog);
     // The caller gave up (or the call was stopped) just as the callee answered.
     if (s.aborted) return s.abandon();
     try {
       if (s.epA && s.epB) {
         await s.epB.modify(dialled.dialog.remote.sdp);
         if (s.aborted) return await s.abandon();
-        s.callerLeg(await deps.srf.createUAS(this.req, this.res, { localSdp: s.epA.local.sdp }));
+        await s.answerCaller(s.epA.local.sdp);
         await s.epA.bridge(s.epB);
         if (this.decision.recording && !s.aborted) await s.startRecording(this.tenant.id);
       } else {
-        s.callerLeg(await deps.srf.createUAS(this.req, this.res, { localSdp: dialled.dialog.remote.sdp }));
+        await s.answerCaller(dialled.dialog.remote.sdp);
       }
     } catch (err) {
       s.log.warn({ err }, 'caller leg failed at answer');

@@ -27,7 +27,7 @@ export function recoveryCdrs(outcomes: readonly RecoveryOutcome[]): Cdr[] {
       direction: meta?.direction.startsWith('inbound') ? 'inbound' : 'outbound',
       tenant: meta?.tenant ?? null,
       seat: meta?.seat ?? null,
-      callerRaw: '',
+      callerRaw: meta?.caller ?? '',
       calleeRaw: meta?.callee ?? '',
       calleeNormalised: meta?.callee ?? null,
       decision: 'allow',

@@ -6,7 +6,10 @@ import type { Money, TariffRate } from '../config/types.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { encodeMeta, type ReservationMeta } from '../ledger/reservation-meta.js';
 import type { EntryResult, HeartbeatResult, ReserveResult, SettleResult } from '../ledger/types.js';
+import type { Logger } from 'pino';
+import { isRedisUnavailable } from '../ledger/redis-errors.js';
 import { costOfBilled, maxBilledSecondsFor, rateCall, type RatedCall } from '../rating/rate.js';
+import { retryLater } from './retry-later.js';
 
 export interface Settled {
   account: string;
@@ -16,6 +19,8 @@ export interface Settled {
   /** What the account paid (0 when released or free). */
   cost: Money;
   settlement: SettleResult | null;
+  /** Redis was away: the settlement is retried in the background with this same cost. */
+  deferred?: boolean;
 }
 
 export class Reservation {
@@ -87,7 +92,7 @@ export class Reservation {
    * Settles the answered time up to `endAt` (never answered: released). A call is cut off at the
    * paid boundary; timer or signalling lateness past it is not billed. Idempotent in the ledger.
    */
-  async settle(endAt: number): Promise<Settled> {
+  async settle(endAt: number, log?: Logger): Promise<Settled> {
     const answeredMs = this.answeredAt === null ? null : Math.max(0, endAt - this.answeredAt);
     let ms = answeredMs ?? 0;
     if (this.maxBilled !== null) ms = Math.min(ms, this.maxBilled * 1000);
@@ -95,9 +100,19 @@ export class Reservation {
     const cost = this.charged ? rated.cost : 0;
     const out = { account: this.account, reservationId: this.id, cdrId: this.meta.cdrId, rated };
     if (!this.held) return { ...out, cost: answeredMs === null ? 0 : cost, settlement: null };
-    const settlement = answeredMs === null
-      ? await this.ledger.release(this.account, this.id, endAt)
-      : await this.ledger.settle(this.account, this.id, cost, this.meta.cdrId, endAt);
+    const step = () => (answeredMs === null
+      ? this.ledger.release(this.account, this.id, endAt)
+      : this.ledger.settle(this.account, this.id, cost, this.meta.cdrId, endAt));
+    let settlement: SettleResult;
+    try {
+      settlement = await step();
+    } catch (err) {
+      if (!log || !isRedisUnavailable(err)) throw err;
+      // Redis is away: the CDR says what the call costs now, the ledger catches up when it is back.
+      this.held = false;
+      retryLater(`${answeredMs === null ? 'release' : 'settle'} ${this.account}/${this.id}`, step, log);
+      return { ...out, cost: answeredMs === null ? 0 : cost, settlement: null, deferred: true };
+    }
     this.held = false;
     return { ...out, cost: answeredMs === null ? 0 : settlement.debited, settlement };
   }

@@ -8,6 +8,8 @@ import type { MediaGateway } from '../media/media-gateway.js';
 import type { RecordDeps } from './call-record.js';
 import type { Clock } from './clock.js';
 import type { Settled } from './reservation.js';
+import type { SessionTimerSettings } from './session-timer.js';
+import type { FraudCounters, SpendCapCrossed } from '../fraud/counters.js';
 
 export interface SessionSettings {
   /** Seconds of talk time reserved per extension; small chunks share one balance fairly. */
@@ -19,6 +21,8 @@ export interface SessionSettings {
   defaultWarning: string;
   /** Our SIP host for From headers. */
   sipDomain: string;
+  /** Overrides dialgate.yaml sessionTimers (tests run short intervals below the 90 s floor). */
+  sessionTimers?: SessionTimerSettings;
 }
 
 export interface SessionDeps extends RecordDeps {
@@ -30,6 +34,10 @@ export interface SessionDeps extends RecordDeps {
   settings: SessionSettings;
   /** Calls in progress on this instance, for status and graceful shutdown. */
   live: Map<string, LiveCall>;
+  /** Toll-fraud counters (issue 16); absent: tenant caps are not applied. */
+  fraud?: FraudCounters;
+  /** A tenant's spend cap was crossed by a settlement (once per crossing, across instances). */
+  onSpendCap?: (crossed: SpendCapCrossed) => void;
   /** A call meant to go through FreeSWITCH (anchored or recorded) did not: why. */
   onMediaDegraded?: (note: string) => void;
 }
@@ -55,6 +63,10 @@ export interface SessionSpec {
   timeZone: string;
   warningSeconds: number;
   warningPrompt: string;
+  /** Answered calls end here (tenant maxCallSeconds); null: no limit. */
+  maxCallSeconds: number | null;
+  /** RFC 4028 session timers for both legs; null: off. */
+  sessionTimers: SessionTimerSettings | null;
   /** The flow's own CDR fields (who, what, decision, trace). */
   cdrBase(): CdrInput;
   /** Stops what runs before the answer (dialler, member legs, prompts); the flow then abandons. */

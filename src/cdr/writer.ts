@@ -9,7 +9,10 @@
 // If a file append fails after the stream write, write() rejects (the CDR is safe in the stream);
 // retrying is then a no-op, so the files must be rebuilt from the stream for that day.
 // Several instances sharing one directory is not supported: give each instance its own directory.
-import { appendFile, mkdir, open } from 'node:fs/promises';
+// Redis away: the CDR goes to a local spool (append + fsync, spool.jsonl in the directory) and is
+// replayed into the stream, and then the daily files, exactly once by cdrId when Redis is back.
+import { appendFile, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { isRedisUnavailable } from '../ledger/redis-errors.js';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { CSV_HEADER, cdrToCsvRow } from './csv.js';
@@ -26,6 +29,8 @@ export interface CdrWriterOptions {
   /** How long a cdrId is remembered for de-duplication. Default 30 days. */
   markerTtlSeconds?: number;
   timeZone?: string;
+  /** Where CDRs wait while Redis is away. Default <dir>/spool.jsonl. */
+  spoolFile?: string;
 }
 
 // KEYS: stream, marker. ARGV: ttl, maxLen, cdrId, tenant, json.
@@ -48,18 +53,108 @@ export class CdrWriter {
   /** Files whose header / trailing newline have been checked by this process. */
   private readonly ready = new Set<string>();
   private dirReady = false;
+  private readonly spoolFile: string;
+  /** CDRs in the spool, not yet in the stream. */
+  private spooled = -1;
+  private spoolQueue: Promise<void> = Promise.resolve();
+  private replaying: Promise<number> | null = null;
 
   constructor(private readonly opts: CdrWriterOptions) {
     this.stream = opts.stream ?? 'dialgate:cdr';
     this.maxLen = opts.maxLen ?? 10_000_000;
     this.ttl = opts.markerTtlSeconds ?? 30 * 86_400;
     this.tz = opts.timeZone ?? BEIJING;
+    this.spoolFile = opts.spoolFile ?? join(opts.dir, 'spool.jsonl');
   }
 
-  /** 'duplicate' when this cdrId was already written (nothing is written again). */
-  async write(cdr: Cdr): Promise<'written' | 'duplicate'> {
+  /**
+   * 'duplicate' when this cdrId was already written (nothing is written again); 'spooled' when
+   * Redis was away and the CDR waits, durable, in the local spool.
+   */
+  async write(cdr: Cdr): Promise<'written' | 'duplicate' | 'spooled'> {
     validateCdr(cdr);
     const json = JSON.stringify(cdr);
+    try {
+      return await this.writeStreamAndFiles(cdr, json);
+    } catch (err) {
+      if (!isRedisUnavailable(err)) throw err;
+      await this.spool(json);
+      return 'spooled';
+    }
+  }
+
+  /** CDRs waiting in the spool (for /health and `dialgate status`). */
+  async spoolDepth(): Promise<number> {
+    if (this.spooled < 0) this.spooled = (await this.readSpool()).length;
+    return this.spooled;
+  }
+
+  /**
+   * Moves spooled CDRs into the stream and the daily files, each once by cdrId; stops at the
+   * first Redis failure and keeps the rest. Returns how many are left. Safe to call at any time.
+   */
+  replaySpool(): Promise<number> {
+    if (!this.replaying) {
+      // In the spool's own queue: a CDR spooled meanwhile is appended after the rewrite, not lost.
+      const run = this.spoolQueue.then(() => this.replayNow());
+      this.spoolQueue = run.then(() => undefined, () => undefined);
+      this.replaying = run.finally(() => { this.replaying = null; });
+    }
+    return this.replaying;
+  }
+
+  private async replayNow(): Promise<number> {
+    const lines = await this.readSpool();
+    let done = 0;
+    for (const line of lines) {
+      try {
+        const cdr = JSON.parse(line) as Cdr;
+        await this.writeStreamAndFiles(cdr, line);
+      } catch (err) {
+        if (isRedisUnavailable(err)) break;
+        // A line that is not a CDR (torn write at a crash) cannot be replayed; keep it out of the way.
+        await appendFile(`${this.spoolFile}.bad`, `${line}\n`, 'utf8');
+      }
+      done++;
+    }
+    if (done > 0) {
+      const rest = lines.slice(done);
+      const tmp = `${this.spoolFile}.tmp`;
+      await writeFile(tmp, rest.map((l) => `${l}\n`).join(''), 'utf8');
+      await rename(tmp, this.spoolFile);
+    }
+    this.spooled = lines.length - done;
+    return this.spooled;
+  }
+
+  private async readSpool(): Promise<string[]> {
+    try {
+      return (await readFile(this.spoolFile, 'utf8')).split('\n').filter((l) => l.trim().length > 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  /** Append + fsync: the CDR survives a crash of this process or the machine. */
+  private spool(json: string): Promise<void> {
+    const task = async () => {
+      if (!this.dirReady) { await mkdir(this.opts.dir, { recursive: true }); this.dirReady = true; }
+      const fh = await open(this.spoolFile, 'a');
+      try {
+        await fh.write(`${json}\n`);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      if (this.spooled >= 0) this.spooled++;
+    };
+    const run = this.spoolQueue.then(task);
+    this.spoolQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeStreamAndFiles(cdr: Cdr, json: string): Promise<'written' | 'duplicate'> {
     const id = await this.opts.redis.eval(WRITE_ONCE_LUA, 2, this.stream, markerKey(this.stream, cdr.cdrId),
       this.ttl, this.maxLen, cdr.cdrId, cdr.tenant ?? '', json);
     if (id === null) return 'duplicate';

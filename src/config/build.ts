@@ -71,6 +71,7 @@ interface ServerYaml {
   cdr?: { dir?: string };
   alerts?: { webhook?: string; timeoutMs?: number };
   security?: { invitePerSecond?: number; registerPerSecond?: number; optionsPerSecond?: number; banSeconds?: number };
+  sessionTimers?: { seconds?: number; minSeconds?: number };
 }
 
 export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Promise<ServerSettings | undefined> {
@@ -106,7 +107,14 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
       optionsPerSecond: y.security?.optionsPerSecond ?? 10,
       banSeconds: y.security?.banSeconds ?? 60,
     },
+    // RFC 4028's recommended 1800 s; a leg that vanished is found within one interval.
+    sessionTimers: sessionTimers(y.sessionTimers),
   };
+}
+
+function sessionTimers(y: ServerYaml['sessionTimers']): { seconds: number; minSeconds: number } {
+  const minSeconds = y?.minSeconds ?? 90;
+  return { seconds: Math.max(y?.seconds ?? 1800, minSeconds), minSeconds };
 }
 
 // ---- tenants.yaml ---------------------------------------------------------------------------
@@ -129,6 +137,18 @@ export interface TenantYaml {
   allowedSources?: string[];
   announcements?: Record<string, string>;
   warningSeconds?: number;
+  maxCallSeconds?: number;
+  maxCallsPerSecond?: number;
+  maxSpendPerHour?: string | number;
+  maxSpendPerDay?: string | number;
+  maxAttemptsPerCalleePerDay?: number;
+}
+
+/** A schema-checked yuan amount (dg: money) as Money; an unreadable one was reported already. */
+function yuan(v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const r = parseYuan(v);
+  return r.ok ? r.value : undefined;
 }
 
 /** The tenant without its blacklist, which is loaded afterwards (it may read large files). */
@@ -171,6 +191,11 @@ export function buildTenant(item: Item<TenantYaml>, ctx: BuildContext): TenantDr
     ...(y.allowedSources?.length ? { allowedSources: y.allowedSources.map((c) => c.trim()) } : {}),
     announcements: { ...(y.announcements ?? {}) },
     warningSeconds: y.warningSeconds ?? 30,
+    maxCallSeconds: y.maxCallSeconds ?? 4 * 60 * 60,
+    ...(y.maxCallsPerSecond !== undefined ? { maxCallsPerSecond: y.maxCallsPerSecond } : {}),
+    ...(yuan(y.maxSpendPerHour) !== undefined ? { maxSpendPerHour: yuan(y.maxSpendPerHour)! } : {}),
+    ...(yuan(y.maxSpendPerDay) !== undefined ? { maxSpendPerDay: yuan(y.maxSpendPerDay)! } : {}),
+    ...(y.maxAttemptsPerCalleePerDay !== undefined ? { maxAttemptsPerCalleePerDay: y.maxAttemptsPerCalleePerDay } : {}),
   };
 }
 

@@ -79,6 +79,12 @@ const tenant: Schema = obj({
     additionalProperties: { type: 'string', minLength: 1 },
   },
   warningSeconds: { type: 'integer', minimum: 0 },
+  // Hung calls and toll fraud (issue 16): the longest answered call, and per-tenant caps.
+  maxCallSeconds: { type: 'integer', minimum: 1 },
+  maxCallsPerSecond: { type: 'integer', minimum: 1 },
+  maxSpendPerHour: money,
+  maxSpendPerDay: money,
+  maxAttemptsPerCalleePerDay: { type: 'integer', minimum: 1 },
 }, ['id', 'maxConcurrent', 'tariff']);
 
 const seat: Schema = obj({
@@ -138,6 +144,8 @@ const server: Schema = obj({
   cdr: obj({ dir: host }),
   alerts: obj({ webhook: { type: 'string', pattern: '^https?://', expected: 'an http(s) URL' }, timeoutMs: { type: 'integer', minimum: 100 } }),
   // Per-source request limits (sip/flood-guard.ts): requests per second and the ban that follows.
+  // RFC 4028 session timers on both legs of an answered call; RFC 4028 puts Min-SE at 90 s or more.
+  sessionTimers: obj({ seconds: { type: 'integer', minimum: 90 }, minSeconds: { type: 'integer', minimum: 90 } }),
   security: obj({
     invitePerSecond: { type: 'integer', minimum: 1 },
     registerPerSecond: { type: 'integer', minimum: 1 },

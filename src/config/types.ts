@@ -65,6 +65,14 @@ export interface Tenant {
   announcements: Partial<Record<string, string>>;
   /** Seconds before cut-off at which the low-credit warning plays. */
   warningSeconds: number;
+  /** Longest answered call (hung calls end here, cause max-duration); absent = 4 h. */
+  maxCallSeconds?: number;
+  /** Toll-fraud caps (issue 16), each optional: new calls per second, settled spend per hour and per
+   * local day, attempts to one callee per local day. */
+  maxCallsPerSecond?: number;
+  maxSpendPerHour?: Money;
+  maxSpendPerDay?: Money;
+  maxAttemptsPerCalleePerDay?: number;
 }
 
 /** Constant-time membership over normalised national numbers (see numbers/normalize). */
@@ -173,6 +181,8 @@ export interface ServerSettings {
   alerts?: { webhook?: string; timeoutMs: number };
   /** Per-source request limits before authentication; a source over a limit is refused banSeconds. */
   security?: { invitePerSecond: number; registerPerSecond: number; optionsPerSecond: number; banSeconds: number };
+  /** RFC 4028 session timers: the interval we offer and answer with, and our Min-SE. */
+  sessionTimers?: { seconds: number; minSeconds: number };
 }
 
 export interface ConfigSnapshot {

@@ -1,7 +1,7 @@
 // Schema validation of one YAML file with ajv, and the translation of ajv's errors into messages
 // with a line, the field path, what was expected, and a hint.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { CHECKS } from './checks.js';
+import { CHECKS } from './value-checks.js';
 import { didYouMean, type ConfigError } from './errors.js';
 import { SCHEMAS, type ConfigKind } from './schemas.js';
 import { SECRET_KEYS } from './secrets.js';

@@ -7,6 +7,8 @@ export interface ReservationMeta {
   tenant: string | null;
   seat: string | null;
   callee: string;
+  /** Who called (From user part), so a recovered CDR still says. */
+  caller?: string;
   inviteAt: number;
   /** 'inbound-forward': a 400 call's leg to a number, paid by the owner tenant. */
   direction: 'outbound' | 'inbound' | 'inbound-forward';
@@ -24,7 +26,7 @@ export function decodeMeta(text: string): ReservationMeta | null {
     const m = JSON.parse(text || '{}') as Partial<ReservationMeta>;
     if (!m.rate || typeof m.cdrId !== 'string') return null;
     return {
-      rate: m.rate, tenant: m.tenant ?? null, seat: m.seat ?? null, callee: m.callee ?? '', inviteAt: m.inviteAt ?? 0,
+      rate: m.rate, tenant: m.tenant ?? null, seat: m.seat ?? null, callee: m.callee ?? '', caller: m.caller ?? '', inviteAt: m.inviteAt ?? 0,
       direction: m.direction ?? 'outbound', cdrId: m.cdrId,
     };
   } catch {

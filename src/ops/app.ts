@@ -8,6 +8,7 @@ import { createAccessLog } from '../auth/access-log.js';
 import { createDigestAuth } from '../auth/digest.js';
 import { createLockout, type LockoutOptions } from '../auth/lockout.js';
 import { createReplayGuard } from '../auth/replay.js';
+import { pendingRetries } from '../calls/retry-later.js';
 import type { ServerSettings } from '../config/types.js';
 import { carrierTrunkFor } from '../policy/inbound/sources.js';
 import { sourceAllowed } from '../auth/sources.js';
@@ -23,6 +24,7 @@ import { rateFromMeta, recoveryCdrs } from '../calls/recovery-cdrs.js';
 import type { ConfigSnapshot } from '../config/types.js';
 import { ConcurrencySlots } from '../ledger/concurrency.js';
 import { createAlertWebhook } from '../ledger/alert-webhook.js';
+import { FraudCounters, type SpendCapCrossed } from '../fraud/counters.js';
 import { Ledger } from '../ledger/ledger.js';
 import type { LowBalanceAlert } from '../ledger/types.js';
 import { recoverOrphans } from '../ledger/recovery.js';
@@ -63,6 +65,8 @@ export interface App {
   registeredSeats(): Promise<number>;
   /** The FreeSWITCH event socket is connected (anchored calls and recordings are possible). */
   mediaConnected(): boolean;
+  /** Redis connection state and CDRs waiting in the local spool. */
+  redisState(): Promise<{ status: string; spooledCdrs: number; deferredLedgerSteps: number }>;
   redis: Redis;
   ledger: Ledger;
   live: Map<string, LiveCall>;
@@ -82,8 +86,23 @@ export async function startApp(opts: AppOptions): Promise<App> {
   preloadRegions();
   const log = opts.logger ?? createLogger();
   const instanceId = opts.instanceId ?? `dg-${randomUUID().slice(0, 8)}`;
-  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 2 });
-  redis.on('error', (err: Error) => log.error({ err: err.message }, 'redis error'));
+  // Fail fast and closed: while Redis is away a command fails at once (no offline queue) or after
+  // 1 s (a hung server), so a seat hears 503 within a second instead of waiting on retries.
+  const redis = new Redis(opts.redisUrl, { enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 0 });
+  let redisDownLogged = false;
+  redis.on('error', (err: Error) => {
+    if (!redisDownLogged) log.error({ err }, 'redis error');
+    redisDownLogged = true;
+  });
+  redis.on('ready', () => {
+    if (redisDownLogged) log.info('redis back');
+    redisDownLogged = false;
+  });
+  await new Promise<void>((resolve) => {
+    // Start once Redis answers, or after 5 s without it (calls are then refused until it does).
+    const t = setTimeout(resolve, 5000);
+    redis.once('ready', () => { clearTimeout(t); resolve(); });
+  });
   const heartbeatMs = opts.outbound?.heartbeatMs ?? 10_000;
   // 003 §2.2 low-balance alert: once per crossing (the ledger decides), logged and POSTed.
   const onAlert = (alert: LowBalanceAlert): void => {
@@ -95,6 +114,16 @@ export async function startApp(opts: AppOptions): Promise<App> {
     });
   };
   const ledger = new Ledger(redis, { instanceId, heartbeatMs, onAlert });
+  // Issue 16 toll-fraud caps: a crossed spend cap goes out on the same webhook, typed spend-cap.
+  const onSpendCap = (c: SpendCapCrossed): void => {
+    log.warn({ spendCap: c }, 'spend cap alert');
+    const { webhook, timeoutMs } = opts.config().server.alerts ?? { timeoutMs: 5000 };
+    if (!webhook) return;
+    const body = { ...c, type: 'spend-cap', account: c.tenant } as unknown as LowBalanceAlert;
+    void createAlertWebhook({ url: webhook, timeoutMs })(body).then((r) => {
+      if (!r.ok) log.error({ tenant: c.tenant, status: r.status, err: r.error }, 'alert webhook failed');
+    });
+  };
   const slots = new ConcurrencySlots(redis);
   const cdr = new CdrWriter({ redis, dir: opts.cdrDir });
   // Nonces are signed with a key every instance derives from the shared drachtio secret.
@@ -103,6 +132,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     digest: createDigestAuth({ secrets: [nonceKey] }),
     lockout: createLockout(redis, opts.lockout),
     replay: createReplayGuard(redis),
+    log: log.child({ component: 'auth' }),
     access: createAccessLog(redis, log.child({ component: 'access' })),
     now: () => clock.now(),
   });
@@ -122,7 +152,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     onCdrFailed: () => metrics.cdrFailed(),
   };
   const calls = {
-    ...callRecord, srf, media, ledger, slots, clock, live,
+    ...callRecord, srf, media, ledger, slots, clock, live, fraud: new FraudCounters(redis), onSpendCap,
     onMediaDegraded: () => metrics.mediaDegraded(),
     settings: {
       chunkSeconds: 120,
@@ -144,7 +174,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const guard = (name: string, fn: (req: Srf.SrfRequest, res: Srf.SrfResponse) => Promise<void>) =>
     (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
       fn(req, res).catch((err: Error) => {
-        log.error({ err: err.message, stack: err.stack, method: req.method, callId: req.get('Call-ID') }, `${name} handler failed`);
+        log.error({ err, method: req.method, callId: req.get('Call-ID') }, `${name} handler failed`);
         if (!res.finalResponseSent) res.send(500);
       });
     };
@@ -191,7 +221,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     if (admitted(req, res)) res.send(200, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER' } });
   });
   let connected = false;
-  srf.on('error', (err: Error) => log.error({ err: err.message }, 'drachtio connection error'));
+  srf.on('error', (err: Error) => log.error({ err }, 'drachtio connection error'));
   srf.on('connect', () => { connected = true; });
   srf.on('disconnect', () => {
     connected = false;
@@ -206,7 +236,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     try {
       await media.connect(settings);
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'media server unavailable: anchored calls bridge direct until it is back');
+      log.error({ err }, 'media server unavailable: anchored calls bridge direct until it is back');
       media.retryInBackground(settings);
     }
   }
@@ -225,15 +255,27 @@ export async function startApp(opts: AppOptions): Promise<App> {
     recover().catch((err: unknown) => log.error({ err }, 'recovery failed'));
   }, opts.recoveryIntervalMs ?? 30_000);
   recoveryTimer.unref();
+  // CDRs spooled while Redis was away go into the stream as soon as it is back.
+  const replay = (): void => {
+    if (redis.status !== 'ready') return;
+    cdr.replaySpool().then((left) => { if (left > 0) log.warn({ left }, 'cdr spool not empty'); },
+      (err: unknown) => log.error({ err }, 'cdr spool replay failed'));
+  };
+  redis.on('ready', replay);
+  const replayTimer = setInterval(replay, 2000);
+  replayTimer.unref();
+  replay();
 
   return {
     srf, redis, ledger, live, log, metrics,
     connected: () => connected,
     mediaConnected: () => media.available,
+    redisState: async () => ({ status: redis.status, spooledCdrs: await cdr.spoolDepth().catch(() => -1), deferredLedgerSteps: pendingRetries() }),
     registeredSeats: async () => (await registrations.count(clock.now())).aors,
     recover,
     async stop() {
       clearInterval(recoveryTimer);
+      clearInterval(replayTimer);
       for (const call of live.values()) call.hangup('shutdown');
       // Hangups settle money and write CDRs before the connections close; a call still finishing
       // after this is settled by crash recovery (its reservation heartbeats stop).

@@ -78,9 +78,11 @@ export async function serve(opts: ServeOptions): Promise<App> {
         liveCalls: app.live.size,
         registeredSeats: await app.registeredSeats().catch(() => -1),
         media: { connected: app.mediaConnected(), degradedCalls: app.metrics.mediaDegradedCalls },
+        redis: await app.redisState(),
         holidayCalendar,
         warnings: [
           ...(app.mediaConnected() ? [] : ['media server not connected: anchored calls bridge direct and are not recorded']),
+          ...(app.redis.status === 'ready' ? [] : ['redis unavailable: seats get 503 (emergency calls still connect), CDRs are spooled locally']),
           ...(holidayCalendar.covered ? [] : [`holiday calendar has no data for ${holidayCalendar.missingYears.join(', ')}`]),
         ],
       };

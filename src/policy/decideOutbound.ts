@@ -55,8 +55,9 @@ export function stepOf(reason: DenyReason): TraceEntry['step'] {
     case 'caller-id-not-owned': return 'caller-id';
     case 'tenant-busy': return 'concurrency';
     case 'no-route': case 'trunks-full': return 'route';
-    case 'no-rate': case 'insufficient-balance': return 'balance';
-    case 'recording-unavailable': return 'media';
+    case 'no-rate': case 'insufficient-balance': case 'ledger-unavailable': return 'balance';
+    case 'recording-unavailable': case 'unsupported-body': case 'unusable-sdp': return 'media';
+    case 'calls-per-second': case 'spend-per-hour': case 'spend-per-day': case 'callee-attempts': return 'fraud';
   }
 }
 
@@ -72,6 +73,31 @@ function tenantStatus(tenant: Tenant, cfg: ConfigSnapshot, now: number): { reaso
   }
   if (tenant.validUntil !== undefined && today >= tenant.validUntil.slice(0, 10)) {
     return { reason: 'tenant-expired', detail: `service ended ${tenant.validUntil}, today is ${today}` };
+  }
+  return null;
+}
+
+/** Any toll-fraud cap set on the tenant (issue 16). */
+export function hasFraudCaps(t: Tenant): boolean {
+  return t.maxCallsPerSecond !== undefined || t.maxAttemptsPerCalleePerDay !== undefined
+    || t.maxSpendPerHour !== undefined || t.maxSpendPerDay !== undefined;
+}
+
+/** The first toll-fraud cap the tenant's counters reach; null when none is (or none is set). */
+function fraudCheck(tenant: Tenant, ledger: LedgerView): { reason: DenyReason; detail: string } | null {
+  const f = ledger.fraud;
+  if (!f) return null;
+  if (tenant.maxCallsPerSecond !== undefined && f.callsThisSecond >= tenant.maxCallsPerSecond) {
+    return { reason: 'calls-per-second', detail: `${f.callsThisSecond} calls this second, cap ${tenant.maxCallsPerSecond}` };
+  }
+  if (tenant.maxSpendPerHour !== undefined && f.spentThisHour >= tenant.maxSpendPerHour) {
+    return { reason: 'spend-per-hour', detail: `spent ${f.spentThisHour} this hour, cap ${tenant.maxSpendPerHour}` };
+  }
+  if (tenant.maxSpendPerDay !== undefined && f.spentToday >= tenant.maxSpendPerDay) {
+    return { reason: 'spend-per-day', detail: `spent ${f.spentToday} today, cap ${tenant.maxSpendPerDay}` };
+  }
+  if (tenant.maxAttemptsPerCalleePerDay !== undefined && f.calleeAttemptsToday >= tenant.maxAttemptsPerCalleePerDay) {
+    return { reason: 'callee-attempts', detail: `${f.calleeAttemptsToday} attempts to this number today, cap ${tenant.maxAttemptsPerCalleePerDay}` };
   }
   return null;
 }
@@ -99,6 +125,10 @@ export function decideOutbound(call: OutboundCall, cfg: ConfigSnapshot, ledger: 
   trace.push(status
     ? { step: 'tenant', outcome: 'skip', detail: `${status.detail}; waived for an emergency number` }
     : { step: 'tenant', outcome: 'pass', detail: `tenant ${tenant.id} active` });
+
+  // The offer: a body that is not SDP, or SDP without audio, can set up no call at all.
+  if (call.body === 'other') return deny(call, cfg, trace, 'unsupported-body', 'the INVITE body is not application/sdp', tenant, null);
+  if (call.body === 'bad-sdp') return deny(call, cfg, trace, 'unusable-sdp', 'the SDP offer has no audio stream', tenant, null);
 
   // Number: normalise before any decision (484 when malformed).
   if (!normalized.ok) return deny(call, cfg, trace, 'malformed-number', normalized.error.message, tenant, null);
@@ -161,6 +191,10 @@ export function decideOutbound(call: OutboundCall, cfg: ConfigSnapshot, ledger: 
       break;
   }
 
+  // Without the ledger nothing can be reserved or counted: only an emergency call goes on.
+  if (ledger.unavailable && !emergency) {
+    return deny(call, cfg, trace, 'ledger-unavailable', 'balances and ports cannot be read (Redis unavailable)', tenant, callee);
+  }
   // Purchased ports = concurrent calls of the tenant.
   if (emergency) {
     trace.push({ step: 'concurrency', outcome: 'skip', detail: 'emergency' });
@@ -168,6 +202,14 @@ export function decideOutbound(call: OutboundCall, cfg: ConfigSnapshot, ledger: 
     return deny(call, cfg, trace, 'tenant-busy', `${ledger.tenantActiveCalls} of ${tenant.maxConcurrent} ports in use`, tenant, callee);
   } else {
     trace.push({ step: 'concurrency', outcome: 'pass', detail: `${ledger.tenantActiveCalls} of ${tenant.maxConcurrent} ports in use` });
+  }
+
+  // Toll-fraud caps (issue 16): rate of new calls, spend, repeat dialling of one number.
+  // Traced only for a tenant that sets a cap, so other tenants' traces read as before.
+  if (hasFraudCaps(tenant)) {
+    const fraud = emergency ? null : fraudCheck(tenant, ledger);
+    if (fraud) return deny(call, cfg, trace, fraud.reason, fraud.detail, tenant, callee);
+    trace.push({ step: 'fraud', outcome: emergency || !ledger.fraud ? 'skip' : 'pass', detail: emergency ? 'emergency' : ledger.fraud ? 'within caps' : 'counters not read' });
   }
 
   // Route and trunks (004 §2.6: other lines carry the calls when one fails). Full trunks are

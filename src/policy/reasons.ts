@@ -5,6 +5,10 @@
 // - tenant ports in use → 486 Busy Here (the tenant's purchased lines are busy, as a PBX trunk
 //   group would say); trunks full → 503, which is about our capacity, not the tenant's.
 // - no route → 404 (RFC 3398 maps Q.850 cause 3 "no route to destination" to 404).
+// - toll-fraud caps (issue 16): not 429, which SIP defines as "Provide Referrer Identity" (RFC
+//   3892), not "too many requests". Calls per second → 503 (RFC 3261 §21.5.4: a passing overload;
+//   the seat may retry a moment later). Spend per hour / day and attempts per callee per day → 403:
+//   a policy refusal that retrying does not change until the hour or day is over.
 export type DenyReason =
   | 'unknown-seat'
   | 'unknown-tenant'
@@ -21,7 +25,14 @@ export type DenyReason =
   | 'trunks-full'
   | 'no-rate'
   | 'insufficient-balance'
-  | 'recording-unavailable';
+  | 'recording-unavailable'
+  | 'ledger-unavailable'
+  | 'unsupported-body'
+  | 'unusable-sdp'
+  | 'calls-per-second'
+  | 'spend-per-hour'
+  | 'spend-per-day'
+  | 'callee-attempts';
 
 export interface DenyDefaults {
   sipStatus: number;
@@ -46,6 +57,16 @@ export const DENY_REASONS: Readonly<Record<DenyReason, DenyDefaults>> = {
   'insufficient-balance': { sipStatus: 402, text: 'Insufficient balance' }, // 003 §2.2, 002 §2.3
   // The tenant requires recording (recording: required) and no media server can record the call.
   'recording-unavailable': { sipStatus: 503, text: 'Recording required, media server unavailable' },
+  // Redis (balances, ports) unreachable: fail closed, nothing is bridged without a reservation.
+  'ledger-unavailable': { sipStatus: 503, text: 'Service temporarily unavailable' },
+  // RFC 3261 §21.4.13 / §21.4.26: a body we do not understand is the caller's error, not a trunk's.
+  'unsupported-body': { sipStatus: 415, text: 'Unsupported body: send application/sdp' },
+  'unusable-sdp': { sipStatus: 488, text: 'No usable audio in the SDP offer' },
+  'calls-per-second': { sipStatus: 503, text: 'Call rate limit reached' },
+  'spend-per-hour': { sipStatus: 403, text: 'Hourly spend limit reached' },
+  'spend-per-day': { sipStatus: 403, text: 'Daily spend limit reached' },
+  // Repeat dialling of one person is how complaints (004 §10.3, 1000 yuan each) start.
+  'callee-attempts': { sipStatus: 403, text: 'Daily attempts to this number reached' },
 };
 
 /** RFC 3326 Reason header value for a status and text. */

@@ -13,6 +13,11 @@ export interface OutboundCall {
   from: string;
   /** What the seat dialled (Request-URI user part or a SIP URI). */
   to: string;
+  /**
+   * The INVITE's body: an SDP offer, none (late offer, allowed), an SDP we cannot use, or something
+   * that is not SDP at all. Absent = 'sdp' (explain and tests that do not model bodies).
+   */
+  body?: 'sdp' | 'none' | 'bad-sdp' | 'other';
 }
 
 /** What the ledger knows at decision time. */
@@ -23,11 +28,25 @@ export interface LedgerView {
   tenantActiveCalls: number;
   /** Live calls per trunk id, this one excluded. */
   trunkActiveCalls: ReadonlyMap<string, number>;
+  /** Toll-fraud counters of the tenant (absent: not read, caps not applied). */
+  fraud?: FraudView;
+  /** Redis could not be read: nothing but an emergency call may proceed (no money, no ports). */
+  unavailable?: boolean;
+}
+
+/** The tenant's toll-fraud counters at decision time (issue 16), this call excluded. */
+export interface FraudView {
+  callsThisSecond: number;
+  /** Attempts admitted today (tenant's local day) to the dialled number. */
+  calleeAttemptsToday: number;
+  /** Settled cost this hour and this local day. */
+  spentThisHour: Money;
+  spentToday: Money;
 }
 
 export type PolicyStep =
   | 'tenant' | 'number' | 'emergency' | 'window' | 'scope' | 'blacklist' | 'caller-id'
-  | 'concurrency' | 'route' | 'balance' | 'media';
+  | 'concurrency' | 'fraud' | 'route' | 'balance' | 'media';
 
 export interface TraceEntry {
   step: PolicyStep;

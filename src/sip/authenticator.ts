@@ -10,6 +10,7 @@ import { parseAuthorization, type DigestAuth } from '../auth/digest.js';
 import type { Lockout } from '../auth/lockout.js';
 import type { ReplayGuard } from '../auth/replay.js';
 import { sourceAllowed } from '../auth/sources.js';
+import { isRedisUnavailable } from '../ledger/redis-errors.js';
 import type { ConfigSnapshot, Seat } from '../config/types.js';
 
 export interface AuthenticatorDeps {
@@ -18,12 +19,36 @@ export interface AuthenticatorDeps {
   replay: ReplayGuard;
   access: AccessLog;
   now(): number;
+  log?: { warn(obj: object, msg: string): void };
 }
 
 export type AuthOutcome = { ok: true; seat: Seat } | { ok: false };
 
 export class Authenticator {
-  constructor(private readonly deps: AuthenticatorDeps) {}
+  private readonly deps: AuthenticatorDeps;
+
+  /**
+   * Lockout, replay tracking and the access log live in Redis. While it is away they are skipped
+   * (logged), not fatal: the digest itself is checked without Redis, every call but an emergency
+   * one is then refused for want of a reservation, and an emergency call must still connect.
+   */
+  constructor(deps: AuthenticatorDeps) {
+    const tolerate = <T>(what: string, fallback: T) => (err: unknown): T => {
+      if (!isRedisUnavailable(err)) throw err;
+      deps.log?.warn({ what }, 'redis unavailable: authentication goes on without it');
+      return fallback;
+    };
+    this.deps = {
+      ...deps,
+      lockout: {
+        check: (u, s, n) => deps.lockout.check(u, s, n).catch(tolerate('lockout check', { locked: false } as const)),
+        recordFailure: (u, s, n) => deps.lockout.recordFailure(u, s, n).catch(tolerate('lockout count', { locked: false } as const)),
+        recordSuccess: (u, s, n) => deps.lockout.recordSuccess(u, s, n).catch(tolerate('lockout clear', undefined)),
+      },
+      replay: { accept: (nonce, nc, ttl) => deps.replay.accept(nonce, nc, ttl).catch(tolerate('replay check', true)) },
+      access: { ...deps.access, record: (e) => deps.access.record(e).catch(tolerate('access log', undefined)) },
+    };
+  }
 
   /** Verifies credentials or answers the request itself (challenge, 403) and returns ok: false. */
   async authenticate(req: Srf.SrfRequest, res: Srf.SrfResponse, cfg: ConfigSnapshot): Promise<AuthOutcome> {

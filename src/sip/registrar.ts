@@ -3,6 +3,7 @@ import type Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
 import type { ConfigSnapshot } from '../config/types.js';
 import { parseRegister, type RegistrarStore } from '../registrar/store.js';
+import { isRedisUnavailable } from '../ledger/redis-errors.js';
 import type { Authenticator } from './authenticator.js';
 
 export interface RegistrarDeps {
@@ -46,19 +47,28 @@ export function createRegisterHandler(deps: RegistrarDeps) {
       ...(req.has('User-Agent') ? { userAgent: req.get('User-Agent') } : {}),
     };
     let decision;
+    try {
+      decision = await bind();
+    } catch (err) {
+      if (!isRedisUnavailable(err)) throw err;
+      // Registrations live in Redis: while it is away the phone keeps its binding and retries.
+      deps.log.warn({ seat: seat.id }, 'redis unavailable: REGISTER refused with 503');
+      res.send(503, { headers: { 'Retry-After': '30', Reason: 'SIP;cause=503;text="Service temporarily unavailable"' } });
+      return;
+    }
+    if (!decision) return;
+    async function bind() {
     switch (parsed.kind) {
       case 'invalid':
         res.send(400, { headers: { Reason: `SIP;cause=400;text="${parsed.reason.replace(/"/g, "'")}"` } });
-        return;
+        return null;
       case 'query':
-        decision = { kind: 'ok' as const, expires: 0, bindings: await deps.store.lookup(seat.id, now) };
-        break;
+        return { kind: 'ok' as const, expires: 0, bindings: await deps.store.lookup(seat.id, now) };
       case 'remove-all':
-        decision = await deps.store.unregister(seat.id, '*', now, { callId: meta.callId, cseq: meta.cseq });
-        break;
+        return deps.store.unregister(seat.id, '*', now, { callId: meta.callId, cseq: meta.cseq });
       case 'contacts':
-        decision = await deps.store.registerContacts(seat.id, parsed.contacts, meta, now);
-        break;
+        return deps.store.registerContacts(seat.id, parsed.contacts, meta, now);
+    }
     }
     if (decision.kind === 'interval-too-brief') {
       res.send(423, { headers: { 'Min-Expires': String(decision.minExpires) } });

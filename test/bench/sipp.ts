@@ -74,6 +74,17 @@ export async function freeUdpPort(): Promise<number> {
   return port;
 }
 
+/** A media port whose neighbours are free too: sipp binds audio at -mp and video at -mp + 2 (each with RTCP +1). */
+async function freeMediaPorts(): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const p = await freeUdpPort();
+    if (p > 65530) continue;
+    const busy = await Promise.all([1, 2, 3].map((d) => udpPortInUse(p + d)));
+    if (!busy.some(Boolean)) return p;
+  }
+  return freeUdpPort();
+}
+
 async function udpPortInUse(port: number): Promise<boolean> {
   const s = dgram.createSocket('udp4');
   return new Promise<boolean>((resolve) => {
@@ -180,7 +191,7 @@ function bindFailure(r: SippResult): boolean {
 export async function runSipp(opts: SippOptions): Promise<SippResult> {
   for (let attempt = 0; ; attempt++) {
     const port = opts.localPort ?? (await freeUdpPort());
-    const l = launch(opts, port, await freeUdpPort());
+    const l = launch(opts, port, await freeMediaPorts());
     const r = await l.result;
     // an ephemeral port grabbed by someone else between our probe and sipp's bind: try another
     if (attempt < 3 && opts.localPort === undefined && bindFailure(r)) continue;

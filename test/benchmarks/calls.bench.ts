@@ -3,11 +3,9 @@
 // slots, media endpoints, trunk dial, bridge). The drachtio and FreeSWITCH stand-ins run in a
 // child process, so the app has its own event loop; sipp and redis-server are processes too.
 // Run: npx tsx test/benchmarks/calls.bench.ts   (env CALLS=400 RATE=40 HOLD_MS=1000 MEDIA=direct,anchored)
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import pino from 'pino';
 import { shiftedClock } from '../../src/calls/clock.js';
 import { ConfigStore } from '../../src/config/index.js';
@@ -16,6 +14,7 @@ import { freeUdpPort, runSipp } from '../bench/sipp.js';
 import { readCdrsIn, SEATS, startTrunk, writeFixtureConfig } from '../e2e/harness.js';
 import { injection, seatCall } from '../e2e/scenarios.js';
 import { startRedis } from '../helpers/redis.js';
+import { startStandIns } from './standins-child.js';
 
 const CALLS = Number(process.env.CALLS ?? 400);
 const RATE = Number(process.env.RATE ?? 40);
@@ -23,20 +22,6 @@ const HOLD_MS = Number(process.env.HOLD_MS ?? 1000);
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-interface Ports { adminPort: number; sipPort: number; eslPort: number; password: string }
-
-async function startStandIns(): Promise<{ ports: Ports; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'standins-process.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`stand-ins exited (${code})`)));
-  });
-  return {
-    ports: JSON.parse(line) as Ports,
-    stop: () => new Promise<void>((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); }),
-  };
 }
 
 async function run(media: 'anchored' | 'direct'): Promise<void> {

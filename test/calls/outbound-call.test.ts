@@ -21,13 +21,15 @@ import type { Redis } from 'ioredis';
 class FakeReq extends EventEmitter {
   method = 'INVITE';
   uri = 'sip:13812345678@dialgate.test';
-  body = 'v=0 caller';
+  body = 'v=0\r\nm=audio 40000 RTP/AVP 8\r\n';
   constructor(readonly callId: string) { super(); }
   get(h: string): string {
     if (h === 'Call-ID') return this.callId;
     if (h === 'From') return '<sip:01088886666@dialgate.test>;tag=1';
+    if (h === 'Content-Type') return 'application/sdp';
     return '';
   }
+  has(h: string): boolean { return this.get(h) !== ''; }
 }
 
 const NOON = beijing('2026-03-10T12:00');

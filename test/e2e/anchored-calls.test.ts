@@ -6,8 +6,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { slotKey } from '../../src/ledger/concurrency.js';
 import { freeUdpPort, type SippProcess } from '../bench/sipp.js';
-import { channelsGone, expectAudio, PROMPTS, readCdrs, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
+import { channelsGone, PROMPTS, readCdrs, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { carrierCalls, startInboundBench, startSeat, type InboundBench } from './inbound-harness.js';
+import { expectAudio } from './audio.js';
 import { REAL } from './real-servers.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -3,8 +3,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort, runSipp, type SippProcess } from '../bench/sipp.js';
 import { existsSync } from 'node:fs';
 import { seatCancel, seatRegister, injection } from './scenarios.js';
+import { expectAudio } from './audio.js';
 import { promptDeadlineMs } from '../../src/media/deadlines.js';
-import { channelsGone, expectAudio, PROMPTS, readCdrs, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
+import { channelsGone, PROMPTS, readCdrs, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 
 const IN_WINDOW = '2026-11-23T10:00:00+08:00';
 const AFTER_HOURS = '2026-11-23T20:00:00+08:00';

@@ -11,6 +11,8 @@ const SUITES = [
   'test/e2e/emergency-calls.test.ts',
   'test/e2e/inbound-calls.test.ts',
   'test/e2e/anchored-calls.test.ts',
+  'test/e2e/fraud-caps.test.ts',
+  'test/e2e/hung-calls.test.ts', // 90 s session intervals there: about 3 minutes
 ];
 
 const spec = process.env.DIALGATE_REAL_SERVERS ?? 'realstack';

@@ -109,6 +109,59 @@ export interface SeatCallOptions {
   hangup?: 'seat' | 'remote';
   /** How long to wait for the remote BYE. */
   remoteByeTimeoutMs?: number;
+  /**
+   * Session refreshes (re-INVITE) while waiting for the remote BYE: 'answer' them (200 + SDP), or
+   * 'ignore' them (a softphone that closed its session after the 200 OK: no answer, no BYE).
+   */
+  refresh?: 'answer' | 'ignore';
+}
+
+/** A 200 with SDP to a received re-INVITE, then its ACK. */
+const ANSWER_REINVITE = `  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+    ]]>
+  </send>
+  <recv request="ACK"/>
+`;
+
+/**
+ * Waits for the remote BYE, answering or ignoring session refreshes meanwhile (a refresh that is
+ * ignored is retransmitted until the far end gives up: every copy is swallowed here).
+ */
+function awaitRemoteBye(refresh: 'answer' | 'ignore', timeoutMs: number, tag: string): string {
+  // An optional recv must sit right before the BYE recv, so a re-INVITE jumps away to be answered.
+  const answer = refresh === 'answer';
+  return `  <label id="${tag}"/>
+  <recv request="INVITE" optional="true" next="${answer ? `${tag}-answer` : tag}"/>
+  <recv request="BYE" timeout="${timeoutMs}"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+${answer ? `  <nop next="${tag}-end"/>
+  <label id="${tag}-answer"/>
+${ANSWER_REINVITE}  <nop next="${tag}"/>
+  <label id="${tag}-end"/>
+` : ''}`;
 }
 
 /**
@@ -137,6 +190,8 @@ ${SEAT_ACK_2XX}${streamAudio()}`;
     body += `  <pause milliseconds="${o.holdMs ?? 1000}"/>
 ${SEAT_BYE}  <recv response="200"/>
 `;
+  } else if (o.refresh) {
+    body += awaitRemoteBye(o.refresh, o.remoteByeTimeoutMs ?? 30000, 'seatwait');
   } else {
     body += `  <recv request="BYE" timeout="${o.remoteByeTimeoutMs ?? 30000}"/>
   <send>
@@ -153,11 +208,11 @@ Content-Length: 0
   </send>
 `;
   }
-  return write(`seat-call-${o.hangup ?? 'seat'}`, body);
+  return write(`seat-call-${o.hangup ?? 'seat'}${o.refresh ? `-refresh-${o.refresh}` : ''}`, body);
 }
 
 /** A REGISTER challenged with 401, then sent with credentials; fields user;password. */
-export function seatRegister(expect: 200 | 403 = 200): string {
+export function seatRegister(expect: 200 | 403 | 503 = 200): string {
   const reg = (auth: boolean, cseq: number) => `
   <send retrans="500">
     <![CDATA[
@@ -189,6 +244,8 @@ export interface TrunkOptions {
   /** Who ends an answered call: the caller side (wait for BYE) or the trunk after holdMs. */
   hangup?: 'wait' | 'trunk';
   holdMs?: number;
+  /** Session-Expires the 200 echoes (the trunk supports RFC 4028; we refresh); refreshes answered or ignored. */
+  sessionTimer?: { seconds: number; refresh: 'answer' | 'ignore' };
 }
 
 /** A carrier gateway (UAS). */
@@ -284,7 +341,7 @@ SIP/2.0 200 OK
 [last_Call-ID:]
 [last_CSeq:]
 Contact: <sip:[local_ip]:[local_port]>
-Content-Type: application/sdp
+${o.sessionTimer ? `Require: timer\nSession-Expires: ${o.sessionTimer.seconds};refresher=uac\n` : ''}Content-Type: application/sdp
 Content-Length: [len]
 
 ${SDP}
@@ -292,7 +349,9 @@ ${SDP}
   </send>
   <recv request="ACK"/>
 ${streamAudio()}`;
-  if ((o.hangup ?? 'wait') === 'wait') {
+  if (o.sessionTimer) {
+    body += awaitRemoteBye(o.sessionTimer.refresh, 120_000, 'trunkwait');
+  } else if ((o.hangup ?? 'wait') === 'wait') {
     body += `  <recv request="BYE"/>
   <send>
     <![CDATA[
@@ -325,7 +384,7 @@ Content-Length: 0
   <recv response="200"/>
 `;
   }
-  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}`, body);
+  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}`, body);
 }
 
 /** An injection file for seat scenarios: one line per call (SEQUENTIAL). */

@@ -70,6 +70,28 @@ describe.skipIf(REAL !== null)('seat credentials under attack', () => {
     }
   });
 
+  it('an INVITE whose body is not SDP gets 415, one without audio 488: a CDR says so, no trunk is tried', async () => {
+    const c = new UdpSipClient('127.0.0.7', target);
+    await c.open();
+    try {
+      const uri = `sip:13812345678@${target.host}:${target.port}`;
+      const cdrs0 = readCdrs(bench).length;
+      const send = async (callId: string, body: { type: string; text: string }) => {
+        const first = await c.request({ method: 'INVITE', uri, from: '1001', to: '13812345678', callId, body });
+        const auth = digestAnswer(first.at(-1)!.headers.get('proxy-authenticate')!, { user: '1001', password: SEATS['1001'], method: 'INVITE', uri });
+        return c.request({ method: 'INVITE', uri, from: '1001', to: '13812345678', callId, cseq: 2, body, headers: { 'Proxy-Authorization': auth } });
+      };
+      const text = await send('body-1', { type: 'text/plain', text: 'hello' });
+      expect(final(text)).toBe(415);
+      const video = await send('body-2', { type: 'application/sdp', text: 'v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 4000 RTP/AVP 96\r\n' });
+      expect(final(video)).toBe(488);
+      const cdrs = await waitForCdrs(bench, cdrs0 + 2);
+      expect(cdrs.slice(cdrs0).map((x) => [x.denyReason, x.sipStatus, x.trunks.length])).toEqual([['unsupported-body', 415, 0], ['unusable-sdp', 488, 0]]);
+    } finally {
+      c.close();
+    }
+  });
+
   it('allowedSources: outside the call centre\'s networks the right password is refused', async () => {
     const tenants = join(bench.dir, 'tenants.yaml');
     const original = readFileSync(tenants, 'utf8');

@@ -20,6 +20,8 @@ export interface RequestSpec {
   cseq?: number;
   headers?: Record<string, string>;
   userAgent?: string;
+  /** Body of an INVITE (default an SDP offer). */
+  body?: { type: string; text: string };
 }
 
 const SDP = 'v=0\r\no=attacker 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n';
@@ -47,7 +49,8 @@ export class UdpSipClient {
     const callId = spec.callId ?? randomBytes(8).toString('hex');
     const branch = `z9hG4bK${randomBytes(6).toString('hex')}`;
     const cseq = spec.cseq ?? 1;
-    const body = spec.method === 'INVITE' ? SDP : '';
+    const body = spec.method !== 'INVITE' ? '' : spec.body ? spec.body.text : SDP;
+    const type = spec.body?.type ?? 'application/sdp';
     const lines = [
       `${spec.method} ${spec.uri} SIP/2.0`,
       `Via: SIP/2.0/UDP ${this.localIp}:${this.port};branch=${branch};rport`,
@@ -59,7 +62,7 @@ export class UdpSipClient {
       'Max-Forwards: 70',
       ...(spec.userAgent ? [`User-Agent: ${spec.userAgent}`] : []),
       ...Object.entries(spec.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
-      ...(body ? ['Content-Type: application/sdp'] : []),
+      ...(body ? [`Content-Type: ${type}`] : []),
       `Content-Length: ${Buffer.byteLength(body)}`,
       '', body,
     ];

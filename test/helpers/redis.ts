@@ -40,11 +40,13 @@ export interface StartRedisOptions {
   /** Keep data in an append-only file (for crash/restart tests). */
   appendOnly?: boolean;
   dir?: string;
+  /** Listen here instead of a free port (a restart on the same address). */
+  port?: number;
 }
 
 export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisInstance> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'dialgate-redis-'));
-  const port = await freeTcpPort();
+  const port = opts.port ?? await freeTcpPort();
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
     '--appendonly', opts.appendOnly ? 'yes' : 'no', '--daemonize', 'no', '--loglevel', 'warning',

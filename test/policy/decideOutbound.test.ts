@@ -263,4 +263,21 @@ describe('decideOutbound', () => {
     const cfg = snapshot({ blacklist: blacklist([], []), seats: [seat()] });
     expect(decideOutbound(call(), cfg, ledger(), NOON)).toEqual(decideOutbound(call(), cfg, ledger(), NOON));
   });
+
+  describe('faults (issue 16)', () => {
+    it('Redis unavailable: 503 ledger-unavailable for a normal call, an emergency call still allowed', () => {
+      const down = { ...ledger(), unavailable: true };
+      const d = denied(decideOutbound(call(), snapshot(), down, NOON));
+      expect(d).toMatchObject({ reason: 'ledger-unavailable', sipStatus: 503 });
+      expect(d.trace.at(-1)).toMatchObject({ step: 'balance', outcome: 'deny' });
+      expect(allowed(decideOutbound(call({ to: '110' }), snapshot(), down, beijing('2026-03-10T23:00'))).emergency).toBe(true);
+    });
+
+    it('a body that is not SDP is 415, SDP without audio 488; none (late offer) and SDP pass', () => {
+      expect(denied(decideOutbound(call({ body: 'other' }), snapshot(), ledger(), NOON))).toMatchObject({ reason: 'unsupported-body', sipStatus: 415 });
+      expect(denied(decideOutbound(call({ body: 'bad-sdp' }), snapshot(), ledger(), NOON))).toMatchObject({ reason: 'unusable-sdp', sipStatus: 488 });
+      expect(decideOutbound(call({ body: 'none' }), snapshot(), ledger(), NOON).kind).toBe('allow');
+      expect(decideOutbound(call({ body: 'sdp' }), snapshot(), ledger(), NOON).kind).toBe('allow');
+    });
+  });
 });

@@ -36,6 +36,14 @@ export interface DrachtioOptions {
   clientTimeoutMs?: number;
   /** Diagnostic hook (dropped datagrams, protocol errors). */
   log?: (msg: string) => void;
+  /**
+   * Session timers (RFC 4028) as drachtio-server runs them: the floor it puts under an interval it
+   * answers with (doRespondToSipRequest: max(90, delta)) and under incoming refreshes (Min-SE 90).
+   * Tests lower it to run short intervals; the real server's is 90.
+   */
+  sessionTimerFloorSeconds?: number;
+  /** Random spread of a refresh around half the interval (drachtio: ±5000 ms); tests use 0. */
+  sessionTimerJitterMs?: number;
 }
 
 export type FrameDirection = 'APP ==> SERVER' | 'SERVER ==> APP';
@@ -116,6 +124,10 @@ interface Dialog {
   inviteStatus: number;
   /** UAC: the ACK we sent for the 2xx, resent when the 2xx is retransmitted. */
   lastAck?: { seq: number; data: Buffer };
+  /** Our SDP in the dialog (the app's INVITE or 2xx body): a refreshing re-INVITE offers it again. */
+  localSdp?: string;
+  /** RFC 4028 session timer (SipDialog::setSessionTimer): refresh at half, or tear down at expiry. */
+  sessionTimer?: { timer: Timer; secs: number; weRefresh: boolean };
 }
 
 /** A request the server sent to the network (for an app, or for a proxy branch). */
@@ -193,6 +205,8 @@ export class DrachtioServer implements DrachtioStandIn {
   private readonly t1: number;
   private readonly t2 = 4000;
   private readonly clientTimeout: number;
+  private readonly stFloor: number;
+  private readonly stJitter: number;
   private readonly log: (msg: string) => void;
   private readonly started = Date.now();
 
@@ -227,6 +241,8 @@ export class DrachtioServer implements DrachtioStandIn {
     this.record = opts.recordFrames ?? true;
     this.t1 = opts.t1Ms ?? 500;
     this.clientTimeout = opts.clientTimeoutMs ?? 64_000;
+    this.stFloor = opts.sessionTimerFloorSeconds ?? 90;
+    this.stJitter = opts.sessionTimerJitterMs ?? 5000;
     this.log = opts.log ?? (() => {});
     this.adminPort = opts.adminPort ?? 0;
     this.sipPort = opts.sipPort ?? 0;
@@ -594,7 +610,11 @@ export class DrachtioServer implements DrachtioStandIn {
         txn.dialog = this.newUasDialog(txn, callId, fromTag, contact);
       }
       dialogId = txn.dialog?.id ?? '';
-      if (status >= 200 && status < 300 && txn.dialog) this.confirmUasDialog(txn, txn.dialog);
+      if (status >= 200 && status < 300 && txn.dialog) {
+        if (m.body) txn.dialog.localSdp = m.body;
+        this.confirmUasDialog(txn, txn.dialog);
+        if (status === 200) this.armUasSessionTimer(txn.dialog, getHeader(m.headers, 'session-expires'), header(req, 'session-expires'));
+      }
       else if (status >= 300) this.completeWithFailure(txn);
     } else if (txn.inDialog && txn.dialog) {
       // in-dialog: the dialog id, except after a BYE (the dialog is already gone)
@@ -666,7 +686,12 @@ export class DrachtioServer implements DrachtioStandIn {
 
   /** endRetransmitFinalResponse: BYE with a Reason, and an `unsolicited` BYE frame so srf tears the dialog down. */
   private ackTimeout(d: Dialog): void {
-    const { text } = this.buildInDialogRequest(d, 'BYE', d.remoteTarget, [['Reason', 'SIP ;cause=200 ;text="ACK timeout"']], '');
+    this.byeAndTellApp(d, 'SIP ;cause=200 ;text="ACK timeout"');
+  }
+
+  /** notifyTerminateStaleDialog: a BYE with a Reason to the peer, the same BYE to the app as `unsolicited`. */
+  private byeAndTellApp(d: Dialog, reason: string): void {
+    const { text } = this.buildInDialogRequest(d, 'BYE', d.remoteTarget, [['Reason', reason]], '');
     const data = Buffer.from(text);
     this.sendUdp(data, d.peer);
     this.removeDialog(d);
@@ -674,6 +699,81 @@ export class DrachtioServer implements DrachtioStandIn {
       const meta = this.meta('application', data.length, 'udp', this.self);
       this.sendFrame(d.client, `${randomUUID()}|sip|${meta}|unsolicited|${d.id}|${CRLF}${text}`);
     }
+  }
+
+  // ---------------------------------------------------------------- session timers (RFC 4028)
+
+  /**
+   * doRespondToSipRequest: the app's 200 to an INVITE carries Session-Expires → the interval is at
+   * least the floor; refresher absent or `uac` → the peer refreshes. (When only the peer offered
+   * one, with a refresher, the real server also echoes it; dialgate always answers with its own.)
+   */
+  private armUasSessionTimer(d: Dialog, appSe: string | undefined, _offered: string | undefined): void {
+    const se = parseSessionExpires(appSe);
+    if (!se) return;
+    this.setSessionTimer(d, Math.max(this.stFloor, se.secs), se.refresher === 'uas');
+  }
+
+  /** SipDialog::setSessionTimer: the refresher acts at half the interval (± jitter), the other side at expiry. */
+  private setSessionTimer(d: Dialog, secs: number, weRefresh: boolean): void {
+    this.cancelSessionTimer(d);
+    let ms = secs * 1000;
+    if (weRefresh) ms = ms / 2 + (this.stJitter ? Math.floor(Math.random() * 2 * this.stJitter) - this.stJitter : 0);
+    const timer = this.setTimer(() => {
+      d.sessionTimer = undefined;
+      if (!this.dialogs.has(d.id)) return;
+      if (weRefresh) this.refreshSession(d, secs);
+      else this.byeAndTellApp(d, 'SIP ;cause=200 ;text="Session timer expired"');
+    }, Math.max(0, ms));
+    d.sessionTimer = { timer, secs, weRefresh };
+  }
+
+  private cancelSessionTimer(d: Dialog): void {
+    if (d.sessionTimer) this.clearTimers([d.sessionTimer.timer]);
+    d.sessionTimer = undefined;
+  }
+
+  /**
+   * notifyRefreshDialog: a re-INVITE with our last SDP that the app never sees. 200 → ACK and re-arm
+   * from its Session-Expires; 491 → re-arm; any other final or a timeout → the stale dialog is torn
+   * down (processResponseToRefreshingReinvite).
+   */
+  private refreshSession(d: Dialog, secs: number): void {
+    const extra: HeaderList = [['Session-Expires', `${secs}; refresher=uac`], ['Min-SE', String(this.stFloor)], ['Contact', d.localContact]];
+    if (d.localSdp) extra.push(['Content-Type', 'application/sdp']);
+    const { text, branch, seq, via } = this.buildInDialogRequest(d, 'INVITE', d.remoteTarget, extra, d.localSdp ?? '');
+    const txn = this.newClientTxn({
+      branch, method: 'INVITE', requestUri: d.remoteTarget, via, from: `${d.localUri};tag=${d.localTag}`,
+      to: `${d.remoteUri};tag=${d.remoteTag}`, callId: d.callId, seq, routes: d.routeSet, data: Buffer.from(text),
+      dest: d.peer, dialogId: d.id, clearDialogOnResponse: false,
+    });
+    const stale = () => {
+      if (this.dialogs.has(d.id)) this.byeAndTellApp(d, 'SIP ;cause=200 ;text="Session timer expired"');
+    };
+    txn.onTimeout = stale;
+    txn.onResponse = (msg) => {
+      const status = msg.status ?? 0;
+      if (status < 200) {
+        txn.status = Math.max(txn.status, status);
+        return;
+      }
+      if (txn.status >= 200) return; // retransmitted final
+      txn.status = status;
+      this.finishClientTxn(txn, 64 * this.t1);
+      if (!this.dialogs.has(d.id)) return;
+      if (status >= 200 && status < 300) {
+        const ackTarget = uriOf(header(msg, 'contact')) ?? d.remoteTarget;
+        const ack = this.buildInDialogRequest(d, 'ACK', ackTarget, [], '', seq);
+        this.sendUdp(Buffer.from(ack.text), d.peer);
+        const se = parseSessionExpires(header(msg, 'session-expires'));
+        if (se) this.setSessionTimer(d, se.secs, se.refresher !== 'uas');
+      } else if (status === 491) {
+        this.setSessionTimer(d, secs, true);
+      } else {
+        stale();
+      }
+    };
+    this.transmit(txn);
   }
 
   /** Non-2xx final to an INVITE: retransmit until the ACK (which the server absorbs), then forget. */
@@ -717,6 +817,7 @@ export class DrachtioServer implements DrachtioStandIn {
   }
 
   private removeDialog(d: Dialog): void {
+    this.cancelSessionTimer(d);
     if (this.dialogs.get(d.id) === d) this.dialogs.delete(d.id);
     const key = `${d.callId}|${d.localTag}|${d.remoteTag}`;
     if (this.dialogByTags.get(key) === d) this.dialogByTags.delete(key);
@@ -882,7 +983,7 @@ export class DrachtioServer implements DrachtioStandIn {
       dialog = {
         id: dialogId, role: 'uac', callId, localTag: fromTag, remoteTag: '', localUri: stripTag(from),
         remoteUri: stripTag(to), localSeq: seq, remoteTarget: requestUri, routeSet: [], peer: dest, client,
-        localContact, inviteTxnId: '', inviteSeq: seq, inviteStatus: 0,
+        localContact, inviteTxnId: '', inviteSeq: seq, inviteStatus: 0, ...(m.body ? { localSdp: m.body } : {}),
       };
     }
     const txn = this.newClientTxn({
@@ -1242,12 +1343,12 @@ export class DrachtioServer implements DrachtioStandIn {
   }
 
   /** A response of the server's own making (100, 481, 487, 503 ...) to a received request. */
-  private localResponse(req: SipMessage, vias: string[], status: number, toTag?: string): Buffer {
+  private localResponse(req: SipMessage, vias: string[], status: number, toTag?: string, extra: HeaderList = []): Buffer {
     const to = header(req, 'to') ?? '';
     const tag = status > 100 && !tagOf(to) ? (toTag ?? sofiaTag()) : undefined;
     const list: HeaderList = vias.map((v) => ['Via', v] as [string, string]);
     list.push(['From', header(req, 'from') ?? ''], ['To', tag ? `${to};tag=${tag}` : to],
-      ['Call-ID', header(req, 'call-id') ?? ''], ['CSeq', header(req, 'cseq') ?? '']);
+      ['Call-ID', header(req, 'call-id') ?? ''], ['CSeq', header(req, 'cseq') ?? ''], ...extra);
     return Buffer.from(buildMessage(`SIP/2.0 ${status} ${REASONS[status] ?? ''}`, list, ''));
   }
 
@@ -1258,7 +1359,7 @@ export class DrachtioServer implements DrachtioStandIn {
     return data;
   }
 
-  private replyStateless(msg: SipMessage, raw: string, src: Peer, status: number): void {
+  private replyStateless(msg: SipMessage, raw: string, src: Peer, status: number, extra: HeaderList = []): void {
     const stamped = stampTopVia(raw, src.address, src.port);
     let vias: string[];
     try {
@@ -1266,7 +1367,7 @@ export class DrachtioServer implements DrachtioStandIn {
     } catch {
       vias = headerValues(msg, 'via');
     }
-    this.sendUdp(this.localResponse(msg, vias, status), src);
+    this.sendUdp(this.localResponse(msg, vias, status, undefined, extra), src);
   }
 
   private txnKey(msg: SipMessage, method: string): string {
@@ -1342,6 +1443,18 @@ export class DrachtioServer implements DrachtioStandIn {
       if (method === 'BYE') this.removeDialog(d);
       this.replyStateless(msg, raw, src, 481);
       return;
+    }
+    if (method === 'INVITE' || method === 'UPDATE') {
+      // processRequestInsideDialog: a re-INVITE or UPDATE restarts the session timer, or is refused
+      // with 422 when its Session-Expires is below Min-SE (90 on the real server)
+      const weRefreshed = d.sessionTimer?.weRefresh ?? false;
+      this.cancelSessionTimer(d);
+      const se = parseSessionExpires(header(msg, 'session-expires'));
+      if (se && se.secs < this.stFloor) {
+        this.replyStateless(msg, raw, src, 422, [['Min-SE', String(this.stFloor)]]);
+        return;
+      }
+      if (se) this.setSessionTimer(d, se.secs, se.refresher === undefined ? !weRefreshed : se.refresher === 'uas');
     }
     const encoded = stampTopVia(raw, src.address, src.port);
     const parsed = parseMessage(encoded);
@@ -1532,6 +1645,9 @@ export class DrachtioServer implements DrachtioStandIn {
       if (status >= 200 && status < 300) {
         this.finishClientTxn(txn, 64 * this.t1);
         if (txn.dialog) this.confirmUacDialog(txn.dialog, msg, src);
+        // processResponseOutsideDialog: a 200 carrying Session-Expires arms the timer (no floor here)
+        const se = status === 200 && txn.dialog ? parseSessionExpires(header(msg, 'session-expires')) : null;
+        if (se && txn.dialog) this.setSessionTimer(txn.dialog, se.secs, se.refresher !== 'uas');
       } else if (status >= 300) {
         txn.ackData = this.ackForFailure(txn, msg);
         this.sendUdp(txn.ackData, txn.dest);
@@ -1559,6 +1675,14 @@ export class DrachtioServer implements DrachtioStandIn {
     d.peer = peer ?? src;
     this.addDialog(d);
   }
+}
+
+/** `Session-Expires: 1800;refresher=uac` → seconds and refresher; null when absent or unreadable. */
+function parseSessionExpires(value: string | undefined): { secs: number; refresher?: string } | null {
+  const m = value ? /^\s*(\d+)/.exec(value) : null;
+  if (!m) return null;
+  const r = /;\s*refresher\s*=\s*(\w+)/i.exec(value!);
+  return { secs: Number(m[1]), ...(r ? { refresher: r[1]!.toLowerCase() } : {}) };
 }
 
 /** Starts a stand-in on loopback; resolves once both listeners are bound. */

@@ -1055,7 +1055,8 @@ export class FreeSwitchCore implements EslHost {
       status = w.kind;
       break;
     }
-    played = Math.max(0, ms < 0 ? played : Math.min(ms, played));
+    // A file played to its end reports its whole length, as FreeSWITCH counts samples, not a timer.
+    played = status === 'done' && ms >= 0 && played >= ms - FRAME_MS ? ms : Math.max(0, ms < 0 ? played : Math.min(ms, played));
     const samples = Math.round(played * 8);
     ch.setVar('playback_last_offset_pos', samples);
     ch.setVar('playback_seconds', Math.floor(played / 1000));
