@@ -110,7 +110,7 @@ export class Reservation {
       if (!log || !isRedisUnavailable(err)) throw err;
       // Redis is away: the CDR says what the call costs now, the ledger catches up when it is back.
       this.held = false;
-      retryLater(`${answeredMs === null ? 'release' : 'settle'} ${this.account}/${this.id}`, step, log);
+      retryLater(`${answeredMs === null ? 'release' : 'settle'} ${this.account}/${this.id}`, step, log, `${this.account}/${this.id}`);
       return { ...out, cost: answeredMs === null ? 0 : cost, settlement: null, deferred: true };
     }
     this.held = false;

@@ -13,17 +13,23 @@ const GIVE_UP_MS = 4 * 3_600_000;
 let pending = 0;
 export function pendingRetries(): number { return pending; }
 
-export function retryLater(what: string, op: () => Promise<unknown>, log: Logger): void {
+/** Reservations ("account/id") whose settlement is pending here: crash recovery must leave them. */
+const deferred = new Set<string>();
+export function isDeferred(account: string, reservationId: string): boolean { return deferred.has(`${account}/${reservationId}`); }
+
+export function retryLater(what: string, op: () => Promise<unknown>, log: Logger, key?: string): void {
   pending++;
+  if (key) deferred.add(key);
+  const done = (): void => { pending--; if (key) deferred.delete(key); };
   const giveUpAt = Date.now() + GIVE_UP_MS;
   const attempt = (delay: number): void => {
     setTimeout(() => {
       op().then(() => {
-        pending--;
+        done();
         log.info({ what }, 'deferred ledger step done');
       }, (err: unknown) => {
         if (!isRedisUnavailable(err) || Date.now() > giveUpAt) {
-          pending--;
+          done();
           log.error({ err, what }, 'deferred ledger step failed for good; crash recovery will settle it');
           return;
         }

@@ -30,6 +30,8 @@ export interface RecoverOptions {
   limit?: number;
   /** How long a claim protects a call from other recovering instances. Default 60 s. */
   claimTtlMs?: number;
+  /** Calls this instance is still settling (a deferred settlement after a Redis outage): not orphans. */
+  skip?: (account: string, callId: string) => boolean;
 }
 
 export interface RecoveryOutcome {
@@ -59,6 +61,7 @@ export async function recoverOrphans(ledger: Ledger, now: number, rateFn: RateFn
     const id = parseLiveMember(m);
     if (!id) { await ledger.redis.zrem(ledger.liveIndexKey, m); continue; }
     const { acct, callId } = id;
+    if (opts.skip?.(acct, callId)) { out.push({ account: acct, callId, outcome: 'live' }); continue; }
     const c = await CLAIM.json<{ state: 'GONE' | 'LIVE' | 'CLAIMED' | 'MINE'; reservation?: Omit<Reservation, 'account' | 'callId'> }>(
       ledger.redis, [accountKeys(acct).reservations], [callId, now, staleMs, claimer, opts.claimTtlMs ?? 60_000]);
     if (c.state === 'GONE') {

@@ -8,7 +8,7 @@ import { createAccessLog } from '../auth/access-log.js';
 import { createDigestAuth } from '../auth/digest.js';
 import { createLockout, type LockoutOptions } from '../auth/lockout.js';
 import { createReplayGuard } from '../auth/replay.js';
-import { pendingRetries } from '../calls/retry-later.js';
+import { isDeferred, pendingRetries } from '../calls/retry-later.js';
 import type { ServerSettings } from '../config/types.js';
 import { carrierTrunkFor } from '../policy/inbound/sources.js';
 import { sourceAllowed } from '../auth/sources.js';
@@ -242,7 +242,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   }
 
   const recover = async (): Promise<number> => {
-    const outcomes = await recoverOrphans(ledger, clock.now(), rateFromMeta);
+    const outcomes = await recoverOrphans(ledger, clock.now(), rateFromMeta, { skip: isDeferred });
     const cdrs = recoveryCdrs(outcomes);
     for (const c of cdrs) {
       await writeCdr(callRecord, c);

@@ -155,6 +155,8 @@ export interface BenchOptions extends Omit<FixtureOptions, 'trunkPorts'> {
   /** Options for the FreeSWITCH stand-in (e.g. a profile without an RTP timer). */
   fsOptions?: FreeSwitchOptions;
   heartbeatMs?: number;
+  /** How often crash recovery looks for orphans (default 30 s). */
+  recoveryIntervalMs?: number;
   chunkSeconds?: number;
   /** Session timers below the 90 s floor, for tests (the app's override and the stand-in's floor). */
   sessionTimers?: { seconds: number; minSeconds: number };
@@ -189,6 +191,7 @@ export async function startBench(o: BenchOptions): Promise<Bench> {
     recordingsDir: join(dir, 'rec'),
     clock,
     logger,
+    ...(o.recoveryIntervalMs ? { recoveryIntervalMs: o.recoveryIntervalMs } : {}),
     outbound: {
       ...(o.heartbeatMs ? { heartbeatMs: o.heartbeatMs } : {}),
       ...(o.chunkSeconds ? { chunkSeconds: o.chunkSeconds } : {}),
