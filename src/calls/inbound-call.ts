@@ -31,6 +31,7 @@ import { Ringer } from './inbound-ringing.js';
 import { missedDay, type InboundState } from './inbound-state.js';
 import type { LegResult } from './member-dialer.js';
 import { Reservation, type Settled } from './reservation.js';
+import { answerTimer } from './session-timer.js';
 
 export type InboundSettings = SessionSettings;
 
@@ -67,6 +68,15 @@ export class InboundCallHandler {
       callId: req.get('Call-ID'), sourceIp: req.source_address, sourcePort: Number(req.source_port),
       from: userPart(req.get('From')), to: userPart(req.uri),
     };
+    // RFC 4028 §8.1: a carrier offering less than our Min-SE gets 422 before anything else; a step
+    // of the INVITE (the carrier retries with our Min-SE), not a call: no CDR, nothing read.
+    const st = sessionTimersOf(this.deps, cfg);
+    const timer = st ? answerTimer(req, st) : null;
+    if (timer?.kind === 'reject') {
+      this.deps.log.info({ callId: call.callId, sessionExpires: req.get('Session-Expires'), minSe: timer.minSe }, 'session interval too small: 422');
+      res.send(422, { headers: { 'Min-SE': String(timer.minSe) } });
+      return;
+    }
     // A CANCEL can arrive while the ledger is read; srf emits it once, so listen from the start.
     let cancelledEarly = (req as { canceled?: boolean }).canceled === true;
     const onEarlyCancel = (): void => { cancelledEarly = true; };

@@ -11,6 +11,7 @@ import { MemberLeg, type LegResult } from './member-dialer.js';
 import type { RegistrarStore } from '../registrar/store.js';
 import type { ConfigSnapshot } from '../config/types.js';
 import { Reservation } from './reservation.js';
+import { offerHeaders } from './session-timer.js';
 
 export class Ringer {
   private legs: MemberLeg[] = [];
@@ -69,6 +70,8 @@ export class Ringer {
       localSdp: s.epB?.local.sdp ?? s.req.body,
       // Issue 6 §3: the original caller id on the forwarded leg; the display name says which 400 number.
       from: `"${d.number}" <sip:${caller}@${deps.settings.sipDomain}>`,
+      // RFC 4028 on every member leg, as on outbound trunk INVITEs: a member gone silent is found.
+      ...(s.spec.sessionTimers ? { headers: offerHeaders(s.spec.sessionTimers) } : {}),
       clock: deps.clock,
       contactOf: async (seat) => (await this.registrar.lookup(seat, deps.clock.now())).sort((a, b) => b.registeredAt - a.registeredAt)[0]?.contact ?? null,
       trunkAuth: (id) => {

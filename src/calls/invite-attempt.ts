@@ -4,6 +4,7 @@
 // waiting (the silent carrier). A 2xx that arrives after we gave up, or after a cancel, is hung up.
 import type Srf from 'drachtio-srf';
 import type { Clock, Timer } from './clock.js';
+import { retryAfter422 } from './session-timer.js';
 
 /** How long to wait for a CANCELled INVITE to end before giving up on it. */
 export const CANCEL_GRACE_MS = 2_000;
@@ -45,19 +46,28 @@ export class InviteAttempt {
   private grace: Timer | null = null;
   private resolve!: (o: InviteOutcome) => void;
 
-  constructor(srf: Srf, req: InviteRequest, private readonly clock: Clock, onProvisional: (status: number, sdp: string | undefined) => void) {
+  constructor(private readonly srf: Srf, req: InviteRequest, private readonly clock: Clock, private readonly onProvisional: (status: number, sdp: string | undefined) => void) {
     this.at = clock.now();
     this.outcome = new Promise((r) => { this.resolve = r; });
-    srf.createUAC(req.uri, { localSdp: req.localSdp, headers: req.headers, ...(req.auth ? { auth: req.auth } : {}) }, {
+    this.send(req, true);
+  }
+
+  /**
+   * Sends the INVITE. A 422 Session Interval Too Small (RFC 4028 §8.2) is answered once, within
+   * this attempt and under the same ring timeout: the same Call-ID and From tag, the next CSeq,
+   * Session-Expires raised to the far end's Min-SE.
+   */
+  private send(req: InviteRequest, may422: boolean): void {
+    this.srf.createUAC(req.uri, { localSdp: req.localSdp, headers: req.headers, ...(req.auth ? { auth: req.auth } : {}) }, {
       // srf calls this as (err, req), although its typings say (req).
       cbRequest: ((_err: unknown, sent: Srf.SrfRequest | undefined) => {
         if (!sent) return;
-        this.pending = sent;
+        this.pending = this.settled ? null : sent;
         // Stopped while the INVITE was being sent: CANCEL it now.
         if (this.stopped) sendCancel(sent);
       }) as unknown as (r: Srf.SrfRequest) => void,
       cbProvisional: (res: Srf.SrfResponse) => {
-        if (!this.settled && !this.stopped) onProvisional(res.status, res.body || undefined);
+        if (!this.settled && !this.stopped) this.onProvisional(res.status, res.body || undefined);
       },
     }).then((dialog) => {
       // A ring timeout crossed by the answer keeps the call (the callee did answer); a cancel does not.
@@ -69,8 +79,17 @@ export class InviteAttempt {
       this.done({ dialog, sipStatus: 200, stopped: null, error: false });
     }, (err: unknown) => {
       const status = (err as { status?: number }).status;
+      const res = (err as { res?: Srf.SrfResponse }).res;
       if (this.stopped) this.done({ sipStatus: this.stopped === 'timeout' ? 408 : 487, stopped: this.stopped, error: false });
-      else if (typeof status === 'number') this.done({ sipStatus: status, stopped: null, error: false });
+      else if (status === 422 && may422 && !this.settled && res) {
+        const retry = retryAfter422(req.headers, res);
+        if (!retry) return this.done({ sipStatus: 422, stopped: null, error: false });
+        this.pending = null;
+        const seq = Number(/^\s*(\d+)/.exec(header(res, 'CSeq') ?? '')?.[1] ?? 1);
+        const callId = header(res, 'Call-ID');
+        const from = header(res, 'From');
+        this.send({ ...req, headers: { ...retry, CSeq: `${seq + 1} INVITE`, ...(callId ? { 'Call-ID': callId } : {}), ...(from ? { From: from } : {}) } }, false);
+      } else if (typeof status === 'number') this.done({ sipStatus: status, stopped: null, error: false });
       else this.done({ sipStatus: 503, stopped: null, error: true });
     });
   }
@@ -104,4 +123,13 @@ function sendCancel(req: Srf.SrfRequest): void {
 /** BYE to an answer nobody wants; it may cross the far end's own BYE. */
 export function hangUp(dialog: Srf.Dialog): void {
   void Promise.resolve().then(() => dialog.destroy()).catch(() => {});
+}
+
+/** A header of a response; undefined when absent (srf throws on some). */
+function header(res: Srf.SrfResponse, name: string): string | undefined {
+  try {
+    return res.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
 }

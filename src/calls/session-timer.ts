@@ -48,6 +48,21 @@ export function offerHeaders(st: SessionTimerSettings): Record<string, string> {
   return { Supported: 'timer', 'Session-Expires': `${st.seconds};refresher=uac`, 'Min-SE': String(st.minSeconds) };
 }
 
+/**
+ * RFC 4028 §8.2: the far end refused our INVITE with 422 Session Interval Too Small. The headers
+ * of the one retry: Session-Expires raised to its Min-SE (never lowered) and that Min-SE; null when
+ * the 422 names no usable Min-SE or our INVITE offered no timer (nothing to raise).
+ */
+export function retryAfter422(sent: Record<string, string>, res: { get(name: string): string | undefined } | undefined): Record<string, string> | null {
+  const ours = parseSessionExpires(sent['Session-Expires']);
+  const theirMin = Number(/^\s*(\d{1,9})\s*(?:;|$)/.exec(res ? safeGet(res).get('Min-SE') ?? '' : '')?.[1] ?? NaN);
+  // A Min-SE we already met leaves nothing to raise: the 422 stands.
+  if (!ours || !Number.isFinite(theirMin) || theirMin <= ours.seconds) return null;
+  const seconds = Math.max(ours.seconds, theirMin);
+  const ourMin = Number(/^\s*(\d{1,9})/.exec(sent['Min-SE'] ?? '')?.[1] ?? 0);
+  return { ...sent, 'Session-Expires': `${seconds};refresher=${ours.refresher ?? 'uac'}`, 'Min-SE': String(Math.max(ourMin, theirMin)) };
+}
+
 /** The trunk's (or member's) 200: the timer it settled on; none when it did not echo one. */
 export function uacTimer(res: { get(name: string): string | undefined } | undefined): LegTimer | null {
   if (!res) return null;

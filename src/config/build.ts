@@ -70,7 +70,7 @@ interface ServerYaml {
   redis?: { url?: SecretSpec };
   cdr?: { dir?: string };
   alerts?: { webhook?: string; timeoutMs?: number };
-  security?: { invitePerSecond?: number; registerPerSecond?: number; optionsPerSecond?: number; banSeconds?: number };
+  security?: { invitePerSecond?: number; registerPerSecond?: number; optionsPerSecond?: number; banSeconds?: number; digestAlgorithms?: ('SHA-256' | 'MD5')[] };
   sessionTimers?: { seconds?: number; minSeconds?: number };
 }
 
@@ -106,6 +106,7 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
       registerPerSecond: y.security?.registerPerSecond ?? 20,
       optionsPerSecond: y.security?.optionsPerSecond ?? 10,
       banSeconds: y.security?.banSeconds ?? 60,
+      digestAlgorithms: y.security?.digestAlgorithms ?? ['MD5'],
     },
     // RFC 4028's recommended 1800 s; a leg that vanished is found within one interval.
     sessionTimers: sessionTimers(y.sessionTimers),
@@ -212,6 +213,7 @@ export async function buildSeat(item: Item<SeatYaml>, ctx: BuildContext): Promis
     return undefined;
   }
   let ha1: string | undefined;
+  let ha1Sha256: string | undefined;
   if (y.ha1 !== undefined) {
     const v = await secret(ctx, item, 'ha1', y.ha1);
     if (v === undefined) return undefined;
@@ -223,13 +225,16 @@ export async function buildSeat(item: Item<SeatYaml>, ctx: BuildContext): Promis
   } else {
     const pw = await secret(ctx, item, 'password', y.password!);
     if (pw === undefined || ctx.realm === undefined) return undefined;
-    ha1 = computeHa1(id, ctx.realm, pw); // the plain password goes no further than this line
+    // The plain password goes no further than these lines.
+    ha1 = computeHa1(id, ctx.realm, pw);
+    ha1Sha256 = computeHa1(id, ctx.realm, pw, 'SHA-256');
   }
   return {
     id,
     ...(y.name ? { name: y.name } : {}),
     tenant: y.tenant,
     ha1,
+    ...(ha1Sha256 ? { ha1Sha256 } : {}),
     ...(y.callerId !== undefined ? { callerId: national(y.callerId) } : {}),
   };
 }

@@ -151,6 +151,9 @@ const server: Schema = obj({
     registerPerSecond: { type: 'integer', minimum: 1 },
     optionsPerSecond: { type: 'integer', minimum: 1 },
     banSeconds: { type: 'integer', minimum: 1 },
+    // Challenges offered, most preferred first (RFC 7616 §3.7). SHA-256 needs seats with a
+    // password (its HA1 is computed at load); many phones and sipp take only MD5.
+    digestAlgorithms: list({ type: 'string', enum: ['SHA-256', 'MD5'] }, { minItems: 1, uniqueItems: true }),
   }),
 }, ['realm', 'drachtio', 'freeswitch']);
 

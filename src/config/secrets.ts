@@ -80,8 +80,8 @@ export async function resolveSecret(
 }
 
 /** SIP digest HA1 = MD5(username:realm:password), lower-case hex (RFC 2617 §3.2.2.2). */
-export function computeHa1(username: string, realm: string, password: string): string {
-  return createHash('md5').update(`${username}:${realm}:${password}`, 'utf8').digest('hex');
+export function computeHa1(username: string, realm: string, password: string, algorithm: 'MD5' | 'SHA-256' = 'MD5'): string {
+  return createHash(algorithm === 'MD5' ? 'md5' : 'sha256').update(`${username}:${realm}:${password}`, 'utf8').digest('hex');
 }
 
 /**

@@ -99,6 +99,8 @@ export interface Seat {
   tenant: string;
   /** HA1 = MD5(username:realm:password), hex; plain passwords never kept in the snapshot. */
   ha1: string;
+  /** SHA-256(username:realm:password), hex (RFC 7616), when the seat has a password. */
+  ha1Sha256?: string;
   /** The number presented by default when the seat dials out. */
   callerId?: string;
 }
@@ -180,7 +182,7 @@ export interface ServerSettings {
   /** Low-balance alerts (003 §2.2): POSTed as JSON to `webhook` when set. */
   alerts?: { webhook?: string; timeoutMs: number };
   /** Per-source request limits before authentication; a source over a limit is refused banSeconds. */
-  security?: { invitePerSecond: number; registerPerSecond: number; optionsPerSecond: number; banSeconds: number };
+  security?: { invitePerSecond: number; registerPerSecond: number; optionsPerSecond: number; banSeconds: number; digestAlgorithms: ('SHA-256' | 'MD5')[] };
   /** RFC 4028 session timers: the interval we offer and answer with, and our Min-SE. */
   sessionTimers?: { seconds: number; minSeconds: number };
 }

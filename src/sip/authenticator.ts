@@ -62,7 +62,7 @@ export class Authenticator {
       userAgent: req.has('User-Agent') ? req.get('User-Agent') : undefined };
 
     if (!raw) {
-      this.challenge(res, cfg.realm, now, isRegister, false);
+      this.challenge(res, cfg, now, isRegister, false);
       await access.record({ ...base, user: null, outcome: 'challenged' });
       return { ok: false };
     }
@@ -86,6 +86,7 @@ export class Authenticator {
       method: req.method,
       authorization: parsed.ok ? parsed.value : raw,
       ha1: seat?.ha1,
+      ...(seat?.ha1Sha256 ? { ha1Sha256: seat.ha1Sha256 } : {}),
       realm: cfg.realm,
       now,
     });
@@ -102,7 +103,7 @@ export class Authenticator {
       if (!(await this.deps.replay.accept(cred.nonce, nc, digest.nonceTtlMs))) {
         // Seen before: a replay, or a phone reusing its nonce-count. A fresh challenge lets an
         // honest phone answer again; a replayer cannot.
-        this.challenge(res, cfg.realm, now, isRegister, true);
+        this.challenge(res, cfg, now, isRegister, true);
         await access.record({ ...base, user, tenant: seat.tenant, outcome: 'challenged', reason: 'replayed-nonce' });
         return { ok: false };
       }
@@ -112,14 +113,14 @@ export class Authenticator {
     }
     const reason = result.ok ? 'unknown-user' : result.reason;
     if (reason === 'stale-nonce') {
-      this.challenge(res, cfg.realm, now, isRegister, true);
+      this.challenge(res, cfg, now, isRegister, true);
       await access.record({ ...base, user, outcome: 'challenged', reason });
       return { ok: false };
     }
     await lockout.recordFailure(user ?? '', ip, now);
     if (reason === 'bad-nonce' || reason === 'malformed' || reason === 'wrong-realm') {
       // Not an answer to our challenge at all: challenge properly.
-      this.challenge(res, cfg.realm, now, isRegister, false);
+      this.challenge(res, cfg, now, isRegister, false);
     } else {
       // Wrong password and unknown user get the same 403, so the answer does not reveal which
       // seats exist; the phone shows "authentication failed" instead of retrying in a loop.
@@ -129,10 +130,16 @@ export class Authenticator {
     return { ok: false };
   }
 
-  private challenge(res: Srf.SrfResponse, realm: string, now: number, isRegister: boolean, stale: boolean): void {
-    const value = this.deps.digest.challenge(realm, now, { stale });
-    if (isRegister) res.send(401, { headers: { 'WWW-Authenticate': value } });
-    else res.send(407, { headers: { 'Proxy-Authenticate': value } });
+  /**
+   * One challenge per configured algorithm, most preferred first (RFC 7616 §3.7). RFC 3261 §7.3.1
+   * forbids folding these into one comma-separated line, and srf would fold repeated keys, so
+   * each further challenge is its own header line.
+   */
+  private challenge(res: Srf.SrfResponse, cfg: ConfigSnapshot, now: number, isRegister: boolean, stale: boolean): void {
+    const header = isRegister ? 'WWW-Authenticate' : 'Proxy-Authenticate';
+    const algorithms = cfg.server?.security?.digestAlgorithms ?? ['MD5'];
+    const value = algorithms.map((algorithm) => this.deps.digest.challenge(cfg.realm, now, { stale, algorithm })).join(`\r\n${header}: `);
+    res.send(isRegister ? 401 : 407, { headers: { [header]: value } });
   }
 }
 

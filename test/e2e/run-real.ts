@@ -12,6 +12,7 @@ const SUITES = [
   'test/e2e/inbound-calls.test.ts',
   'test/e2e/anchored-calls.test.ts',
   'test/e2e/fraud-caps.test.ts',
+  'test/e2e/seat-security.test.ts', // the SHA-256 challenge lines through the real drachtio-server
   'test/e2e/hung-calls.test.ts', // 90 s session intervals there: about 3 minutes
 ];
 

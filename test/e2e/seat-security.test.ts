@@ -9,7 +9,7 @@ import { freeUdpPort, runSipp, type SippProcess } from '../bench/sipp.js';
 import { readCdrs, SEATS, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { REAL } from './real-servers.js';
 import { injection, seatRegister } from './scenarios.js';
-import { digestAnswer, UdpSipClient, type SipResponse } from './udp-sip.js';
+import { digestAnswer, headerValues, UdpSipClient, type SipResponse } from './udp-sip.js';
 
 const IN_WINDOW = '2026-11-23T10:00:00+08:00';
 const final = (rs: SipResponse[]) => rs.at(-1)?.status;
@@ -174,4 +174,45 @@ describe.skipIf(REAL !== null)('seat credentials under attack', () => {
     expect(readCdrs(bench).length).toBe(cdrs0 + 1);
     expect(cdrs.at(-1)).toMatchObject({ sipStatus: 200, seat: '1001' });
   }, 90_000);
+});
+
+// Runs on the real drachtio-server too: it must pass both challenge lines on as they are.
+describe('digest algorithms', () => {
+  let bench: Bench;
+  let target: { host: string; port: number };
+
+  beforeAll(async () => {
+    bench = await startBench({ trunkPorts: [await freeUdpPort(), await freeUdpPort()], at: IN_WINDOW, balance: 0, media: 'direct', withMedia: false });
+    const [host = '127.0.0.1', port = '5060'] = bench.sipTarget.split(':');
+    target = { host, port: Number(port) };
+  });
+  afterAll(async () => { await bench?.stop(); });
+
+  it('SHA-256 offered before MD5 when configured: two challenge lines, a SHA-256 answer registers', async () => {
+    const server = join(bench.dir, 'dialgate.yaml');
+    const original = readFileSync(server, 'utf8');
+    writeFileSync(server, `${original}security: { digestAlgorithms: [SHA-256, MD5] }\n`);
+    expect((await bench.store.reload('test')).ok).toBe(true);
+    const c = new UdpSipClient('127.0.0.8', target);
+    await c.open();
+    try {
+      const uri = `sip:${target.host}:${target.port}`;
+      const first = await c.request({ method: 'REGISTER', uri, from: '1002', to: '1002', callId: 'sha-1' });
+      expect(final(first)).toBe(401);
+      const challenges = headerValues(first.at(-1)!.raw, 'WWW-Authenticate');
+      expect(challenges.map((x) => /algorithm=([A-Z0-9-]+)/.exec(x)?.[1])).toEqual(['SHA-256', 'MD5']);
+      const auth = digestAnswer(challenges[0]!, { user: '1002', password: SEATS['1002'], method: 'REGISTER', uri });
+      expect(auth).toContain('algorithm=SHA-256');
+      expect(final(await c.request({ method: 'REGISTER', uri, from: '1002', to: '1002', callId: 'sha-1', cseq: 2, headers: { Authorization: auth } }))).toBe(200);
+      // A wrong SHA-256 password is refused like a wrong MD5 one.
+      const again = await c.request({ method: 'REGISTER', uri, from: '1002', to: '1002', callId: 'sha-2' });
+      const bad = digestAnswer(headerValues(again.at(-1)!.raw, 'WWW-Authenticate')[0]!, { user: '1002', password: 'wrong', method: 'REGISTER', uri });
+      expect(final(await c.request({ method: 'REGISTER', uri, from: '1002', to: '1002', callId: 'sha-2', cseq: 2, headers: { Authorization: bad } }))).toBe(403);
+    } finally {
+      c.close();
+      writeFileSync(server, original);
+      expect((await bench.store.reload('test')).ok).toBe(true);
+    }
+  });
+
 });

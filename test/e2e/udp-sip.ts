@@ -112,16 +112,22 @@ export class UdpSipClient {
   }
 }
 
-const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
+/** Every value of a header in a raw message, in order (repeated lines are kept apart). */
+export function headerValues(raw: string, name: string): string[] {
+  const head = raw.split('\r\n\r\n')[0] ?? '';
+  return head.split('\r\n').filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`)).map((l) => l.slice(name.length + 1).trim());
+}
 
-/** An RFC 2617 qop=auth digest answer to `challenge` (a WWW-/Proxy-Authenticate value). */
+/** An RFC 2617 / RFC 7616 qop=auth digest answer to `challenge` (a WWW-/Proxy-Authenticate value). */
 export function digestAnswer(challenge: string, o: { user: string; password: string; method: string; uri: string; nc?: number }): string {
   const realm = /realm="([^"]+)"/.exec(challenge)?.[1] ?? '';
   const nonce = /nonce="([^"]+)"/.exec(challenge)?.[1] ?? '';
+  const algorithm = /algorithm=([A-Za-z0-9-]+)/.exec(challenge)?.[1] ?? 'MD5';
+  const h = (s: string) => createHash(algorithm === 'SHA-256' ? 'sha256' : 'md5').update(s, 'utf8').digest('hex');
   const nc = (o.nc ?? 1).toString(16).padStart(8, '0');
   const cnonce = randomBytes(4).toString('hex');
-  const ha1 = md5(`${o.user}:${realm}:${o.password}`);
-  const ha2 = md5(`${o.method}:${o.uri}`);
-  const response = md5(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`);
-  return `Digest username="${o.user}", realm="${realm}", nonce="${nonce}", uri="${o.uri}", response="${response}", algorithm=MD5, qop=auth, nc=${nc}, cnonce="${cnonce}"`;
+  const ha1 = h(`${o.user}:${realm}:${o.password}`);
+  const ha2 = h(`${o.method}:${o.uri}`);
+  const response = h(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`);
+  return `Digest username="${o.user}", realm="${realm}", nonce="${nonce}", uri="${o.uri}", response="${response}", algorithm=${algorithm}, qop=auth, nc=${nc}, cnonce="${cnonce}"`;
 }
