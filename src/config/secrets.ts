@@ -17,7 +17,7 @@ export interface ResolvedSecret {
 }
 
 /** Field names whose values are secrets wherever they appear. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'secret', 'ha1', 'token']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'secret', 'ha1', 'ha1Sha256', 'token']);
 
 export const REDACTED = '[redacted]';
 
@@ -86,7 +86,7 @@ export function computeHa1(username: string, realm: string, password: string, al
 
 /**
  * A copy of `value` with every secret replaced by "[redacted]": fields named password, secret,
- * ha1 or token at any depth, and the password part of URLs (redis://:pw@host). Maps become objects.
+ * ha1, ha1Sha256 or token at any depth, and the password part of URLs (redis://:pw@host). Maps become objects.
  */
 export function redactSecrets<T>(value: T): T {
   return redact(value, new WeakSet()) as T;

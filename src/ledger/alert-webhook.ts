@@ -1,4 +1,5 @@
-// POSTs low-balance alerts (003 §2.2) to a configured URL. Best effort with a timeout: the alert
+// POSTs alerts to a configured URL: low-balance (003 §2.2, the default type) and others that say
+// their own `type` (e.g. spend-cap). Best effort with a timeout: the alert
 // is already durable on the dialgate:alerts stream, so a failed POST is reported, not retried here.
 import type { LowBalanceAlert } from './types.js';
 
@@ -10,7 +11,10 @@ export interface WebhookOptions {
 
 export type WebhookResult = { ok: true; status: number } | { ok: false; status?: number; error: string };
 
-export function createAlertWebhook(opts: WebhookOptions): (alert: LowBalanceAlert) => Promise<WebhookResult> {
+/** A low-balance alert, or any other alert that names its type. */
+export type WebhookAlert = LowBalanceAlert | { type: string; [field: string]: unknown };
+
+export function createAlertWebhook(opts: WebhookOptions): (alert: WebhookAlert) => Promise<WebhookResult> {
   const timeoutMs = opts.timeoutMs ?? 5_000;
   return async (alert) => {
     try {

@@ -119,8 +119,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     log.warn({ spendCap: c }, 'spend cap alert');
     const { webhook, timeoutMs } = opts.config().server.alerts ?? { timeoutMs: 5000 };
     if (!webhook) return;
-    const body = { ...c, type: 'spend-cap', account: c.tenant } as unknown as LowBalanceAlert;
-    void createAlertWebhook({ url: webhook, timeoutMs })(body).then((r) => {
+    void createAlertWebhook({ url: webhook, timeoutMs })({ ...c, type: 'spend-cap', account: c.tenant }).then((r) => {
       if (!r.ok) log.error({ tenant: c.tenant, status: r.status, err: r.error }, 'alert webhook failed');
     });
   };

@@ -204,7 +204,7 @@ export async function startSipp(opts: Omit<SippOptions, 'calls'> & { calls?: num
   const full: SippOptions = { ...opts, calls: opts.calls ?? 1_000_000 };
   for (let attempt = 0; ; attempt++) {
     const port = opts.localPort ?? (await freeUdpPort());
-    const l = launch(full, port, await freeUdpPort());
+    const l = launch(full, port, await freeMediaPorts());
     let exited: SippResult | undefined;
     void l.result.then((r) => {
       exited = r;

@@ -1,6 +1,6 @@
 // RFC 4028 negotiation and the moment a leg torn down by its session timer stopped being billed.
 import { describe, expect, it } from 'vitest';
-import { answerTimer, knownDeadAt, offerHeaders, parseSessionExpires, uacTimer } from '../../src/calls/session-timer.js';
+import { answerTimer, knownDeadAt, offerHeaders, parseSessionExpires, retryAfter422, uacTimer } from '../../src/calls/session-timer.js';
 
 const ST = { seconds: 1800, minSeconds: 90 };
 const req = (h: Record<string, string>) => ({ get: (n: string) => h[n] });
@@ -27,6 +27,19 @@ describe('session timer negotiation', () => {
     expect(uacTimer(req({ 'Session-Expires': '900' }))).toEqual({ seconds: 900, weRefresh: true });
     expect(uacTimer(req({ 'Session-Expires': 'soon' }))).toBeNull();
     expect(parseSessionExpires('1800 ; refresher = UAC')).toEqual({ seconds: 1800, refresher: 'uac' });
+  });
+});
+
+describe('422 Session Interval Too Small from the far end (RFC 4028 §8.2)', () => {
+  const sent = { ...offerHeaders(ST), From: '<sip:01088886601@dialgate.test>', 'P-Asserted-Identity': '<sip:01088886601@dialgate.test>' };
+  it('retries with Session-Expires and Min-SE raised to its Min-SE, the other headers kept', () => {
+    expect(retryAfter422(sent, req({ 'Min-SE': '3600' }))).toEqual({ ...sent, 'Session-Expires': '3600;refresher=uac', 'Min-SE': '3600' });
+  });
+  it('does not retry without a usable Min-SE, one we already met, or an INVITE that offered no timer', () => {
+    expect(retryAfter422(sent, req({}))).toBeNull();
+    expect(retryAfter422(sent, req({ 'Min-SE': 'lots' }))).toBeNull();
+    expect(retryAfter422(sent, req({ 'Min-SE': '1800' }))).toBeNull();
+    expect(retryAfter422({ From: sent.From }, req({ 'Min-SE': '3600' }))).toBeNull();
   });
 });
 

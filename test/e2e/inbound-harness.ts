@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPort, runSipp, startSipp, type SippProcess, type SippResult } from '../bench/sipp.js';
 import { SEATS, startBench, type Bench, type BenchOptions } from './harness.js';
-import { injection, seatRegister, streamAudio, trunkUas, type TrunkOptions } from './scenarios.js';
+import { awaitRemoteBye, injection, seatRegister, streamAudio, trunkUas, type TrunkOptions } from './scenarios.js';
 
 export const SEAT_1003 = 'pw-1003-secret';
 export const SEAT_PASSWORDS: Record<string, string> = { ...SEATS, '1003': SEAT_1003, '1009': 'pw-1009-secret' };
@@ -77,11 +77,17 @@ export interface CarrierCallOptions {
   holdMs?: number;
   hangup?: 'caller' | 'remote';
   remoteByeTimeoutMs?: number;
+  /** RFC 4028: the INVITE offers `Supported: timer` and this Session-Expires. */
+  sessionExpires?: number;
+  /** The 200 must carry Session-Expires (the scenario fails otherwise). */
+  expectSessionExpires?: boolean;
+  /** hangup 'remote': session refreshes meanwhile answered or ignored (a caller gone silent). */
+  refresh?: 'answer' | 'ignore';
 }
 
 /** The carrier delivering a call to a 400 number: INVITE from the caller (field0) to the number (field1). */
 export function carrierCall(o: CarrierCallOptions): string {
-  const ack = (cseq: number, uri: string) => `
+  const ack = (cseq: number, uri: string, extra = '') => `
   <send>
     <![CDATA[
 ACK ${uri} SIP/2.0
@@ -91,7 +97,7 @@ From: <sip:[field0]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
 Call-ID: [call_id]
 CSeq: ${cseq} ACK
 Max-Forwards: 70
-Content-Length: 0
+${extra}Content-Length: 0
 
     ]]>
   </send>`;
@@ -107,7 +113,7 @@ CSeq: 1 INVITE
 Contact: <sip:[field0]@[local_ip]:[local_port]>
 Max-Forwards: 70
 User-Agent: sipp-carrier
-Content-Type: application/sdp
+${o.sessionExpires ? `Supported: timer\nSession-Expires: ${o.sessionExpires}\n` : ''}Content-Type: application/sdp
 Content-Length: [len]
 
 ${SDP}
@@ -123,7 +129,8 @@ ${SDP}
   if (o.expect !== 200) {
     body += `  <recv response="${o.expect}"/>\n${ack(1, 'sip:[field1]@[remote_ip]:[remote_port]')}\n`;
   } else {
-    body += `  <recv response="200" rtd="true" rrs="true"/>\n${ack(1, '[next_url]')}\n${streamAudio()}`;
+    const se = o.expectSessionExpires ? '<action><ereg regexp="^ *[0-9]+" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="9"/></action>' : '';
+    body += `  <recv response="200" rtd="true" rrs="true">${se}</recv>\n${ack(1, '[next_url]', o.expectSessionExpires ? 'X-Session-Expires-Seen: [$9]\n' : '')}\n${streamAudio()}`;
     if ((o.hangup ?? 'caller') === 'caller') {
       body += `  <pause milliseconds="${o.holdMs ?? 500}"/>
   <send retrans="500">
@@ -141,6 +148,8 @@ Content-Length: 0
   </send>
   <recv response="200"/>
 `;
+    } else if (o.refresh) {
+      body += awaitRemoteBye(o.refresh, o.remoteByeTimeoutMs ?? 20_000, 'carrierwait');
     } else {
       body += `  <recv request="BYE" timeout="${o.remoteByeTimeoutMs ?? 20_000}"/>
   <send>

@@ -14,6 +14,7 @@ const SUITES = [
   'test/e2e/fraud-caps.test.ts',
   'test/e2e/seat-security.test.ts', // the SHA-256 challenge lines through the real drachtio-server
   'test/e2e/hung-calls.test.ts', // 90 s session intervals there: about 3 minutes
+  'test/e2e/session-timers.test.ts', // 400 calls' timers and 422 from trunks: about 3 minutes too
 ];
 
 const spec = process.env.DIALGATE_REAL_SERVERS ?? 'realstack';

@@ -139,7 +139,7 @@ ${SDP}
  * Waits for the remote BYE, answering or ignoring session refreshes meanwhile (a refresh that is
  * ignored is retransmitted until the far end gives up: every copy is swallowed here).
  */
-function awaitRemoteBye(refresh: 'answer' | 'ignore', timeoutMs: number, tag: string): string {
+export function awaitRemoteBye(refresh: 'answer' | 'ignore', timeoutMs: number, tag: string): string {
   // An optional recv must sit right before the BYE recv, so a re-INVITE jumps away to be answered.
   const answer = refresh === 'answer';
   return `  <label id="${tag}"/>
@@ -246,6 +246,11 @@ export interface TrunkOptions {
   holdMs?: number;
   /** Session-Expires the 200 echoes (the trunk supports RFC 4028; we refresh); refreshes answered or ignored. */
   sessionTimer?: { seconds: number; refresh: 'answer' | 'ignore' };
+  /**
+   * RFC 4028 §8.2: the first INVITE is refused with 422 and this Min-SE; the retry (same Call-ID,
+   * else sipp would see a new call) must offer Session-Expires equal to it, or the scenario fails.
+   */
+  reject422MinSe?: number;
 }
 
 /** A carrier gateway (UAS). */
@@ -255,8 +260,28 @@ export function trunkUas(o: TrunkOptions): string {
   const captures = [
     ...(byTrunk ? ['<ereg regexp=".*" search_in="hdr" header="From:" assign_to="1"/>', '<ereg regexp=".*" search_in="hdr" header="To:" assign_to="2"/>'] : []),
     ...(o.answer === 'cancel' ? ['<ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="3"/>'] : []),
+    // A trunk (or seat) supporting timers is offered them: the INVITE must carry Session-Expires.
+    ...(o.sessionTimer ? ['<ereg regexp="[0-9]+" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="6"/>'] : []),
+    ...(o.reject422MinSe ? [`<ereg regexp="^ *${o.reject422MinSe}(;|$)" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="4,5"/>`] : []),
   ];
-  let body = `
+  let body = o.reject422MinSe ? `
+  <recv request="INVITE"/>
+  <send>
+    <![CDATA[
+SIP/2.0 422 Session Interval Too Small
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag02[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Min-SE: ${o.reject422MinSe}
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+` : '';
+  body += `
   <recv request="INVITE" rrs="true">${captures.length ? `<action>${captures.join('')}</action>` : ''}</recv>
   <send>
     <![CDATA[
@@ -341,7 +366,7 @@ SIP/2.0 200 OK
 [last_Call-ID:]
 [last_CSeq:]
 Contact: <sip:[local_ip]:[local_port]>
-${o.sessionTimer ? `Require: timer\nSession-Expires: ${o.sessionTimer.seconds};refresher=uac\n` : ''}Content-Type: application/sdp
+${o.sessionTimer ? `Require: timer\nSession-Expires: ${o.sessionTimer.seconds};refresher=uac\n` : ''}${o.reject422MinSe ? 'X-Retry-Session-Expires: [$4][$5]\n' : ''}${o.sessionTimer ? 'X-Offered-Session-Expires: [$6]\n' : ''}Content-Type: application/sdp
 Content-Length: [len]
 
 ${SDP}
@@ -384,7 +409,7 @@ Content-Length: 0
   <recv response="200"/>
 `;
   }
-  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}`, body);
+  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
 }
 
 /** An injection file for seat scenarios: one line per call (SEQUENTIAL). */

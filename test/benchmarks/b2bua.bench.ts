@@ -1,0 +1,96 @@
+// dialgate against a bare drachtio-srf B2BUA on the same drachtio stand-in, in one run (issue 12's
+// yardstick): at each offered rate, calls completed and failed, achieved calls/s, the app's CPU
+// milliseconds per call (from /proc, the app process only), and dialgate / bare. Both apps run as their own processes (dialgate through
+// `dialgate serve`, every policy on, seats authenticating with digest); the stand-ins too.
+// Run: npx tsx test/benchmarks/b2bua.bench.ts   (env RATES=100,200,300 SECONDS=6)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { freeUdpPort, runSipp } from '../bench/sipp.js';
+import { SEATS, startTrunk, writeFixtureConfig } from '../e2e/harness.js';
+import { injection, seatCall } from '../e2e/scenarios.js';
+import { startRedis } from '../helpers/redis.js';
+import { startStandIns } from './standins-child.js';
+
+const RATES = (process.env.RATES ?? '100,200,300').split(',').map(Number);
+const SECONDS = Number(process.env.SECONDS ?? 6);
+const CLK_TCK = 100; // Linux USER_HZ
+
+/** utime + stime of a process, in ms. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+function startChild(cmd: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, cmd, { stdio: ['ignore', 'pipe', 'pipe'], env });
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (l) => { if (ready.test(l)) resolve(child); });
+    child.stderr!.on('data', (d: Buffer) => { if (process.env.BENCH_LOG) process.stderr.write(d); });
+    child.once('exit', (code) => reject(new Error(`${cmd.join(' ')} exited (${code})`)));
+  });
+}
+
+const stop = (c: ChildProcess) => new Promise<void>((r) => { c.once('exit', () => r()); c.kill('SIGTERM'); });
+
+interface Row { ok: number; failed: number; cps: number; cpuPerCall: number }
+
+async function main(): Promise<void> {
+  const redis = await startRedis();
+  const standIns = await startStandIns();
+  const trunkPorts: [number, number] = [await freeUdpPort(), await freeUdpPort()];
+  const trunk = await startTrunk(trunkPorts[0], { answer: 200, ringMs: 0 });
+  const target = `127.0.0.1:${standIns.ports.sipPort}`;
+  const dir = mkdtempSync(join(tmpdir(), 'dialgate-b2bua-'));
+  writeFixtureConfig(dir, { trunkPorts, media: 'direct', recording: false, window: '00:00-24:00', maxConcurrent: 10_000, trunkMaxConcurrent: 10_000 });
+  const ledgerClient = redis.client();
+  const ledger = new Ledger(ledgerClient, { instanceId: 'bench' });
+  await ledger.createAccount('telesales', { tenant: 'telesales', prepaidTotal: 1_000_000_000 });
+  await ledger.topUp('telesales', 'bench', 1_000_000_000, 'bench deposit');
+
+  const measure = async (app: ChildProcess, rate: number, seat: boolean): Promise<Row> => {
+    const calls = rate * SECONDS;
+    const cpu0 = cpuMs(app.pid!);
+    const t0 = Date.now();
+    const r = seat
+      ? await runSipp({
+        scenario: seatCall({ expect: 200, holdMs: 1500 }), target, calls, rate, concurrency: 20_000, timeoutMs: 120_000,
+        injectionFile: injection(Array.from({ length: calls }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
+        auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${target}` },
+      })
+      : await runSipp({ scenario: 'call-basic', target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, service: '13812345678' });
+    const elapsed = (Date.now() - t0) / 1000;
+    const cpu = cpuMs(app.pid!) - cpu0;
+    return { ok: r.successful, failed: r.failed, cps: r.successful / elapsed, cpuPerCall: cpu / Math.max(1, r.successful + r.failed) };
+  };
+
+  const results = new Map<number, { bare?: Row; dialgate?: Row }>();
+  try {
+    const bare = await startChild(['--import', 'tsx', join(import.meta.dirname, 'bare-b2bua.ts'), String(standIns.ports.adminPort), String(trunkPorts[0])], process.env, /^ready$/);
+    for (const rate of RATES) results.set(rate, { bare: await measure(bare, rate, false) });
+    await stop(bare);
+    const dialgate = await startChild([join(import.meta.dirname, '../../src/dialgate.js'), 'serve', '--config', dir], {
+      ...process.env, DIALGATE_DRACHTIO_PORT: String(standIns.ports.adminPort), DIALGATE_DRACHTIO_SECRET: 'cymru',
+      DIALGATE_REDIS_URL: redis.url, DIALGATE_LOG_LEVEL: 'info', DIALGATE_ESL_PORT: '1',
+    }, /ops http listening/);
+    for (const rate of RATES) results.get(rate)!.dialgate = await measure(dialgate, rate, true);
+    await stop(dialgate);
+  } finally {
+    await trunk.stop();
+    await standIns.stop();
+    ledgerClient.disconnect();
+    await redis.stop();
+  }
+  const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+  console.log(`offered cps | bare ok/failed, cps, CPU ms/call | dialgate ok/failed, cps, CPU ms/call | cps ratio | CPU ratio   (${SECONDS} s per rate, calls of 1.5 s)`);
+  for (const [rate, { bare, dialgate }] of results) {
+    if (!bare || !dialgate) continue;
+    console.log(`${rate} | ${bare.ok}/${bare.failed}, ${f(bare.cps, 0)}, ${f(bare.cpuPerCall)} | ${dialgate.ok}/${dialgate.failed}, ${f(dialgate.cps, 0)}, ${f(dialgate.cpuPerCall)} | ${f(dialgate.cps / bare.cps)} | ${f(dialgate.cpuPerCall / bare.cpuPerCall, 1)}`);
+  }
+}
+
+main().then(() => process.exit(0), (err: unknown) => { console.error(err); process.exit(1); });
