@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPort, runSipp, startSipp, type SippProcess, type SippResult } from '../bench/sipp.js';
 import { SEATS, startBench, type Bench, type BenchOptions } from './harness.js';
-import { awaitRemoteBye, injection, seatRegister, streamAudio, trunkUas, type TrunkOptions } from './scenarios.js';
+import { awaitRemoteBye, injection, OK_TO_REQUEST, seatRegister, streamAudio, trunkUas, type TrunkOptions } from './scenarios.js';
 
 export const SEAT_1003 = 'pw-1003-secret';
 export const SEAT_PASSWORDS: Record<string, string> = { ...SEATS, '1003': SEAT_1003, '1009': 'pw-1009-secret' };
@@ -152,19 +152,7 @@ Content-Length: 0
       body += awaitRemoteBye(o.refresh, o.remoteByeTimeoutMs ?? 20_000, 'carrierwait');
     } else {
       body += `  <recv request="BYE" timeout="${o.remoteByeTimeoutMs ?? 20_000}"/>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-    ]]>
-  </send>
-`;
+${OK_TO_REQUEST}`;
     }
   }
   const path = join(dir, `carrier-${o.expect}-${++n}.xml`);

@@ -100,6 +100,21 @@ Content-Length: 0
   </send>
 `;
 
+/** 200 OK to the request just received (a BYE, a CANCEL), no body. */
+export const OK_TO_REQUEST = `  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+`;
+
 export interface SeatCallOptions {
   /** Final status the seat must receive for the authenticated INVITE. */
   expect: number;
@@ -145,19 +160,7 @@ export function awaitRemoteBye(refresh: 'answer' | 'ignore', timeoutMs: number, 
   return `  <label id="${tag}"/>
   <recv request="INVITE" optional="true" next="${answer ? `${tag}-answer` : tag}"/>
   <recv request="BYE" timeout="${timeoutMs}"/>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-    ]]>
-  </send>
-${answer ? `  <nop next="${tag}-end"/>
+${OK_TO_REQUEST}${answer ? `  <nop next="${tag}-end"/>
   <label id="${tag}-answer"/>
 ${ANSWER_REINVITE}  <nop next="${tag}"/>
   <label id="${tag}-end"/>
@@ -194,19 +197,7 @@ ${SEAT_BYE}  <recv response="200"/>
     body += awaitRemoteBye(o.refresh, o.remoteByeTimeoutMs ?? 30000, 'seatwait');
   } else {
     body += `  <recv request="BYE" timeout="${o.remoteByeTimeoutMs ?? 30000}"/>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-    ]]>
-  </send>
-`;
+${OK_TO_REQUEST}`;
   }
   return write(`seat-call-${o.hangup ?? 'seat'}${o.refresh ? `-refresh-${o.refresh}` : ''}`, body);
 }
@@ -378,19 +369,7 @@ ${streamAudio()}`;
     body += awaitRemoteBye(o.sessionTimer.refresh, 120_000, 'trunkwait');
   } else if ((o.hangup ?? 'wait') === 'wait') {
     body += `  <recv request="BYE"/>
-  <send>
-    <![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-    ]]>
-  </send>
-`;
+${OK_TO_REQUEST}`;
   } else {
     body += `  <pause milliseconds="${o.holdMs ?? 1000}"/>
   <send retrans="500">
