@@ -66,6 +66,7 @@ export class CallSession {
     this.done = new Promise((resolve) => { this.finished = resolve; });
     deps.live.set(spec.callId, {
       callId: spec.callId, tenant: spec.tenant ?? '', seat: spec.seat, callee: spec.callee, answeredAt: null,
+      mediaUuids: () => [this.epA?.uuid, this.epB?.uuid].filter((u): u is string => u !== undefined),
       hangup: (cause) => this.end('system', cause),
     });
   }

@@ -48,6 +48,8 @@ export interface LiveCall {
   seat: string;
   callee: string;
   answeredAt: number | null;
+  /** uuids of the FreeSWITCH channels (endpoints) the call holds now; the reconciler leaves them be. */
+  mediaUuids(): string[];
   /** Ends the call now (shutdown, admin). */
   hangup(cause: string): void;
 }

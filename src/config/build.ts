@@ -66,7 +66,10 @@ interface ServerYaml {
   log?: { level?: ServerSettings['log']['level'] };
   http?: { host?: string; port?: number; token?: SecretSpec };
   drachtio: { host?: string; port?: number; secret: SecretSpec };
-  freeswitch: { host?: string; port?: number; secret: SecretSpec; sipAddress?: string; recordingDir?: string };
+  freeswitch: {
+    host?: string; port?: number; secret: SecretSpec; sipAddress?: string; recordingDir?: string;
+    reconcile?: { enabled?: boolean; intervalSeconds?: number; graceSeconds?: number };
+  };
   redis?: { url?: SecretSpec };
   cdr?: { dir?: string };
   alerts?: { webhook?: string; timeoutMs?: number };
@@ -97,6 +100,12 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
       secret: eslSecret,
       sipAddress: y.freeswitch.sipAddress ?? `${fsHost}:5080`,
       recordingDir: y.freeswitch.recordingDir ?? '/var/lib/freeswitch/recordings',
+      // Issue 14: every minute; a channel unheld for 30 s is an orphan.
+      reconcile: {
+        enabled: y.freeswitch.reconcile?.enabled ?? true,
+        intervalSeconds: y.freeswitch.reconcile?.intervalSeconds ?? 60,
+        graceSeconds: y.freeswitch.reconcile?.graceSeconds ?? 30,
+      },
     },
     redis: { url: redisUrl },
     cdr: { dir: isAbsolute(cdrDir) ? cdrDir : resolve(ctx.dir, cdrDir) },

@@ -139,7 +139,12 @@ const server: Schema = obj({
   log: obj({ level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] } }),
   http: obj({ host, port, token: secret }),
   drachtio: obj({ host, port, secret }, ['secret']),
-  freeswitch: obj({ host, port, secret, sipAddress: host, recordingDir: host }, ['secret']),
+  freeswitch: obj({
+    host, port, secret, sipAddress: host, recordingDir: host,
+    // The orphan-channel reconciler (media/channel-reconciler.ts). The grace covers an endpoint's
+    // set-up, which media-gateway.ts bounds at 5 s: a shorter one could kill a channel being born.
+    reconcile: obj({ enabled: { type: 'boolean' }, intervalSeconds: { type: 'integer', minimum: 1 }, graceSeconds: { type: 'integer', minimum: 5 } }),
+  }, ['secret']),
   redis: obj({ url: { dg: 'secret' } }),
   cdr: obj({ dir: host }),
   alerts: obj({ webhook: { type: 'string', pattern: '^https?://', expected: 'an http(s) URL' }, timeoutMs: { type: 'integer', minimum: 100 } }),

@@ -174,7 +174,11 @@ export interface ServerSettings {
   /** drachtio-server admin connection (inbound mode); `secret` is a secret. */
   drachtio: { host: string; port: number; secret: string };
   /** FreeSWITCH event socket (`secret` is a secret) and its SIP address for fsmrf. */
-  freeswitch: { host: string; port: number; secret: string; sipAddress: string; recordingDir: string };
+  freeswitch: {
+    host: string; port: number; secret: string; sipAddress: string; recordingDir: string;
+    /** Orphan channels: looked for every intervalSeconds, killed once unheld for graceSeconds. */
+    reconcile: { enabled: boolean; intervalSeconds: number; graceSeconds: number };
+  };
   /** Redis URL (may carry a password: treated as a secret). */
   redis: { url: string };
   /** Directory for daily CDR files, absolute (relative paths resolve against the config dir). */

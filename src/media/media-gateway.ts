@@ -22,12 +22,17 @@ export type Endpoint = Mrf.Endpoint;
 
 const ENDPOINT_TIMEOUT_MS = 5_000;
 
+/** Which gateway handed an endpoint out, so releaseEndpoint() can tell it the endpoint is let go. */
+const holders = new WeakMap<object, MediaGateway>();
+
 /** The media operations a call needs; null-object when no FreeSWITCH is configured. */
 export class MediaGateway {
   private ms: Mrf.MediaServer | null = null;
   private settings: MediaSettings | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Endpoints handed out and not yet released: the FreeSWITCH channels this instance holds. */
+  private readonly heldUuids = new Set<string>();
 
   /** Where prompt lengths are read (their deadlines); default this project's freeswitch/sounds. */
   readonly prompts: PromptFiles;
@@ -37,6 +42,20 @@ export class MediaGateway {
   }
 
   get available(): boolean { return this.ms !== null; }
+
+  /** uuids of the channels held by calls (from the endpoint's creation to the end of its release). */
+  held(): ReadonlySet<string> { return this.heldUuids; }
+
+  /**
+   * Where FreeSWITCH connects back for this instance's endpoints: the X-esl-outbound value fsmrf
+   * puts on their INVITEs, so a channel's owner can be told. Null while not connected.
+   */
+  get outboundAddress(): string | null {
+    return this.ms ? `${this.ms.advertisedAddress}:${this.ms.advertisedPort}` : null;
+  }
+
+  /** Called by releaseEndpoint once its release attempt is over (a failed one leaves an orphan). */
+  released(uuid: string): void { this.heldUuids.delete(uuid); }
 
   async connect(settings: MediaSettings): Promise<void> {
     this.settings = settings;
@@ -104,6 +123,8 @@ export class MediaGateway {
       }, ENDPOINT_TIMEOUT_MS);
       p.then((ep) => {
         clearTimeout(timer);
+        this.heldUuids.add(ep.uuid);
+        holders.set(ep, this);
         if (late) void releaseEndpoint(ep, this.log);
         else resolve(ep);
       }, (err: unknown) => {
@@ -202,6 +223,14 @@ export async function playBounded(ep: MediaEndpoint, file: string, log: Logger, 
  */
 export async function releaseEndpoint(ep: MediaEndpoint | undefined, log: Logger): Promise<void> {
   if (!ep) return;
+  try {
+    await release(ep, log);
+  } finally {
+    holders.get(ep)?.released(ep.uuid);
+  }
+}
+
+async function release(ep: MediaEndpoint, log: Logger): Promise<void> {
   const destroyed = Promise.resolve().then(() => ep.destroy());
   void endpointApi(ep, 'uuid_kill', ep.uuid).catch((err: unknown) => log.debug({ err, uuid: ep.uuid }, 'uuid_kill failed'));
   try {

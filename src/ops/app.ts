@@ -28,6 +28,9 @@ import { FraudCounters, type SpendCapCrossed } from '../fraud/counters.js';
 import { Ledger } from '../ledger/ledger.js';
 import type { LowBalanceAlert } from '../ledger/types.js';
 import { recoverOrphans } from '../ledger/recovery.js';
+import { ChannelReconciler } from '../media/channel-reconciler.js';
+import type { FreeSwitchStatus } from '../media/freeswitch-status.js';
+import { FreeSwitchWatcher } from '../media/freeswitch-watcher.js';
 import { MediaGateway } from '../media/media-gateway.js';
 import { preloadRegions } from '../numbers/region.js';
 import { createRegistrarStore } from '../registrar/store.js';
@@ -65,6 +68,10 @@ export interface App {
   registeredSeats(): Promise<number>;
   /** The FreeSWITCH event socket is connected (anchored calls and recordings are possible). */
   mediaConnected(): boolean;
+  /** FreeSWITCH's health and load, and the orphan channels killed; null without a media server. */
+  freeswitch(): FreeSwitchStatus | null;
+  /** The orphan-channel reconciler (null without a media server); runs on its own every interval. */
+  reconciler: ChannelReconciler | null;
   /** Redis connection state and CDRs waiting in the local spool. */
   redisState(): Promise<{ status: string; spooledCdrs: number; deferredLedgerSteps: number }>;
   redis: Redis;
@@ -240,6 +247,28 @@ export async function startApp(opts: AppOptions): Promise<App> {
     }
   }
 
+  // Issue 14: our own event socket follows FreeSWITCH's channels and load, and every interval the
+  // reconciler kills channels no call of ours holds (a lost teardown must not leave media running).
+  let watcher: FreeSwitchWatcher | null = null;
+  let reconciler: ChannelReconciler | null = null;
+  if (opts.freeswitch) {
+    const fsLog = log.child({ component: 'freeswitch' });
+    watcher = new FreeSwitchWatcher({ host: opts.freeswitch.host, port: opts.freeswitch.port, password: opts.freeswitch.secret }, { clock, log: fsLog });
+    watcher.start();
+    reconciler = new ChannelReconciler({
+      watcher,
+      held: () => new Set([...media.held(), ...[...live.values()].flatMap((c) => c.mediaUuids())]),
+      self: () => media.outboundAddress,
+      settings: () => {
+        const r = opts.config().server.freeswitch.reconcile;
+        return { enabled: r.enabled, intervalMs: r.intervalSeconds * 1000, graceMs: r.graceSeconds * 1000 };
+      },
+      clock,
+      log: fsLog,
+    });
+    reconciler.start();
+  }
+
   const recover = async (): Promise<number> => {
     const outcomes = await recoverOrphans(ledger, clock.now(), rateFromMeta, { skip: isDeferred });
     const cdrs = recoveryCdrs(outcomes);
@@ -269,6 +298,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     srf, redis, ledger, live, log, metrics,
     connected: () => connected,
     mediaConnected: () => media.available,
+    freeswitch: () => (watcher && reconciler ? { ...watcher.health(), orphansKilled: reconciler.killed, lastReconcile: reconciler.lastReport } : null),
+    reconciler,
     redisState: async () => ({ status: redis.status, spooledCdrs: await cdr.spoolDepth().catch(() => -1), deferredLedgerSteps: pendingRetries() }),
     registeredSeats: async () => (await registrations.count(clock.now())).aors,
     recover,
@@ -281,6 +312,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
       const deadline = Date.now() + (opts.stopTimeoutMs ?? 10_000);
       while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await cdr.flush();
+      reconciler?.stop();
+      watcher?.stop();
       media.disconnect();
       srf.disconnect();
       redis.disconnect();

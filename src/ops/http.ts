@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FreeSwitchStatus } from '../media/freeswitch-status.js';
 
 /** A config problem as the health endpoint shows it (config/errors.ts ConfigError). */
 export interface HealthConfigError {
@@ -233,7 +234,7 @@ export class OpsMetrics {
   get mediaDegradedCalls(): number { return this.degradedMedia; }
   configReloaded(ok: boolean): void { if (ok) this.reloads++; else this.rejectedReloads++; }
 
-  render(g: { liveCalls: number; registeredSeats?: number; up?: boolean; uptimeSeconds?: number; mediaConnected?: boolean }): string {
+  render(g: { liveCalls: number; registeredSeats?: number; up?: boolean; uptimeSeconds?: number; mediaConnected?: boolean; freeswitch?: FreeSwitchStatus | null }): string {
     const lines = [
       '# HELP dialgate_calls_total Call decisions (outbound and inbound) by outcome and deny reason.',
       '# TYPE dialgate_calls_total counter',
@@ -277,6 +278,7 @@ export class OpsMetrics {
     if (g.mediaConnected !== undefined) {
       lines.push('# HELP dialgate_media_server_connected 1 when the FreeSWITCH event socket is connected.', '# TYPE dialgate_media_server_connected gauge', `dialgate_media_server_connected ${g.mediaConnected ? 1 : 0}`);
     }
+    if (g.freeswitch) lines.push(...freeswitchMetrics(g.freeswitch));
     if (g.registeredSeats !== undefined) {
       lines.push('# HELP dialgate_registered_seats Seats with a live registration.', '# TYPE dialgate_registered_seats gauge', `dialgate_registered_seats ${g.registeredSeats}`);
     }
@@ -288,4 +290,21 @@ export class OpsMetrics {
     }
     return `${lines.join('\n')}\n`;
   }
+}
+
+/** FreeSWITCH's health and load as the watcher last saw them, and the reconciler's kills (issue 14). */
+function freeswitchMetrics(f: FreeSwitchStatus): string[] {
+  const gauge = (name: string, help: string, v: number | null): string[] =>
+    v === null ? [] : [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${v}`];
+  return [
+    ...gauge('dialgate_fs_connected', '1 when the FreeSWITCH watcher\'s event socket is connected.', f.connected ? 1 : 0),
+    ...gauge('dialgate_fs_sessions', 'FreeSWITCH channels up now.', f.sessions),
+    ...gauge('dialgate_fs_max_sessions', 'FreeSWITCH\'s session limit.', f.maxSessions),
+    ...gauge('dialgate_fs_sessions_per_second', 'Sessions FreeSWITCH created in the last second it measured (its last HEARTBEAT).', f.sessionsPerSecond),
+    ...gauge('dialgate_fs_idle_cpu_ratio', 'Idle CPU as FreeSWITCH measures it (0-1).', f.idleCpu === null ? null : f.idleCpu / 100),
+    ...gauge('dialgate_fs_uptime_seconds', 'Seconds since FreeSWITCH started.', f.uptimeSeconds),
+    '# HELP dialgate_fs_orphans_killed_total FreeSWITCH channels no live call held, killed by the reconciler.',
+    '# TYPE dialgate_fs_orphans_killed_total counter',
+    `dialgate_fs_orphans_killed_total ${f.orphansKilled}`,
+  ];
 }

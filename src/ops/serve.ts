@@ -78,10 +78,12 @@ export async function serve(opts: ServeOptions): Promise<App> {
         liveCalls: app.live.size,
         registeredSeats: await app.registeredSeats().catch(() => -1),
         media: { connected: app.mediaConnected(), degradedCalls: app.metrics.mediaDegradedCalls },
+        freeswitch: app.freeswitch(),
         redis: await app.redisState(),
         holidayCalendar,
         warnings: [
           ...(app.mediaConnected() ? [] : ['media server not connected: anchored calls bridge direct and are not recorded']),
+          ...(app.freeswitch()?.connected === false ? ['FreeSWITCH watcher not connected: its load is unknown and orphan channels are not reconciled'] : []),
           ...(app.redis.status === 'ready' ? [] : ['redis unavailable: seats get 503 (emergency calls still connect), CDRs are spooled locally']),
           ...(holidayCalendar.covered ? [] : [`holiday calendar has no data for ${holidayCalendar.missingYears.join(', ')}`]),
         ],
@@ -93,6 +95,7 @@ export async function serve(opts: ServeOptions): Promise<App> {
       registeredSeats: await app.registeredSeats().catch(() => 0),
       up: app.connected(),
       mediaConnected: app.mediaConnected(),
+      freeswitch: app.freeswitch(),
     }),
   });
   log.info({ url: ops.url }, 'ops http listening');

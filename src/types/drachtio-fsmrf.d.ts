@@ -47,6 +47,9 @@ declare module 'drachtio-fsmrf' {
 
     class MediaServer extends EventEmitter {
       readonly address: string;
+      /** Where FreeSWITCH connects back (the X-esl-outbound header of every endpoint's INVITE). */
+      readonly advertisedAddress: string;
+      readonly advertisedPort: number;
       createEndpoint(opts?: CreateEndpointOptions): Promise<Endpoint>;
       connectCaller(req: Srf.SrfRequest, res: Srf.SrfResponse, opts?: { headers?: Record<string, string>; codecs?: string[] }): Promise<{ endpoint: Endpoint; dialog: Srf.Dialog }>;
       api(command: string): Promise<string>;
