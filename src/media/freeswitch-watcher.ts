@@ -75,11 +75,14 @@ export class FreeSwitchWatcher {
     this.closed = true;
     if (this.retryTimer) this.o.clock.clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    const conn = this.conn;
-    this.dropConnection(new Error('watcher stopped'));
+    // `exit`, and FreeSWITCH says goodbye and closes; the socket is destroyed if it lingers.
+    const sock = this.socket;
     try {
-      conn?.disconnect();
+      if (this.ready) this.conn?.send('exit');
     } catch { /* already gone */ }
+    this.socket = null;
+    this.dropConnection(new Error('watcher stopped'));
+    if (sock) setTimeout(() => sock.destroy(), 1_000).unref();
   }
 
   health(): FreeSwitchHealth {

@@ -18,6 +18,8 @@ declare module 'modesl' {
       /** The TCP socket; modesl sets it to null when the server ends the stream. */
       socket: Socket | null;
       connected(): boolean;
+      /** Writes a command without waiting for its reply. */
+      send(command: string): void;
       /** Sends a command and calls back with its command/reply. */
       sendRecv(command: string, cb?: (reply: Event) => void): void;
       /** `api <command> <args>`; calls back with the api/response (replies are matched in order). */

@@ -55,9 +55,12 @@ function messageStep(head: string, body: string): string {
   return type ?? 'unknown';
 }
 
-/** Splits each connection's two byte streams into messages; steps are ordered by time, then by arrival. */
-export function eslSteps(text: string): EslStep[] {
-  const out: EslStep[] = [];
+/** One message that crossed an event socket: a command (toFs) or a reply / event / notice. */
+export interface EslMessage { conn: number; at: number; toFs: boolean; head: string; body: string }
+
+/** Splits each connection's two byte streams into messages, ordered by time, then by arrival. */
+export function eslMessages(text: string): EslMessage[] {
+  const out: EslMessage[] = [];
   const bufs = new Map<string, Buffer>();
   for (const c of chunks(text)) {
     const key = `${c.conn}${c.toFs ? '>' : '<'}`;
@@ -68,18 +71,41 @@ export function eslSteps(text: string): EslStep[] {
       const head = buf.subarray(0, end).toString('utf8');
       if (c.toFs) {
         buf = buf.subarray(end + 2);
-        if (head.trim()) out.push({ conn: c.conn, at: c.at, step: commandStep(head.replace(/^\n+/, '')) });
+        if (head.trim()) out.push({ conn: c.conn, at: c.at, toFs: true, head: head.replace(/^\n+/, ''), body: '' });
         continue;
       }
       const len = Number(headerOf(head, 'Content-Length') ?? 0);
       if (buf.length < end + 2 + len) break;
       const body = buf.subarray(end + 2, end + 2 + len).toString('utf8');
       buf = buf.subarray(end + 2 + len);
-      if (head.trim()) out.push({ conn: c.conn, at: c.at, step: messageStep(head.replace(/^\n+/, ''), body) });
+      if (head.trim()) out.push({ conn: c.conn, at: c.at, toFs: false, head: head.replace(/^\n+/, ''), body });
     }
     bufs.set(key, buf);
   }
   return out;
+}
+
+/** Each message reduced to its kind (see the file comment). */
+export function eslSteps(text: string): EslStep[] {
+  return eslMessages(text).map((m) => ({ conn: m.conn, at: m.at, step: m.toFs ? commandStep(m.head) : messageStep(m.head, m.body) }));
+}
+
+/** The JSON events of one connection (numbered in order of first appearance), parsed. */
+export function connEvents(text: string, nth: number): Array<Record<string, string>> {
+  const msgs = eslMessages(text);
+  const conn = [...new Set(msgs.map((m) => m.conn))][nth - 1];
+  return msgs.filter((m) => m.conn === conn && !m.toFs && headerOf(m.head, 'Content-Type') === 'text/event-json')
+    .map((m) => JSON.parse(m.body) as Record<string, string>);
+}
+
+/** The api/response bodies of one connection, each with the command that asked for it. */
+export function connApi(text: string, nth: number): Array<{ command: string; body: string }> {
+  const msgs = eslMessages(text);
+  const conn = [...new Set(msgs.map((m) => m.conn))][nth - 1];
+  const mine = msgs.filter((m) => m.conn === conn);
+  const asked = mine.filter((m) => m.toFs && /^api /.test(m.head)).map((m) => m.head.split('\n')[0]!);
+  const answers = mine.filter((m) => !m.toFs && headerOf(m.head, 'Content-Type') === 'api/response').map((m) => m.body);
+  return answers.map((body, i) => ({ command: asked[i] ?? '', body }));
 }
 
 /** The steps of one connection (numbered in order of first appearance: 1st, 2nd ...), as strings. */

@@ -24,7 +24,7 @@ export interface FreeSwitchStandIn {
   sendDtmf(uuid: string, digits: string): void;
   /** Playback length for files whose path equals / contains `pattern` (or matches the RegExp). */
   setPlaybackDuration(pattern: string | RegExp, ms: number): void;
-  /** Hang a channel up from the switch side (like `uuid_kill`). */
+  /** Hang a channel up from the switch side (like `uuid_kill`, whose default cause is NORMAL_CLEARING). */
   kill(uuid: string, cause?: string): void;
   /** Run an API command as the event socket would. */
   api(command: string): string;
@@ -58,7 +58,7 @@ export async function startFreeSwitch(opts: FreeSwitchOptions = {}): Promise<Fre
     setPlaybackDuration(pattern, ms) {
       core.durationRules.push({ pattern, ms });
     },
-    kill(uuid, cause = 'MANAGER_REQUEST') {
+    kill(uuid, cause = 'NORMAL_CLEARING') {
       const ch = core.channel(uuid);
       if (ch) core.hangup(ch, cause);
     },

@@ -19,6 +19,10 @@ export interface FreeSwitchOptions {
   host?: string;
   /** Event socket password (default ClueCon). */
   password?: string;
+  /** Event socket port (default: any free one); a test restarting the switch reuses it. */
+  eslPort?: number;
+  /** switch.conf sessions-per-second (what `status` reports as the max; FreeSWITCH's default is 30). */
+  sessionsPerSecond?: number;
   /** Sofia profile name reported by `sofia status` (default drachtio_mrf). */
   profile?: string;
   /** HEARTBEAT interval (FS default 20 s). */
@@ -204,7 +208,8 @@ class Channel {
 
   constructor(
     readonly uuid: string,
-    readonly sip: SipCall,
+    /** The SIP call of a sofia channel; null for a `null/…` channel made by `originate`. */
+    readonly sip: SipCall | null,
     readonly name: string,
     readonly profile: Record<string, string>,
     readonly rtp: RtpPort | undefined,
@@ -215,6 +220,11 @@ class Channel {
 
   get rtpPort(): number {
     return this.rtp?.port ?? 0;
+  }
+
+  /** mod_loopback's null endpoint (originate null/…): outbound, no SIP, no media. */
+  get isNull(): boolean {
+    return this.sip === null;
   }
 
   setVar(name: string, value: string | number | undefined): void {
@@ -246,6 +256,12 @@ export class FreeSwitchCore implements EslHost {
   private seq = 1;
   private sessionsSinceStartup = 0;
   private peakSessions = 0;
+  /** switch_time.c's per-second session counter: sessions this second, the last whole second, peaks. */
+  private spsNow = 0;
+  private spsLast = 0;
+  private spsPeak = 0;
+  private spsPeak5m = 0;
+  private readonly spsHistory: number[] = [];
   private sessionId = 0;
   readonly threePcc: ThreePcc;
   readonly media: MediaModel;
@@ -282,7 +298,7 @@ export class FreeSwitchCore implements EslHost {
     this.server = net.createServer((sock) => this.onInboundConnection(sock));
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(0, this.host, () => {
+      this.server.listen(this.opts.eslPort ?? 0, this.host, () => {
         this.server.removeListener('error', reject);
         resolve();
       });
@@ -290,6 +306,7 @@ export class FreeSwitchCore implements EslHost {
     this.eslPort = (this.server.address() as net.AddressInfo).port;
     const hb = this.opts.heartbeatMs ?? 20_000;
     this.timers.every(() => this.heartbeat(), hb);
+    this.timers.every(() => this.secondTick(), 1000);
   }
 
   async stop(): Promise<void> {
@@ -332,6 +349,10 @@ export class FreeSwitchCore implements EslHost {
 
   private addProfile(ev: FsEvent, prefix: string, ch: Channel): void {
     const p = ch.profile;
+    if (ch.isNull) {
+      this.addNullProfile(ev, prefix, ch);
+      return;
+    }
     ev.add(`${prefix}-Direction`, 'inbound')
       .add(`${prefix}-Logical-Direction`, 'inbound')
       .add(`${prefix}-Dialplan`, 'XML')
@@ -361,26 +382,61 @@ export class FreeSwitchCore implements EslHost {
       .add(`${prefix}-Privacy-Hide-Number`, 'false');
   }
 
+  /** The caller profile of an originated null/… channel, as recorded (watcher-orphan-*). */
+  private addNullProfile(ev: FsEvent, prefix: string, ch: Channel): void {
+    const dest = ch.profile['destinationNumber'];
+    ev.add(`${prefix}-Direction`, 'outbound')
+      .add(`${prefix}-Logical-Direction`, 'outbound')
+      .add(`${prefix}-Caller-ID-Number`, '0000000000')
+      .add(`${prefix}-Orig-Caller-ID-Number`, '0000000000')
+      .add(`${prefix}-Callee-ID-Name`, 'Outbound Call')
+      .add(`${prefix}-Callee-ID-Number`, dest)
+      .add(`${prefix}-ANI`, '0000000000')
+      .add(`${prefix}-Destination-Number`, dest)
+      .add(`${prefix}-Unique-ID`, ch.uuid)
+      .add(`${prefix}-Source`, 'mod_loopback')
+      .add(`${prefix}-Context`, 'default')
+      .add(`${prefix}-Channel-Name`, ch.name)
+      .add(`${prefix}-Profile-Index`, '1')
+      .add(`${prefix}-Profile-Created-Time`, ch.createdUs)
+      .add(`${prefix}-Channel-Created-Time`, ch.createdUs)
+      .add(`${prefix}-Channel-Answered-Time`, ch.answeredUs)
+      .add(`${prefix}-Channel-Progress-Time`, 0)
+      .add(`${prefix}-Channel-Progress-Media-Time`, 0)
+      .add(`${prefix}-Channel-Hangup-Time`, ch.hangupUs)
+      .add(`${prefix}-Channel-Transfer-Time`, 0)
+      .add(`${prefix}-Channel-Resurrect-Time`, 0)
+      .add(`${prefix}-Channel-Bridged-Time`, 0)
+      .add(`${prefix}-Channel-Last-Hold`, 0)
+      .add(`${prefix}-Channel-Hold-Accum`, 0)
+      .add(`${prefix}-Screen-Bit`, 'true')
+      .add(`${prefix}-Privacy-Hide-Name`, 'false')
+      .add(`${prefix}-Privacy-Hide-Number`, 'false');
+  }
+
   /** switch_channel_event_set_data: state, codecs, caller profile, other leg, variables. */
   private addChannelData(ev: FsEvent, ch: Channel, withVars: boolean): void {
-    const codec = ch.codec?.name ?? 'PCMU';
+    // A null channel is outbound, never hit a dialplan, and reads 16-bit linear audio.
+    const codec = ch.isNull ? 'L16' : ch.codec?.name ?? 'PCMU';
+    const bitRate = ch.isNull ? 128000 : 64000;
+    const direction = ch.isNull ? 'outbound' : 'inbound';
     ev.add('Channel-State', ch.state)
       .add('Channel-Call-State', ch.callState)
       .add('Channel-State-Number', CS_NUMBER[ch.state] ?? 0)
       .add('Channel-Name', ch.name)
       .add('Unique-ID', ch.uuid)
-      .add('Call-Direction', 'inbound')
-      .add('Presence-Call-Direction', 'inbound')
-      .add('Channel-HIT-Dialplan', 'true')
+      .add('Call-Direction', direction)
+      .add('Presence-Call-Direction', direction)
+      .add('Channel-HIT-Dialplan', ch.isNull ? 'false' : 'true')
       .add('Channel-Call-UUID', ch.uuid)
       .add('Answer-State', ch.answerState)
       .add('Hangup-Cause', ch.hangupCause)
       .add('Channel-Read-Codec-Name', codec)
       .add('Channel-Read-Codec-Rate', 8000)
-      .add('Channel-Read-Codec-Bit-Rate', 64000)
+      .add('Channel-Read-Codec-Bit-Rate', bitRate)
       .add('Channel-Write-Codec-Name', codec)
       .add('Channel-Write-Codec-Rate', 8000)
-      .add('Channel-Write-Codec-Bit-Rate', 64000);
+      .add('Channel-Write-Codec-Bit-Rate', bitRate);
     this.addProfile(ev, 'Caller', ch);
     const other = ch.bridgedTo ? this.channels.get(ch.bridgedTo) : undefined;
     if (other && ch.otherType) {
@@ -405,24 +461,51 @@ export class FreeSwitchCore implements EslHost {
     for (const l of [...this.listeners]) if (l.wants(ev)) l.deliver(ev);
   }
 
+  /** A session was created: the counts `status` and HEARTBEAT report. */
+  private countSession(): void {
+    this.sessionsSinceStartup++;
+    this.spsNow++;
+    this.peakSessions = Math.max(this.peakSessions, this.channels.size);
+  }
+
+  /** switch_time.c, once a second: the last second's session count and the peaks. */
+  private secondTick(): void {
+    this.spsLast = this.spsNow;
+    this.spsNow = 0;
+    this.spsPeak = Math.max(this.spsPeak, this.spsLast);
+    this.spsHistory.push(this.spsLast);
+    if (this.spsHistory.length > 300) this.spsHistory.shift();
+    this.spsPeak5m = Math.max(...this.spsHistory);
+  }
+
+  private get spsLimit(): number {
+    return this.opts.sessionsPerSecond ?? 30;
+  }
+
+  /** switch_core.c send_heartbeat; Session-Per-Sec is what is left of this second's budget. */
   private heartbeat(): void {
     const up = Date.now() - this.startedAt;
     const ev = this.newEvent('HEARTBEAT', 'switch_core.c', 'send_heartbeat', 95);
     ev.add('Event-Info', 'System Ready')
       .add('Up-Time', upTime(up))
-      .add('FreeSWITCH-Version', '1.10.12-release~64bit')
+      .add('FreeSWITCH-Version', VERSION_FULL)
       .add('Uptime-msec', up)
-      .add('Session-Count', this.channels.size)
+      .add('Session-Count', this.sessionCount())
       .add('Max-Sessions', 1000)
-      .add('Session-Per-Sec', 80)
-      .add('Session-Per-Sec-Last', 0)
-      .add('Session-Per-Sec-Max', 2)
-      .add('Session-Per-Sec-FiveMin', 2)
+      .add('Session-Per-Sec', Math.max(0, this.spsLimit - this.spsNow))
+      .add('Session-Per-Sec-Last', this.spsLast)
+      .add('Session-Per-Sec-Max', this.spsPeak)
+      .add('Session-Per-Sec-FiveMin', this.spsPeak5m)
       .add('Session-Since-Startup', this.sessionsSinceStartup)
       .add('Session-Peak-Max', this.peakSessions)
       .add('Session-Peak-FiveMin', this.peakSessions)
-      .add('Idle-CPU', '97.900000');
+      .add('Idle-CPU', IDLE_CPU.toFixed(6));
     this.fire(ev);
+  }
+
+  /** switch_core_session_count: sessions not yet destroyed. */
+  private sessionCount(): number {
+    return this.channels.size;
   }
 
   private setState(ch: Channel, state: string): void {
@@ -573,8 +656,7 @@ export class FreeSwitchCore implements EslHost {
     if (userOf(fromUri)) profile['callerIdNumber'] = fromUser;
     const ch = new Channel(uuid, call, name, profile, rtp);
     this.channels.set(uuid, ch);
-    this.sessionsSinceStartup++;
-    this.peakSessions = Math.max(this.peakSessions, this.channels.size);
+    this.countSession();
     this.initVars(ch, req, fromUser, fromUriVar, fromHp);
     this.fire(this.channelEvent(ch, 'CHANNEL_CREATE', 'switch_core_state_machine.c', 'switch_core_session_run', 600));
     if (!rtp) {
@@ -610,7 +692,7 @@ export class FreeSwitchCore implements EslHost {
   }
 
   private initVars(ch: Channel, req: SipMessage, fromUser: string, fromUriVar: string, fromHp: { host: string; port: number }): void {
-    const call = ch.sip;
+    const call = ch.sip!;
     const toUri = uriOf(header(req, 'to')) ?? '';
     const toHp = safeHostPort(toUri);
     const reqHp = safeHostPort(req.uri ?? '');
@@ -714,7 +796,7 @@ export class FreeSwitchCore implements EslHost {
   /** The mrf dialplan: answer, then `socket ${sip_h_X-esl-outbound} async full`. */
   private answerAndConnect(ch: Channel, esl: string): void {
     if (ch.down || !ch.local) return;
-    this.sip.answer(ch.sip, ch.local.wire, [
+    this.sip.answer(ch.sip!, ch.local.wire, [
       ['Remote-Party-ID', `"${ch.profile['destinationNumber']}" <sip:${ch.profile['destinationNumber']}@${this.host}>;party=calling;privacy=off;screen=no`],
     ]);
     ch.answeredUs = nowUs();
@@ -836,7 +918,7 @@ export class FreeSwitchCore implements EslHost {
     ch.answerState = 'hangup';
     ch.setVar('hangup_cause', ch.hangupCause);
     ch.setVar('hangup_cause_q850', CAUSES[ch.hangupCause]);
-    if (!ch.vars.has('sip_hangup_disposition')) ch.setVar('sip_hangup_disposition', ch.sip.state === 'early' ? 'send_refuse' : 'send_bye');
+    if (ch.sip && !ch.vars.has('sip_hangup_disposition')) ch.setVar('sip_hangup_disposition', ch.sip.state === 'early' ? 'send_refuse' : 'send_bye');
     this.fire(this.channelEvent(ch, 'CHANNEL_HANGUP', 'switch_channel.c', 'switch_channel_perform_hangup', 3546));
     ch.queue = [];
     this.timers.clear(ch.kickTimer);
@@ -859,10 +941,10 @@ export class FreeSwitchCore implements EslHost {
     else ch.callState = 'HANGUP';
     const cause = ch.hangupCause ?? 'NORMAL_CLEARING';
     ch.rtp?.close();
-    if (ch.sip.state === 'early') {
+    if (ch.sip?.state === 'early') {
       const status = sipStatusFor(cause);
       this.sip.reject(ch.sip, status, PHRASES[status] ?? 'Temporarily Unavailable', [['Reason', `Q.850;cause=${CAUSES[cause] ?? 16};text="${cause}"`]]);
-    } else this.sip.bye(ch.sip, CAUSES[cause], cause);
+    } else if (ch.sip) this.sip.bye(ch.sip, CAUSES[cause], cause);
     for (const l of [...this.listeners]) if (l.session === ch.uuid) l.channelDown();
     this.timers.set(() => this.report(ch), 5);
   }
@@ -881,9 +963,10 @@ export class FreeSwitchCore implements EslHost {
     ch.state = 'CS_REPORTING';
     this.fire(this.channelEvent(ch, 'CHANNEL_STATE', 'switch_channel.c', 'switch_channel_perform_set_running_state', 2137));
     this.fire(this.channelEvent(ch, 'CHANNEL_HANGUP_COMPLETE', 'switch_core_state_machine.c', 'switch_core_session_reporting_state', 1018));
+    // Recorded (watcher-orphan-*): CHANNEL_DESTROY still says CS_REPORTING; CS_DESTROY comes after it.
+    this.fire(this.channelEvent(ch, 'CHANNEL_DESTROY', 'switch_core_session.c', 'switch_core_session_perform_destroy', 1722));
     ch.state = 'CS_DESTROY';
     this.fire(this.channelEvent(ch, 'CHANNEL_STATE', 'switch_channel.c', 'switch_channel_perform_set_running_state', 2137));
-    this.fire(this.channelEvent(ch, 'CHANNEL_DESTROY', 'switch_core_session.c', 'switch_core_session_perform_destroy', 1722));
     this.channels.delete(ch.uuid);
     // A lingering socket with a timer closes on its own; one lingering "forever" holds the session
     // until the client goes, which real FS allows too.
@@ -1209,6 +1292,67 @@ export class FreeSwitchCore implements EslHost {
     this.kick(ch, 20);
   }
 
+  /**
+   * `originate [{var=value,…}]null/<number> &park()`: mod_loopback's null endpoint answers at once
+   * and the channel parks, with no SIP and no media. The one originate the stand-in models: tests
+   * use it to leave behind a channel no call holds. The channel exists when the reply is written;
+   * its events follow it, in the recorded order (watcher-orphan-*).
+   */
+  originate(arg: string): string {
+    const usage = '-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n';
+    const [url, dest] = arg.split(/\s+/);
+    if (!url || !dest) return usage;
+    const m = /^(?:\{([^}]*)\})?([^/{}]+)\/(.*)$/.exec(url);
+    if (!m || m[2] !== 'null') return '-ERR CHAN_NOT_IMPLEMENTED\n';
+    if (!/^&park(\(\))?$/.test(dest)) return `-ERR the FreeSWITCH stand-in originates null/ channels to &park only, not ${dest}\n`;
+    const vars = new Map((m[1] ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => splitVar(kv)));
+    const uuid = vars.get('origination_uuid') || randomUUID();
+    if (this.channels.has(uuid)) return '-ERR DESTINATION_OUT_OF_ORDER\n';
+    const number = m[3] ?? '';
+    const ch = new Channel(uuid, null, `null/${number}`, { destinationNumber: number }, undefined);
+    this.channels.set(uuid, ch);
+    this.countSession();
+    for (const [k, v] of [['direction', 'outbound'], ['is_outbound', 'true'], ['uuid', uuid], ['call_uuid', uuid],
+      ['session_id', String(++this.sessionId)], ['read_codec', 'L16'], ['read_rate', '8000'], ['write_codec', 'L16'],
+      ['write_rate', '8000'], ['channel_name', ch.name], ['originate_early_media', 'true'], ['originate_endpoint', 'null'], ...vars]) {
+      ch.setVar(k!, v);
+    }
+    // The session is born under a uuid of its own; origination_uuid renames it (CHANNEL_UUID) after
+    // its CODEC events, so a listener filtering on the new uuid sees CHANNEL_UUID instead (recorded).
+    const bornAs = vars.has('origination_uuid') ? randomUUID() : uuid;
+    this.timers.set(() => {
+      if (ch.down) return;
+      const fire = (name: string) => this.fire(this.channelEvent(ch, name, 'switch_core_state_machine.c', 'switch_core_session_run', 626));
+      for (let i = 0; i < 2; i++) {
+        const codec = this.channelEvent(ch, 'CODEC', 'switch_core_codec.c', 'switch_core_session_set_read_codec', 253);
+        for (const h of ['Unique-ID', 'Channel-Call-UUID', 'Caller-Unique-ID']) codec.set(h, bornAs);
+        this.fire(codec);
+      }
+      if (bornAs !== uuid) {
+        this.fire(this.channelEvent(ch, 'CHANNEL_UUID', 'switch_core_session.c', 'switch_core_session_set_uuid', 2194, (ev) => ev.add('Old-Unique-ID', bornAs)));
+      }
+      fire('CHANNEL_OUTGOING');
+      this.setState(ch, 'CS_INIT');
+      fire('CHANNEL_CREATE');
+      fire('CHANNEL_ORIGINATE');
+      this.setState(ch, 'CS_ROUTING');
+      this.setState(ch, 'CS_CONSUME_MEDIA');
+      ch.answeredUs = nowUs();
+      ch.answerState = 'answered';
+      this.fire(this.channelEvent(ch, 'CHANNEL_ANSWER', 'switch_channel.c', 'switch_channel_perform_mark_answered', 3943));
+      this.setCallState(ch, 'ACTIVE');
+      fire('CALL_UPDATE');
+      this.setState(ch, 'CS_EXECUTE');
+      this.enqueue(ch, { app: 'park', arg: '', loops: 1 });
+    }, 1);
+    return `+OK ${uuid}\n`;
+  }
+
+  /** The park application entered (CHANNEL_PARK) or left (CHANNEL_UNPARK) on a channel. */
+  parkEvent(ch: Channel, name: 'CHANNEL_PARK' | 'CHANNEL_UNPARK'): void {
+    this.fire(this.channelEvent(ch, name, 'switch_ivr.c', 'switch_ivr_park', name === 'CHANNEL_PARK' ? 1004 : 1267));
+  }
+
   // ---- API ----
 
   api(command: string, arg: string | undefined, _l?: EslListener): string {
@@ -1235,17 +1379,19 @@ export class FreeSwitchCore implements EslHost {
       bar + '\n1 profile 0 aliases\n';
   }
 
+  /** mod_commands.c status_function, line for line as recorded (watcher-orphan-*). */
   status(): string {
     const up = Date.now() - this.startedAt;
-    return `UP ${upTime(up)}\nFreeSWITCH (Version 1.10.12 -release 64bit) is ready\n` +
+    return `UP ${upTime(up)}\nFreeSWITCH (Version ${VERSION_STATUS}) is ready\n` +
       `${this.sessionsSinceStartup} session(s) since startup\n` +
-      `${this.channels.size} session(s) - peak ${this.peakSessions}, last 5min ${this.peakSessions} \n` +
-      `0 session(s) per Sec out of max 80, peak 2, last 5min 2 \n1000 session(s) max\nmin idle cpu 0.00/97.90\n` +
+      `${this.sessionCount()} session(s) - peak ${this.peakSessions}, last 5min ${this.peakSessions} \n` +
+      `${this.spsLast} session(s) per Sec out of max ${this.spsLimit}, peak ${this.spsPeak}, last 5min ${this.spsPeak5m} \n` +
+      `1000 session(s) max\nmin idle cpu 0.00/${IDLE_CPU.toFixed(2)}\n` +
       'Current Stack Size/Max 240K/8192K\n';
   }
 
   showChannels(asJson: boolean): string {
-    const rows = [...this.channels.values()].filter((c) => !c.tornDown).map((c) => ({
+    const rows = [...this.channels.values()].filter((c) => !c.tornDown).map((c) => c.isNull ? this.nullRow(c) : ({
       uuid: c.uuid, direction: 'inbound', created: stamp(c.createdUs), created_epoch: String(Math.floor(c.createdUs / 1e6)),
       name: c.name, state: c.state, cid_name: c.profile['callerIdName'] ?? '', cid_num: c.profile['callerIdNumber'] ?? '',
       ip_addr: c.profile['networkAddr'] ?? '', dest: c.profile['destinationNumber'] ?? '',
@@ -1258,10 +1404,25 @@ export class FreeSwitchCore implements EslHost {
       initial_ip_addr: c.profile['networkAddr'] ?? '', initial_dest: c.profile['destinationNumber'] ?? '',
       initial_dialplan: 'XML', initial_context: 'mrf',
     }));
-    if (asJson) return rows.length ? JSON.stringify({ row_count: rows.length, rows }) : JSON.stringify({ row_count: 0 });
+    // Recorded: `{"row_count": 0}` with a space and a newline when empty, compact JSON otherwise.
+    if (asJson) return rows.length ? JSON.stringify({ row_count: rows.length, rows }) : '{"row_count": 0}\n';
     const cols = ['uuid', 'direction', 'created', 'created_epoch', 'name', 'state', 'cid_name', 'cid_num', 'ip_addr', 'dest', 'application', 'application_data', 'dialplan', 'context', 'read_codec', 'read_rate', 'read_bit_rate', 'write_codec', 'write_rate', 'write_bit_rate', 'secure', 'hostname', 'presence_id', 'presence_data', 'accountcode', 'callstate', 'callee_name', 'callee_num', 'callee_direction', 'call_uuid', 'sent_callee_name', 'sent_callee_num', 'initial_cid_name', 'initial_cid_num', 'initial_ip_addr', 'initial_dest', 'initial_dialplan', 'initial_context'];
     const lines = [cols.join(','), ...rows.map((r) => cols.map((k) => (r as Record<string, string>)[k] ?? '').join(','))];
     return `${lines.join('\n')}\n\n${rows.length} total.\n`;
+  }
+
+  /** A null/… channel's row in `show channels`, as recorded (watcher-orphan-*). */
+  private nullRow(c: Channel): Record<string, string> {
+    const dest = c.profile['destinationNumber'] ?? '';
+    return {
+      uuid: c.uuid, direction: 'outbound', created: stamp(c.createdUs), created_epoch: String(Math.floor(c.createdUs / 1e6)),
+      name: c.name, state: c.state, cid_name: 'Outbound Call', cid_num: dest, ip_addr: '', dest,
+      application: c.running?.app ?? '', application_data: c.running?.arg ?? '', dialplan: '', context: 'default',
+      read_codec: 'L16', read_rate: '8000', read_bit_rate: '128000', write_codec: 'L16', write_rate: '8000', write_bit_rate: '128000',
+      secure: '', hostname: this.hostname, presence_id: '', presence_data: '', accountcode: '', callstate: c.callState,
+      callee_name: '', callee_num: '0000000000', callee_direction: 'RECV', call_uuid: c.uuid, sent_callee_name: '', sent_callee_num: '',
+      initial_cid_name: '', initial_cid_num: '0000000000', initial_ip_addr: '', initial_dest: dest, initial_dialplan: '', initial_context: 'default',
+    };
   }
 
   /** uuid_dump: CHANNEL_DATA with the channel's data, serialised plain (url-encoded) by default. */
@@ -1280,7 +1441,7 @@ export class FreeSwitchCore implements EslHost {
 
   info(ch: Channel): ChannelInfo {
     return {
-      uuid: ch.uuid, callId: ch.sip.callId, name: ch.name, state: ch.state, callState: ch.callState,
+      uuid: ch.uuid, callId: ch.sip?.callId ?? '', name: ch.name, state: ch.state, callState: ch.callState,
       answerState: ch.answerState, bridgedTo: ch.bridgedTo, currentApplication: ch.running?.app,
       rtpPort: ch.rtpPort, rtpPackets: ch.rtp?.packets ?? 0, queued: ch.queue.map((q) => q.app),
       recordings: [...ch.recordings.keys()], variables: Object.fromEntries(ch.vars),
@@ -1307,10 +1468,19 @@ function canonicalX(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase()).replace(/^X-Esl-Outbound$/, 'X-esl-outbound');
 }
 
+/** switch_core_measure_time as send_heartbeat and status print it: `1 day`, `2 days`. */
 function upTime(ms: number): string {
   const s = Math.floor(ms / 1000);
-  return `0 years, ${Math.floor(s / 86400)} days, ${Math.floor(s / 3600) % 24} hours, ${Math.floor(s / 60) % 60} minutes, ${s % 60} seconds, ${ms % 1000} milliseconds, 0 microseconds`;
+  const n = (v: number, unit: string) => `${v} ${unit}${v === 1 ? '' : 's'}`;
+  return [n(0, 'year'), n(Math.floor(s / 86400), 'day'), n(Math.floor(s / 3600) % 24, 'hour'), n(Math.floor(s / 60) % 60, 'minute'),
+    n(s % 60, 'second'), n(ms % 1000, 'millisecond'), n(0, 'microsecond')].join(', ');
 }
+
+/** The version strings of the recorded 1.10.12 build (`status`, HEARTBEAT). */
+const VERSION_STATUS = '1.10.12-release git a88d069 2024-08-02 21:02:27Z 64bit';
+const VERSION_FULL = '1.10.12-release+git~20240802T210227Z~a88d069d6f~64bit';
+/** What the stand-in reports as idle CPU (percent); the real figure moves with the machine's load. */
+const IDLE_CPU = 97.9;
 
 function stamp(us: number): string {
   return eventDates(new Date(Math.floor(us / 1000))).local;
@@ -1428,8 +1598,11 @@ const APPS: Record<string, App> = {
     await run.wait(Math.max(0, Number.parseInt(arg, 10) || 0));
     return '_none_';
   },
-  async park(_core, _ch, run) {
+  async park(core, ch, run) {
+    // switch_ivr_park: parked until something ends it (uuid_kill, a transfer).
+    core.parkEvent(ch, 'CHANNEL_PARK');
     await run.wait(undefined);
+    core.parkEvent(ch, 'CHANNEL_UNPARK');
     return '_none_';
   },
   async record_session(core, ch, run, arg) {
@@ -1554,6 +1727,7 @@ function withUuid(core: FreeSwitchCore, arg: string, usage: string, fn: (ch: Cha
 
 const API: Record<string, Api> = {
   status: (core) => core.status(),
+  originate: (core, arg) => core.originate(arg),
   version: () => 'FreeSWITCH Version 1.10.12-release~64bit (-release 64bit)\n',
   hostname: (core) => core.hostname,
   reloadxml: () => '+OK [Success]\n',
@@ -1580,7 +1754,8 @@ const API: Record<string, Api> = {
   },
   uuid_exists: (core, arg) => (core.channel(arg.split(/\s+/)[0] ?? '') ? 'true' : 'false'),
   uuid_kill: (core, arg) => withUuid(core, arg, '<uuid> [cause]', (ch, rest) => {
-    core.hangup(ch, (rest[0] ?? 'MANAGER_REQUEST').toUpperCase());
+    // mod_commands.c kill_function: NORMAL_CLEARING unless a cause is given (recorded in bridge-held-*, watcher-orphan-*).
+    core.hangup(ch, (rest[0] ?? 'NORMAL_CLEARING').toUpperCase());
     return '+OK\n';
   }),
   uuid_bridge(core, arg) {
