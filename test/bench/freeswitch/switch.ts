@@ -1343,7 +1343,9 @@ export class FreeSwitchCore implements EslHost {
       this.setCallState(ch, 'ACTIVE');
       fire('CALL_UPDATE');
       this.setState(ch, 'CS_EXECUTE');
-      this.enqueue(ch, { app: 'park', arg: '', loops: 1 });
+      // The session thread runs the application at once (recorded: EXECUTE park right after CS_EXECUTE).
+      ch.queue.push({ app: 'park', arg: '', loops: 1 });
+      void this.runNext(ch);
     }, 1);
     return `+OK ${uuid}\n`;
   }
