@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { ConfigLoadError, ConfigStore, reloadOnSighup } from '../config/index.js';
 import { createLogger, startApp, type App } from './app.js';
 import { systemClock } from '../calls/clock.js';
-import { watchCalendar } from './calendar-watch.js';
-import { startOpsHttp } from './http.js';
+import { watchCalendar, type CalendarWatch } from './calendar-watch.js';
+import { startOpsHttp, type StatusJson } from './http.js';
 
 export interface ServeOptions {
   configDir: string;
@@ -69,26 +69,7 @@ export async function serve(opts: ServeOptions): Promise<App> {
     port: server.http.port,
     ...(server.http.token ? { token: server.http.token } : {}),
     log: log.child({ component: 'http' }),
-    status: async () => {
-      const c = store.status();
-      const holidayCalendar = calendar.status();
-      return {
-        drachtioConnected: app.connected(),
-        config: { version: c.version, loadedAt: c.loadedAt, dir: c.dir, lastError: c.lastError },
-        liveCalls: app.live.size,
-        registeredSeats: await app.registeredSeats().catch(() => -1),
-        media: { connected: app.mediaConnected(), degradedCalls: app.metrics.mediaDegradedCalls },
-        freeswitch: app.freeswitch(),
-        redis: await app.redisState(),
-        holidayCalendar,
-        warnings: [
-          ...(app.mediaConnected() ? [] : ['media server not connected: anchored calls bridge direct and are not recorded']),
-          ...(app.freeswitch()?.connected === false ? ['FreeSWITCH watcher not connected: its load is unknown and orphan channels are not reconciled'] : []),
-          ...(app.redis.status === 'ready' ? [] : ['redis unavailable: seats get 503 (emergency calls still connect), CDRs are spooled locally']),
-          ...(holidayCalendar.covered ? [] : [`holiday calendar has no data for ${holidayCalendar.missingYears.join(', ')}`]),
-        ],
-      };
-    },
+    status: () => opsStatus(app, store, calendar),
     calls: () => [...app.live.values()].map(({ callId, tenant, seat, callee, answeredAt }) => ({ callId, tenant, seat, callee, answeredAt })),
     metrics: async () => app.metrics.render({
       liveCalls: app.live.size,
@@ -119,4 +100,26 @@ export async function serve(opts: ServeOptions): Promise<App> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('unhandledRejection', (err) => log.error({ err: (err as Error)?.message ?? String(err) }, 'unhandled rejection'));
   return app;
+}
+
+/** What GET /health shows of the running server (the composition `serve` wires; tests use it too). */
+export async function opsStatus(app: App, store: ConfigStore, calendar: CalendarWatch): Promise<StatusJson> {
+  const c = store.status();
+  const holidayCalendar = calendar.status();
+  return {
+    drachtioConnected: app.connected(),
+    config: { version: c.version, loadedAt: c.loadedAt, dir: c.dir, lastError: c.lastError },
+    liveCalls: app.live.size,
+    registeredSeats: await app.registeredSeats().catch(() => -1),
+    media: { connected: app.mediaConnected(), degradedCalls: app.metrics.mediaDegradedCalls },
+    freeswitch: app.freeswitch(),
+    redis: await app.redisState(),
+    holidayCalendar,
+    warnings: [
+      ...(app.mediaConnected() ? [] : ['media server not connected: anchored calls bridge direct and are not recorded']),
+      ...(app.freeswitch()?.connected === false ? ['FreeSWITCH watcher not connected: its load is unknown and orphan channels are not reconciled'] : []),
+      ...(app.redis.status === 'ready' ? [] : ['redis unavailable: seats get 503 (emergency calls still connect), CDRs are spooled locally']),
+      ...(holidayCalendar.covered ? [] : [`holiday calendar has no data for ${holidayCalendar.missingYears.join(', ')}`]),
+    ],
+  };
 }

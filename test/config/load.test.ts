@@ -66,6 +66,19 @@ describe('schema errors', () => {
     expect(errors).toHaveLength(3);
   });
 
+  it('the orphan reconciler\'s settings: defaults, and a grace too short to cover an endpoint\'s set-up at its line', async () => {
+    const plain = await exampleCopy();
+    await edit(plain, 'dialgate.yaml', (t) => t.replace(/  reconcile:[^\n]*\n(    [^\n]*\n)+/, ''));
+    const r = await load(plain);
+    expect(r.ok && r.snapshot.server.freeswitch.reconcile).toEqual({ enabled: true, intervalSeconds: 60, graceSeconds: 30 });
+    const dir = await exampleCopy();
+    await edit(dir, 'dialgate.yaml', ['graceSeconds: 30', 'graceSeconds: 2']);
+    const errors = await expectErrors(dir);
+    expect(errors.map((e) => [e.file, e.line, e.field, e.message])).toEqual([
+      ['dialgate.yaml', await lineOf(dir, 'dialgate.yaml', 'graceSeconds: 2'), 'freeswitch.reconcile.graceSeconds', '2 is below the minimum 5'],
+    ]);
+  });
+
   it('YAML syntax errors carry their line', async () => {
     const dir = await exampleCopy();
     await edit(dir, 'trunks.yaml', ['    uri: sip:127.0.0.1:5091', '    uri: [sip:127.0.0.1:5091']);

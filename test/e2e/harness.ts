@@ -38,6 +38,8 @@ export interface FixtureOptions {
   tenantExtra?: Record<string, string | number>;
   /** Kept for callers: the emergency route (110/119/120/122 over both trunks) is always there, as config check requires. */
   emergencyRoute?: boolean;
+  /** dialgate.yaml freeswitch.reconcile (the orphan-channel reconciler); default: the product's. */
+  reconcile?: { enabled?: boolean; intervalSeconds?: number; graceSeconds?: number };
 }
 
 /** Writes a complete config directory modelled on the telesales contract (004). */
@@ -49,7 +51,7 @@ timezone: Asia/Shanghai
 log: { level: info }
 http: { host: 127.0.0.1, port: 18080 }
 drachtio: { host: 127.0.0.1, port: 9022, secret: cymru }
-freeswitch: { host: 127.0.0.1, port: 8021, secret: ClueCon, sipAddress: 127.0.0.1:5080, recordingDir: ${dir}/rec }
+freeswitch: { host: 127.0.0.1, port: 8021, secret: ClueCon, sipAddress: 127.0.0.1:5080, recordingDir: ${dir}/rec${o.reconcile ? `, reconcile: ${JSON.stringify(o.reconcile)}` : ''} }
 redis: { url: "redis://127.0.0.1:6379" }
 cdr: { dir: ${dir}/cdr }
 ${o.alertWebhook ? `alerts: { webhook: "${o.alertWebhook}", timeoutMs: 2000 }\n` : ''}`,

@@ -87,6 +87,27 @@ describe('ops http', () => {
     expect((await fetch(`${srv.url}/health`, { method: 'POST' })).status).toBe(405);
   });
 
+  it('/metrics carries FreeSWITCH\'s health and load and the orphans killed; figures not reported yet are left out', () => {
+    const metrics = new OpsMetrics();
+    const fs = {
+      connected: true, sessions: 12, maxSessions: 1000, sessionsPerSecond: 3, sessionsPerSecondPeak5m: 9, idleCpu: 87.5,
+      uptimeSeconds: 86_400, version: '1.10.12-release', reportedAt: 1, disconnects: 0, orphansKilled: 4, lastReconcile: null,
+    };
+    const text = metrics.render({ liveCalls: 6, freeswitch: fs });
+    for (const line of ['dialgate_fs_connected 1', 'dialgate_fs_sessions 12', 'dialgate_fs_max_sessions 1000', 'dialgate_fs_sessions_per_second 3',
+      'dialgate_fs_idle_cpu_ratio 0.875', 'dialgate_fs_uptime_seconds 86400', 'dialgate_fs_orphans_killed_total 4']) {
+      expect(text).toMatch(new RegExp(`^${line}$`, 'm'));
+    }
+    expect(text).toMatch(/^# TYPE dialgate_fs_orphans_killed_total counter$/m);
+    // Watcher never connected: no load figures to show, only what is known.
+    const down = metrics.render({ liveCalls: 0, freeswitch: { ...fs, connected: false, sessions: 0, maxSessions: null, sessionsPerSecond: null, idleCpu: null, uptimeSeconds: null, orphansKilled: 0 } });
+    expect(down).toMatch(/^dialgate_fs_connected 0$/m);
+    expect(down).not.toContain('dialgate_fs_idle_cpu_ratio');
+    expect(down).not.toContain('dialgate_fs_max_sessions');
+    // Without a media server there is no FreeSWITCH section at all.
+    expect(metrics.render({ liveCalls: 0, freeswitch: null })).not.toContain('dialgate_fs_');
+  });
+
   it('default /metrics from status; a failing provider answers 500', async () => {
     let fail = false;
     srv = await startOpsHttp({ host: '127.0.0.1', port: 0, status: () => { if (fail) throw new Error('boom'); return status(); } });
