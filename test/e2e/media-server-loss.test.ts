@@ -1,13 +1,16 @@
 // FreeSWITCH dies mid-call (its process killed: no BYE, no hangup event, sockets reset). The call
 // must still end: both legs get our BYE, the talk time is settled, the CDR is complete, and the
 // one-port tenant's slot is free again within RECOVERY_BOUND_MS, so its next call connects (direct,
-// since the media server is gone) instead of 486 for the slot's 4 h TTL. Bench only: the real
-// FreeSWITCH is shared and must not be killed.
+// since the media server is gone) instead of 486 for the slot's 4 h TTL. Then FreeSWITCH comes
+// back on its port: the watcher and fsmrf reconnect, /health says so, calls are anchored again.
+// Bench only: the real FreeSWITCH is shared and must not be killed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slotKey } from '../../src/ledger/concurrency.js';
+import { watchCalendar } from '../../src/ops/calendar-watch.js';
+import { opsStatus } from '../../src/ops/serve.js';
 import { freeUdpPort } from '../bench/sipp.js';
 import { readCdrs, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { REAL } from './real-servers.js';
@@ -20,8 +23,8 @@ const IN_WINDOW = '2026-11-23T10:00:00+08:00';
  */
 const RECOVERY_BOUND_MS = 6_000;
 
-async function startFreeSwitchProcess(): Promise<{ child: ChildProcess; port: number; password: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'freeswitch-process.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startFreeSwitchProcess(port?: number): Promise<{ child: ChildProcess; port: number; password: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'freeswitch-process.ts'), ...(port ? [String(port)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`FreeSWITCH stand-in exited (${code})`)));
@@ -45,8 +48,10 @@ describe.skipIf(REAL !== null)('FreeSWITCH killed mid-call', () => {
   }, 30_000);
   afterAll(async () => {
     fs?.child.kill('SIGKILL');
+    restarted?.child.kill('SIGKILL');
     await bench?.stop();
   });
+  let restarted: Awaited<ReturnType<typeof startFreeSwitchProcess>> | undefined;
 
   it('ends both legs, settles, writes a full CDR and frees the one port within the bound; the next call connects', async () => {
     const trunk = await startTrunk(ports[0], { answer: 200 });
@@ -89,5 +94,31 @@ describe.skipIf(REAL !== null)('FreeSWITCH killed mid-call', () => {
     await next.stop();
     const last = (await waitForCdrs(bench, before + 2)).at(-1)!;
     expect(last).toMatchObject({ sipStatus: 200, media: 'direct' });
+  }, 60_000);
+
+  it('FreeSWITCH restarted on its port: the watcher and fsmrf reconnect, /health says so, calls are anchored again', async () => {
+    const calendar = watchCalendar(() => bench.store.current(), bench.clock, { warn: () => {}, info: () => {} });
+    // Down (the previous test killed it): /health is degraded and says what that means.
+    const down = await opsStatus(bench.app, bench.store, calendar);
+    expect(down.freeswitch).toMatchObject({ connected: false, disconnects: 1 });
+    expect(down.warnings).toContain('FreeSWITCH watcher not connected: its load is unknown and orphan channels are not reconciled');
+
+    restarted = await startFreeSwitchProcess(fs.port);
+    // Both connections back off (1 s doubling to 30 s) while it was away; within one step of it now.
+    const deadline = Date.now() + 40_000;
+    while (!(bench.app.freeswitch()?.connected && bench.app.mediaConnected())) {
+      if (Date.now() > deadline) throw new Error(`not reconnected: ${JSON.stringify(bench.app.freeswitch())}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const up = await opsStatus(bench.app, bench.store, calendar);
+    expect(up.freeswitch).toMatchObject({ connected: true, sessions: 0, disconnects: 1, maxSessions: 1000, idleCpu: 97.9 });
+    expect(up.warnings!.some((w) => w.startsWith('FreeSWITCH watcher'))).toBe(false);
+
+    const trunk = await startTrunk(ports[0], { answer: 200 });
+    const before = readCdrs(bench).length;
+    const r = await seatCalls(bench, { callee: '13812345678', expect: 200, holdMs: 500 });
+    expect(r.exitCode, r.errors).toBe(0);
+    await trunk.stop();
+    expect((await waitForCdrs(bench, before + 1)).at(-1)).toMatchObject({ sipStatus: 200, media: 'anchored', mediaNote: null });
   }, 60_000);
 });
