@@ -125,7 +125,10 @@ export class FreeSwitchWatcher {
     return live;
   }
 
-  /** An api command; rejects when not connected, on -ERR-free silence past the deadline, or on disconnect. */
+  /**
+   * An api command's reply body (an -ERR is a reply too). Rejects when not connected, on disconnect,
+   * and when no reply comes within the deadline (the connection is then dropped and rebuilt).
+   */
   api(command: string, args = ''): Promise<string> {
     const conn = this.conn;
     if (!conn || !this.ready) return Promise.reject(new Error('FreeSWITCH event socket not connected'));
