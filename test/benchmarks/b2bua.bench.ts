@@ -3,6 +3,9 @@
 // milliseconds per call (from /proc, the app process only), and dialgate / bare. Both apps run as their own processes (dialgate through
 // `dialgate serve`, every policy on, seats authenticating with digest); the stand-ins too.
 // Run: npx tsx test/benchmarks/b2bua.bench.ts   (env RATES=100,200,300 SECONDS=6)
+// On the real drachtio-server instead of the stand-in: DIALGATE_REAL_SERVERS=realstack (or
+// drachtio=HOST:PORT/SECRET,sip=HOST:PORT,esl=...), as for test:real. dialgate runs dist/ when
+// built (npm run build), else the sources through tsx; DIALGATE_BENCH_SOURCES=1 forces the sources.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +17,8 @@ import { SEATS, startTrunk, writeFixtureConfig } from '../e2e/harness.js';
 import { injection, seatCall } from '../e2e/scenarios.js';
 import { startRedis } from '../helpers/redis.js';
 import { startStandIns } from './standins-child.js';
+import { realServers } from '../e2e/real-servers.js';
+import { existsSync } from 'node:fs';
 
 const RATES = (process.env.RATES ?? '100,200,300').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 6);
@@ -37,14 +42,22 @@ function startChild(cmd: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promi
 
 const stop = (c: ChildProcess) => new Promise<void>((r) => { c.once('exit', () => r()); c.kill('SIGTERM'); });
 
-interface Row { ok: number; failed: number; cps: number; cpuPerCall: number }
+interface Row { ok: number; failed: number; cps: number; cpuPerCall: number; p50: number; p99: number }
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
+}
 
 async function main(): Promise<void> {
   const redis = await startRedis();
-  const standIns = await startStandIns();
+  const real = realServers();
+  const standIns = real
+    ? { ports: { adminPort: real.drachtio.port, sipPort: Number(real.sip.split(':')[1]), secret: real.drachtio.secret, sipHost: real.sip }, stop: async () => {} }
+    : await startStandIns();
+  const secret = real?.drachtio.secret ?? 'cymru';
   const trunkPorts: [number, number] = [await freeUdpPort(), await freeUdpPort()];
   const trunk = await startTrunk(trunkPorts[0], { answer: 200, ringMs: 0 });
-  const target = `127.0.0.1:${standIns.ports.sipPort}`;
+  const target = real ? real.sip : `127.0.0.1:${standIns.ports.sipPort}`;
   const dir = mkdtempSync(join(tmpdir(), 'dialgate-b2bua-'));
   writeFixtureConfig(dir, { trunkPorts, media: 'direct', recording: false, window: '00:00-24:00', maxConcurrent: 10_000, trunkMaxConcurrent: 10_000 });
   const ledgerClient = redis.client();
@@ -58,23 +71,27 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const r = seat
       ? await runSipp({
-        scenario: seatCall({ expect: 200, holdMs: 1500 }), target, calls, rate, concurrency: 20_000, timeoutMs: 120_000,
+        scenario: seatCall({ expect: 200, holdMs: 1500 }), target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, rtts: true,
         injectionFile: injection(Array.from({ length: calls }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
         auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${target}` },
       })
-      : await runSipp({ scenario: 'call-basic', target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, service: '13812345678' });
+      : await runSipp({ scenario: 'call-basic', target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, service: '13812345678', rtts: true });
     const elapsed = (Date.now() - t0) / 1000;
     const cpu = cpuMs(app.pid!) - cpu0;
-    return { ok: r.successful, failed: r.failed, cps: r.successful / elapsed, cpuPerCall: cpu / Math.max(1, r.successful + r.failed) };
+    const rtts = [...(r.rttMs ?? [])].sort((a, b) => a - b);
+    return { ok: r.successful, failed: r.failed, cps: r.successful / elapsed, cpuPerCall: cpu / Math.max(1, r.successful + r.failed), p50: percentile(rtts, 50), p99: percentile(rtts, 99) };
   };
 
   const results = new Map<number, { bare?: Row; dialgate?: Row }>();
   try {
-    const bare = await startChild(['--import', 'tsx', join(import.meta.dirname, 'bare-b2bua.ts'), String(standIns.ports.adminPort), String(trunkPorts[0])], process.env, /^ready$/);
+    const bare = await startChild(['--import', 'tsx', join(import.meta.dirname, 'bare-b2bua.ts'), String(standIns.ports.adminPort), String(trunkPorts[0]), secret], process.env, /^ready$/);
     for (const rate of RATES) results.set(rate, { bare: await measure(bare, rate, false) });
     await stop(bare);
-    const dialgate = await startChild([join(import.meta.dirname, '../../src/dialgate.js'), 'serve', '--config', dir], {
-      ...process.env, DIALGATE_DRACHTIO_PORT: String(standIns.ports.adminPort), DIALGATE_DRACHTIO_SECRET: 'cymru',
+    const dist = join(import.meta.dirname, '../../dist/src/cli.js');
+    const entry = existsSync(dist) && !process.env.DIALGATE_BENCH_SOURCES ? dist : join(import.meta.dirname, '../../src/dialgate.js');
+    console.error(`dialgate runs ${entry}${real ? `; real drachtio-server ${real.drachtio.host}:${real.drachtio.port}` : '; drachtio stand-in'}`);
+    const dialgate = await startChild([entry, 'serve', '--config', dir], {
+      ...process.env, DIALGATE_DRACHTIO_PORT: String(standIns.ports.adminPort), DIALGATE_DRACHTIO_SECRET: secret,
       DIALGATE_REDIS_URL: redis.url, DIALGATE_LOG_LEVEL: 'info', DIALGATE_ESL_PORT: '1',
     }, /ops http listening/);
     for (const rate of RATES) results.get(rate)!.dialgate = await measure(dialgate, rate, true);
@@ -86,10 +103,11 @@ async function main(): Promise<void> {
     await redis.stop();
   }
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-  console.log(`offered cps | bare ok/failed, cps, CPU ms/call | dialgate ok/failed, cps, CPU ms/call | cps ratio | CPU ratio   (${SECONDS} s per rate, calls of 1.5 s)`);
+  console.log(`${real ? 'real drachtio-server' : 'drachtio stand-in'}; ${SECONDS} s per rate, calls of 1.5 s; setup = INVITE to 200 OK as the caller sees it (dialgate's includes the digest challenge)`);
+  console.log('offered cps | bare ok/failed, cps, CPU ms/call, setup p50/p99 ms | dialgate ok/failed, cps, CPU ms/call, setup p50/p99 ms | cps ratio | CPU ratio');
   for (const [rate, { bare, dialgate }] of results) {
     if (!bare || !dialgate) continue;
-    console.log(`${rate} | ${bare.ok}/${bare.failed}, ${f(bare.cps, 0)}, ${f(bare.cpuPerCall)} | ${dialgate.ok}/${dialgate.failed}, ${f(dialgate.cps, 0)}, ${f(dialgate.cpuPerCall)} | ${f(dialgate.cps / bare.cps)} | ${f(dialgate.cpuPerCall / bare.cpuPerCall, 1)}`);
+    console.log(`${rate} | ${bare.ok}/${bare.failed}, ${f(bare.cps, 0)}, ${f(bare.cpuPerCall)}, ${f(bare.p50, 0)}/${f(bare.p99, 0)} | ${dialgate.ok}/${dialgate.failed}, ${f(dialgate.cps, 0)}, ${f(dialgate.cpuPerCall)}, ${f(dialgate.p50, 0)}/${f(dialgate.p99, 0)} | ${f(dialgate.cps / bare.cps)} | ${f(dialgate.cpuPerCall / bare.cpuPerCall, 1)}`);
   }
 }
 
