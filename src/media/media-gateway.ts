@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import {
   ESL_COMMAND_TIMEOUT_MS, MediaDeadlineError, promptDeadlineMs, RELEASE_TIMEOUT_MS, withDeadline, type PromptFiles,
 } from './deadlines.js';
+import { guardEslReconnects } from './esl-retry-guard.js';
 
 export interface MediaSettings {
   address: string;
@@ -39,6 +40,7 @@ export class MediaGateway {
   get available(): boolean { return this.ms !== null; }
 
   async connect(settings: MediaSettings): Promise<void> {
+    guardEslReconnects();
     this.settings = settings;
     const mrf = new Mrf(this.srf);
     const ms = await mrf.connect({

@@ -30,17 +30,33 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
+/** Lines each child wrote to stdout (dialgate's log lines), by pid. */
+const stdoutLines = new Map<number, number>();
+const logSample = new Map<string, number>();
+
 function startChild(cmd: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
   const child = spawn(process.execPath, cmd, { stdio: ['ignore', 'pipe', 'pipe'], env });
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (l) => { if (ready.test(l)) resolve(child); });
+    lines.on('line', (l) => {
+      stdoutLines.set(child.pid!, (stdoutLines.get(child.pid!) ?? 0) + 1);
+      const msg = /"msg":"([^"]*)"/.exec(l)?.[1];
+      if (msg) logSample.set(msg, (logSample.get(msg) ?? 0) + 1);
+      if (ready.test(l)) resolve(child);
+    });
     child.stderr!.on('data', (d: Buffer) => { if (process.env.BENCH_LOG) process.stderr.write(d); });
     child.once('exit', (code) => reject(new Error(`${cmd.join(' ')} exited (${code})`)));
   });
 }
 
 const stop = (c: ChildProcess) => new Promise<void>((r) => { c.once('exit', () => r()); c.kill('SIGTERM'); });
+
+/** INFO commandstats as command → calls. */
+async function commandStats(client: { info(section: string): Promise<string> }): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const m of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
 
 interface Row { ok: number; failed: number; cps: number; cpuPerCall: number; p50: number; p99: number }
 
@@ -84,17 +100,51 @@ async function main(): Promise<void> {
 
   const results = new Map<number, { bare?: Row; dialgate?: Row }>();
   try {
-    const bare = await startChild(['--import', 'tsx', join(import.meta.dirname, 'bare-b2bua.ts'), String(standIns.ports.adminPort), String(trunkPorts[0]), secret], process.env, /^ready$/);
-    for (const rate of RATES) results.set(rate, { bare: await measure(bare, rate, false) });
-    await stop(bare);
-    const dist = join(import.meta.dirname, '../../dist/src/cli.js');
+    const bare = process.env.DIALGATE_BENCH_ONLY ? undefined : await startChild(['--import', 'tsx', join(import.meta.dirname, 'bare-b2bua.ts'), String(standIns.ports.adminPort), String(trunkPorts[0]), secret], process.env, /^ready$/);
+    for (const rate of RATES) results.set(rate, bare ? { bare: await measure(bare, rate, false) } : {});
+    if (bare) await stop(bare);
+    const dist = join(import.meta.dirname, '../../dist/cli.js');
     const entry = existsSync(dist) && !process.env.DIALGATE_BENCH_SOURCES ? dist : join(import.meta.dirname, '../../src/dialgate.js');
     console.error(`dialgate runs ${entry}${real ? `; real drachtio-server ${real.drachtio.host}:${real.drachtio.port}` : '; drachtio stand-in'}`);
-    const dialgate = await startChild([entry, 'serve', '--config', dir], {
+    // DIALGATE_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile dialgate under this load
+    const nodeArgs = (process.env.DIALGATE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const dialgate = await startChild([...nodeArgs, entry, 'serve', '--config', dir], {
       ...process.env, DIALGATE_DRACHTIO_PORT: String(standIns.ports.adminPort), DIALGATE_DRACHTIO_SECRET: secret,
       DIALGATE_REDIS_URL: redis.url, DIALGATE_LOG_LEVEL: 'info', DIALGATE_ESL_PORT: '1',
     }, /ops http listening/);
-    for (const rate of RATES) results.get(rate)!.dialgate = await measure(dialgate, rate, true);
+    // Round trips: 50 calls with MONITOR on (commands run inside Lua scripts are tagged `lua` and
+    // are not round trips), before the measured rates so MONITOR's cost does not skew them.
+    const monitor = await ledgerClient.duplicate().monitor();
+    const trips = new Map<string, number>();
+    monitor.on('monitor', (_t: string, args: string[], source: string) => {
+      if (source.includes('lua') || /^(info|monitor)$/i.test(args[0] ?? '')) return;
+      const cmd = args[0]!.toLowerCase();
+      if (process.env.BENCH_TRACE_REDIS) console.error(args.map((a) => a.slice(0, 60).replace(/\s+/g, ' ')).join(' '));
+      trips.set(cmd, (trips.get(cmd) ?? 0) + 1);
+    });
+    const warm = await measure(dialgate, Number(process.env.BENCH_TRIP_RATE ?? 25), true).then((r) => r.ok + r.failed);
+    await new Promise((r) => setTimeout(r, 2000));
+    monitor.disconnect();
+    const tripList = [...trips].map(([c, n]) => [c, n / Math.max(1, warm)] as const).sort((a, b) => b[1] - a[1]);
+    const tripTotal = tripList.reduce((a, [, n]) => a + n, 0);
+    console.log(`Redis round trips per call attempt (dialgate, ${warm} calls with MONITOR): ${tripTotal.toFixed(1)} — ${tripList.map(([c, n]) => `${c} ${n.toFixed(1)}`).join(', ')}`);
+    const before = await commandStats(ledgerClient);
+    const linesBefore = stdoutLines.get(dialgate.pid!) ?? 0;
+    logSample.clear();
+    let attempts = 0;
+    for (const rate of RATES) {
+      const row = await measure(dialgate, rate, true);
+      attempts += row.ok + row.failed;
+      results.get(rate)!.dialgate = row;
+    }
+    await new Promise((r) => setTimeout(r, 2000)); // CDR writes and settlements after the last BYE
+    const after = await commandStats(ledgerClient);
+    const perCall = [...after].map(([cmd, n]) => [cmd, (n - (before.get(cmd) ?? 0)) / Math.max(1, attempts)] as const)
+      .filter(([cmd, n]) => n >= 0.05 && cmd !== 'info').sort((a, b) => b[1] - a[1]);
+    const total = perCall.reduce((a, [, n]) => a + n, 0);
+    const logLines = (stdoutLines.get(dialgate.pid!) ?? 0) - linesBefore;
+    console.log(`dialgate log lines per call attempt: ${(logLines / Math.max(1, attempts)).toFixed(2)} — ${[...logSample].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([m, n]) => `"${m}" ${(n / Math.max(1, attempts)).toFixed(2)}`).join(', ')}`);
+    console.log(`Redis commands executed per call attempt, scripts' included (dialgate, ${attempts} attempts): ${total.toFixed(1)} — ${perCall.map(([c, n]) => `${c} ${n.toFixed(1)}`).join(', ')}`);
     await stop(dialgate);
   } finally {
     await trunk.stop();
