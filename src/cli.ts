@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // dialgate command line: serve, explain, config check, account, billing, complaint, cdr, status.
 import { Command, CommanderError } from 'commander';
 import { commandIndex, exitCodeOf, registerCommands } from './ops/commands/index.js';

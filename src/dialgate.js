@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx's loader, so there is no build step to forget.
+// Development launcher: runs the TypeScript sources through tsx's loader (tests spawn this).
+// Production runs the compiled build instead: `npm run build`, then `node dist/cli.js`.
 import { register } from 'tsx/esm/api';
 register();
 await import('./cli.ts');

@@ -48,9 +48,11 @@ export function createAccessLog(redis: Redis | Cluster, logger: Logger, opts: Ac
   const tz = opts.timeZone ?? BEIJING;
   return {
     async record(event) {
+      // The stream is the audit record; the log repeats only what an operator must see (refusals).
+      // Accepted and challenged requests are routine (two per call) and go to debug.
+      const level = event.outcome === 'accepted' || event.outcome === 'challenged' ? 'debug' : 'warn';
       const rec = toRecord(event, tz);
-      const level = event.outcome === 'accepted' ? 'info' : event.outcome === 'challenged' ? 'debug' : 'warn';
-      logger[level]({ access: rec }, `access ${rec.method} ${rec.outcome}`);
+      if (logger.isLevelEnabled(level)) logger[level]({ access: rec }, `access ${rec.method} ${rec.outcome}`);
       try {
         await redis.xadd(stream, 'MAXLEN', '~', maxLen, '*', ...Object.entries(rec).flat());
       } catch (err) {

@@ -15,6 +15,7 @@
 // injected `now`; Redis TTLs only garbage-collect.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { LuaScript } from '../ledger/lua/script.js';
 
 export interface LockoutOptions {
   prefix?: string;
@@ -55,7 +56,7 @@ export interface Lockout {
 
 // KEYS: fails zset, lock key, strikes key. ARGV: now, windowMs, max, lockMs, member, maxLockMs, backoff (0/1).
 // Returns the lock's end (0 when not locked).
-const FAILURE_LUA = `
+const FAILURE = new LuaScript('lockout-failure', `
 local now = tonumber(ARGV[1])
 local until_ = tonumber(redis.call('GET', KEYS[2]) or '0')
 if until_ > now then return until_ end
@@ -72,7 +73,7 @@ end
 redis.call('SET', KEYS[2], now + lock, 'PX', lock)
 redis.call('DEL', KEYS[1])
 return now + lock
-`;
+`);
 
 export function createLockout(redis: Redis | Cluster, opts: LockoutOptions = {}): Lockout {
   const prefix = opts.prefix ?? 'dialgate:lockout';
@@ -101,8 +102,8 @@ export function createLockout(redis: Redis | Cluster, opts: LockoutOptions = {})
   async function fail(scope: LockScope, user: string, source: string, now: number): Promise<LockState> {
     const k = keys(scope, user, source);
     const member = `${now}:${randomBytes(6).toString('hex')}`;
-    const until = await redis.eval(FAILURE_LUA, 3, k.fails, k.lock, k.strikes,
-      now, windowMs, limits[scope], lockMs, member, maxLockMs, scope === 'source' ? '1' : '0');
+    const until = await FAILURE.run(redis, [k.fails, k.lock, k.strikes],
+      [now, windowMs, limits[scope], lockMs, member, maxLockMs, scope === 'source' ? '1' : '0']);
     return state(scope, Number(until), now);
   }
 

@@ -366,7 +366,8 @@ class OutboundFlow {
     }
     // A leg hung up (or shutdown came) while the seat leg was being answered: end both now.
     if (s.aborted) return s.abandon();
-    s.log.info({ trunk: dialled.trunkId, maxBilledSeconds: this.money?.maxBilled ?? null }, 'outbound call answered');
+    // debug: the CDR line at the end says who answered and what was billed; two info lines per call
+    s.log.debug({ trunk: dialled.trunkId, maxBilledSeconds: this.money?.maxBilled ?? null }, 'outbound call answered');
     await s.answered(this.money ? [this.money] : []);
   }
 }

@@ -15,6 +15,7 @@ import { appendFile, mkdir, open, readFile, rename, writeFile } from 'node:fs/pr
 import { isRedisUnavailable } from '../ledger/redis-errors.js';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
+import { LuaScript } from '../ledger/lua/script.js';
 import { CSV_HEADER, cdrToCsvRow } from './csv.js';
 import { validateCdr, type Cdr } from './model.js';
 import { BEIJING, zonedDate } from './time.js';
@@ -34,10 +35,10 @@ export interface CdrWriterOptions {
 }
 
 // KEYS: stream, marker. ARGV: ttl, maxLen, cdrId, tenant, json.
-const WRITE_ONCE_LUA = `
+const WRITE_ONCE = new LuaScript('cdr-write-once', `
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return false end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'cdrId', ARGV[3], 'tenant', ARGV[4], 'json', ARGV[5])
-`;
+`);
 
 export function cdrFileName(inviteAt: number, ext: 'jsonl' | 'csv', timeZone = BEIJING): string {
   return `cdr-${zonedDate(inviteAt, timeZone)}.${ext}`;
@@ -50,6 +51,8 @@ export class CdrWriter {
   private readonly tz: string;
   /** One promise chain per file: appends never interleave and keep their order. */
   private readonly queues = new Map<string, Promise<void>>();
+  /** Per file: rows waiting for the next write, and that write. */
+  private readonly batches = new Map<string, { rows: string[]; run: Promise<void> }>();
   /** Files whose header / trailing newline have been checked by this process. */
   private readonly ready = new Set<string>();
   private dirReady = false;
@@ -155,8 +158,8 @@ export class CdrWriter {
   }
 
   private async writeStreamAndFiles(cdr: Cdr, json: string): Promise<'written' | 'duplicate'> {
-    const id = await this.opts.redis.eval(WRITE_ONCE_LUA, 2, this.stream, markerKey(this.stream, cdr.cdrId),
-      this.ttl, this.maxLen, cdr.cdrId, cdr.tenant ?? '', json);
+    const id = await WRITE_ONCE.run(this.opts.redis, [this.stream, markerKey(this.stream, cdr.cdrId)],
+      [this.ttl, this.maxLen, cdr.cdrId, cdr.tenant ?? '', json]);
     if (id === null) return 'duplicate';
     await Promise.all([
       this.append(cdrFileName(cdr.inviteAt, 'jsonl', this.tz), `${json}\n`, ''),
@@ -170,19 +173,32 @@ export class CdrWriter {
     await Promise.all([...this.queues.values()]);
   }
 
+  /**
+   * Appends in order, one file at a time. Rows arriving while the file's previous write is in
+   * flight are batched into the next write (one open/write/close for many CDRs under load);
+   * each caller's promise settles with the write that carried its row.
+   */
   private append(name: string, data: string, header: string): Promise<void> {
     const path = join(this.opts.dir, name);
+    const waiting = this.batches.get(path);
+    if (waiting) {
+      waiting.rows.push(data);
+      return waiting.run;
+    }
+    const rows = [data];
     const task = async () => {
+      this.batches.delete(path); // rows from now on go to the next write
       if (!this.dirReady) { await mkdir(this.opts.dir, { recursive: true }); this.dirReady = true; }
       let prefix = '';
       if (!this.ready.has(path)) {
         prefix = await this.startOf(path, header);
         this.ready.add(path);
       }
-      await appendFile(path, prefix + data, 'utf8');
+      await appendFile(path, prefix + rows.join(''), 'utf8');
     };
     const prev = this.queues.get(path) ?? Promise.resolve();
     const run = prev.then(task);
+    this.batches.set(path, { rows, run });
     const tail = run.catch(() => undefined);
     this.queues.set(path, tail);
     void tail.then(() => { if (this.queues.get(path) === tail) this.queues.delete(path); });

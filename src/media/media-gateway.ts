@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import {
   ESL_COMMAND_TIMEOUT_MS, MediaDeadlineError, promptDeadlineMs, RELEASE_TIMEOUT_MS, withDeadline, type PromptFiles,
 } from './deadlines.js';
+import { guardEslReconnects } from './esl-retry-guard.js';
 
 export interface MediaSettings {
   address: string;
@@ -58,6 +59,7 @@ export class MediaGateway {
   released(uuid: string): void { this.heldUuids.delete(uuid); }
 
   async connect(settings: MediaSettings): Promise<void> {
+    guardEslReconnects();
     this.settings = settings;
     const mrf = new Mrf(this.srf);
     const ms = await mrf.connect({

@@ -11,6 +11,7 @@
 // registration interval (its scores expire too). lookup() is always exact.
 import type { Cluster, Redis } from 'ioredis';
 import { DEFAULT_EXPIRES, type ParsedContact } from './parse.js';
+import { LuaScript } from '../ledger/lua/script.js';
 
 export { parseRegister, type ParsedContact, type ParsedRegister, type RegisterHeaders } from './parse.js';
 
@@ -84,7 +85,7 @@ export function grantExpires(requested: number, min = 60, max = 3600): number | 
 // KEYS: bindings hash, expiry zset.
 // ARGV: now, mode (set|del|all), contact, bindingJson, expiresAt, callId, cseq, maxContacts.
 // Returns {'out-of-order'} or {'ok', removedContacts, liveBindingJsons}.
-const APPLY_LUA = `
+const APPLY = new LuaScript('registrar-apply', `
 local H, Z = KEYS[1], KEYS[2]
 local now, mode, contact = tonumber(ARGV[1]), ARGV[2], ARGV[3]
 local callId, cseq = ARGV[6], tonumber(ARGV[7])
@@ -130,7 +131,7 @@ local ttl = math.max(1, tonumber(last[2]) - now)
 redis.call('PEXPIRE', H, ttl)
 redis.call('PEXPIRE', Z, ttl)
 return {'ok', removed, redis.call('HVALS', H)}
-`;
+`);
 
 type Stored = Omit<Binding, 'expires'>;
 
@@ -159,9 +160,9 @@ export function createRegistrarStore(redis: Redis | Cluster, opts: RegistrarOpti
     seq: { callId: string; cseq: number } | undefined,
   ): Promise<RegisterDecision> {
     const k = keys(aor);
-    const reply = (await redis.eval(APPLY_LUA, 2, k.h, k.z, now, mode, contact,
+    const reply = (await APPLY.run(redis, [k.h, k.z], [now, mode, contact,
       stored ? JSON.stringify(stored) : '', stored?.expiresAt ?? 0,
-      seq?.callId ?? '', seq?.cseq ?? 0, maxContacts)) as [string, string[]?, string[]?];
+      seq?.callId ?? '', seq?.cseq ?? 0, maxContacts])) as [string, string[]?, string[]?];
     if (reply[0] !== 'ok') return { kind: 'out-of-order' };
     const bindings = live(reply[2] ?? [], now);
     const tx = redis.multi();

@@ -5,7 +5,7 @@
 // nonce-count is accepted once across all instances (ReplayGuard), so a captured header cannot
 // place calls to other numbers or be sent again.
 import type Srf from 'drachtio-srf';
-import type { AccessLog } from '../auth/access-log.js';
+import type { AccessEvent, AccessLog } from '../auth/access-log.js';
 import { parseAuthorization, type DigestAuth } from '../auth/digest.js';
 import type { Lockout } from '../auth/lockout.js';
 import type { ReplayGuard } from '../auth/replay.js';
@@ -50,9 +50,14 @@ export class Authenticator {
     };
   }
 
-  /** Verifies credentials or answers the request itself (challenge, 403) and returns ok: false. */
+  /**
+   * Verifies credentials or answers the request itself (challenge, 403) and returns ok: false.
+   * The digest is checked first (no Redis); then the lockout and the nonce-count go to Redis
+   * together, one round trip. The access log and the lockout's success bookkeeping are written
+   * in the background: the call does not wait for them (a failure is logged).
+   */
   async authenticate(req: Srf.SrfRequest, res: Srf.SrfResponse, cfg: ConfigSnapshot): Promise<AuthOutcome> {
-    const { digest, lockout, access } = this.deps;
+    const { digest, lockout } = this.deps;
     const now = this.deps.now();
     const isRegister = req.method === 'REGISTER';
     const header = isRegister ? 'Authorization' : 'Proxy-Authorization';
@@ -60,28 +65,16 @@ export class Authenticator {
     const ip = req.source_address;
     const base = { at: now, method: req.method, ip, port: Number(req.source_port), transport: req.protocol, callId: req.get('Call-ID'),
       userAgent: req.has('User-Agent') ? req.get('User-Agent') : undefined };
+    const access = (e: Omit<AccessEvent, keyof typeof base>): void => this.background(this.deps.access.record({ ...base, ...e }), 'access log');
 
     if (!raw) {
       this.challenge(res, cfg, now, isRegister, false);
-      await access.record({ ...base, user: null, outcome: 'challenged' });
+      access({ user: null, outcome: 'challenged' });
       return { ok: false };
     }
     const parsed = parseAuthorization(raw);
     const user = parsed.ok ? parsed.value.username : null;
-    const lock = await lockout.check(user ?? '', ip, now);
-    if (lock.locked) {
-      res.send(403, { headers: { Reason: 'SIP;cause=403;text="Forbidden"' } });
-      await access.record({ ...base, user, outcome: 'locked', reason: `lock-${lock.scope}` });
-      return { ok: false };
-    }
     const seat = user ? cfg.seats.get(user) : undefined;
-    // Outside the tenant's networks a seat's credentials are worth nothing; the peer gets the
-    // same 403 as for a wrong password.
-    if (seat && !sourceAllowed(cfg.tenants.get(seat.tenant)?.allowedSources, ip)) {
-      res.send(403, { headers: { Reason: 'SIP;cause=403;text="Authentication failed"' } });
-      await access.record({ ...base, user, tenant: seat.tenant, outcome: 'rejected', reason: 'source-not-allowed' });
-      return { ok: false };
-    }
     const result = digest.verify({
       method: req.method,
       authorization: parsed.ok ? parsed.value : raw,
@@ -90,31 +83,48 @@ export class Authenticator {
       realm: cfg.realm,
       now,
     });
-    if (result.ok && seat && parsed.ok) {
-      const cred = parsed.value;
-      if (!sameRequestUri(cred.uri, req.uri)) {
+    const cred = result.ok && seat && parsed.ok ? parsed.value : null;
+    const uriMatches = cred !== null && sameRequestUri(cred.uri, req.uri);
+    const nc = cred?.qop ? Number.parseInt(cred.nc ?? '', 16) : 1;
+    const [lock, fresh] = await Promise.all([
+      lockout.check(user ?? '', ip, now),
+      cred && uriMatches ? this.deps.replay.accept(cred.nonce, nc, digest.nonceTtlMs) : Promise.resolve(false),
+    ]);
+    if (lock.locked) {
+      res.send(403, { headers: { Reason: 'SIP;cause=403;text="Forbidden"' } });
+      access({ user, outcome: 'locked', reason: `lock-${lock.scope}` });
+      return { ok: false };
+    }
+    // Outside the tenant's networks a seat's credentials are worth nothing; the peer gets the
+    // same 403 as for a wrong password.
+    if (seat && !sourceAllowed(cfg.tenants.get(seat.tenant)?.allowedSources, ip)) {
+      res.send(403, { headers: { Reason: 'SIP;cause=403;text="Authentication failed"' } });
+      access({ user, tenant: seat.tenant, outcome: 'rejected', reason: 'source-not-allowed' });
+      return { ok: false };
+    }
+    if (cred && seat) {
+      if (!uriMatches) {
         // Credentials computed for another request (a captured header aimed at another number).
         await lockout.recordFailure(seat.id, ip, now);
         res.send(400, { headers: { Reason: 'SIP;cause=400;text="Digest URI does not match the Request-URI"' } });
-        await access.record({ ...base, user, tenant: seat.tenant, outcome: 'rejected', reason: 'uri-mismatch' });
+        access({ user, tenant: seat.tenant, outcome: 'rejected', reason: 'uri-mismatch' });
         return { ok: false };
       }
-      const nc = cred.qop ? Number.parseInt(cred.nc ?? '', 16) : 1;
-      if (!(await this.deps.replay.accept(cred.nonce, nc, digest.nonceTtlMs))) {
+      if (!fresh) {
         // Seen before: a replay, or a phone reusing its nonce-count. A fresh challenge lets an
         // honest phone answer again; a replayer cannot.
         this.challenge(res, cfg, now, isRegister, true);
-        await access.record({ ...base, user, tenant: seat.tenant, outcome: 'challenged', reason: 'replayed-nonce' });
+        access({ user, tenant: seat.tenant, outcome: 'challenged', reason: 'replayed-nonce' });
         return { ok: false };
       }
-      await lockout.recordSuccess(seat.id, ip, now);
-      await access.record({ ...base, user: seat.id, tenant: seat.tenant, outcome: 'accepted' });
+      this.background(lockout.recordSuccess(seat.id, ip, now), 'lockout clear');
+      access({ user: seat.id, tenant: seat.tenant, outcome: 'accepted' });
       return { ok: true, seat };
     }
     const reason = result.ok ? 'unknown-user' : result.reason;
     if (reason === 'stale-nonce') {
       this.challenge(res, cfg, now, isRegister, true);
-      await access.record({ ...base, user, outcome: 'challenged', reason });
+      access({ user, outcome: 'challenged', reason });
       return { ok: false };
     }
     await lockout.recordFailure(user ?? '', ip, now);
@@ -126,8 +136,12 @@ export class Authenticator {
       // seats exist; the phone shows "authentication failed" instead of retrying in a loop.
       res.send(403, { headers: { Reason: 'SIP;cause=403;text="Authentication failed"' } });
     }
-    await access.record({ ...base, user, outcome: 'rejected', reason });
+    access({ user, outcome: 'rejected', reason });
     return { ok: false };
+  }
+
+  private background(p: Promise<unknown>, what: string): void {
+    p.catch((err: unknown) => this.deps.log?.warn({ err, what }, 'background write failed'));
   }
 
   /**

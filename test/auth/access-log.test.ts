@@ -39,10 +39,13 @@ describe('access log', () => {
       ip: '198.51.100.4', outcome: 'accepted', tenant: 'acme', port: '5062', transport: 'udp',
       callId: 'abc@phone', userAgent: 'Yealink T46U',
     });
+    // routine outcomes are debug lines (the stream is the audit record); refusals are warnings
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0]!) as { level: number; access: Record<string, unknown> };
-    expect(line.level).toBe(30);
+    expect(line.level).toBe(20);
     expect(line.access).toMatchObject({ user: '1001', ip: '198.51.100.4', outcome: 'accepted' });
+    await log.record({ at: AT, method: 'INVITE', user: '1001', ip: '203.0.113.9', outcome: 'rejected', reason: 'bad-response' });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ level: 40, access: { outcome: 'rejected', reason: 'bad-response' } });
   });
 
   it('never carries credentials, even when handed a whole request by mistake', async () => {

@@ -39,6 +39,8 @@ export interface SippOptions {
    */
   auth?: { username: string; password: string; uri?: string };
   extraArgs?: string[];
+  /** Collect each call's response time (sipp `rtd` marks, -trace_rtt) into SippResult.rttMs. */
+  rtts?: boolean;
 }
 
 export interface SippResult {
@@ -49,6 +51,8 @@ export interface SippResult {
   stderr: string;
   /** Contents of the -trace_err log (unexpected messages), if any. */
   errors: string;
+  /** Response times in ms, one per call reaching an `rtd` mark (only with `rtts`). */
+  rttMs?: number[];
 }
 
 export interface SippProcess {
@@ -115,6 +119,13 @@ function parseStats(file: string): { successful: number; failed: number } | unde
   return { successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)') };
 }
 
+/** -trace_rtt lines: `date_ms;response_time_ms;rtd_no` after a header line. */
+function parseRtts(file: string): number[] {
+  return readFileSync(file, 'utf8').split('\n').slice(1)
+    .map((l) => Number(l.split(';')[1]))
+    .filter((n) => Number.isFinite(n));
+}
+
 interface Launch {
   child: ChildProcess;
   port: number;
@@ -142,6 +153,7 @@ function launch(opts: SippOptions, port: number, mediaPort: number): Launch {
   if (opts.auth?.uri) args.push('-auth_uri', opts.auth.uri);
   for (const [k, v] of Object.entries(opts.vars ?? {})) args.push('-key', k, v);
   args.push(...(opts.extraArgs ?? []));
+  if (opts.rtts) args.push('-trace_rtt', '-rtt_freq', '1');
   if (opts.target !== undefined) args.push(opts.target);
 
   const child = spawn(SIPP_BIN, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -160,7 +172,9 @@ function launch(opts: SippOptions, port: number, mediaPort: number): Launch {
       clearTimeout(killer);
       const stats = parseStats(statFile);
       let errors = '';
+      let rttMs: number[] | undefined;
       try {
+        if (opts.rtts) rttMs = readdirSync(dir).filter((f) => f.endsWith('_rtt.csv')).flatMap((f) => parseRtts(path.join(dir, f)));
         errors = existsSync(errFile) ? readFileSync(errFile, 'utf8') : '';
         for (const f of readdirSync(dir)) if (f.endsWith('_errors.log')) errors += readFileSync(path.join(dir, f), 'utf8');
       } catch {
@@ -171,7 +185,7 @@ function launch(opts: SippOptions, port: number, mediaPort: number): Launch {
         exitCode: code,
         successful: stats?.successful ?? (code === 0 ? opts.calls : 0),
         failed: stats?.failed ?? 0,
-        stdout, stderr, errors,
+        stdout, stderr, errors, rttMs,
       });
     };
     child.on('error', (err) => {

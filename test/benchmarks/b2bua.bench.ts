@@ -3,6 +3,9 @@
 // milliseconds per call (from /proc, the app process only), and dialgate / bare. Both apps run as their own processes (dialgate through
 // `dialgate serve`, every policy on, seats authenticating with digest); the stand-ins too.
 // Run: npx tsx test/benchmarks/b2bua.bench.ts   (env RATES=100,200,300 SECONDS=6)
+// On the real drachtio-server instead of the stand-in: DIALGATE_REAL_SERVERS=realstack (or
+// drachtio=HOST:PORT/SECRET,sip=HOST:PORT,esl=...), as for test:real. dialgate runs dist/ when
+// built (npm run build), else the sources through tsx; DIALGATE_BENCH_SOURCES=1 forces the sources.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +17,8 @@ import { SEATS, startTrunk, writeFixtureConfig } from '../e2e/harness.js';
 import { injection, seatCall } from '../e2e/scenarios.js';
 import { startRedis } from '../helpers/redis.js';
 import { startStandIns } from './standins-child.js';
+import { realServers } from '../e2e/real-servers.js';
+import { existsSync } from 'node:fs';
 
 const RATES = (process.env.RATES ?? '100,200,300').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 6);
@@ -25,11 +30,20 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
+/** Lines each child wrote to stdout (dialgate's log lines), by pid. */
+const stdoutLines = new Map<number, number>();
+const logSample = new Map<string, number>();
+
 function startChild(cmd: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
   const child = spawn(process.execPath, cmd, { stdio: ['ignore', 'pipe', 'pipe'], env });
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (l) => { if (ready.test(l)) resolve(child); });
+    lines.on('line', (l) => {
+      stdoutLines.set(child.pid!, (stdoutLines.get(child.pid!) ?? 0) + 1);
+      const msg = /"msg":"([^"]*)"/.exec(l)?.[1];
+      if (msg) logSample.set(msg, (logSample.get(msg) ?? 0) + 1);
+      if (ready.test(l)) resolve(child);
+    });
     child.stderr!.on('data', (d: Buffer) => { if (process.env.BENCH_LOG) process.stderr.write(d); });
     child.once('exit', (code) => reject(new Error(`${cmd.join(' ')} exited (${code})`)));
   });
@@ -37,14 +51,29 @@ function startChild(cmd: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promi
 
 const stop = (c: ChildProcess) => new Promise<void>((r) => { c.once('exit', () => r()); c.kill('SIGTERM'); });
 
-interface Row { ok: number; failed: number; cps: number; cpuPerCall: number }
+/** INFO commandstats as command → calls. */
+async function commandStats(client: { info(section: string): Promise<string> }): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const m of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
+interface Row { ok: number; failed: number; cps: number; cpuPerCall: number; p50: number; p99: number }
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
+}
 
 async function main(): Promise<void> {
   const redis = await startRedis();
-  const standIns = await startStandIns();
+  const real = realServers();
+  const standIns = real
+    ? { ports: { adminPort: real.drachtio.port, sipPort: Number(real.sip.split(':')[1]), secret: real.drachtio.secret, sipHost: real.sip }, stop: async () => {} }
+    : await startStandIns();
+  const secret = real?.drachtio.secret ?? 'cymru';
   const trunkPorts: [number, number] = [await freeUdpPort(), await freeUdpPort()];
   const trunk = await startTrunk(trunkPorts[0], { answer: 200, ringMs: 0 });
-  const target = `127.0.0.1:${standIns.ports.sipPort}`;
+  const target = real ? real.sip : `127.0.0.1:${standIns.ports.sipPort}`;
   const dir = mkdtempSync(join(tmpdir(), 'dialgate-b2bua-'));
   writeFixtureConfig(dir, { trunkPorts, media: 'direct', recording: false, window: '00:00-24:00', maxConcurrent: 10_000, trunkMaxConcurrent: 10_000 });
   const ledgerClient = redis.client();
@@ -58,26 +87,64 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const r = seat
       ? await runSipp({
-        scenario: seatCall({ expect: 200, holdMs: 1500 }), target, calls, rate, concurrency: 20_000, timeoutMs: 120_000,
+        scenario: seatCall({ expect: 200, holdMs: 1500 }), target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, rtts: true,
         injectionFile: injection(Array.from({ length: calls }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
         auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${target}` },
       })
-      : await runSipp({ scenario: 'call-basic', target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, service: '13812345678' });
+      : await runSipp({ scenario: 'call-basic', target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, service: '13812345678', rtts: true });
     const elapsed = (Date.now() - t0) / 1000;
     const cpu = cpuMs(app.pid!) - cpu0;
-    return { ok: r.successful, failed: r.failed, cps: r.successful / elapsed, cpuPerCall: cpu / Math.max(1, r.successful + r.failed) };
+    const rtts = [...(r.rttMs ?? [])].sort((a, b) => a - b);
+    return { ok: r.successful, failed: r.failed, cps: r.successful / elapsed, cpuPerCall: cpu / Math.max(1, r.successful + r.failed), p50: percentile(rtts, 50), p99: percentile(rtts, 99) };
   };
 
   const results = new Map<number, { bare?: Row; dialgate?: Row }>();
   try {
-    const bare = await startChild(['--import', 'tsx', join(import.meta.dirname, 'bare-b2bua.ts'), String(standIns.ports.adminPort), String(trunkPorts[0])], process.env, /^ready$/);
-    for (const rate of RATES) results.set(rate, { bare: await measure(bare, rate, false) });
-    await stop(bare);
-    const dialgate = await startChild([join(import.meta.dirname, '../../src/dialgate.js'), 'serve', '--config', dir], {
-      ...process.env, DIALGATE_DRACHTIO_PORT: String(standIns.ports.adminPort), DIALGATE_DRACHTIO_SECRET: 'cymru',
+    const bare = process.env.DIALGATE_BENCH_ONLY ? undefined : await startChild(['--import', 'tsx', join(import.meta.dirname, 'bare-b2bua.ts'), String(standIns.ports.adminPort), String(trunkPorts[0]), secret], process.env, /^ready$/);
+    for (const rate of RATES) results.set(rate, bare ? { bare: await measure(bare, rate, false) } : {});
+    if (bare) await stop(bare);
+    const dist = join(import.meta.dirname, '../../dist/cli.js');
+    const entry = existsSync(dist) && !process.env.DIALGATE_BENCH_SOURCES ? dist : join(import.meta.dirname, '../../src/dialgate.js');
+    console.error(`dialgate runs ${entry}${real ? `; real drachtio-server ${real.drachtio.host}:${real.drachtio.port}` : '; drachtio stand-in'}`);
+    // DIALGATE_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile dialgate under this load
+    const nodeArgs = (process.env.DIALGATE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const dialgate = await startChild([...nodeArgs, entry, 'serve', '--config', dir], {
+      ...process.env, DIALGATE_DRACHTIO_PORT: String(standIns.ports.adminPort), DIALGATE_DRACHTIO_SECRET: secret,
       DIALGATE_REDIS_URL: redis.url, DIALGATE_LOG_LEVEL: 'info', DIALGATE_ESL_PORT: '1',
     }, /ops http listening/);
-    for (const rate of RATES) results.get(rate)!.dialgate = await measure(dialgate, rate, true);
+    // Round trips: 50 calls with MONITOR on (commands run inside Lua scripts are tagged `lua` and
+    // are not round trips), before the measured rates so MONITOR's cost does not skew them.
+    const monitor = await ledgerClient.duplicate().monitor();
+    const trips = new Map<string, number>();
+    monitor.on('monitor', (_t: string, args: string[], source: string) => {
+      if (source.includes('lua') || /^(info|monitor)$/i.test(args[0] ?? '')) return;
+      const cmd = args[0]!.toLowerCase();
+      if (process.env.BENCH_TRACE_REDIS) console.error(args.map((a) => a.slice(0, 60).replace(/\s+/g, ' ')).join(' '));
+      trips.set(cmd, (trips.get(cmd) ?? 0) + 1);
+    });
+    const warm = await measure(dialgate, Number(process.env.BENCH_TRIP_RATE ?? 25), true).then((r) => r.ok + r.failed);
+    await new Promise((r) => setTimeout(r, 2000));
+    monitor.disconnect();
+    const tripList = [...trips].map(([c, n]) => [c, n / Math.max(1, warm)] as const).sort((a, b) => b[1] - a[1]);
+    const tripTotal = tripList.reduce((a, [, n]) => a + n, 0);
+    console.log(`Redis round trips per call attempt (dialgate, ${warm} calls with MONITOR): ${tripTotal.toFixed(1)} — ${tripList.map(([c, n]) => `${c} ${n.toFixed(1)}`).join(', ')}`);
+    const before = await commandStats(ledgerClient);
+    const linesBefore = stdoutLines.get(dialgate.pid!) ?? 0;
+    logSample.clear();
+    let attempts = 0;
+    for (const rate of RATES) {
+      const row = await measure(dialgate, rate, true);
+      attempts += row.ok + row.failed;
+      results.get(rate)!.dialgate = row;
+    }
+    await new Promise((r) => setTimeout(r, 2000)); // CDR writes and settlements after the last BYE
+    const after = await commandStats(ledgerClient);
+    const perCall = [...after].map(([cmd, n]) => [cmd, (n - (before.get(cmd) ?? 0)) / Math.max(1, attempts)] as const)
+      .filter(([cmd, n]) => n >= 0.05 && cmd !== 'info').sort((a, b) => b[1] - a[1]);
+    const total = perCall.reduce((a, [, n]) => a + n, 0);
+    const logLines = (stdoutLines.get(dialgate.pid!) ?? 0) - linesBefore;
+    console.log(`dialgate log lines per call attempt: ${(logLines / Math.max(1, attempts)).toFixed(2)} — ${[...logSample].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([m, n]) => `"${m}" ${(n / Math.max(1, attempts)).toFixed(2)}`).join(', ')}`);
+    console.log(`Redis commands executed per call attempt, scripts' included (dialgate, ${attempts} attempts): ${total.toFixed(1)} — ${perCall.map(([c, n]) => `${c} ${n.toFixed(1)}`).join(', ')}`);
     await stop(dialgate);
   } finally {
     await trunk.stop();
@@ -86,10 +153,11 @@ async function main(): Promise<void> {
     await redis.stop();
   }
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-  console.log(`offered cps | bare ok/failed, cps, CPU ms/call | dialgate ok/failed, cps, CPU ms/call | cps ratio | CPU ratio   (${SECONDS} s per rate, calls of 1.5 s)`);
+  console.log(`${real ? 'real drachtio-server' : 'drachtio stand-in'}; ${SECONDS} s per rate, calls of 1.5 s; setup = INVITE to 200 OK as the caller sees it (dialgate's includes the digest challenge)`);
+  console.log('offered cps | bare ok/failed, cps, CPU ms/call, setup p50/p99 ms | dialgate ok/failed, cps, CPU ms/call, setup p50/p99 ms | cps ratio | CPU ratio');
   for (const [rate, { bare, dialgate }] of results) {
     if (!bare || !dialgate) continue;
-    console.log(`${rate} | ${bare.ok}/${bare.failed}, ${f(bare.cps, 0)}, ${f(bare.cpuPerCall)} | ${dialgate.ok}/${dialgate.failed}, ${f(dialgate.cps, 0)}, ${f(dialgate.cpuPerCall)} | ${f(dialgate.cps / bare.cps)} | ${f(dialgate.cpuPerCall / bare.cpuPerCall, 1)}`);
+    console.log(`${rate} | ${bare.ok}/${bare.failed}, ${f(bare.cps, 0)}, ${f(bare.cpuPerCall)}, ${f(bare.p50, 0)}/${f(bare.p99, 0)} | ${dialgate.ok}/${dialgate.failed}, ${f(dialgate.cps, 0)}, ${f(dialgate.cpuPerCall)}, ${f(dialgate.p50, 0)}/${f(dialgate.p99, 0)} | ${f(dialgate.cps / bare.cps)} | ${f(dialgate.cpuPerCall / bare.cpuPerCall, 1)}`);
   }
 }
 

@@ -1,9 +1,10 @@
 // The baseline for bench:b2bua: a bare drachtio-srf B2BUA (no policy, no auth, no Redis, no CDR)
 // relaying every INVITE to the trunk. Run as its own process so its CPU time can be read.
-// Usage: tsx test/benchmarks/bare-b2bua.ts <drachtio admin port> <trunk port>
+// Usage: tsx test/benchmarks/bare-b2bua.ts <drachtio admin port> <trunk port> [secret]
 import Srf from 'drachtio-srf';
 
-const [adminPort, trunkPort] = process.argv.slice(2).map(Number);
+const [adminPort, trunkPort] = process.argv.slice(2, 4).map(Number);
+const secret = process.argv[4] ?? 'cymru';
 const srf = new Srf();
 srf.invite((req, res) => {
   const user = /sip:([^@;>]+)@/.exec(req.uri)?.[1] ?? 'x';
@@ -14,6 +15,6 @@ srf.invite((req, res) => {
     })
     .catch(() => {});
 });
-await srf.connect({ host: '127.0.0.1', port: adminPort!, secret: 'cymru' });
+await srf.connect({ host: '127.0.0.1', port: adminPort!, secret });
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => { srf.disconnect(); process.exit(0); });

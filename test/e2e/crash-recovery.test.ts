@@ -185,7 +185,7 @@ describe('kill -9 with calls up, then restart', () => {
       DIALGATE_ESL_PORT: String(fs.eslPort),
       DIALGATE_ESL_PASSWORD: fs.password,
       DIALGATE_HEARTBEAT_MS: String(HEARTBEAT_MS),
-      DIALGATE_LOG_LEVEL: 'info',
+      DIALGATE_LOG_LEVEL: 'debug', // 'outbound call answered' is a debug line,
     };
     client = redis.client();
     ledger = new Ledger(client, { instanceId: 'test-observer', heartbeatMs: HEARTBEAT_MS });

@@ -1,7 +1,7 @@
 // CLI smoke tests: the real `dialgate` entry point (node src/dialgate.js, tsx-registered) as an
 // admin runs it, against temp config directories and a real redis-server.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,10 +15,10 @@ const CALLEE = '13812345678';
 
 interface Result { code: number; stdout: string; stderr: string }
 
-function dialgate(args: string[], env: Record<string, string> = {}): Promise<Result> {
+function dialgate(args: string[], env: Record<string, string> = {}, entry = 'src/dialgate.js'): Promise<Result> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DIALGATE_'))) as Record<string, string>;
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'src/dialgate.js'), ...args], { cwd: ROOT, env: { ...base, ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [join(ROOT, entry), ...args], { cwd: ROOT, env: { ...base, ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -50,6 +50,17 @@ describe('dialgate CLI', () => {
       'billing close-month', 'complaint add', 'cdr query', 'cdr export', 'status']) {
       expect(r.stdout).toMatch(new RegExp(`dialgate ${c}\\b.*\\S`));
     }
+  });
+
+  it('the compiled build (dist/cli.js, what production runs) decides exactly like the sources', async () => {
+    expect(existsSync(join(ROOT, 'dist/cli.js')), 'dist/cli.js missing: npm test builds it (npm run build)').toBe(true);
+    const args = ['explain', '--config', SHIPPED, '--seat', '1001', '--to', CALLEE, '--at', '2026-03-02T20:00:00+08:00'];
+    const [fromSources, fromDist] = await Promise.all([dialgate(args), dialgate(args, {}, 'dist/cli.js')]);
+    expect(fromDist.code).toBe(fromSources.code);
+    expect(fromDist.stdout).toBe(fromSources.stdout);
+    expect(JSON.parse(fromDist.stdout)).toMatchObject({ decision: 'deny', reason: 'outside-window' });
+    const check = await dialgate(['config', 'check', SHIPPED], {}, 'dist/cli.js');
+    expect(check.code).toBe(0);
   });
 
   it('usage mistakes exit 2 with a one-line message', async () => {
