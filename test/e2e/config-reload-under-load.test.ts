@@ -65,9 +65,11 @@ describe('config reload while calls flow', () => {
 
     // New calls follow the reloaded window: 08:30 was allowed before, is denied now.
     bench.clock.set(Date.parse('2026-11-23T08:30:00+08:00'));
+    const before = readCdrs(bench).length;
     const early = await seatCalls(bench, { callee: '13812345678', expect: 403 });
     expect(early.exitCode, early.errors).toBe(0);
-    expect(readCdrs(bench).at(-1)).toMatchObject({ denyReason: 'outside-window', configVersion: v1 });
+    // The CDR follows the 403 (written after the final response): wait for it.
+    expect((await waitForCdrs(bench, before + 1)).at(-1)).toMatchObject({ denyReason: 'outside-window', configVersion: v1 });
     writeFileSync(tenants, original);
   });
 });

@@ -86,9 +86,11 @@ describe('prepaid limits on live calls', () => {
     writeFileSync(tenants, original.replace('08:00-19:30', '11:00-19:30'));
     const ok = await bench.store.reload('test');
     expect(ok.ok).toBe(true);
+    const before = readCdrs(bench).length;
     let r = await seatCalls(bench, { callee: '13812345678', expect: 403 });
     expect(r.exitCode, r.errors).toBe(0);
-    expect(readCdrs(bench).at(-1)!.denyReason).toBe('outside-window');
+    // The CDR follows the 403 (written after the final response): wait for it.
+    expect((await waitForCdrs(bench, before + 1)).at(-1)!.denyReason).toBe('outside-window');
 
     writeFileSync(tenants, original.replace('08:00-19:30', '25:00-19:30'));
     const bad = await bench.store.reload('test');
