@@ -90,7 +90,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   // 1 s (a hung server), so a seat hears 503 within a second instead of waiting on retries.
   // Auto-pipelining: commands issued in the same tick (a call's concurrent reads, many calls'
   // writes under load) leave in one socket write instead of one each.
-  const redis = new Redis(opts.redisUrl, { enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 0, enableAutoPipelining: true });
+  const redis = new Redis(opts.redisUrl, { enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 0, enableAutoPipelining: false });
   let redisDownLogged = false;
   redis.on('error', (err: Error) => {
     if (!redisDownLogged) log.error({ err }, 'redis error');

@@ -156,8 +156,9 @@ async function main(): Promise<void> {
   console.log(`${real ? 'real drachtio-server' : 'drachtio stand-in'}; ${SECONDS} s per rate, calls of 1.5 s; setup = INVITE to 200 OK as the caller sees it (dialgate's includes the digest challenge)`);
   console.log('offered cps | bare ok/failed, cps, CPU ms/call, setup p50/p99 ms | dialgate ok/failed, cps, CPU ms/call, setup p50/p99 ms | cps ratio | CPU ratio');
   for (const [rate, { bare, dialgate }] of results) {
-    if (!bare || !dialgate) continue;
-    console.log(`${rate} | ${bare.ok}/${bare.failed}, ${f(bare.cps, 0)}, ${f(bare.cpuPerCall)}, ${f(bare.p50, 0)}/${f(bare.p99, 0)} | ${dialgate.ok}/${dialgate.failed}, ${f(dialgate.cps, 0)}, ${f(dialgate.cpuPerCall)}, ${f(dialgate.p50, 0)}/${f(dialgate.p99, 0)} | ${f(dialgate.cps / bare.cps)} | ${f(dialgate.cpuPerCall / bare.cpuPerCall, 1)}`);
+    if (!dialgate) continue;
+    const b = bare ?? { ok: NaN, failed: NaN, cps: NaN, cpuPerCall: NaN, p50: NaN, p99: NaN };
+    console.log(`${rate} | ${b.ok}/${b.failed}, ${f(b.cps, 0)}, ${f(b.cpuPerCall)}, ${f(b.p50, 0)}/${f(b.p99, 0)} | ${dialgate.ok}/${dialgate.failed}, ${f(dialgate.cps, 0)}, ${f(dialgate.cpuPerCall)}, ${f(dialgate.p50, 0)}/${f(dialgate.p99, 0)} | ${f(dialgate.cps / b.cps)} | ${f(dialgate.cpuPerCall / b.cpuPerCall, 1)}`);
   }
 }
 
