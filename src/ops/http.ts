@@ -112,7 +112,9 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
 
   const withUptime = async (): Promise<StatusJson> => {
     const s = await o.status();
-    return { ...s, uptimeSeconds: s.uptimeSeconds ?? Math.floor((now() - startedAt) / 1000) };
+    // Memory for capacity planning (heap per live call) and leak watching.
+    const m = process.memoryUsage();
+    return { ...s, uptimeSeconds: s.uptimeSeconds ?? Math.floor((now() - startedAt) / 1000), memory: { heapUsedBytes: m.heapUsed, rssBytes: m.rss } };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
