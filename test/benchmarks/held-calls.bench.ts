@@ -36,7 +36,8 @@ async function main(): Promise<void> {
   const target = real ? real.sip : `127.0.0.1:${standIns!.ports.sipPort}`;
   const secret = real?.drachtio.secret ?? 'cymru';
   const trunkPorts: [number, number] = [await freeUdpPort(), await freeUdpPort()];
-  const holdMs = Math.ceil((HELD / RATE) * 1000) + 30_000;
+  // Calls hang up after every call has had time to come up (setup can run behind the offered rate).
+  const holdMs = Math.ceil((HELD / RATE) * 1000) * 2 + 40_000;
   const soakMs = SOAK_MINUTES * 60_000;
   // The trunk answers and waits for the caller's BYE, for as long as the whole run takes.
   const trunk = await startSipp({ scenario: trunkUas({ answer: 200, ringMs: 0 }), localPort: trunkPorts[0], concurrency: 50_000, timeoutMs: holdMs + soakMs + 300_000 });
