@@ -66,6 +66,7 @@ function cdrBase(call: OutboundCall, cfg: ConfigSnapshot, d: Decision, inviteAt:
     decision: d.kind,
     denyReason: d.kind === 'deny' ? d.reason : null,
     sipStatus: d.kind === 'deny' ? d.sipStatus : 0,
+    route: d.kind === 'allow' ? d.routeId : null,
     inviteAt,
     endAt,
     configVersion: cfg.version,
@@ -190,7 +191,7 @@ class OutboundFlow {
       direction: 'outbound', cdrId: `out-${call.callId}`,
     }, deps.settings.chunkSeconds);
     this.s = new CallSession(deps, req, res, {
-      callId: call.callId, tenant: call.tenantId, seat: call.seatId, callee: decision.callee.national, inviteAt,
+      callId: call.callId, direction: 'outbound', tenant: call.tenantId, seat: call.seatId, callee: decision.callee.national, inviteAt,
       timeZone: cfg.server?.timezone || 'Asia/Shanghai',
       warningSeconds: tenant.warningSeconds,
       warningPrompt: tenant.announcements['credit-warning'] ?? deps.settings.defaultWarning,

@@ -1,6 +1,7 @@
 // Ops HTTP API: health 200/503, bearer token, calls, metrics.
 import { afterEach, describe, expect, it } from 'vitest';
-import { OpsMetrics, startOpsHttp, type OpsHttp, type StatusJson } from '../../src/ops/http.js';
+import { startOpsHttp, type OpsHttp, type StatusJson } from '../../src/ops/http.js';
+import { OpsMetrics } from '../../src/ops/metrics.js';
 
 const TOKEN = 's3cret-token-value';
 
@@ -43,7 +44,7 @@ describe('ops http', () => {
 
   it('requires the bearer token when configured, and never echoes it', async () => {
     srv = await startOpsHttp({ host: '127.0.0.1', port: 0, token: TOKEN, status: () => status() });
-    for (const path of ['/health', '/calls', '/metrics']) {
+    for (const path of ['/calls', '/metrics', '/cdrs', '/tenants/telesales/balance']) {
       const res = await fetch(`${srv.url}${path}`);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -53,7 +54,21 @@ describe('ops http', () => {
     expect(await wrong.text()).not.toContain(TOKEN);
     const ok = await fetch(`${srv.url}/health`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
-    expect(await ok.text()).not.toContain(TOKEN);
+    const text = await ok.text();
+    expect(text).not.toContain(TOKEN);
+    expect(JSON.parse(text)).toMatchObject({ status: 'ok', config: { version: 'abc123' }, liveCalls: 2 });
+  });
+
+  it('/health stays open for load balancers: the status code and word only, details need a token', async () => {
+    let s = status();
+    srv = await startOpsHttp({ host: '127.0.0.1', port: 0, token: TOKEN, status: () => s });
+    const open = await fetch(`${srv.url}/health`);
+    expect(open.status).toBe(200);
+    expect(await open.json()).toEqual({ status: 'ok' });
+    s = status({ drachtioConnected: false });
+    const down = await fetch(`${srv.url}/health`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toEqual({ status: 'unavailable' });
   });
 
   it('logs requests without the token', async () => {
@@ -61,10 +76,12 @@ describe('ops http', () => {
     const log = { info: (o: object, m?: string) => lines.push(JSON.stringify([o, m])), warn: (o: object, m?: string) => lines.push(JSON.stringify([o, m])) };
     srv = await startOpsHttp({ host: '127.0.0.1', port: 0, token: TOKEN, status: () => status(), log });
     await fetch(`${srv.url}/health?x=1`, { headers: { authorization: `Bearer ${TOKEN}` } });
-    await fetch(`${srv.url}/health`);
+    await fetch(`${srv.url}/calls`, { headers: { authorization: `Bearer ${TOKEN}x` } });
     expect(lines).toHaveLength(2);
     expect(lines.join()).not.toContain(TOKEN);
     expect(lines[1]).toContain('401');
+    expect(lines[0]).toContain('http.token (admin)');
+    expect(lines[1]).toContain('anonymous');
   });
 
   it('GET /calls lists live calls; GET /metrics renders counters; unknown paths 404, POST 405', async () => {
