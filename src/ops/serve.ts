@@ -4,11 +4,7 @@ import { ConfigLoadError, ConfigStore, reloadOnSighup } from '../config/index.js
 import { createLogger, startApp, type App } from './app.js';
 import { systemClock } from '../calls/clock.js';
 import { watchCalendar } from './calendar-watch.js';
-import { startOpsHttp } from './http.js';
-import { AccessTable } from './access.js';
-import { tenantBalance } from './tenant-balance.js';
-import { exportCsv, queryCdrs } from '../cdr/query.js';
-import type { ServerSettings } from '../config/types.js';
+import { startAppHttp } from './app-http.js';
 
 export interface ServeOptions {
   configDir: string;
@@ -27,10 +23,6 @@ function envMs(name: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 100) throw new Error(`${name} must be a whole number of milliseconds ≥ 100, got ${JSON.stringify(v)}`);
   return n;
-}
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 export async function serve(opts: ServeOptions): Promise<App> {
@@ -72,53 +64,13 @@ export async function serve(opts: ServeOptions): Promise<App> {
   await store.watch();
   const unhook = reloadOnSighup(store);
   const calendar = watchCalendar(() => store.current(), systemClock, log.child({ component: 'calendar' }));
-  const cdrDir = env('DIALGATE_CDR_DIR') ?? server.cdr.dir;
-  const recordingsDir = env('DIALGATE_RECORDINGS_DIR') ?? server.freeswitch.recordingDir;
-  // Tokens are read from the running config, so a reload rotates them without a restart.
-  let tokensOf: ServerSettings['http'] | undefined;
-  let table = AccessTable.fromSettings({});
-  const access = (): AccessTable => {
-    const h = store.current().server.http;
-    if (h !== tokensOf) { tokensOf = h; table = AccessTable.fromSettings(h); }
-    return table;
-  };
-  if (access().open && !isLoopback(server.http.host)) {
-    log.warn({ host: server.http.host }, 'ops http listens beyond loopback with no token: anyone who reaches it reads every call record; set http.tokens');
-  }
-  const ops = await startOpsHttp({
+  const ops = await startAppHttp(app, store, {
     host: server.http.host,
     port: server.http.port,
-    access,
-    metricsOpen: () => store.current().server.http.metricsOpen === true,
+    cdrDir: env('DIALGATE_CDR_DIR') ?? server.cdr.dir,
+    recordingsDir: env('DIALGATE_RECORDINGS_DIR') ?? server.freeswitch.recordingDir,
     log: log.child({ component: 'http' }),
-    status: async () => {
-      const c = store.status();
-      const holidayCalendar = calendar.status();
-      return {
-        drachtioConnected: app.connected(),
-        config: { version: c.version, loadedAt: c.loadedAt, dir: c.dir, lastError: c.lastError },
-        liveCalls: app.live.size,
-        registeredSeats: await app.registeredSeats().catch(() => -1),
-        media: { connected: app.mediaConnected(), degradedCalls: app.metrics.mediaDegradedCalls },
-        redis: await app.redisState(),
-        holidayCalendar,
-        warnings: [
-          ...(app.mediaConnected() ? [] : ['media server not connected: anchored calls bridge direct and are not recorded']),
-          ...(app.redis.status === 'ready' ? [] : ['redis unavailable: seats get 503 (emergency calls still connect), CDRs are spooled locally']),
-          ...(holidayCalendar.covered ? [] : [`holiday calendar has no data for ${holidayCalendar.missingYears.join(', ')}`]),
-        ],
-      };
-    },
-    calls: () => [...app.live.values()].map(({ callId, tenant, seat, callee, answeredAt }) => ({ callId, tenant, seat, callee, answeredAt })),
-    metrics: () => app.metrics.render(),
-    tenantExists: (id) => store.current().tenants.has(id),
-    balance: (id) => tenantBalance(store.current(), app.ledger, id),
-    cdrs: {
-      query: (q) => queryCdrs(cdrDir, q),
-      // A BOM makes Excel/WPS read the UTF-8 (Chinese names) instead of GBK.
-      csv: (q, out) => exportCsv(cdrDir, q, out, { bom: true }),
-    },
-    recordingsDir: () => recordingsDir,
+    calendar,
   });
   log.info({ url: ops.url }, 'ops http listening');
   store.on('reloaded', () => app.metrics.configReloaded(true));
