@@ -328,7 +328,8 @@ class OutboundFlow {
         releaseTrunk: (id) => s.dropSlot(slotKey('trunk', id), call.callId),
         onProvisional: (status, sdp) => {
           if (this.res.finalResponseSent || s.aborted) return;
-          s.ringAt ??= deps.clock.now();
+          // Ringing is 180/183; a 100 Trying only says the INVITE arrived (the CDR's ringTime, the post-dial delay).
+          if (status === 180 || status === 183) s.ringAt ??= deps.clock.now();
           // Direct media passes the carrier's early media (ringback, carrier announcements) through.
           if (!anchored && status === 183 && sdp) this.res.send(183, { body: sdp, headers: { 'Content-Type': 'application/sdp' } });
           else if (status === 180 || status === 183) this.res.send(180);

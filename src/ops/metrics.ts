@@ -149,7 +149,7 @@ export class OpsMetrics {
     this.setup = { outbound: setup.labels('outbound'), inbound: setup.labels('inbound') };
     const pdd = new Histogram({
       name: 'dialgate_call_post_dial_delay_seconds',
-      help: 'Outbound calls: INVITE accepted to the first ringing (180/183) or the answer, by the trunk that rang.',
+      help: 'Outbound calls: INVITE accepted to the first ringing (180/183) or, without one, the answer; by the trunk that rang first.',
       labelNames: ['trunk'], buckets: PDD_BUCKETS, registers,
     });
     this.pdd = children((trunk) => pdd.labels(trunk));
