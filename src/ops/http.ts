@@ -119,11 +119,6 @@ export function isHealthy(s: StatusJson): boolean {
   return s.drachtioConnected && s.config.version !== null;
 }
 
-/** Constant-time check of one bearer token (kept for callers with a single token). */
-export function bearerOk(header: string | undefined, token: string): boolean {
-  return new AccessTable([{ name: 'token', role: 'admin', token }]).authenticate(header) !== null;
-}
-
 function send(res: ServerResponse, status: number, body: unknown, type = 'application/json; charset=utf-8'): void {
   const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`;
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });

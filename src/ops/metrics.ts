@@ -3,14 +3,15 @@
 // errors, CDR failures and spool, event-loop lag, process figures).
 //
 // The call path reaches this module through one-line hooks (onCdr, onAnswered, a timing wrapper
-// around the ledger), so a call costs a few map lookups and counter increments: label children
-// are bound once per label combination and kept, never built per call. Every label value comes
+// around the ledger), so a call costs a few map lookups and additions: its series are plain cells
+// (fast-metrics.ts) that prom-client's registry reads at scrape time. Every label value comes
 // from config (route, trunk ids) or a small fixed set (direction, SIP status, deny reason,
 // operation): never a phone number, call id or tenant-supplied text.
 import { performance } from 'node:perf_hooks';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Cdr, CallDirection } from '../cdr/model.js';
 import { LedgerError } from '../ledger/types.js';
+import { FastCounter, FastHistogram, type CounterCell, type HistogramCell } from './fast-metrics.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -45,18 +46,6 @@ const PDD_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30];
 const ANSWERED_BUCKETS = [6, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400];
 const LEDGER_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
-interface Inc { inc(n?: number): void }
-interface Obs { observe(v: number): void }
-
-/** label children by one key, bound on first use. */
-function children<T>(bind: (key: string) => T): (key: string) => T {
-  const m = new Map<string, T>();
-  return (key) => {
-    let c = m.get(key);
-    if (c === undefined) { c = bind(key); m.set(key, c); }
-    return c;
-  };
-}
 
 /** The trunk a dial attempt went to: a trunk id (outbound), `<member>@<trunk>` (a 400 call's forwarded leg), or none (a seat). */
 export function trunkOfTarget(direction: CallDirection, target: string): string | null {
@@ -90,94 +79,61 @@ export class OpsMetrics {
   readonly contentType = this.registry.contentType;
   /** Read at scrape time; the composition root fills it in. */
   sources: MetricSources;
-  /** Kept for /health (media.degradedCalls). */
-  private degraded = 0;
 
-  private readonly decisions: Counter<'decision' | 'reason'>;
-  private readonly allowChild: Inc;
-  private readonly denyChild: (reason: string) => Inc;
-  private readonly cdrs: Counter;
-  private readonly cdrFailures: Counter;
-  private readonly cdrsSpooled: Counter;
-  private readonly reloads: { applied: Inc; rejected: Inc };
-  private readonly mediaDegradedTotal: Counter;
-  private readonly setup: Record<CallDirection, Obs>;
-  private readonly pdd: (trunk: string) => Obs;
-  private readonly attempts: (key: string) => Inc;
-  private readonly trunkAttempts: (key: string) => Inc;
-  private readonly answered: (key: string) => Obs;
-  private readonly ledgerSeconds: Histogram<'op'>;
-  private readonly redisErrors: Counter<'op'>;
-  private readonly registers: (status: string) => Inc;
+  private readonly decisions: FastCounter;
+  private readonly allowCell: CounterCell;
+  private readonly cdrs: CounterCell;
+  private readonly cdrFailures: CounterCell;
+  private readonly cdrsSpooled: CounterCell;
+  private readonly reloads: { applied: CounterCell; rejected: CounterCell };
+  private readonly mediaDegradedTotal: CounterCell;
+  private readonly setup: Record<CallDirection, HistogramCell>;
+  private readonly pdd: FastHistogram;
+  private readonly attempts: FastCounter;
+  private readonly trunkAttempts: FastCounter;
+  private readonly answered: FastHistogram;
+  private readonly ledgerSeconds: FastHistogram;
+  private readonly redisErrors: FastCounter;
+  private readonly registers: FastCounter;
 
   constructor(sources: MetricSources = {}) {
     this.sources = sources;
     const registers = [this.registry];
     const self = this;
 
-    this.decisions = new Counter({
-      name: 'dialgate_calls_total', help: 'Call decisions (outbound and inbound) by outcome and deny reason.',
-      labelNames: ['decision', 'reason'], registers,
-    });
-    this.allowChild = this.decisions.labels('allow', '');
-    this.denyChild = children((reason) => this.decisions.labels('deny', reason));
+    const r = this.registry;
+    this.decisions = new FastCounter(r, 'dialgate_calls_total', 'Call decisions (outbound and inbound) by outcome and deny reason.', ['decision', 'reason']);
+    this.allowCell = this.decisions.cell('allow', '');
+    this.attempts = new FastCounter(r, 'dialgate_call_attempts_total',
+      'Call attempts (one per CDR) by direction, route, the trunk of the final answer ("" when none was tried) and the final SIP status to the caller.',
+      ['direction', 'route', 'trunk', 'status']);
+    this.trunkAttempts = new FastCounter(r, 'dialgate_trunk_attempts_total',
+      'INVITEs to carrier trunks (failover attempts included) by the trunk\'s final status; 503 includes a trunk at its channel limit.', ['trunk', 'status']);
+    this.answered = new FastHistogram(r, 'dialgate_call_answered_seconds',
+      'Answered talk time per call (answer to first BYE) by direction, route and trunk: _sum / _count is the ACD.', ['direction', 'route', 'trunk'], ANSWERED_BUCKETS);
+    const setup = new FastHistogram(r, 'dialgate_call_setup_seconds',
+      'INVITE accepted to the first onward INVITE (policy, Redis reservation and slots, media endpoints); for 400 calls it includes a welcome prompt and PIN.',
+      ['direction'], SETUP_BUCKETS);
+    this.setup = { outbound: setup.cell('outbound'), inbound: setup.cell('inbound') };
+    this.pdd = new FastHistogram(r, 'dialgate_call_post_dial_delay_seconds',
+      'Outbound calls: INVITE accepted to the first ringing (180/183) or, without one, the answer; by the trunk that rang first.', ['trunk'], PDD_BUCKETS);
+    this.ledgerSeconds = new FastHistogram(r, 'dialgate_ledger_operation_seconds',
+      'Ledger and slot operations in Redis (Lua scripts), by operation, failures included.', ['op'], LEDGER_BUCKETS);
+    this.redisErrors = new FastCounter(r, 'dialgate_redis_errors_total',
+      'Redis failures: connection errors (op="connection") and ledger, slot or CDR operations that failed for want of Redis.', ['op']);
 
-    const attempts = new Counter({
-      name: 'dialgate_call_attempts_total',
-      help: 'Call attempts (one per CDR) by direction, route, the trunk of the final answer ("" when none was tried) and the final SIP status to the caller.',
-      labelNames: ['direction', 'route', 'trunk', 'status'], registers,
-    });
-    this.attempts = children((k) => attempts.labels(...(k.split('\0') as [string, string, string, string])));
-    const trunkAttempts = new Counter({
-      name: 'dialgate_trunk_attempts_total',
-      help: 'INVITEs to carrier trunks (failover attempts included) by the trunk\'s final status; 503 includes a trunk at its channel limit.',
-      labelNames: ['trunk', 'status'], registers,
-    });
-    this.trunkAttempts = children((k) => trunkAttempts.labels(...(k.split('\0') as [string, string])));
-    const answered = new Histogram({
-      name: 'dialgate_call_answered_seconds',
-      help: 'Answered talk time per call (answer to first BYE) by direction, route and trunk: _sum / _count is the ACD.',
-      labelNames: ['direction', 'route', 'trunk'], buckets: ANSWERED_BUCKETS, registers,
-    });
-    this.answered = children((k) => answered.labels(...(k.split('\0') as [string, string, string])));
-
-    const setup = new Histogram({
-      name: 'dialgate_call_setup_seconds',
-      help: 'INVITE accepted to the first onward INVITE (policy, Redis reservation and slots, media endpoints); for 400 calls it includes a welcome prompt and PIN.',
-      labelNames: ['direction'], buckets: SETUP_BUCKETS, registers,
-    });
-    this.setup = { outbound: setup.labels('outbound'), inbound: setup.labels('inbound') };
-    const pdd = new Histogram({
-      name: 'dialgate_call_post_dial_delay_seconds',
-      help: 'Outbound calls: INVITE accepted to the first ringing (180/183) or, without one, the answer; by the trunk that rang first.',
-      labelNames: ['trunk'], buckets: PDD_BUCKETS, registers,
-    });
-    this.pdd = children((trunk) => pdd.labels(trunk));
-
-    this.ledgerSeconds = new Histogram({
-      name: 'dialgate_ledger_operation_seconds', help: 'Ledger and slot operations in Redis (Lua scripts), by operation, failures included.',
-      labelNames: ['op'], buckets: LEDGER_BUCKETS, registers,
-    });
-    this.redisErrors = new Counter({
-      name: 'dialgate_redis_errors_total',
-      help: 'Redis failures: connection errors (op="connection") and ledger, slot or CDR operations that failed for want of Redis.',
-      labelNames: ['op'], registers,
-    });
-
-    this.cdrs = new Counter({ name: 'dialgate_cdrs_written_total', help: 'CDRs written (stream and daily files, or the local spool while Redis is away).', registers });
-    this.cdrFailures = new Counter({ name: 'dialgate_cdr_write_failures_total', help: 'CDRs that could not be written, or that failed on replay from the spool.', registers });
-    this.cdrsSpooled = new Counter({ name: 'dialgate_cdrs_spooled_total', help: 'CDRs written to the local spool because Redis was away (replayed when it is back).', registers });
+    this.cdrs = new FastCounter(r, 'dialgate_cdrs_written_total', 'CDRs written (stream and daily files, or the local spool while Redis is away).').cell();
+    this.cdrFailures = new FastCounter(r, 'dialgate_cdr_write_failures_total', 'CDRs that could not be written, or that failed on replay from the spool.').cell();
+    this.cdrsSpooled = new FastCounter(r, 'dialgate_cdrs_spooled_total', 'CDRs written to the local spool because Redis was away (replayed when it is back).').cell();
     new Gauge({
       name: 'dialgate_cdr_spool_depth', help: 'CDRs in the local spool waiting for Redis.', registers,
       async collect() { await setFrom(this, self.sources.spoolDepth); },
     });
 
-    const reloads = new Counter({ name: 'dialgate_config_reloads_total', help: 'Config reloads by result.', labelNames: ['result'], registers });
-    this.reloads = { applied: reloads.labels('applied'), rejected: reloads.labels('rejected') };
-    this.mediaDegradedTotal = new Counter({ name: 'dialgate_media_degraded_total', help: 'Calls meant to go through FreeSWITCH (anchored or recorded) that did not.', registers });
-
-    const registersTotal = new Counter({ name: 'dialgate_sip_registers_total', help: 'REGISTER requests by the final status sent (401 is the normal challenge).', labelNames: ['status'], registers });
-    this.registers = children((s) => registersTotal.labels(s));
+    const reloads = new FastCounter(r, 'dialgate_config_reloads_total', 'Config reloads by result.', ['result']);
+    this.reloads = { applied: reloads.cell('applied'), rejected: reloads.cell('rejected') };
+    this.mediaDegradedTotal = new FastCounter(r, 'dialgate_media_degraded_total', 'Calls meant to go through FreeSWITCH (anchored or recorded) that did not.').cell();
+    this.registers = new FastCounter(r, 'dialgate_sip_registers_total', 'REGISTER requests by the final status sent (401 is the normal challenge).', ['status']);
     new Gauge({
       name: 'dialgate_registered_seats', help: 'Seats with a live registration.', registers,
       async collect() { await setFrom(this, self.sources.registeredSeats); },
@@ -222,7 +178,7 @@ export class OpsMetrics {
 
   /** A call decided; decision 'allow' | 'deny', reason '' for allow. */
   decision(decision: 'allow' | 'deny', reason = ''): void {
-    (decision === 'allow' ? this.allowChild : this.denyChild(reason)).inc();
+    (decision === 'allow' ? this.allowCell : this.decisions.cell('deny', reason)).n++;
   }
 
   /**
@@ -234,12 +190,12 @@ export class OpsMetrics {
     const last = cdr.trunks.at(-1);
     const trunk = (last && trunkOfTarget(cdr.direction, last.trunk)) ?? '';
     const route = cdr.route ?? '';
-    this.attempts(`${cdr.direction}\0${route}\0${trunk}\0${cdr.sipStatus}`).inc();
+    this.attempts.cell(cdr.direction, route, trunk, String(cdr.sipStatus)).n++;
     for (const a of cdr.trunks) {
       const t = trunkOfTarget(cdr.direction, a.trunk);
-      if (t !== null) this.trunkAttempts(`${t}\0${a.sipStatus}`).inc();
+      if (t !== null) this.trunkAttempts.cell(t, String(a.sipStatus)).n++;
     }
-    if (cdr.answerAt !== null) this.answered(`${cdr.direction}\0${route}\0${trunk}`).observe(cdr.billableSeconds);
+    if (cdr.answerAt !== null) this.answered.cell(cdr.direction, route, trunk).observe(cdr.billableSeconds);
     else if (!cdr.recovered) this.setupTimes(cdr.direction, cdr.inviteAt, cdr.trunks.map((a) => ({ target: a.trunk, at: a.at })), cdr.ringAt, null);
   }
 
@@ -257,37 +213,37 @@ export class OpsMetrics {
     // The trunk being dialled when the first ring came (failover may have moved on since).
     let rang = first;
     for (const a of attempts) if (a.at <= signal) rang = a;
-    this.pdd(trunkOfTarget(direction, rang.target) ?? '').observe(Math.max(0, signal - inviteAt) / 1000);
+    this.pdd.cell(trunkOfTarget(direction, rang.target) ?? '').observe(Math.max(0, signal - inviteAt) / 1000);
   }
 
   cdrWritten(outcome: CdrOutcome = 'written'): void {
-    this.cdrs.inc();
+    this.cdrs.n++;
     if (outcome === 'spooled') {
-      this.cdrsSpooled.inc();
+      this.cdrsSpooled.n++;
       this.redisError('cdr');
     }
   }
 
-  cdrFailed(): void { this.cdrFailures.inc(); }
+  cdrFailed(): void { this.cdrFailures.n++; }
 
   /** A call meant to be anchored or recorded that was not (media server down, endpoints failed). */
-  mediaDegraded(): void { this.degraded++; this.mediaDegradedTotal.inc(); }
-  get mediaDegradedCalls(): number { return this.degraded; }
+  mediaDegraded(): void { this.mediaDegradedTotal.n++; }
+  get mediaDegradedCalls(): number { return this.mediaDegradedTotal.n; }
 
-  configReloaded(ok: boolean): void { (ok ? this.reloads.applied : this.reloads.rejected).inc(); }
+  configReloaded(ok: boolean): void { (ok ? this.reloads.applied : this.reloads.rejected).n++; }
 
   /** A REGISTER answered with `status`. */
-  register(status: number | undefined): void { this.registers(String(status ?? 0)).inc(); }
+  register(status: number | undefined): void { this.registers.cell(String(status ?? 0)).n++; }
 
-  redisError(op: string): void { this.redisErrors.labels(op).inc(); }
+  redisError(op: string): void { this.redisErrors.cell(op).n++; }
 
   /** Times `op` of a Redis-backed store; a failure that is not a business answer counts as a Redis error. */
   ledgerOp(op: string): (seconds: number, err: unknown) => void {
-    const h = this.ledgerSeconds.labels(op);
-    const e = this.redisErrors.labels(op);
+    const h = this.ledgerSeconds.cell(op);
+    const e = this.redisErrors.cell(op);
     return (seconds, err) => {
       h.observe(seconds);
-      if (err !== undefined && !(err instanceof LedgerError)) e.inc();
+      if (err !== undefined && !(err instanceof LedgerError)) e.n++;
     };
   }
 
