@@ -4,7 +4,7 @@ import { ConfigLoadError, ConfigStore, reloadOnSighup } from '../config/index.js
 import { createLogger, startApp, type App } from './app.js';
 import { systemClock } from '../calls/clock.js';
 import { watchCalendar } from './calendar-watch.js';
-import { startOpsHttp } from './http.js';
+import { startAppHttp } from './app-http.js';
 
 export interface ServeOptions {
   configDir: string;
@@ -64,36 +64,13 @@ export async function serve(opts: ServeOptions): Promise<App> {
   await store.watch();
   const unhook = reloadOnSighup(store);
   const calendar = watchCalendar(() => store.current(), systemClock, log.child({ component: 'calendar' }));
-  const ops = await startOpsHttp({
+  const ops = await startAppHttp(app, store, {
     host: server.http.host,
     port: server.http.port,
-    ...(server.http.token ? { token: server.http.token } : {}),
+    cdrDir: env('DIALGATE_CDR_DIR') ?? server.cdr.dir,
+    recordingsDir: env('DIALGATE_RECORDINGS_DIR') ?? server.freeswitch.recordingDir,
     log: log.child({ component: 'http' }),
-    status: async () => {
-      const c = store.status();
-      const holidayCalendar = calendar.status();
-      return {
-        drachtioConnected: app.connected(),
-        config: { version: c.version, loadedAt: c.loadedAt, dir: c.dir, lastError: c.lastError },
-        liveCalls: app.live.size,
-        registeredSeats: await app.registeredSeats().catch(() => -1),
-        media: { connected: app.mediaConnected(), degradedCalls: app.metrics.mediaDegradedCalls },
-        redis: await app.redisState(),
-        holidayCalendar,
-        warnings: [
-          ...(app.mediaConnected() ? [] : ['media server not connected: anchored calls bridge direct and are not recorded']),
-          ...(app.redis.status === 'ready' ? [] : ['redis unavailable: seats get 503 (emergency calls still connect), CDRs are spooled locally']),
-          ...(holidayCalendar.covered ? [] : [`holiday calendar has no data for ${holidayCalendar.missingYears.join(', ')}`]),
-        ],
-      };
-    },
-    calls: () => [...app.live.values()].map(({ callId, tenant, seat, callee, answeredAt }) => ({ callId, tenant, seat, callee, answeredAt })),
-    metrics: async () => app.metrics.render({
-      liveCalls: app.live.size,
-      registeredSeats: await app.registeredSeats().catch(() => 0),
-      up: app.connected(),
-      mediaConnected: app.mediaConnected(),
-    }),
+    calendar,
   });
   log.info({ url: ops.url }, 'ops http listening');
   store.on('reloaded', () => app.metrics.configReloaded(true));
