@@ -35,6 +35,9 @@ export interface LockoutOptions {
   trustMs?: number;
 }
 
+/** How often one process rewrites a (seat, source) trust entry that is days long. */
+const TRUST_REFRESH_MS = 3_600_000;
+
 export type LockScope = 'source' | 'user-source' | 'user';
 
 export type LockState =
@@ -117,6 +120,8 @@ export function createLockout(redis: Redis | Cluster, opts: LockoutOptions = {})
   };
 
   const first = (states: LockState[]): LockState => states.find((s) => s.locked) ?? { locked: false };
+  /** user + source → when this process last wrote the source's trust for the seat. */
+  const trustedAt = new Map<string, number>();
 
   return {
     async check(user, source, now) {
@@ -137,14 +142,22 @@ export function createLockout(redis: Redis | Cluster, opts: LockoutOptions = {})
     },
     async recordSuccess(user, source, now) {
       const k = keys('user', user, source);
+      const clear = redis.del(keys('user-source', user, source).fails);
+      // Trust lasts trustMs (days); refreshing it more than once per TRUST_REFRESH_MS from one
+      // process changes nothing but costs five commands on every call.
+      const memo = `${user}\n${source}`;
+      const at = trustedAt.get(memo);
+      if (at !== undefined && now - at >= 0 && now - at < TRUST_REFRESH_MS) { await clear; return; }
+      if (trustedAt.size >= 100_000) trustedAt.clear();
+      trustedAt.set(memo, now);
       await Promise.all([
-        redis.del(keys('user-source', user, source).fails),
+        clear,
         redis.multi()
           .zadd(k.trusted, now, source)
           .zremrangebyscore(k.trusted, '-inf', now - trustMs)
           .pexpire(k.trusted, trustMs)
           .exec(),
-      ]);
+      ]).catch((err: unknown) => { trustedAt.delete(memo); throw err; });
     },
   };
 }

@@ -6,26 +6,28 @@ import type { Logger } from 'pino';
 export interface RecordDeps {
   cdr: CdrWriter;
   log: Logger;
-  /** Told of every CDR written (metrics). */
-  onCdr?: (cdr: Cdr) => void;
-  /** Told of every CDR that could not be written (metrics). */
-  onCdrFailed?: () => void;
+  /** Told of every CDR written, and how (metrics). */
+  onCdr?: (cdr: Cdr, outcome: 'written' | 'duplicate' | 'spooled') => void;
+  /** Told of every CDR that could not be written (metrics); null when it could not even be built. */
+  onCdrFailed?: (cdr: Cdr | null) => void;
 }
 
 /** Builds and writes the CDR; a failure is logged with the whole CDR so it can be replayed. */
 export async function writeCdr(deps: RecordDeps, input: CdrInput, timeZone?: string): Promise<Cdr | null> {
   let cdr: Cdr | undefined;
+  let outcome: 'written' | 'duplicate' | 'spooled';
   try {
     cdr = buildCdr(input, timeZone);
-    await deps.cdr.write(cdr);
-    deps.onCdr?.(cdr);
-    deps.log.info({ cdr: { id: cdr.cdrId, decision: cdr.decision, reason: cdr.denyReason, status: cdr.sipStatus, seat: cdr.seat, billable: cdr.billableSeconds, cost: cdr.cost } }, 'cdr');
-    return cdr;
+    outcome = await deps.cdr.write(cdr);
   } catch (err) {
-    deps.onCdrFailed?.();
+    deps.onCdrFailed?.(cdr ?? null);
     deps.log.error({ err, cdr: cdr ?? input }, 'cdr write failed');
     return null;
   }
+  // Outside the try: a listener's fault is not a CDR write failure.
+  deps.onCdr?.(cdr, outcome);
+  deps.log.info({ cdr: { id: cdr.cdrId, decision: cdr.decision, reason: cdr.denyReason, status: cdr.sipStatus, seat: cdr.seat, billable: cdr.billableSeconds, cost: cdr.cost } }, 'cdr');
+  return cdr;
 }
 
 /** The user part of a From / Request-URI value. */

@@ -252,6 +252,7 @@ export class CallSession {
     for (const r of payers) r.answeredAt = answerAt;
     const live = this.deps.live.get(this.spec.callId);
     if (live) live.answeredAt = answerAt;
+    this.deps.onAnswered?.(this);
     // FreeSWITCH hangs up an endpoint without RTP for media_timeout (freeswitch/dialplan/mrf.xml).
     const onMediaGone = (evt?: { reason?: string }): void => this.end('system', evt?.reason === 'MEDIA_TIMEOUT' ? 'media-timeout' : 'media-lost');
     this.epA?.on('destroy', onMediaGone);

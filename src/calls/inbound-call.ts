@@ -130,7 +130,7 @@ class InboundFlow {
   ) {
     const owner = d.owner ? cfg.tenants.get(d.owner) : undefined;
     this.s = new CallSession(deps, req, res, {
-      callId: d.callId, tenant: d.owner, seat: '', callee: d.number ?? '', inviteAt,
+      callId: d.callId, direction: 'inbound', tenant: d.owner, seat: '', callee: d.number ?? '', inviteAt,
       timeZone: cfg.server?.timezone || 'Asia/Shanghai',
       warningSeconds: owner?.warningSeconds ?? DEFAULT_WARNING_SECONDS,
       warningPrompt: owner?.announcements['credit-warning'] ?? deps.settings.defaultWarning,
@@ -326,6 +326,7 @@ class InboundFlow {
       decision: d.kind === 'reject' ? 'deny' : 'allow',
       denyReason: d.kind === 'reject' ? d.reason : null,
       sipStatus: 0,
+      route: d.kind === 'connect' ? d.groups[0]?.id ?? null : null,
       inviteAt: this.inviteAt,
       endAt: this.deps.clock.now(),
       configVersion: d.configVersion,

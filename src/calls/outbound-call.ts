@@ -66,6 +66,7 @@ function cdrBase(call: OutboundCall, cfg: ConfigSnapshot, d: Decision, inviteAt:
     decision: d.kind,
     denyReason: d.kind === 'deny' ? d.reason : null,
     sipStatus: d.kind === 'deny' ? d.sipStatus : 0,
+    route: d.kind === 'allow' ? d.routeId : null,
     inviteAt,
     endAt,
     configVersion: cfg.version,
@@ -190,7 +191,7 @@ class OutboundFlow {
       direction: 'outbound', cdrId: `out-${call.callId}`,
     }, deps.settings.chunkSeconds);
     this.s = new CallSession(deps, req, res, {
-      callId: call.callId, tenant: call.tenantId, seat: call.seatId, callee: decision.callee.national, inviteAt,
+      callId: call.callId, direction: 'outbound', tenant: call.tenantId, seat: call.seatId, callee: decision.callee.national, inviteAt,
       timeZone: cfg.server?.timezone || 'Asia/Shanghai',
       warningSeconds: tenant.warningSeconds,
       warningPrompt: tenant.announcements['credit-warning'] ?? deps.settings.defaultWarning,
@@ -327,7 +328,8 @@ class OutboundFlow {
         releaseTrunk: (id) => s.dropSlot(slotKey('trunk', id), call.callId),
         onProvisional: (status, sdp) => {
           if (this.res.finalResponseSent || s.aborted) return;
-          s.ringAt ??= deps.clock.now();
+          // Ringing is 180/183; a 100 Trying only says the INVITE arrived (the CDR's ringTime, the post-dial delay).
+          if (status === 180 || status === 183) s.ringAt ??= deps.clock.now();
           // Direct media passes the carrier's early media (ringback, carrier announcements) through.
           if (!anchored && status === 183 && sdp) this.res.send(183, { body: sdp, headers: { 'Content-Type': 'application/sdp' } });
           else if (status === 180 || status === 183) this.res.send(180);

@@ -1,7 +1,7 @@
 // What a call session is given: its dependencies (shared by both directions), its settings, what
 // a flow tells it, and the live-call entry the registry keeps.
 import type Srf from 'drachtio-srf';
-import type { CdrInput, HangupBy } from '../cdr/model.js';
+import type { CallDirection, CdrInput, HangupBy } from '../cdr/model.js';
 import type { ConcurrencySlots } from '../ledger/concurrency.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { MediaGateway } from '../media/media-gateway.js';
@@ -40,6 +40,16 @@ export interface SessionDeps extends RecordDeps {
   onSpendCap?: (crossed: SpendCapCrossed) => void;
   /** A call meant to go through FreeSWITCH (anchored or recorded) did not: why. */
   onMediaDegraded?: (note: string) => void;
+  /** Both legs are up (metrics: setup latency, post-dial delay). */
+  onAnswered?: (call: AnsweredCall) => void;
+}
+
+/** What a session tells onAnswered: enough for the setup figures, nothing to act on. */
+export interface AnsweredCall {
+  readonly spec: Pick<SessionSpec, 'direction' | 'inviteAt'>;
+  readonly attempts: readonly { target: string; at: number }[];
+  readonly ringAt: number | null;
+  readonly answerAt: number | null;
 }
 
 export interface LiveCall {
@@ -57,6 +67,7 @@ export interface LiveCall {
 /** What a flow tells its session. */
 export interface SessionSpec {
   callId: string;
+  direction: CallDirection;
   tenant: string | null;
   seat: string;
   callee: string;

@@ -36,6 +36,8 @@ const COLUMNS: ReadonlyArray<readonly [string, (c: Cdr) => string | number | boo
   ['configVersion', (c) => c.configVersion],
   ['recovered', (c) => c.recovered],
   ['trace', (c) => c.trace.map((s) => `${s.step}=${s.outcome}${s.detail ? `(${s.detail})` : ''}`).join(';')],
+  // Added after the first release: last, so spreadsheets that read columns by position keep working.
+  ['route', (c) => c.route ?? null],
 ];
 
 export const CSV_COLUMNS: readonly string[] = COLUMNS.map(([name]) => name);

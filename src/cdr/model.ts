@@ -45,6 +45,8 @@ export interface Cdr {
   denyReason: string | null;
   /** Final status sent to the caller. */
   sipStatus: number;
+  /** The route the decision chose: a routes.yaml id (outbound), the first destination group (400 calls); null when denied before routing. */
+  route: string | null;
   trunks: CdrAttempt[];
   inviteAt: number;
   inviteIso: string;
@@ -78,7 +80,7 @@ export interface Cdr {
 type Derived = 'inviteIso' | 'ringIso' | 'answerIso' | 'endIso';
 type Defaulted =
   | 'tenant' | 'seat' | 'callerPresented' | 'calleeNormalised' | 'numberClass' | 'region' | 'denyReason'
-  | 'trunks' | 'ringAt' | 'answerAt' | 'billableSeconds' | 'billedSeconds' | 'cost' | 'balanceAfter' | 'charges'
+  | 'route' | 'trunks' | 'ringAt' | 'answerAt' | 'billableSeconds' | 'billedSeconds' | 'cost' | 'balanceAfter' | 'charges'
   | 'hangupBy' | 'hangupCause' | 'recordingPath' | 'media' | 'mediaNote' | 'recovered' | 'trace';
 
 export type CdrInput = Omit<Cdr, Derived | Defaulted> & Partial<Pick<Cdr, Defaulted>>;
@@ -101,6 +103,7 @@ export function buildCdr(input: CdrInput, timeZone = BEIJING): Cdr {
     decision: input.decision,
     denyReason: input.denyReason ?? null,
     sipStatus: input.sipStatus,
+    route: input.route ?? null,
     trunks: input.trunks ?? [],
     inviteAt: input.inviteAt,
     inviteIso: zonedIso(input.inviteAt, timeZone),

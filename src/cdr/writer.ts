@@ -32,6 +32,8 @@ export interface CdrWriterOptions {
   timeZone?: string;
   /** Where CDRs wait while Redis is away. Default <dir>/spool.jsonl. */
   spoolFile?: string;
+  /** A spooled CDR could not be replayed (its files failed, or the line is torn) and went to spool.jsonl.bad. */
+  onReplayFailed?: (err: unknown) => void;
 }
 
 // KEYS: stream, marker. ARGV: ttl, maxLen, cdrId, tenant, json.
@@ -115,6 +117,7 @@ export class CdrWriter {
         await this.writeStreamAndFiles(cdr, line);
       } catch (err) {
         if (isRedisUnavailable(err)) break;
+        this.opts.onReplayFailed?.(err);
         // A line that is not a CDR (torn write at a crash) cannot be replayed; keep it out of the way.
         await appendFile(`${this.spoolFile}.bad`, `${line}\n`, 'utf8');
       }

@@ -8,7 +8,7 @@ import { toNationalNumber } from './national.js';
 import { computeHa1, resolveSecret, type SecretSpec } from './secrets.js';
 import type { Path, YamlSource } from './source.js';
 import type {
-  NumberClass, Route, RouteMatch, Seat, ServerSettings, Tariff, TariffRate, Tenant, Trunk,
+  HttpToken, NumberClass, Route, RouteMatch, Seat, ServerSettings, Tariff, TariffRate, Tenant, Trunk,
 } from './types.js';
 import { parseCidr } from '../auth/sources.js';
 import { noticeCalendar, noticeEnd } from './validity.js';
@@ -64,7 +64,10 @@ interface ServerYaml {
   realm: string;
   timezone?: string;
   log?: { level?: ServerSettings['log']['level'] };
-  http?: { host?: string; port?: number; token?: SecretSpec };
+  http?: {
+    host?: string; port?: number; token?: SecretSpec; metricsOpen?: boolean;
+    tokens?: { name: string; role: HttpToken['role']; tenant?: string; token: SecretSpec }[];
+  };
   drachtio: { host?: string; port?: number; secret: SecretSpec };
   freeswitch: {
     host?: string; port?: number; secret: SecretSpec; sipAddress?: string; recordingDir?: string;
@@ -77,6 +80,50 @@ interface ServerYaml {
   sessionTimers?: { seconds?: number; minSeconds?: number };
 }
 
+/** A bearer token shorter than this is guessable: refused at load. */
+export const MIN_HTTP_TOKEN_LENGTH = 16;
+
+/**
+ * http.tokens: secrets resolved; a tenant-viewer names its tenant (checked against tenants.yaml by
+ * checkHttpTokenTenants), other roles name none; names unique; no two entries share a token, which
+ * would make the role ambiguous. Token values never appear in a message.
+ */
+async function buildHttpTokens(item: Item<ServerYaml>, list: NonNullable<NonNullable<ServerYaml['http']>['tokens']>, single: string | undefined, ctx: BuildContext): Promise<HttpToken[] | undefined> {
+  const out: HttpToken[] = [];
+  const seen = new Map<string, number>();
+  const values = new Map<string, string>(single !== undefined ? [[single, 'http.token']] : []);
+  let ok = true;
+  for (const [i, t] of list.entries()) {
+    const at = (field: string) => ['http', 'tokens', i, field];
+    const value = await secret(ctx, { src: item.src, path: ['http', 'tokens', i] }, 'token', t.token);
+    if (value === undefined) { ok = false; continue; }
+    if (value.length < MIN_HTTP_TOKEN_LENGTH) {
+      ctx.issues.error(item.src.issue(at('token'), `token is too short (${value.length} characters; at least ${MIN_HTTP_TOKEN_LENGTH})`, 'use a random value, e.g. `openssl rand -hex 24`'));
+      ok = false;
+    }
+    if (t.role === 'tenant-viewer' && t.tenant === undefined) {
+      ctx.issues.error(item.src.issue(at('role'), 'a tenant-viewer token needs `tenant`: the one tenant it may read', 'e.g. tenant: telesales'));
+      ok = false;
+    }
+    if (t.role !== 'tenant-viewer' && t.tenant !== undefined) {
+      ctx.issues.error(item.src.issue(at('tenant'), `\`tenant\` is only for role tenant-viewer; a ${t.role} token is not limited to one tenant`));
+      ok = false;
+    }
+    const first = seen.get(t.name);
+    if (first !== undefined) {
+      ctx.issues.error(item.src.issue(at('name'), `token name \`${t.name}\` is used twice; first at ${item.src.where(['http', 'tokens', first, 'name'])}`, 'names tell tokens apart in the access log'));
+      ok = false;
+    } else seen.set(t.name, i);
+    const same = values.get(value);
+    if (same !== undefined) {
+      ctx.issues.error(item.src.issue(at('token'), `this token has the same value as ${same}`, 'give every holder its own token, so each can be revoked alone'));
+      ok = false;
+    } else values.set(value, `http.tokens[${i}] (${t.name})`);
+    out.push({ name: t.name, role: t.role, ...(t.tenant !== undefined ? { tenant: t.tenant } : {}), token: value });
+  }
+  return ok ? out : undefined;
+}
+
 export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Promise<ServerSettings | undefined> {
   const y = item.data;
   const sub = (name: string) => ({ src: item.src, path: [...item.path, name] });
@@ -86,13 +133,21 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
   const redisUrl = y.redis?.url === undefined ? 'redis://127.0.0.1:6379' : await secret(ctx, sub('redis'), 'url', y.redis.url);
   if (drachtioSecret === undefined || eslSecret === undefined || redisUrl === undefined) return undefined;
   if (y.http?.token !== undefined && token === undefined) return undefined;
+  const tokens = y.http?.tokens === undefined ? undefined : await buildHttpTokens(item, y.http.tokens, token, ctx);
+  if (y.http?.tokens !== undefined && tokens === undefined) return undefined;
   const fsHost = y.freeswitch.host ?? '127.0.0.1';
   const cdrDir = y.cdr?.dir ?? 'var/cdr';
   return {
     realm: y.realm,
     timezone: y.timezone ?? 'Asia/Shanghai',
     log: { level: y.log?.level ?? 'info' },
-    http: { host: y.http?.host ?? '127.0.0.1', port: y.http?.port ?? 8080, ...(token !== undefined ? { token } : {}) },
+    http: {
+      host: y.http?.host ?? '127.0.0.1',
+      port: y.http?.port ?? 8080,
+      ...(token !== undefined ? { token } : {}),
+      ...(tokens !== undefined ? { tokens } : {}),
+      ...(y.http?.metricsOpen !== undefined ? { metricsOpen: y.http.metricsOpen } : {}),
+    },
     drachtio: { host: y.drachtio.host ?? '127.0.0.1', port: y.drachtio.port ?? 9022, secret: drachtioSecret },
     freeswitch: {
       host: fsHost,

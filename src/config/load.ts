@@ -114,8 +114,10 @@ export async function loadConfig(dir: string, opts: LoadOptions = {}): Promise<L
 
   // dialgate.yaml first: the realm (for HA1) and the default time zone come from it.
   let server: ServerSettings | undefined;
+  let serverSrc: YamlSource | undefined;
   for (const v of valid.filter((x) => x.kind === 'server' && x.badItems !== 'all')) {
     if ((v.badItems as Set<number>).size) continue;
+    serverSrc = v.src;
     server = await buildServer({ src: v.src, path: [], data: v.src.data as never }, ctx);
     if (server) {
       ctx.realm = server.realm;
@@ -154,6 +156,10 @@ export async function loadConfig(dir: string, opts: LoadOptions = {}): Promise<L
     }
   }
   checkReferences(reg, issues);
+  // A tenant-viewer token reads one tenant: that tenant must exist.
+  server?.http.tokens?.forEach((t, i) => {
+    if (t.tenant !== undefined && serverSrc) reg.tenants.expect(t.tenant, serverSrc, ['http', 'tokens', i, 'tenant'], issues, 'tenant');
+  });
   // plans400.yaml (contract 002) refers to tenants, seats and trunks: built once they are known.
   const plans: Plans400Build = { drafts: [], callerBlacklists: new Map() };
   for (const v of valid.filter((x) => x.kind === 'plans400' && x.badItems !== 'all')) {

@@ -137,7 +137,17 @@ const server: Schema = obj({
   realm: { type: 'string', pattern: '^[A-Za-z0-9.-]+$', expected: 'a SIP domain such as dialgate.local' },
   timezone: { type: 'string', dg: 'timezone' },
   log: obj({ level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] } }),
-  http: obj({ host, port, token: secret }),
+  // Bearer tokens of the ops API with roles (ops/access.ts); `token` is the older single admin token.
+  http: obj({
+    host, port, token: secret,
+    tokens: list(obj({
+      name: id,
+      role: { type: 'string', enum: ['admin', 'tenant-viewer', 'metrics'] },
+      tenant: id,
+      token: secret,
+    }, ['name', 'role', 'token'])),
+    metricsOpen: { type: 'boolean' },
+  }),
   drachtio: obj({ host, port, secret }, ['secret']),
   freeswitch: obj({
     host, port, secret, sipAddress: host, recordingDir: host,

@@ -121,5 +121,7 @@ export const SECRET_LOG_PATHS: readonly string[] = (() => {
     paths.push(k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`);
   }
   paths.push('redis.url', 'server.redis.url', '*.server.redis.url');
+  // http.tokens[i].token sits deeper than the wildcards above reach.
+  paths.push('tokens[*].token', '*.tokens[*].token', '*.*.tokens[*].token', '*.*.*.tokens[*].token');
   return paths;
 })();

@@ -163,14 +163,26 @@ export interface TariffRate {
 export interface Tariff { id: string; rates: TariffRate[] }
 
 /** Process-level settings from dialgate.yaml: where the adapters connect, what they listen on. */
+/** A bearer token of the ops API: `token` is the secret, `name` what logs show instead. */
+export interface HttpToken {
+  name: string;
+  role: 'admin' | 'tenant-viewer' | 'metrics';
+  /** The one tenant a tenant-viewer reads. */
+  tenant?: string;
+  token: string;
+}
+
 export interface ServerSettings {
   /** SIP digest realm; seat HA1 values are computed with it. */
   realm: string;
   /** Default IANA time zone for windows that name none. */
   timezone: string;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' };
-  /** Ops HTTP API; `token` (secret) is the bearer token it requires, if set. */
-  http: { host: string; port: number; token?: string };
+  /**
+   * Ops HTTP API. `token` (secret) is a single admin token; `tokens` adds named tokens with roles
+   * (ops/access.ts). None at all: the API is open. `metricsOpen`: /metrics needs no token.
+   */
+  http: { host: string; port: number; token?: string; tokens?: HttpToken[]; metricsOpen?: boolean };
   /** drachtio-server admin connection (inbound mode); `secret` is a secret. */
   drachtio: { host: string; port: number; secret: string };
   /** FreeSWITCH event socket (`secret` is a secret) and its SIP address for fsmrf. */

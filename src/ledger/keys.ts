@@ -1,6 +1,7 @@
 // Redis key layout of the ledger. Every key of one account carries the hash tag {acct:ID}, so one
 // Lua script may touch all of them on Redis Cluster (DESIGN: "works unchanged on Redis Cluster").
-// The only cross-account keys (live-call index, alert stream) are never touched inside a script.
+// The only cross-account keys (the registry of accounts with calls, the legacy live-call index,
+// the alert stream) are never touched inside a script.
 import { localDate } from '../time/zone.js';
 
 export interface AccountKeys {
@@ -17,6 +18,9 @@ export interface AccountKeys {
   settlement(callId: string): string;
   /** integer: money debited by calls in one month (YYYY-MM), input of the 400 minimum (002 §2.4) */
   usage(yyyyMm: string): string;
+  /** zset: callId → last heartbeat ms of the account's live reservations (crash recovery's index),
+   *  kept by the reservation scripts themselves, so index and reservation change together */
+  live: string;
 }
 
 export function accountKeys(acct: string): AccountKeys {
@@ -29,10 +33,17 @@ export function accountKeys(acct: string): AccountKeys {
     history: `${tag}:h`,
     settlement: (callId) => `${tag}:s:${callId}`,
     usage: (yyyyMm) => `${tag}:u:${yyyyMm}`,
+    live: `${tag}:l`,
   };
 }
 
-/** Global sorted set of live reservations: member JSON [acct, callId], score = last heartbeat ms. */
+/** Set of accounts that have had live reservations: where crash recovery looks (each account's `live`). */
+export const LIVE_ACCOUNTS_KEY = 'dialgate:live-accounts';
+/**
+ * The global live index of versions before the per-account one: member JSON [acct, callId], score =
+ * last heartbeat ms. No longer written; recovery still reads it, so calls that were up across an
+ * upgrade are settled.
+ */
 export const LIVE_INDEX_KEY = 'dialgate:live';
 /** Global stream of low-balance alerts (003 §2.2). */
 export const ALERT_STREAM_KEY = 'dialgate:alerts';

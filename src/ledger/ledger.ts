@@ -1,8 +1,9 @@
 // The prepaid ledger: money state of accounts in Redis (issue 4). Every state change is one Lua
 // script on one account's keys ({acct:ID} hash tag) — atomic, idempotent, Cluster-safe.
-// Cross-account keys (the live-call index and the alert stream) are written next to the scripts,
-// never inside them; recovery tolerates index entries that are missing their reservation.
-import { ALERT_STREAM_KEY, LIVE_INDEX_KEY, accountKeys, beijingMonth, liveMember } from './keys.js';
+// Each account's live-call index is kept by the reservation scripts (one round trip per step);
+// cross-account keys (the registry of accounts with calls, the alert stream) are written next to
+// the scripts, never inside them; recovery tolerates index entries that are missing their reservation.
+import { ALERT_STREAM_KEY, LIVE_ACCOUNTS_KEY, LIVE_INDEX_KEY, accountKeys, beijingMonth } from './keys.js';
 import { CREATE } from './lua/account.js';
 import { ENTRY, FORFEIT } from './lua/entry.js';
 import { EXTEND, HEARTBEAT, RESERVE } from './lua/reserve.js';
@@ -24,7 +25,9 @@ export interface LedgerOptions {
   staleMs?: number;
   /** How long a settlement is remembered for idempotency. Default 90 days. */
   settlementTtlMs?: number;
+  /** The legacy global live index (read by recovery only). */
   liveIndexKey?: string;
+  liveAccountsKey?: string;
   alertStreamKey?: string;
   /** Called for each low-balance alert after it is on the stream (e.g. the webhook POSTer). */
   onAlert?: (alert: LowBalanceAlert) => void;
@@ -48,8 +51,11 @@ export class Ledger {
   readonly heartbeatMs: number;
   readonly staleMs: number;
   readonly liveIndexKey: string;
+  readonly liveAccountsKey: string;
   readonly alertStreamKey: string;
   private readonly settlementTtlMs: number;
+  /** Accounts this process put in the registry, and when (re-added every 10 minutes at most). */
+  private readonly registered = new Map<string, number>();
 
   constructor(readonly redis: RedisClient, private readonly opts: LedgerOptions) {
     this.instanceId = opts.instanceId;
@@ -57,6 +63,7 @@ export class Ledger {
     this.staleMs = opts.staleMs ?? 3 * this.heartbeatMs;
     this.settlementTtlMs = opts.settlementTtlMs ?? 90 * 86_400_000;
     this.liveIndexKey = opts.liveIndexKey ?? LIVE_INDEX_KEY;
+    this.liveAccountsKey = opts.liveAccountsKey ?? LIVE_ACCOUNTS_KEY;
     this.alertStreamKey = opts.alertStreamKey ?? ALERT_STREAM_KEY;
   }
 
@@ -166,43 +173,45 @@ export class Ledger {
   // ── calls ─────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Authorises a call: grants min(available, max) if ≥ min. Idempotent per callId.
-   * The live index is written first on the same connection, so a reservation is never unindexed.
+   * Authorises a call: grants min(available, max) if ≥ min. Idempotent per callId. The script also
+   * indexes the reservation for crash recovery; the account is put in recovery's registry first
+   * (on the same connection, so an indexed reservation's account is always registered).
    */
   async reserve(acct: string, callId: string, req: ReserveRequest, nowMs: number, meta = ''): Promise<ReserveResult> {
     this.checkReq(req);
     const k = accountKeys(acct);
-    const member = liveMember(acct, callId);
+    const register = this.register(acct, nowMs);
     const [, r] = await Promise.all([
-      this.redis.zadd(this.liveIndexKey, nowMs, member),
-      RESERVE.json<ReserveResult & ScriptErr>(this.redis, [k.account, k.reservations, k.settlement(callId)],
+      register,
+      RESERVE.json<ReserveResult & ScriptErr>(this.redis, [k.account, k.reservations, k.settlement(callId), k.live],
         [callId, req.min, req.max, nowMs, this.instanceId, meta]),
     ]);
-    if (r.err === 'NO_ACCOUNT' || !r.ok) {
-      await this.redis.zrem(this.liveIndexKey, member);
-      if (r.err === 'NO_ACCOUNT') throw noAccount(acct);
-    }
+    if (r.err === 'NO_ACCOUNT') throw noAccount(acct);
     return r;
+  }
+
+  /** Adds the account to recovery's registry (a set; once per 10 minutes per process). */
+  private register(acct: string, nowMs: number): Promise<unknown> {
+    const at = this.registered.get(acct);
+    if (at !== undefined && Math.abs(nowMs - at) < 600_000) return Promise.resolve();
+    this.registered.set(acct, nowMs);
+    return this.redis.sadd(this.liveAccountsKey, acct).catch((err: unknown) => {
+      this.registered.delete(acct);
+      throw err;
+    });
   }
 
   /** Adds the next chunk to a live reservation (same rule as reserve). */
   async extend(acct: string, callId: string, req: ReserveRequest, nowMs: number): Promise<ReserveResult> {
     this.checkReq(req);
     const k = accountKeys(acct);
-    const [, r] = await Promise.all([
-      this.redis.zadd(this.liveIndexKey, 'XX', nowMs, liveMember(acct, callId)),
-      EXTEND.json<ReserveResult>(this.redis, [k.account, k.reservations], [callId, req.min, req.max, nowMs]),
-    ]);
-    return r;
+    return EXTEND.json<ReserveResult>(this.redis, [k.account, k.reservations, k.live], [callId, req.min, req.max, nowMs]);
   }
 
   /** Records last-seen time and (once) the answer time; refused once recovery took the call. */
   async heartbeat(acct: string, callId: string, nowMs: number, answeredAt?: number): Promise<HeartbeatResult> {
-    const [, r] = await Promise.all([
-      this.redis.zadd(this.liveIndexKey, 'XX', 'GT', nowMs, liveMember(acct, callId)),
-      HEARTBEAT.json<HeartbeatResult>(this.redis, [accountKeys(acct).reservations], [callId, nowMs, answeredAt ?? 0]),
-    ]);
-    return r;
+    const k = accountKeys(acct);
+    return HEARTBEAT.json<HeartbeatResult>(this.redis, [k.reservations, k.live], [callId, nowMs, answeredAt ?? 0]);
   }
 
   /** Debits exactly cost (capped by the reservation; the rest is shortfall); once per call. */
@@ -220,11 +229,18 @@ export class Ledger {
   async settleAs(kind: SettleResult['kind'], acct: string, callId: string, cost: Money, cdrRef: string, now: number): Promise<SettleResult> {
     const k = accountKeys(acct);
     const r = await SETTLE.json<WithAlert<SettleResult>>(this.redis,
-      [k.account, k.reservations, k.settlement(callId), k.history, k.usage(beijingMonth(now))],
+      [k.account, k.reservations, k.settlement(callId), k.history, k.usage(beijingMonth(now)), k.live],
       [acct, callId, cost, cdrRef, now, this.settlementTtlMs, kind]);
     if (r.err === 'NO_ACCOUNT') throw noAccount(acct);
-    await this.redis.zrem(this.liveIndexKey, liveMember(acct, callId));
     return this.withAlert(r.result!, r.alert);
+  }
+
+  /** Recovery's index of the account's live calls: callId → last heartbeat ms. */
+  async liveIndex(acct: string): Promise<Map<string, number>> {
+    const flat = await this.redis.zrange(accountKeys(acct).live, '0', '-1', 'WITHSCORES');
+    const out = new Map<string, number>();
+    for (let i = 0; i + 1 < flat.length; i += 2) out.set(flat[i]!, Number(flat[i + 1]));
+    return out;
   }
 
   async reservations(acct: string): Promise<Reservation[]> {

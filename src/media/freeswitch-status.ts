@@ -22,6 +22,8 @@ export interface FreeSwitchLoad {
 
 /** What the watcher knows of FreeSWITCH (media/freeswitch-watcher.ts). */
 export interface FreeSwitchHealth {
+  /** The event socket watched, host:port (the `freeswitch` label on /metrics). */
+  address: string;
   connected: boolean;
   /** Channels up now: CHANNEL_CREATE minus CHANNEL_DESTROY, checked against each `show channels`. */
   sessions: number;

@@ -89,6 +89,7 @@ export class FreeSwitchWatcher {
     const l = this.load;
     const at = this.loadAt;
     return {
+      address: `${this.address.host}:${this.address.port}`,
       connected: this.synced,
       sessions: this.seen.size,
       maxSessions: l?.maxSessions ?? null,

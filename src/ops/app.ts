@@ -14,6 +14,7 @@ import { carrierTrunkFor } from '../policy/inbound/sources.js';
 import { sourceAllowed } from '../auth/sources.js';
 import { DEFAULT_FLOOD_LIMITS, FloodGuard } from '../sip/flood-guard.js';
 import type { Cdr } from '../cdr/model.js';
+import type { AnsweredCall } from '../calls/session-types.js';
 import { CdrWriter } from '../cdr/writer.js';
 import { systemClock, type Clock } from '../calls/clock.js';
 import { OutboundCallHandler, type LiveCall, type OutboundSettings } from '../calls/outbound-call.js';
@@ -36,7 +37,7 @@ import { preloadRegions } from '../numbers/region.js';
 import { createRegistrarStore } from '../registrar/store.js';
 import { Authenticator } from '../sip/authenticator.js';
 import { createRegisterHandler } from '../sip/registrar.js';
-import { OpsMetrics } from './http.js';
+import { OpsMetrics, timeOperations, type CdrOutcome } from './metrics.js';
 import { LOG_REDACT_PATHS } from './log.js';
 
 export interface AppOptions {
@@ -95,11 +96,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const instanceId = opts.instanceId ?? `dg-${randomUUID().slice(0, 8)}`;
   // Fail fast and closed: while Redis is away a command fails at once (no offline queue) or after
   // 1 s (a hung server), so a seat hears 503 within a second instead of waiting on retries.
-  // Auto-pipelining: commands issued in the same tick (a call's concurrent reads, many calls'
-  // writes under load) leave in one socket write instead of one each.
-  const redis = new Redis(opts.redisUrl, { enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 0, enableAutoPipelining: true });
+  const redis = new Redis(opts.redisUrl, { enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 0 });
+  const metrics = new OpsMetrics();
   let redisDownLogged = false;
   redis.on('error', (err: Error) => {
+    metrics.redisError('connection');
     if (!redisDownLogged) log.error({ err }, 'redis error');
     redisDownLogged = true;
   });
@@ -122,7 +123,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
       if (!r.ok) log.error({ account: alert.account, status: r.status, err: r.error }, 'alert webhook failed');
     });
   };
-  const ledger = new Ledger(redis, { instanceId, heartbeatMs, onAlert });
+  // Ledger latency on /metrics: the call path's Redis operations, timed where they are called.
+  const ledger = timeOperations(new Ledger(redis, { instanceId, heartbeatMs, onAlert }),
+    { reserve: 'reserve', extend: 'extend', heartbeat: 'heartbeat', settle: 'settle', release: 'release' }, metrics);
   // Issue 16 toll-fraud caps: a crossed spend cap goes out on the same webhook, typed spend-cap.
   const onSpendCap = (c: SpendCapCrossed): void => {
     log.warn({ spendCap: c }, 'spend cap alert');
@@ -132,8 +135,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
       if (!r.ok) log.error({ tenant: c.tenant, status: r.status, err: r.error }, 'alert webhook failed');
     });
   };
-  const slots = new ConcurrencySlots(redis);
-  const cdr = new CdrWriter({ redis, dir: opts.cdrDir });
+  const slots = timeOperations(new ConcurrencySlots(redis),
+    { acquire: 'slot-acquire', refresh: 'slot-refresh', release: 'slot-release' }, metrics);
+  const cdr = new CdrWriter({ redis, dir: opts.cdrDir, onReplayFailed: () => metrics.cdrFailed() });
   // Nonces are signed with a key every instance derives from the shared drachtio secret.
   const nonceKey = createHash('sha256').update(`dialgate-nonce:${opts.drachtio.secret}`).digest();
   const auth = new Authenticator({
@@ -145,7 +149,6 @@ export async function startApp(opts: AppOptions): Promise<App> {
     now: () => clock.now(),
   });
   const live = new Map<string, LiveCall>();
-  const metrics = new OpsMetrics();
   const registrations = createRegistrarStore(redis);
 
   const srf = new Srf();
@@ -153,15 +156,20 @@ export async function startApp(opts: AppOptions): Promise<App> {
   // One set of call dependencies for both directions: the same session, metrics and settings.
   const callRecord = {
     cdr, log: log.child({ component: 'recovery' }),
-    onCdr: (c: Cdr) => {
-      metrics.decision(c.decision, c.denyReason ?? '');
-      metrics.cdrWritten();
+    onCdr: (c: Cdr, outcome: CdrOutcome) => {
+      metrics.callEnded(c);
+      metrics.cdrWritten(outcome);
     },
-    onCdrFailed: () => metrics.cdrFailed(),
+    // The call still counts (decision, attempts) when its record could not be written.
+    onCdrFailed: (c: Cdr | null) => {
+      metrics.cdrFailed();
+      if (c) metrics.callEnded(c);
+    },
   };
   const calls = {
     ...callRecord, srf, media, ledger, slots, clock, live, fraud: new FraudCounters(redis), onSpendCap,
     onMediaDegraded: () => metrics.mediaDegraded(),
+    onAnswered: (c: AnsweredCall) => metrics.callAnswered(c),
     settings: {
       chunkSeconds: 120,
       heartbeatMs,
@@ -206,12 +214,21 @@ export async function startApp(opts: AppOptions): Promise<App> {
     if (verdict !== 'scanner') res.send(503, { headers: { 'Retry-After': String(Math.ceil((cfg.server.security?.banSeconds ?? 60))), Reason: 'SIP;cause=503;text="Too many requests"' } });
     return false;
   };
-  metrics.floodCounters = () => ({ ...flood.counters, bannedNow: flood.bannedSources(Date.now()) });
+  metrics.sources = {
+    liveCalls: () => live.size,
+    registeredSeats: async () => (await registrations.count(clock.now())).aors,
+    up: () => connected,
+    mediaConnected: () => media.available,
+    spoolDepth: () => cdr.spoolDepth(),
+    flood: () => ({ ...flood.counters, bannedNow: flood.bannedSources(Date.now()) }),
+  };
 
   // srf has register()/options() like invite(), though its bundled types omit them.
   const routes = srf as unknown as Record<'register' | 'options', (h: (req: Srf.SrfRequest, res: Srf.SrfResponse) => void) => void>;
   routes.register(guard('register', async (req, res) => {
-    if (admitted(req, res)) await register(req, res);
+    if (!admitted(req, res)) return;
+    await register(req, res);
+    metrics.register(res.statusCode);
   }));
   srf.invite(guard('invite', async (req, res) => {
     if (!admitted(req, res)) return;
@@ -269,6 +286,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
       log: fsLog,
     });
     reconciler.start();
+    const w = watcher, rc = reconciler;
+    metrics.sources.freeswitch = () => ({ ...w.health(), orphansKilled: rc.killed, lastReconcile: rc.lastReport });
   }
 
   const recover = async (): Promise<number> => {
@@ -300,7 +319,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     srf, redis, ledger, live, log, metrics,
     connected: () => connected,
     mediaConnected: () => media.available,
-    freeswitch: () => (watcher && reconciler ? { ...watcher.health(), orphansKilled: reconciler.killed, lastReconcile: reconciler.lastReport } : null),
+    freeswitch: () => metrics.sources.freeswitch?.() ?? null,
     reconciler,
     redisState: async () => ({ status: redis.status, spooledCdrs: await cdr.spoolDepth().catch(() => -1), deferredLedgerSteps: pendingRetries() }),
     registeredSeats: async () => (await registrations.count(clock.now())).aors,

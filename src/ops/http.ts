@@ -1,12 +1,23 @@
-// The ops HTTP API: GET /health, GET /calls, GET /metrics on a tiny node:http server.
-// Its data comes from injected functions (the composition root wires them), so it holds no state
-// of its own apart from the metric counters a caller may choose to keep in OpsMetrics.
-// With a token configured every request needs `Authorization: Bearer <token>`; the token is
-// compared in constant time and never logged or echoed.
-import { createHash, timingSafeEqual } from 'node:crypto';
+// The ops HTTP API on a tiny node:http server:
+//   GET /health                                   open: status code and {status} for load balancers; details for admins
+//   GET /metrics                                  Prometheus text (admin or metrics token, or open by http.metricsOpen)
+//   GET /calls[?tenant=]                          live calls (a tenant-viewer sees its own tenant's only)
+//   GET /cdrs[?tenant=&from=&to=&number=&limit=&format=csv]   call records, same scoping
+//   GET /tenants/:id/calls | /cdrs | /balance | /recordings/:day/:file   one tenant's data
+// Its data comes from injected functions (the composition root wires them), so it holds no state.
+// Access (access.ts): bearer tokens with roles; 401 without a valid token, 403 for another tenant's
+// data. Tokens are compared in constant time and never logged or echoed.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FreeSwitchStatus } from '../media/freeswitch-status.js';
+import { isAbsolute, join, relative } from 'node:path';
+import type { Writable } from 'node:stream';
+import { Gauge, Registry } from 'prom-client';
+import type { Cdr } from '../cdr/model.js';
+import type { CdrQuery } from '../cdr/query.js';
+import { AccessTable, describe, readsAll, readsMetrics, readsTenant, type Principal } from './access.js';
+import { cdrQueryOf } from './commands/cdr.js';
 
 /** A config problem as the health endpoint shows it (config/errors.ts ConfigError). */
 export interface HealthConfigError {
@@ -49,6 +60,12 @@ export interface LiveCallJson {
   [extra: string]: unknown;
 }
 
+/** A tenant's money on GET /tenants/:id/balance: its prepaid account and its 400 packages. */
+export interface BalanceJson {
+  tenant: string;
+  accounts: { account: string; kind: 'prepaid' | 'package-400'; number?: string; [field: string]: unknown }[];
+}
+
 type MaybePromise<T> = T | Promise<T>;
 
 export interface OpsLogger {
@@ -60,13 +77,26 @@ export interface OpsHttpOptions {
   host: string;
   /** 0 = any free port (tests); read the chosen one from OpsHttp.port. */
   port: number;
-  /** Bearer token required on every request when set. */
+  /** A single admin bearer token (dialgate.yaml http.token); shorthand for access. */
   token?: string;
+  /** The token table, read per request so a config reload can rotate tokens. Default: `token`, else open. */
+  access?: () => AccessTable;
+  /** /metrics without a token (a Prometheus on a trusted network). Default false. */
+  metricsOpen?: () => boolean;
   status: () => MaybePromise<StatusJson>;
   calls?: () => MaybePromise<readonly LiveCallJson[]>;
   /** Prometheus text exposition; default: the few gauges derivable from status(). */
   metrics?: () => MaybePromise<string>;
-  /** Access log (001 §4(十七)): method, path, status, remote address; never the token. */
+  /** Whether a tenant id is configured (404 for unknown tenants on /tenants/...). */
+  tenantExists?: (tenant: string) => boolean;
+  balance?: (tenant: string) => Promise<BalanceJson | null>;
+  cdrs?: {
+    query(q: CdrQuery): Promise<Cdr[]>;
+    csv(q: CdrQuery, out: Writable): Promise<number>;
+  };
+  /** Root of the recordings (<dir>/<tenant>/<day>/<file>.wav, calls/recording.ts). */
+  recordingsDir?: () => string;
+  /** Access log (001 §4(十七)): who (token name and role), method, path, status, remote address; never the token. */
   log?: OpsLogger;
   /** For uptime; default the process start. */
   startedAt?: number;
@@ -89,74 +119,204 @@ export function isHealthy(s: StatusJson): boolean {
   return s.drachtioConnected && s.config.version !== null;
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
-/** Constant-time bearer check (hashing first makes the lengths equal). */
-export function bearerOk(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header?.trim() ?? '');
-  const given = m?.[1]?.trim() ?? '';
-  return timingSafeEqual(digest(given), digest(token)) && given.length > 0;
-}
-
 function send(res: ServerResponse, status: number, body: unknown, type = 'application/json; charset=utf-8'): void {
   const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`;
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const RECORDING = /^[A-Za-z0-9_-][A-Za-z0-9._-]*\.wav$/;
+const MAX_CDRS = 10_000;
+
+/** The few gauges /metrics shows when no metrics provider is wired (status only). */
+async function statusMetrics(s: StatusJson): Promise<string> {
+  const registry = new Registry();
+  const g = (name: string, help: string, v: number) => new Gauge({ name, help, registers: [registry] }).set(v);
+  g('dialgate_live_calls', 'Calls in progress on this instance.', s.liveCalls);
+  g('dialgate_registered_seats', 'Seats with a live registration.', s.registeredSeats);
+  g('dialgate_up', '1 when drachtio-server is connected and a config is loaded.', isHealthy(s) ? 1 : 0);
+  g('dialgate_uptime_seconds', 'Seconds since the process started.', s.uptimeSeconds ?? 0);
+  return registry.metrics();
+}
+
 export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
   const now = o.now ?? Date.now;
   const startedAt = o.startedAt ?? Math.round(now() - process.uptime() * 1000);
-  const token = o.token && o.token.length > 0 ? o.token : undefined;
+  const fixed = AccessTable.fromSettings(o.token ? { token: o.token } : {});
+  const access = o.access ?? (() => fixed);
 
   const withUptime = async (): Promise<StatusJson> => {
     const s = await o.status();
-    return { ...s, uptimeSeconds: s.uptimeSeconds ?? Math.floor((now() - startedAt) / 1000) };
+    // Memory for capacity planning (heap per live call) and leak watching.
+    const m = process.memoryUsage();
+    return { ...s, uptimeSeconds: s.uptimeSeconds ?? Math.floor((now() - startedAt) / 1000), memory: { heapUsedBytes: m.heapUsed, rssBytes: m.rss } };
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<number> => {
-    if (token && !bearerOk(req.headers.authorization, token)) {
-      res.setHeader('www-authenticate', 'Bearer realm="dialgate"');
-      send(res, 401, { error: 'unauthorized: send Authorization: Bearer <token>' });
-      return 401;
+  /** 401 without a valid token, 403 with one that may not read this. */
+  const need = (who: Principal | null, ok: (p: Principal) => boolean, what: string): Principal => {
+    if (!who) throw new HttpError(401, 'unauthorized: send Authorization: Bearer <token>');
+    if (!ok(who)) throw new HttpError(403, `forbidden: this token may not read ${what}`);
+    return who;
+  };
+
+  /** The tenant a list is scoped to: a viewer's own (naming another is 403); an admin's choice. */
+  const scope = (who: Principal, asked: string | null): string | undefined => {
+    if (readsAll(who)) return asked ?? undefined;
+    if (asked !== null && !readsTenant(who, asked)) throw new HttpError(403, `forbidden: this token may not read tenant ${asked}`);
+    if (who.role !== 'tenant-viewer' || !who.tenant) throw new HttpError(403, 'forbidden: this token may not read call data');
+    return who.tenant;
+  };
+
+  const listCalls = async (tenant: string | undefined) => {
+    const all = o.calls ? await o.calls() : [];
+    return tenant === undefined ? all : all.filter((c) => c.tenant === tenant);
+  };
+
+  const cdrQuery = (params: URLSearchParams, tenant: string | undefined): CdrQuery => {
+    let q: CdrQuery;
+    try {
+      q = cdrQueryOf({
+        ...(params.get('from') ? { from: params.get('from')! } : {}),
+        ...(params.get('to') ? { to: params.get('to')! } : {}),
+        ...(params.get('number') ? { number: params.get('number')! } : {}),
+        ...(params.get('limit') ? { limit: params.get('limit')! } : {}),
+      });
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message.replace(/--(\w+)/g, '$1'));
     }
+    return { ...q, ...(tenant !== undefined ? { tenant } : {}), limit: Math.min(q.limit ?? 1000, MAX_CDRS) };
+  };
+
+  const sendCdrs = async (res: ServerResponse, params: URLSearchParams, tenant: string | undefined): Promise<number> => {
+    if (!o.cdrs) throw new HttpError(404, 'CDRs are not served by this instance');
+    const q = cdrQuery(params, tenant);
+    if (params.get('format') === 'csv') {
+      res.writeHead(200, {
+        'content-type': 'text/csv; charset=utf-8', 'cache-control': 'no-store',
+        'content-disposition': `attachment; filename="cdr-${tenant ?? 'all'}.csv"`,
+      });
+      await o.cdrs.csv(q, res);
+      res.end();
+      return 200;
+    }
+    const cdrs = await o.cdrs.query(q);
+    send(res, 200, { count: cdrs.length, cdrs });
+    return 200;
+  };
+
+  const sendRecording = async (req: IncomingMessage, res: ServerResponse, tenant: string, day: string, file: string): Promise<number> => {
+    if (!o.recordingsDir) throw new HttpError(404, 'recordings are not served by this instance');
+    if (!DAY.test(day) || !RECORDING.test(file)) throw new HttpError(404, 'no such recording');
+    const root = join(o.recordingsDir(), tenant);
+    const path = join(root, day, file);
+    const rel = relative(root, path);
+    if (rel.startsWith('..') || isAbsolute(rel)) throw new HttpError(404, 'no such recording');
+    const st = await stat(path).catch(() => null);
+    if (!st?.isFile()) throw new HttpError(404, 'no such recording');
+    res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': st.size, 'cache-control': 'no-store' });
+    if (req.method === 'HEAD') { res.end(); return 200; }
+    await new Promise<void>((resolve, reject) => {
+      createReadStream(path).on('error', reject).pipe(res).on('finish', resolve).on('error', reject);
+    });
+    return 200;
+  };
+
+  const tenantRoute = async (req: IncomingMessage, res: ServerResponse, who: Principal | null, parts: string[], params: URLSearchParams): Promise<number> => {
+    const [tenant = '', what, ...rest] = parts;
+    // Authorisation before existence: a viewer learns nothing about other tenants, not even their ids.
+    need(who, (p) => readsTenant(p, tenant), `tenant ${tenant}`);
+    if (o.tenantExists && !o.tenantExists(tenant)) throw new HttpError(404, `no tenant ${tenant}`);
+    switch (what) {
+      case 'calls': {
+        const calls = await listCalls(tenant);
+        send(res, 200, { count: calls.length, calls });
+        return 200;
+      }
+      case 'cdrs':
+        return sendCdrs(res, params, tenant);
+      case 'balance': {
+        const b = o.balance ? await o.balance(tenant) : null;
+        if (!b) throw new HttpError(404, `no ledger account for tenant ${tenant}`);
+        send(res, 200, b);
+        return 200;
+      }
+      case 'recordings':
+        if (rest.length === 2) return sendRecording(req, res, tenant, rest[0]!, rest[1]!);
+        throw new HttpError(404, 'recordings are at /tenants/<id>/recordings/<YYYY-MM-DD>/<file>.wav');
+      default:
+        throw new HttpError(404, `no such endpoint; try /tenants/${tenant}/calls, /cdrs, /balance or /recordings/<day>/<file>`);
+    }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, who: Principal | null): Promise<number> => {
+    // A token that names nobody is refused everywhere, /health too: a typo must not pass for anonymity.
+    if (!who && req.headers.authorization !== undefined) need(who, () => true, 'this API');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      need(who, () => true, 'this API');
       res.setHeader('allow', 'GET, HEAD');
       send(res, 405, { error: `method ${req.method} not allowed` });
       return 405;
     }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    let parts: string[];
+    try {
+      parts = path.split('/').slice(1).map(decodeURIComponent);
+    } catch {
+      throw new HttpError(400, 'malformed path');
+    }
     switch (path) {
       case '/health': {
         const s = await withUptime();
         const code = isHealthy(s) ? 200 : 503;
         const status = code !== 200 ? 'unavailable' : s.config.lastError || s.warnings?.length ? 'degraded' : 'ok';
-        send(res, code, { status, ...s });
+        // Open for load balancers, which need only the code; the details (config paths and errors,
+        // counts, Redis and media state) are for admins.
+        send(res, code, who && readsAll(who) ? { status, ...s } : { status });
         return code;
       }
-      case '/calls': {
-        const calls = o.calls ? await o.calls() : [];
-        send(res, 200, { count: calls.length, calls });
-        return 200;
-      }
       case '/metrics': {
-        const text = o.metrics ? await o.metrics() : defaultMetrics(await withUptime());
+        if (!o.metricsOpen?.()) need(who, readsMetrics, '/metrics');
+        const text = o.metrics ? await o.metrics() : await statusMetrics(await withUptime());
         send(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8');
         return 200;
       }
+      case '/calls': {
+        const tenant = scope(need(who, () => true, 'calls'), url.searchParams.get('tenant'));
+        const calls = await listCalls(tenant);
+        send(res, 200, { count: calls.length, calls });
+        return 200;
+      }
+      case '/cdrs':
+        return sendCdrs(res, url.searchParams, scope(need(who, () => true, 'CDRs'), url.searchParams.get('tenant')));
       default:
-        send(res, 404, { error: `no such endpoint ${path}; try /health, /calls, /metrics` });
+        if (parts[0] === 'tenants' && parts.length >= 3) return tenantRoute(req, res, who, parts.slice(1), url.searchParams);
+        need(who, () => true, 'this API');
+        send(res, 404, { error: `no such endpoint ${path}; try /health, /metrics, /calls, /cdrs, /tenants/<id>/...` });
         return 404;
     }
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).then(
-      (status) => o.log?.info({ method: req.method, path: req.url?.split('?')[0], status, remote: req.socket.remoteAddress }, 'ops http'),
+    const who = access().authenticate(req.headers.authorization);
+    const entry = { who: describe(who), method: req.method, path: req.url?.split('?')[0], remote: req.socket.remoteAddress };
+    handle(req, res, who).then(
+      (status) => o.log?.info({ ...entry, status }, 'ops http'),
       (err: Error) => {
-        o.log?.warn({ method: req.method, path: req.url?.split('?')[0], err }, 'ops http handler failed');
+        if (err instanceof HttpError) {
+          if (err.status === 401) res.setHeader('www-authenticate', 'Bearer realm="dialgate"');
+          if (!res.headersSent) send(res, err.status, { error: err.message });
+          o.log?.info({ ...entry, status: err.status }, 'ops http');
+          return;
+        }
+        o.log?.warn({ ...entry, err }, 'ops http handler failed');
         if (!res.headersSent) send(res, 500, { error: 'internal error' });
         else res.end();
       },
@@ -181,130 +341,4 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
       server.closeAllConnections();
     }),
   };
-}
-
-// ── metrics ─────────────────────────────────────────────────────────────────────────────────
-
-function esc(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-function defaultMetrics(s: StatusJson): string {
-  return [
-    '# HELP dialgate_live_calls Calls in progress on this instance.',
-    '# TYPE dialgate_live_calls gauge',
-    `dialgate_live_calls ${s.liveCalls}`,
-    '# HELP dialgate_registered_seats Seats with a live registration.',
-    '# TYPE dialgate_registered_seats gauge',
-    `dialgate_registered_seats ${s.registeredSeats}`,
-    '# HELP dialgate_up 1 when drachtio-server is connected and a config is loaded.',
-    '# TYPE dialgate_up gauge',
-    `dialgate_up ${isHealthy(s) ? 1 : 0}`,
-    '# HELP dialgate_uptime_seconds Seconds since the process started.',
-    '# TYPE dialgate_uptime_seconds gauge',
-    `dialgate_uptime_seconds ${s.uptimeSeconds ?? 0}`,
-    '',
-  ].join('\n');
-}
-
-/**
- * Counters for /metrics that the call path bumps: decisions by outcome and reason, CDRs written.
- * Gauges (live calls, seats) are read at scrape time from the injected functions.
- */
-export class OpsMetrics {
-  private readonly decisions = new Map<string, number>();
-  private cdrs = 0;
-  private cdrFailures = 0;
-  private reloads = 0;
-  private rejectedReloads = 0;
-  private degradedMedia = 0;
-  /** Per-source limits (sip/flood-guard.ts), read at render time. */
-  floodCounters?: () => { scannerDrops: number; limited: Record<string, number>; bans: number; bannedNow: number };
-
-  /** One call decided: decision 'allow' | 'deny', reason '' for allow. */
-  decision(decision: 'allow' | 'deny', reason = ''): void {
-    const k = `${decision}\0${decision === 'allow' ? '' : reason}`;
-    this.decisions.set(k, (this.decisions.get(k) ?? 0) + 1);
-  }
-
-  cdrWritten(): void { this.cdrs++; }
-  cdrFailed(): void { this.cdrFailures++; }
-  /** A call meant to be anchored or recorded that was not (media server down, endpoints failed). */
-  mediaDegraded(): void { this.degradedMedia++; }
-  get mediaDegradedCalls(): number { return this.degradedMedia; }
-  configReloaded(ok: boolean): void { if (ok) this.reloads++; else this.rejectedReloads++; }
-
-  render(g: { liveCalls: number; registeredSeats?: number; up?: boolean; uptimeSeconds?: number; mediaConnected?: boolean; freeswitch?: FreeSwitchStatus | null }): string {
-    const lines = [
-      '# HELP dialgate_calls_total Call decisions (outbound and inbound) by outcome and deny reason.',
-      '# TYPE dialgate_calls_total counter',
-    ];
-    for (const [k, n] of [...this.decisions].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const [decision = '', reason = ''] = k.split('\0');
-      lines.push(`dialgate_calls_total{decision="${esc(decision)}",reason="${esc(reason)}"} ${n}`);
-    }
-    lines.push(
-      '# HELP dialgate_live_calls Calls in progress on this instance.',
-      '# TYPE dialgate_live_calls gauge',
-      `dialgate_live_calls ${g.liveCalls}`,
-      '# HELP dialgate_cdrs_written_total CDRs written (stream and daily files).',
-      '# TYPE dialgate_cdrs_written_total counter',
-      `dialgate_cdrs_written_total ${this.cdrs}`,
-      '# HELP dialgate_cdr_write_failures_total CDR writes that failed.',
-      '# TYPE dialgate_cdr_write_failures_total counter',
-      `dialgate_cdr_write_failures_total ${this.cdrFailures}`,
-      '# HELP dialgate_config_reloads_total Config reloads by result.',
-      '# TYPE dialgate_config_reloads_total counter',
-      `dialgate_config_reloads_total{result="applied"} ${this.reloads}`,
-      `dialgate_config_reloads_total{result="rejected"} ${this.rejectedReloads}`,
-      '# HELP dialgate_media_degraded_total Calls meant to go through FreeSWITCH (anchored or recorded) that did not.',
-      '# TYPE dialgate_media_degraded_total counter',
-      `dialgate_media_degraded_total ${this.degradedMedia}`,
-    );
-    const f = this.floodCounters?.();
-    if (f) {
-      lines.push(
-        '# HELP dialgate_sip_scanner_drops_total Requests from known scanner User-Agents dropped without a response.',
-        '# TYPE dialgate_sip_scanner_drops_total counter',
-        `dialgate_sip_scanner_drops_total ${f.scannerDrops}`,
-        '# HELP dialgate_sip_rate_limited_total Requests over a source\'s per-second limit (the source is then banned).',
-        '# TYPE dialgate_sip_rate_limited_total counter',
-        ...Object.entries(f.limited).map(([m, n]) => `dialgate_sip_rate_limited_total{method="${esc(m)}"} ${n}`),
-        '# HELP dialgate_sip_banned_sources Sources refused right now for exceeding a limit.',
-        '# TYPE dialgate_sip_banned_sources gauge',
-        `dialgate_sip_banned_sources ${f.bannedNow}`,
-      );
-    }
-    if (g.mediaConnected !== undefined) {
-      lines.push('# HELP dialgate_media_server_connected 1 when the FreeSWITCH event socket is connected.', '# TYPE dialgate_media_server_connected gauge', `dialgate_media_server_connected ${g.mediaConnected ? 1 : 0}`);
-    }
-    if (g.freeswitch) lines.push(...freeswitchMetrics(g.freeswitch));
-    if (g.registeredSeats !== undefined) {
-      lines.push('# HELP dialgate_registered_seats Seats with a live registration.', '# TYPE dialgate_registered_seats gauge', `dialgate_registered_seats ${g.registeredSeats}`);
-    }
-    if (g.up !== undefined) {
-      lines.push('# HELP dialgate_up 1 when the drachtio-server connection is up.', '# TYPE dialgate_up gauge', `dialgate_up ${g.up ? 1 : 0}`);
-    }
-    if (g.uptimeSeconds !== undefined) {
-      lines.push('# HELP dialgate_uptime_seconds Seconds since the process started.', '# TYPE dialgate_uptime_seconds gauge', `dialgate_uptime_seconds ${g.uptimeSeconds}`);
-    }
-    return `${lines.join('\n')}\n`;
-  }
-}
-
-/** FreeSWITCH's health and load as the watcher last saw them, and the reconciler's kills (issue 14). */
-function freeswitchMetrics(f: FreeSwitchStatus): string[] {
-  const gauge = (name: string, help: string, v: number | null): string[] =>
-    v === null ? [] : [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${v}`];
-  return [
-    ...gauge('dialgate_fs_connected', '1 when the FreeSWITCH watcher\'s event socket is connected.', f.connected ? 1 : 0),
-    ...gauge('dialgate_fs_sessions', 'FreeSWITCH channels up now.', f.sessions),
-    ...gauge('dialgate_fs_max_sessions', 'FreeSWITCH\'s session limit.', f.maxSessions),
-    ...gauge('dialgate_fs_sessions_per_second', 'Sessions FreeSWITCH created in the last second it measured (its last HEARTBEAT).', f.sessionsPerSecond),
-    ...gauge('dialgate_fs_idle_cpu_ratio', 'Idle CPU as FreeSWITCH measures it (0-1).', f.idleCpu === null ? null : f.idleCpu / 100),
-    ...gauge('dialgate_fs_uptime_seconds', 'Seconds since FreeSWITCH started.', f.uptimeSeconds),
-    '# HELP dialgate_fs_orphans_killed_total FreeSWITCH channels no live call held, killed by the reconciler.',
-    '# TYPE dialgate_fs_orphans_killed_total counter',
-    `dialgate_fs_orphans_killed_total ${f.orphansKilled}`,
-  ];
 }

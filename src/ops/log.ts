@@ -8,4 +8,6 @@ export const LOG_REDACT_PATHS: string[] = [
   ...FIELDS.map((f) => `*.${f}`),
   ...FIELDS.map((f) => `*.*.${f}`),
   'headers.authorization', 'headers["proxy-authorization"]',
+  // The ops API's token list (dialgate.yaml http.tokens), as a server settings object or a snapshot.
+  'tokens[*].token', '*.tokens[*].token', '*.*.tokens[*].token', '*.*.*.tokens[*].token',
 ];

@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { ConfigLoadError, ConfigStore, reloadOnSighup } from '../config/index.js';
 import { createLogger, startApp, type App } from './app.js';
 import { systemClock } from '../calls/clock.js';
-import { watchCalendar, type CalendarWatch } from './calendar-watch.js';
-import { startOpsHttp, type StatusJson } from './http.js';
+import { watchCalendar } from './calendar-watch.js';
+import { startAppHttp } from './app-http.js';
 
 export interface ServeOptions {
   configDir: string;
@@ -64,20 +64,13 @@ export async function serve(opts: ServeOptions): Promise<App> {
   await store.watch();
   const unhook = reloadOnSighup(store);
   const calendar = watchCalendar(() => store.current(), systemClock, log.child({ component: 'calendar' }));
-  const ops = await startOpsHttp({
+  const ops = await startAppHttp(app, store, {
     host: server.http.host,
     port: server.http.port,
-    ...(server.http.token ? { token: server.http.token } : {}),
+    cdrDir: env('DIALGATE_CDR_DIR') ?? server.cdr.dir,
+    recordingsDir: env('DIALGATE_RECORDINGS_DIR') ?? server.freeswitch.recordingDir,
     log: log.child({ component: 'http' }),
-    status: () => opsStatus(app, store, calendar),
-    calls: () => [...app.live.values()].map(({ callId, tenant, seat, callee, answeredAt }) => ({ callId, tenant, seat, callee, answeredAt })),
-    metrics: async () => app.metrics.render({
-      liveCalls: app.live.size,
-      registeredSeats: await app.registeredSeats().catch(() => 0),
-      up: app.connected(),
-      mediaConnected: app.mediaConnected(),
-      freeswitch: app.freeswitch(),
-    }),
+    calendar,
   });
   log.info({ url: ops.url }, 'ops http listening');
   store.on('reloaded', () => app.metrics.configReloaded(true));
@@ -98,28 +91,15 @@ export async function serve(opts: ServeOptions): Promise<App> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // Capacity measurements (heap per live call): started with --expose-gc, SIGUSR2 runs a full
+  // collection, so /health's memory shows only live objects. Without the flag the signal is ignored.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    process.on('SIGUSR2', () => {
+      gc();
+      log.info({ heapUsedBytes: process.memoryUsage().heapUsed, liveCalls: app.live.size }, 'full gc (SIGUSR2)');
+    });
+  }
   process.on('unhandledRejection', (err) => log.error({ err: (err as Error)?.message ?? String(err) }, 'unhandled rejection'));
   return app;
-}
-
-/** What GET /health shows of the running server (the composition `serve` wires; tests use it too). */
-export async function opsStatus(app: App, store: ConfigStore, calendar: CalendarWatch): Promise<StatusJson> {
-  const c = store.status();
-  const holidayCalendar = calendar.status();
-  return {
-    drachtioConnected: app.connected(),
-    config: { version: c.version, loadedAt: c.loadedAt, dir: c.dir, lastError: c.lastError },
-    liveCalls: app.live.size,
-    registeredSeats: await app.registeredSeats().catch(() => -1),
-    media: { connected: app.mediaConnected(), degradedCalls: app.metrics.mediaDegradedCalls },
-    freeswitch: app.freeswitch(),
-    redis: await app.redisState(),
-    holidayCalendar,
-    warnings: [
-      ...(app.mediaConnected() ? [] : ['media server not connected: anchored calls bridge direct and are not recorded']),
-      ...(app.freeswitch()?.connected === false ? ['FreeSWITCH watcher not connected: its load is unknown and orphan channels are not reconciled'] : []),
-      ...(app.redis.status === 'ready' ? [] : ['redis unavailable: seats get 503 (emergency calls still connect), CDRs are spooled locally']),
-      ...(holidayCalendar.covered ? [] : [`holiday calendar has no data for ${holidayCalendar.missingYears.join(', ')}`]),
-    ],
-  };
 }

@@ -2,17 +2,17 @@
 // Intl.DateTimeFormat is slow (microseconds per format) and allocates, so per zone we keep one
 // formatter and cache the UTC offset per UTC day: a day whose start and end have the same offset
 // is assumed to have no transition in between (no zone has two transitions within a day), and
-// only the rare transition day is resolved per quarter hour (every transition since 1970 falls
-// on a quarter hour in UTC).
+// on the rare transition day the transition's second is found once by bisection (transitions do
+// not all fall on a quarter hour: St John's changed at 00:01 local until 2011).
 
 const DAY_MS = 86_400_000;
-const QUARTER_MS = 900_000;
 const CACHE_LIMIT = 50_000;
 
 interface ZoneCache {
   format: Intl.DateTimeFormat;
   days: Map<number, number>; // UTC day → offset ms, or NaN on a transition day
-  quarters: Map<number, number>;
+  /** Transition days: the first second of the new offset, and the offsets before and after. */
+  transitions: Map<number, { at: number; before: number; after: number }>;
 }
 
 const zones = new Map<string, ZoneCache>();
@@ -38,7 +38,7 @@ function zoneCache(timeZone: string): ZoneCache {
       timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
       hour: 'numeric', minute: 'numeric', second: 'numeric', era: 'short',
     });
-    cache = { format, days: new Map(), quarters: new Map() };
+    cache = { format, days: new Map(), transitions: new Map() };
     zones.set(timeZone, cache);
   }
   return cache;
@@ -83,13 +83,22 @@ export function offsetAt(timeZone: string, epochMs: number): number {
     set(cache.days, utcDay, offset);
   }
   if (!Number.isNaN(offset)) return offset;
-  const quarter = Math.floor(epochMs / QUARTER_MS);
-  let q = cache.quarters.get(quarter);
-  if (q === undefined) {
-    q = offsetByIntl(cache.format, quarter * QUARTER_MS);
-    set(cache.quarters, quarter, q);
+  let t = cache.transitions.get(utcDay);
+  if (t === undefined) {
+    const before = offsetByIntl(cache.format, utcDay * DAY_MS);
+    const after = offsetByIntl(cache.format, utcDay * DAY_MS + DAY_MS - 1000);
+    // Bisect to the second: lo always has the old offset, hi the new one.
+    let lo = utcDay * DAY_MS, hi = utcDay * DAY_MS + DAY_MS - 1000;
+    while (hi - lo > 1000) {
+      const mid = Math.floor((lo + hi) / 2000) * 1000;
+      if (offsetByIntl(cache.format, mid) === before) lo = mid;
+      else hi = mid;
+    }
+    t = { at: hi, before, after };
+    if (cache.transitions.size >= CACHE_LIMIT) cache.transitions.clear();
+    cache.transitions.set(utcDay, t);
   }
-  return q;
+  return epochMs >= t.at ? t.after : t.before;
 }
 
 /** Civil date of a day number (Howard Hinnant's days_from_civil inverse). */

@@ -6,50 +6,34 @@
 // On the real drachtio-server instead of the stand-in: DIALGATE_REAL_SERVERS=realstack (or
 // drachtio=HOST:PORT/SECRET,sip=HOST:PORT,esl=...), as for test:real. dialgate runs dist/ when
 // built (npm run build), else the sources through tsx; DIALGATE_BENCH_SOURCES=1 forces the sources.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { freeUdpPort, runSipp } from '../bench/sipp.js';
 import { SEATS, startTrunk, writeFixtureConfig } from '../e2e/harness.js';
 import { injection, seatCall } from '../e2e/scenarios.js';
 import { startRedis } from '../helpers/redis.js';
+import { cpuMs, startChild, stop } from './processes.js';
 import { startStandIns } from './standins-child.js';
 import { realServers } from '../e2e/real-servers.js';
 import { existsSync } from 'node:fs';
 
 const RATES = (process.env.RATES ?? '100,200,300').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 6);
-const CLK_TCK = 100; // Linux USER_HZ
-
-/** utime + stime of a process, in ms. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
 /** Lines each child wrote to stdout (dialgate's log lines), by pid. */
 const stdoutLines = new Map<number, number>();
 const logSample = new Map<string, number>();
 
-function startChild(cmd: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, cmd, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (l) => {
-      stdoutLines.set(child.pid!, (stdoutLines.get(child.pid!) ?? 0) + 1);
-      const msg = /"msg":"([^"]*)"/.exec(l)?.[1];
-      if (msg) logSample.set(msg, (logSample.get(msg) ?? 0) + 1);
-      if (ready.test(l)) resolve(child);
-    });
-    child.stderr!.on('data', (d: Buffer) => { if (process.env.BENCH_LOG) process.stderr.write(d); });
-    child.once('exit', (code) => reject(new Error(`${cmd.join(' ')} exited (${code})`)));
-  });
+function startApp(cmd: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
+  let pid = 0;
+  return startChild(cmd, env, ready, (l) => {
+    stdoutLines.set(pid, (stdoutLines.get(pid) ?? 0) + 1);
+    const msg = /"msg":"([^"]*)"/.exec(l)?.[1];
+    if (msg) logSample.set(msg, (logSample.get(msg) ?? 0) + 1);
+  }).then((c) => { pid = c.pid!; return c; });
 }
-
-const stop = (c: ChildProcess) => new Promise<void>((r) => { c.once('exit', () => r()); c.kill('SIGTERM'); });
 
 /** INFO commandstats as command → calls. */
 async function commandStats(client: { info(section: string): Promise<string> }): Promise<Map<string, number>> {
@@ -100,7 +84,7 @@ async function main(): Promise<void> {
 
   const results = new Map<number, { bare?: Row; dialgate?: Row }>();
   try {
-    const bare = process.env.DIALGATE_BENCH_ONLY ? undefined : await startChild(['--import', 'tsx', join(import.meta.dirname, 'bare-b2bua.ts'), String(standIns.ports.adminPort), String(trunkPorts[0]), secret], process.env, /^ready$/);
+    const bare = process.env.DIALGATE_BENCH_ONLY ? undefined : await startApp(['--import', 'tsx', join(import.meta.dirname, 'bare-b2bua.ts'), String(standIns.ports.adminPort), String(trunkPorts[0]), secret], process.env, /^ready$/);
     for (const rate of RATES) results.set(rate, bare ? { bare: await measure(bare, rate, false) } : {});
     if (bare) await stop(bare);
     const dist = join(import.meta.dirname, '../../dist/cli.js');
@@ -108,7 +92,7 @@ async function main(): Promise<void> {
     console.error(`dialgate runs ${entry}${real ? `; real drachtio-server ${real.drachtio.host}:${real.drachtio.port}` : '; drachtio stand-in'}`);
     // DIALGATE_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile dialgate under this load
     const nodeArgs = (process.env.DIALGATE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const dialgate = await startChild([...nodeArgs, entry, 'serve', '--config', dir], {
+    const dialgate = await startApp([...nodeArgs, entry, 'serve', '--config', dir], {
       ...process.env, DIALGATE_DRACHTIO_PORT: String(standIns.ports.adminPort), DIALGATE_DRACHTIO_SECRET: secret,
       DIALGATE_REDIS_URL: redis.url, DIALGATE_LOG_LEVEL: 'info', DIALGATE_ESL_PORT: '1',
     }, /ops http listening/);
@@ -156,8 +140,9 @@ async function main(): Promise<void> {
   console.log(`${real ? 'real drachtio-server' : 'drachtio stand-in'}; ${SECONDS} s per rate, calls of 1.5 s; setup = INVITE to 200 OK as the caller sees it (dialgate's includes the digest challenge)`);
   console.log('offered cps | bare ok/failed, cps, CPU ms/call, setup p50/p99 ms | dialgate ok/failed, cps, CPU ms/call, setup p50/p99 ms | cps ratio | CPU ratio');
   for (const [rate, { bare, dialgate }] of results) {
-    if (!bare || !dialgate) continue;
-    console.log(`${rate} | ${bare.ok}/${bare.failed}, ${f(bare.cps, 0)}, ${f(bare.cpuPerCall)}, ${f(bare.p50, 0)}/${f(bare.p99, 0)} | ${dialgate.ok}/${dialgate.failed}, ${f(dialgate.cps, 0)}, ${f(dialgate.cpuPerCall)}, ${f(dialgate.p50, 0)}/${f(dialgate.p99, 0)} | ${f(dialgate.cps / bare.cps)} | ${f(dialgate.cpuPerCall / bare.cpuPerCall, 1)}`);
+    if (!dialgate) continue;
+    const b = bare ?? { ok: NaN, failed: NaN, cps: NaN, cpuPerCall: NaN, p50: NaN, p99: NaN };
+    console.log(`${rate} | ${b.ok}/${b.failed}, ${f(b.cps, 0)}, ${f(b.cpuPerCall)}, ${f(b.p50, 0)}/${f(b.p99, 0)} | ${dialgate.ok}/${dialgate.failed}, ${f(dialgate.cps, 0)}, ${f(dialgate.cpuPerCall)}, ${f(dialgate.p50, 0)}/${f(dialgate.p99, 0)} | ${f(dialgate.cps / b.cps)} | ${f(dialgate.cpuPerCall / b.cpuPerCall, 1)}`);
   }
 }
 

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redactSecrets, SECRET_LOG_PATHS } from '../../src/config/secrets.js';
+import { LOG_REDACT_PATHS } from '../../src/ops/log.js';
 import { edit, exampleCopy, expectErrors, lineOf, load, removeTempDirs } from './fixture.js';
 
 afterAll(removeTempDirs);
@@ -84,5 +85,64 @@ describe('secrets', () => {
     const log = pino({ redact: [...SECRET_LOG_PATHS] }, sink);
     log.info({ server: r.snapshot.server, seat: r.snapshot.seats.get('1001'), trunk: { id: 't', password: 'tp' } }, 'x');
     expect(lines.join('')).not.toMatch(/drachtio-xyz|ClueCon|"tp"|[0-9a-f]{32}/);
+  });
+});
+
+describe('ops API tokens (http.tokens)', () => {
+  const VIEWER = 'viewer-0123456789abcdef-viewer';
+  const ADMIN = 'admin-0123456789abcdef-admin';
+  const withTokens = (tokens: string) => ['http:                            # ops API (health, metrics, status)\n  host: 127.0.0.1\n  port: 8080',
+    `http:\n  host: 127.0.0.1\n  port: 8080\n  tokens:\n${tokens}`] as [string, string];
+
+  it('come from env and files, with roles; logs and redaction never show them', async () => {
+    const dir = await exampleCopy();
+    await writeFile(join(dir, 'viewer.token'), `${VIEWER}\n`);
+    await edit(dir, 'dialgate.yaml', withTokens(`    - { name: noc, role: admin, token: { env: DIALGATE_ADMIN_TOKEN } }
+    - { name: portal, role: tenant-viewer, tenant: telesales, token: { file: viewer.token } }
+  metricsOpen: true`));
+    const r = await load(dir, { DIALGATE_ADMIN_TOKEN: ADMIN });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    expect(r.snapshot.server.http).toMatchObject({ metricsOpen: true, tokens: [
+      { name: 'noc', role: 'admin', token: ADMIN }, { name: 'portal', role: 'tenant-viewer', tenant: 'telesales', token: VIEWER },
+    ] });
+    expect(JSON.stringify(redactSecrets(r.snapshot.server))).not.toMatch(/admin-0123|viewer-0123/);
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+    for (const log of [pino({ redact: [...SECRET_LOG_PATHS] }, sink), pino({ redact: LOG_REDACT_PATHS }, sink)]) {
+      log.info({ server: r.snapshot.server }, 'x');
+      log.info({ http: r.snapshot.server.http }, 'z');
+    }
+    expect(lines).toHaveLength(4);
+    expect(lines.join('')).not.toMatch(/admin-0123|viewer-0123/);
+  });
+
+  it('are refused with file, line and field: a viewer without or with an unknown tenant, a short or shared token, a tenant on an admin', async () => {
+    const dir = await exampleCopy();
+    await edit(dir, 'dialgate.yaml', withTokens(`    - name: a
+      role: tenant-viewer
+      token: ${VIEWER}
+    - name: b
+      role: tenant-viewer
+      tenant: telesale
+      token: short-secret
+    - name: c
+      role: admin
+      tenant: telesales
+      token: ${VIEWER}`));
+    const errors = await expectErrors(dir);
+    const at = async (needle: string, nth = 1) => ({ file: 'dialgate.yaml', line: await lineOf(dir, 'dialgate.yaml', needle, nth) });
+    expect(errors).toEqual(expect.arrayContaining([
+      expect.objectContaining({ ...(await at('role: tenant-viewer')), field: 'http.tokens[0].role', message: expect.stringContaining('needs `tenant`') }),
+      expect.objectContaining({ ...(await at('token: short-secret')), field: 'http.tokens[1].token', message: expect.stringContaining('too short (12 characters') }),
+      expect.objectContaining({ ...(await at('tenant: telesales', 1)), field: 'http.tokens[2].tenant', message: expect.stringContaining('only for role tenant-viewer') }),
+      expect.objectContaining({ ...(await at(`token: ${VIEWER}`, 2)), field: 'http.tokens[2].token', message: expect.stringContaining('same value as http.tokens[0] (a)') }),
+    ]));
+    expect(JSON.stringify(errors)).not.toMatch(/viewer-0123|short-secret/);
+    // The unknown tenant is found once the rest is right.
+    await edit(dir, 'dialgate.yaml', (t) => t.replace('      role: tenant-viewer\n      token', '      role: tenant-viewer\n      tenant: telesales\n      token')
+      .replace('short-secret', 'long-enough-0123456789').replace(`    - name: c\n      role: admin\n      tenant: telesales\n      token: ${VIEWER}\n`, ''));
+    const [e, ...rest] = await expectErrors(dir);
+    expect(rest).toEqual([]);
+    expect(e).toMatchObject({ ...(await at('tenant: telesale\n'.trim(), 2)), field: 'http.tokens[1].tenant', message: 'tenant `telesale` is not defined', hint: expect.stringContaining('telesales') });
   });
 });

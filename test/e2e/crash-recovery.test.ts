@@ -151,7 +151,7 @@ async function snapshot(redis: Redis, ledger: Ledger, dir: string) {
     history: await ledger.history(ACCT, 1000),
     cdrStream: await redis.xlen('dialgate:cdr'),
     cdrFiles: readCdrsIn(dir).length,
-    live: await redis.zcard(ledger.liveIndexKey),
+    live: (await ledger.liveIndex(ACCT)).size,
   };
 }
 
@@ -278,7 +278,7 @@ describe('kill -9 with calls up, then restart', () => {
       credits: INITIAL + TOPUP, debits: totalCost, arrears: 0,
     });
     expect(await ledger.reservations(ACCT)).toEqual([]);
-    expect(await client.zcard(ledger.liveIndexKey)).toBe(0);
+    expect((await ledger.liveIndex(ACCT)).size).toBe(0);
     // History: each credit once, exactly one settlement per call, and it sums to the balance.
     const history = await ledger.history(ACCT, 1000);
     expect(history.filter((h) => h.type === 'topup').map((h) => [h.id, h.amount]).sort()).toEqual([['initial', INITIAL], [TOPUP_ID, TOPUP]].sort());

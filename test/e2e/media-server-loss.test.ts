@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slotKey } from '../../src/ledger/concurrency.js';
-import { watchCalendar } from '../../src/ops/calendar-watch.js';
-import { opsStatus } from '../../src/ops/serve.js';
+import pino from 'pino';
+import { startAppHttp } from '../../src/ops/app-http.js';
 import { freeUdpPort } from '../bench/sipp.js';
 import { readCdrs, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { REAL } from './real-servers.js';
@@ -97,9 +97,13 @@ describe.skipIf(REAL !== null)('FreeSWITCH killed mid-call', () => {
   }, 60_000);
 
   it('FreeSWITCH restarted on its port: the watcher and fsmrf reconnect, /health says so, calls are anchored again', async () => {
-    const calendar = watchCalendar(() => bench.store.current(), bench.clock, { warn: () => {}, info: () => {} });
+    const api = await startAppHttp(bench.app, bench.store, {
+      host: '127.0.0.1', port: 0, cdrDir: join(bench.dir, 'cdr'), recordingsDir: join(bench.dir, 'rec'), log: pino({ level: 'silent' }),
+    });
+    const health = async () => (await (await fetch(`${api.url}/health`)).json()) as { status: string; freeswitch: Record<string, unknown>; warnings: string[] };
     // Down (the previous test killed it): /health is degraded and says what that means.
-    const down = await opsStatus(bench.app, bench.store, calendar);
+    const down = await health();
+    expect(down.status).toBe('degraded');
     expect(down.freeswitch).toMatchObject({ connected: false, disconnects: 1 });
     expect(down.warnings).toContain('FreeSWITCH watcher not connected: its load is unknown and orphan channels are not reconciled');
 
@@ -110,9 +114,9 @@ describe.skipIf(REAL !== null)('FreeSWITCH killed mid-call', () => {
       if (Date.now() > deadline) throw new Error(`not reconnected: ${JSON.stringify(bench.app.freeswitch())}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const up = await opsStatus(bench.app, bench.store, calendar);
+    const up = await health();
     expect(up.freeswitch).toMatchObject({ connected: true, sessions: 0, disconnects: 1, maxSessions: 1000, idleCpu: 97.9 });
-    expect(up.warnings!.some((w) => w.startsWith('FreeSWITCH watcher'))).toBe(false);
+    expect(up.warnings.some((w) => w.startsWith('FreeSWITCH watcher'))).toBe(false);
 
     const trunk = await startTrunk(ports[0], { answer: 200 });
     const before = readCdrs(bench).length;
@@ -120,5 +124,6 @@ describe.skipIf(REAL !== null)('FreeSWITCH killed mid-call', () => {
     expect(r.exitCode, r.errors).toBe(0);
     await trunk.stop();
     expect((await waitForCdrs(bench, before + 1)).at(-1)).toMatchObject({ sipStatus: 200, media: 'anchored', mediaNote: null });
+    await api.close();
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 // Crash recovery (issue 4 §6): orphaned reservations are settled exactly once, by the rule in
 // src/ledger/recovery.ts, even with several instances recovering at once and across a Redis restart.
+import { accountKeys } from '../../src/ledger/keys.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,9 +116,24 @@ describe('orphan recovery', () => {
 
   it('drops index entries whose reservation never happened', async () => {
     await funded('r5');
-    await clients[0]!.zadd(app.liveIndexKey, T0, JSON.stringify(['r5', 'ghost']));
+    await clients[0]!.sadd(app.liveAccountsKey, 'r5');
+    await clients[0]!.zadd(accountKeys('r5').live, T0, 'ghost');
     expect(await others[0]!.recoverOrphans(T0 + 100_000, perMinute)).toEqual([{ account: 'r5', callId: 'ghost', outcome: 'gone' }]);
-    expect(await clients[0]!.zscore(app.liveIndexKey, JSON.stringify(['r5', 'ghost']))).toBeNull();
+    expect((await app.liveIndex('r5')).size).toBe(0);
+  });
+
+  it('settles a call indexed by an earlier version (global index) and drops its entry', async () => {
+    await funded('r6');
+    await app.reserve('r6', 'old', { min: 1_000, max: 1_000 }, T0);
+    await app.heartbeat('r6', 'old', T0 + 30_000, T0 + 1_000);
+    // as an earlier version indexed it: only in the global index
+    await clients[0]!.zrem(accountKeys('r6').live, 'old');
+    await clients[0]!.srem(app.liveAccountsKey, 'r6');
+    await clients[0]!.zadd(app.liveIndexKey, T0 + 30_000, JSON.stringify(['r6', 'old']));
+    const out = await others[0]!.recoverOrphans(T0 + 600_000, perMinute);
+    expect(out).toMatchObject([{ account: 'r6', callId: 'old', outcome: 'settled' }]);
+    expect(await clients[0]!.zscore(app.liveIndexKey, JSON.stringify(['r6', 'old']))).toBeNull();
+    expect(await app.getAccount('r6')).toMatchObject({ reserved: 0 });
   });
 });
 

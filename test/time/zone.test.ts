@@ -32,6 +32,13 @@ describe('localDateTime', () => {
     }), { numRuns: 3000 });
   });
 
+  it('finds a transition that is not on a quarter hour (St John\'s, 2002-04-07 00:01 local)', () => {
+    // fast-check found this: 03:31 UTC, ten seconds either side of the change
+    expect(offsetAt('America/St_Johns', Date.parse('2002-04-07T03:30:59Z'))).toBe(-3.5 * 3600_000);
+    expect(offsetAt('America/St_Johns', Date.parse('2002-04-07T03:31:00Z'))).toBe(-2.5 * 3600_000);
+    expect(formatLocalDateTime(localDateTime('America/St_Johns', 1018150260000))).toBe('2002-04-07T01:01:00-02:30');
+  });
+
   it('handles instants around a DST transition', () => {
     // Europe/London 2026-03-29 01:00 UTC: GMT → BST.
     expect(offsetAt('Europe/London', Date.parse('2026-03-29T00:59:59Z'))).toBe(0);

@@ -4,13 +4,13 @@ import { PRELUDE } from './prelude.js';
 import { LuaScript } from './script.js';
 
 /**
- * reserve — KEYS: account, reservations, settlement(callId); ARGV: callId, min, max, now, instance, meta.
+ * reserve — KEYS: account, reservations, settlement(callId), live; ARGV: callId, min, max, now, instance, meta.
  * Grants min(available, max) when that is ≥ min (and > 0), else denies with the available amount.
  * Idempotent per callId: a retry returns the existing grant; a settled callId is never re-reserved.
  * Status and validity are checked here, so a suspended or expired account can't start a call.
  */
 export const RESERVE = new LuaScript('reserve', PRELUDE + `
-local a, r, s = KEYS[1], KEYS[2], KEYS[3]
+local a, r, s, l = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local callId, minG, maxG, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('EXISTS', a) == 0 then return out({ err = 'NO_ACCOUNT' }) end
 local f = redis.call('HMGET', a, 'status', 'validFrom', 'validUntil', 'balance', 'reserved')
@@ -19,6 +19,7 @@ local cur = redis.call('HGET', r, callId)
 if cur then
   local v = cjson.decode(cur)
   if v.claimedBy then return out({ ok = false, reason = 'RECOVERED', available = available, total = v.granted }) end
+  redis.call('ZADD', l, 'GT', now, callId)
   return out({ ok = true, granted = v.granted, total = v.granted, available = available, existing = true })
 end
 if redis.call('EXISTS', s) == 1 then return out({ ok = false, reason = 'SETTLED', available = available }) end
@@ -29,20 +30,22 @@ if g < minG or g <= 0 then return out({ ok = false, reason = 'INSUFFICIENT_BALAN
 redis.call('HSET', r, callId, cjson.encode({ granted = g, startedAt = now, lastHeartbeat = now, answeredAt = 0,
   instance = ARGV[5], meta = ARGV[6] }))
 redis.call('HINCRBY', a, 'reserved', g)
+redis.call('ZADD', l, now, callId)
 return out({ ok = true, granted = g, total = g, available = available - g, existing = false })
 `);
 
 /**
- * extend — KEYS: account, reservations; ARGV: callId, min, max, now.
+ * extend — KEYS: account, reservations, live; ARGV: callId, min, max, now.
  * Adds the next chunk to a live reservation by the same rule as reserve, so concurrent calls of one
  * account draw on the balance chunk by chunk and none can overdraw. Also counts as a heartbeat.
  */
 export const EXTEND = new LuaScript('extend', PRELUDE + `
-local a, r = KEYS[1], KEYS[2]
+local a, r, l = KEYS[1], KEYS[2], KEYS[3]
 local callId, minG, maxG, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local cur = redis.call('HGET', r, callId)
 if not cur then return out({ ok = false, reason = 'NO_RESERVATION', available = 0 }) end
 local v = cjson.decode(cur)
+if not v.claimedBy then redis.call('ZADD', l, 'XX', 'GT', now, callId) end
 local f = redis.call('HMGET', a, 'status', 'validFrom', 'validUntil', 'balance', 'reserved')
 local available = num(f[4]) - num(f[5])
 if v.claimedBy then return out({ ok = false, reason = 'RECOVERED', available = available, total = v.granted }) end
@@ -61,16 +64,17 @@ return out({ ok = true, granted = g, total = v.granted, available = available - 
 `);
 
 /**
- * heartbeat — KEYS: reservations; ARGV: callId, now, answeredAt (0 = not answered).
+ * heartbeat — KEYS: reservations, live; ARGV: callId, now, answeredAt (0 = not answered).
  * Keeps the last-seen time and the answer time (set once) on the reservation: that is all crash
  * recovery has to bill from. Refuses once recovery has claimed the call (the call must be cut).
  */
 export const HEARTBEAT = new LuaScript('heartbeat', PRELUDE + `
-local r, callId, now, ans = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local r, l, callId, now, ans = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local cur = redis.call('HGET', r, callId)
 if not cur then return out({ ok = false, reason = 'NO_RESERVATION' }) end
 local v = cjson.decode(cur)
 if v.claimedBy then return out({ ok = false, reason = 'RECOVERED' }) end
+redis.call('ZADD', l, 'XX', 'GT', now, callId)
 if now > v.lastHeartbeat then v.lastHeartbeat = now end
 if ans > 0 and v.answeredAt == 0 then v.answeredAt = ans end
 redis.call('HSET', r, callId, cjson.encode(v))

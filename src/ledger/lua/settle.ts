@@ -3,7 +3,7 @@ import { PRELUDE } from './prelude.js';
 import { LuaScript } from './script.js';
 
 /**
- * settle — KEYS: account, reservations, settlement(callId), history, usage(month);
+ * settle — KEYS: account, reservations, settlement(callId), history, usage(month), live;
  * ARGV: account id, callId, cost, cdrRef, now, settlementTtlMs, kind (settle|release|recovered).
  * - debits min(cost, reservation) and reports the rest as shortfall: reservations are ≤ balance,
  *   so the balance never goes below zero;
@@ -15,8 +15,10 @@ import { LuaScript } from './script.js';
  * - a debit may fire the low-balance alert (003 §2.2).
  */
 export const SETTLE = new LuaScript('settle', PRELUDE + `
-local a, r, s, h, u = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local a, r, s, h, u, l = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local acct, callId, cost, cdrRef, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+-- the call leaves recovery's index whatever happens next (settled now or long ago)
+redis.call('ZREM', l, callId)
 local prev = redis.call('GET', s)
 if prev then
   local p = cjson.decode(prev)

@@ -48,6 +48,10 @@ export function registerStatus(program: Command, run: Run): void {
       } catch {
         throw new UserError(`${base}/health answered ${res.status} with something that is not dialgate's health JSON`, EXIT.failure);
       }
+      // /health is open, but only for its status code: the details need a token.
+      if (typeof body === 'object' && body !== null && !('config' in body)) {
+        throw new UserError(`${base} requires a token for the health details: pass --token or set DIALGATE_HTTP_TOKEN`, EXIT.failure);
+      }
       printJson(body);
       return res.status === 200 ? EXIT.ok : EXIT.negative;
     }));
