@@ -46,7 +46,11 @@ describe('deploy/ monitoring files', () => {
   });
 
   it('every query names only metrics dialgate exports', async () => {
-    const m = new OpsMetrics({ flood: () => ({ scannerDrops: 0, limited: { INVITE: 1 }, bans: 0, bannedNow: 0 }) });
+    const m = new OpsMetrics({
+      flood: () => ({ scannerDrops: 0, limited: { INVITE: 1 }, bans: 0, bannedNow: 0 }),
+      freeswitch: () => ({ address: '127.0.0.1:8021', connected: true, sessions: 2, maxSessions: 1000, sessionsPerSecond: 1, sessionsPerSecondPeak5m: 1,
+        idleCpu: 95, uptimeSeconds: 60, version: '1.10.12-release', reportedAt: T, disconnects: 0, orphansKilled: 0, lastReconcile: null }),
+    });
     m.callEnded(answered(61));
     m.callEnded(busy());
     m.ledgerOp('reserve')(0.001, undefined);
