@@ -7,7 +7,7 @@
 // drachtio=HOST:PORT/SECRET,sip=HOST:PORT,esl=...), as for test:real. dialgate runs dist/ when
 // built (npm run build), else the sources through tsx; DIALGATE_BENCH_SOURCES=1 forces the sources.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ledger } from '../../src/ledger/ledger.js';
@@ -78,6 +78,8 @@ async function main(): Promise<void> {
       : await runSipp({ scenario: 'call-basic', target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, service: '13812345678', rtts: true });
     const elapsed = (Date.now() - t0) / 1000;
     const cpu = cpuMs(app.pid!) - cpu0;
+    // BENCH_ERRORS=DIR: sipp's error log of each run with failures, for reading
+    if (r.failed > 0 && process.env.BENCH_ERRORS) writeFileSync(join(process.env.BENCH_ERRORS, `${seat ? 'dialgate' : 'bare'}-${rate}.log`), r.errors);
     const rtts = [...(r.rttMs ?? [])].sort((a, b) => a - b);
     return { ok: r.successful, failed: r.failed, cps: r.successful / elapsed, cpuPerCall: cpu / Math.max(1, r.successful + r.failed), p50: percentile(rtts, 50), p99: percentile(rtts, 99) };
   };
