@@ -31,18 +31,6 @@ export interface ArrearsState {
   arrearsSince: number | null;
 }
 
-/** How an account stands for calls. */
-export type Standing =
-  | { kind: 'in-service' }
-  | { kind: 'suspended'; arrears: Money; since: number | null }
-  | { kind: 'closed' };
-
-export function standingOf(s: Pick<ArrearsState, 'status' | 'arrears' | 'arrearsSince'>): Standing {
-  if (s.status === 'closed') return { kind: 'closed' };
-  if (s.arrears > 0) return { kind: 'suspended', arrears: s.arrears, since: s.arrearsSince };
-  return { kind: 'in-service' };
-}
-
 /**
  * 3‰ of `principal`, rounded down to the ledger unit (0.0001 yuan). Down, in the tenant's favour:
  * the contract allows at most 3‰, so rounding up would overcharge; what rounding gives up is under
@@ -51,6 +39,7 @@ export function standingOf(s: Pick<ArrearsState, 'status' | 'arrears' | 'arrears
 export function lateFeeOf(principal: Money): Money {
   if (!Number.isSafeInteger(principal) || principal < 0) throw new Error(`principal must be a whole number of units ≥ 0: ${principal}`);
   const n = principal * LATE_FEE_PER_MILLE;
+  if (!Number.isSafeInteger(n)) throw new Error(`principal too large: ${principal}`);
   return (n - (n % 1000)) / 1000;
 }
 
