@@ -8,6 +8,7 @@
 // the words say per mille, and 003 §3 二 writes ３‰: the rate is 3‰.)
 // 001 §6(二)5: "甲方欠费满30日仍未缴纳费用" — 30 full days in arrears, the agreement may be ended:
 // the account is closed.
+import { formatYuan } from '../config/money.js';
 import type { Money } from '../ledger/types.js';
 import { daysFromCivil, localDate } from '../time/zone.js';
 
@@ -94,7 +95,6 @@ export function planArrearsDay(s: ArrearsState, day: string, zone: string): DayP
     note: `late fee ${day}, day ${n} in arrears: 3‰ of ${principal} owed (001 §6(一))`,
   } : null;
   const close = n >= CLOSE_AFTER_DAYS ? { since, note: `closed: ${n} days in arrears since ${localDate(zone, since)} (001 §6(二)5)` } : null;
-  const parts = [`day ${n} in arrears, ${principal} owed${s.lateFeeArrears ? ` + ${s.lateFeeArrears} late fees` : ''}`,
-    lateFee ? `late fee ${fee}` : 'late fee rounds to 0', ...(close ? ['closing'] : [])];
-  return { ...base, dayOfArrears: n, lateFee, close, detail: parts.join('; ') };
+  const owed = `day ${n} in arrears, ${formatYuan(principal)} yuan owed${s.lateFeeArrears ? ` + ${formatYuan(s.lateFeeArrears)} yuan late fees` : ''}`;
+  return { ...base, dayOfArrears: n, lateFee, close, detail: lateFee ? owed : `${owed}; the fee rounds to 0` };
 }

@@ -126,8 +126,8 @@ export function registerBilling(program: Command, run: Run): void {
       } else {
         for (const r of outcomes) {
           if (r.missingAccount || r.dayOfArrears === null) continue;
-          const fee = r.lateFee ? (r.lateFeeResult?.duplicate ? `late fee ${r.lateFee.entryId} already charged` : `late fee ${formatYuan(r.lateFee.amount)} yuan charged`) : 'no late fee';
-          process.stdout.write(`${r.account} (tenant ${r.tenant}): ${r.detail}; ${fee}${r.closedNow ? '; account CLOSED' : r.closed ? '; closed before' : ''}\n`);
+          const fee = r.lateFee ? (r.lateFeeResult?.duplicate ? `late fee ${r.lateFee.entryId} already charged` : `late fee ${formatYuan(r.lateFee.amount)} yuan charged`) : null;
+          process.stdout.write(`${r.account} (tenant ${r.tenant}): ${r.detail}${fee ? `; ${fee}` : ''}${r.closedNow ? '; account CLOSED (001 §6(二)5)' : r.closed ? '; closed before' : ''}\n`);
         }
         for (const a of alerts.raised) process.stdout.write(`alert: ${'type' in a ? String(a.type) : 'low-balance'} ${String(a.account)}\n`);
         const inArrears = outcomes.filter((r) => r.dayOfArrears !== null).length;
