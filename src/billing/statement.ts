@@ -144,7 +144,7 @@ export function arrearsDelta(e: Pick<HistoryEntry, 'type' | 'amount' | 'arrears'
   return (e.arrears ?? 0) + (e.type === 'arrears' ? e.amount : 0);
 }
 
-/** Adds one CDR of the tenant to the month's call totals and per-account CDR costs (pure). */
+/** Adds one CDR of the tenant to the month's call totals and per-account CDR costs (no I/O: the adapter folds the files through it). */
 export function addCdr(calls: StatementSource['calls'], costByAccount: Record<string, Money>, c: Cdr): void {
   const t = c.direction === 'inbound' ? calls.inbound : calls.outbound;
   t.attempts++;
