@@ -92,7 +92,10 @@ export class InboundCallHandler {
     } finally {
       (req as unknown as NodeJS.EventEmitter).removeListener('cancel', onEarlyCancel);
     }
-    let decision = decideInbound(call, cfg, { available: account ? account.available : null }, clock.now());
+    let decision = decideInbound(call, cfg, {
+      available: account ? account.available : null,
+      ...(account ? { standing: { status: account.status, arrears: account.arrears, arrearsSince: account.arrearsSince } } : {}),
+    }, clock.now());
     if (ledgerError && (decision.kind !== 'reject' || decision.reason === 'package-used-up')) {
       // The package could not be read (Redis): refuse for now, without claiming the number is out of service.
       decision = {

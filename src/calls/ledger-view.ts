@@ -1,5 +1,5 @@
 // What the outbound decision needs from Redis: the tenant account's available money (balance minus
-// live reservations) and the tenant's and trunks' calls in progress. Live calls and
+// live reservations) and standing (arrears, closure: 001 §6), and the tenant's and trunks' calls in progress. Live calls and
 // `dialgate explain` read it through this one function, so both see the same state.
 import type { ConfigSnapshot, Tenant } from '../config/types.js';
 import { slotKey, type ConcurrencySlots } from '../ledger/concurrency.js';
@@ -34,5 +34,6 @@ async function readView(ledger: Ledger, slots: ConcurrencySlots, cfg: ConfigSnap
     tenantActiveCalls: tenantActive,
     trunkActiveCalls: new Map(trunkIds.map((id, i) => [id, trunkCounts[i] ?? 0])),
     missingAccount: !!tenant && !account,
+    ...(account ? { standing: { status: account.status, arrears: account.arrears, arrearsSince: account.arrearsSince } } : {}),
   };
 }

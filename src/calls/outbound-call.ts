@@ -33,7 +33,7 @@ function zoneOf(t: Tenant, cfg: ConfigSnapshot): string {
 /** Ledger refusals of a reservation, as the caller is told. */
 function ledgerDeny(reason: string): DenyReason {
   return reason === 'EXPIRED' ? 'tenant-expired'
-    : reason === 'SUSPENDED' || reason === 'CLOSED' ? 'tenant-suspended'
+    : reason === 'SUSPENDED' ? 'tenant-suspended' : reason === 'CLOSED' ? 'tenant-closed'
       : reason === 'NOT_YET_VALID' ? 'tenant-not-yet-valid' : 'insufficient-balance';
 }
 

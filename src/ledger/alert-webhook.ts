@@ -1,7 +1,7 @@
 // POSTs alerts to a configured URL: low-balance (003 §2.2, the default type) and others that say
-// their own `type` (e.g. spend-cap). Best effort with a timeout: the alert
+// their own `type` (spend-cap; tenant-suspended, late-fee, tenant-closed: 001 §6). Best effort with a timeout: the alert
 // is already durable on the dialgate:alerts stream, so a failed POST is reported, not retried here.
-import type { LowBalanceAlert } from './types.js';
+import type { ArrearsAlert, LowBalanceAlert } from './types.js';
 
 export interface WebhookOptions {
   url: string;
@@ -11,8 +11,8 @@ export interface WebhookOptions {
 
 export type WebhookResult = { ok: true; status: number } | { ok: false; status?: number; error: string };
 
-/** A low-balance alert, or any other alert that names its type. */
-export type WebhookAlert = LowBalanceAlert | { type: string; [field: string]: unknown };
+/** A low-balance alert, an arrears step, or any other alert that names its type. */
+export type WebhookAlert = LowBalanceAlert | ArrearsAlert | { type: string; [field: string]: unknown };
 
 export function createAlertWebhook(opts: WebhookOptions): (alert: WebhookAlert) => Promise<WebhookResult> {
   const timeoutMs = opts.timeoutMs ?? 5_000;

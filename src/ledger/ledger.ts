@@ -5,13 +5,14 @@
 // the scripts, never inside them; recovery tolerates index entries that are missing their reservation.
 import { ALERT_STREAM_KEY, LIVE_ACCOUNTS_KEY, LIVE_INDEX_KEY, accountKeys, beijingMonth } from './keys.js';
 import { CREATE } from './lua/account.js';
+import { ADOPT_ARREARS, CLOSE_FOR_ARREARS } from './lua/arrears.js';
 import { ENTRY, FORFEIT } from './lua/entry.js';
 import { EXTEND, HEARTBEAT, RESERVE } from './lua/reserve.js';
 import type { RedisClient } from './lua/script.js';
 import { SETTLE } from './lua/settle.js';
 import { recoverOrphans, type RateFn, type RecoverOptions, type RecoveryOutcome } from './recovery.js';
 import {
-  LedgerError, type Account, type AccountInit, type AccountPatch, type AccountStatus, type EntryResult,
+  LedgerError, type Account, type AccountInit, type ArrearsAlert, type AccountPatch, type AccountStatus, type EntryResult,
   type ForfeitResult, type HeartbeatResult, type HistoryEntry, type LowBalanceAlert, type Money,
   type ReserveRequest, type ReserveResult, type Reservation, type SettleResult,
 } from './types.js';
@@ -31,10 +32,15 @@ export interface LedgerOptions {
   alertStreamKey?: string;
   /** Called for each low-balance alert after it is on the stream (e.g. the webhook POSTer). */
   onAlert?: (alert: LowBalanceAlert) => void;
+  /** Called for each arrears step (001 §6: suspended, first late fee, closed) once it is on the stream. */
+  onArrears?: (alert: ArrearsAlert) => void;
 }
 
-interface ScriptErr { err?: 'NO_ACCOUNT' | 'INSUFFICIENT_BALANCE'; available?: number }
-interface WithAlert<T> extends ScriptErr { result?: T; alert?: LowBalanceAlert }
+interface ScriptErr { err?: 'NO_ACCOUNT' | 'INSUFFICIENT_BALANCE' | 'STALE'; available?: number }
+interface WithAlert<T> extends ScriptErr { result?: T; alert?: LowBalanceAlert; arrearsAlerts?: ArrearsAlert[] }
+
+/** A late fee refused because the arrears it was reckoned on changed meanwhile. */
+export interface StaleArrears { stale: true; principal: Money; since: number | null }
 
 function money(name: string, v: number, allowNegative = false): void {
   if (!Number.isSafeInteger(v) || (!allowNegative && v < 0)) {
@@ -90,11 +96,13 @@ export class Ledger {
     const h = await this.redis.hgetall(accountKeys(acct).account);
     if (!h.balance) return null;
     const n = (f: string): number => Number(h[f] ?? 0);
+    const opt = (f: string): number | null => (h[f] ? Number(h[f]) : null);
     return {
       id: acct, tenant: h.tenant ?? '', status: (h.status ?? 'closed') as AccountStatus,
       balance: n('balance'), reserved: n('reserved'), available: n('balance') - n('reserved'),
       validFrom: n('validFrom'), validUntil: n('validUntil'), prepaidTotal: n('prepaidTotal'),
       monthlyFees: n('monthlyFees'), credits: n('credits'), debits: n('debits'), arrears: n('arrears'),
+      arrearsSince: opt('arrearsSince'), lateFeeArrears: n('lateFeeArrears'), lateFees: n('lateFees'), closedAt: opt('closedAt'),
     };
   }
 
@@ -137,32 +145,89 @@ export class Ledger {
     return this.entry(acct, entryId, 'charge', amount, type, note, now);
   }
 
+  /**
+   * A late fee (001 §6) once per entryId, charged like any fee, but only if the account still owes
+   * `principal` in the episode that began at `since` (what the fee was reckoned on); otherwise
+   * nothing is recorded and the current principal is returned, to reckon the fee again.
+   */
+  async chargeLateFee(acct: string, entryId: string, amount: Money, on: { principal: Money; since: number }, note = '', now = Date.now()): Promise<EntryResult | StaleArrears> {
+    money('amount', amount);
+    const r = await this.entryScript(acct, entryId, 'charge', amount, 'latefee', note, now, [on.principal, String(on.since)]);
+    if (r.err === 'STALE') {
+      const s = r as unknown as { principal: number; since: string };
+      return { stale: true, principal: s.principal, since: s.since ? Number(s.since) : null };
+    }
+    return this.entryResult(acct, amount, r);
+  }
+
   private async entry(acct: string, entryId: string, mode: string, amount: Money, type: string, note: string, now: number): Promise<EntryResult> {
+    return this.entryResult(acct, amount, await this.entryScript(acct, entryId, mode, amount, type, note, now, ['', '']));
+  }
+
+  private async entryScript(acct: string, entryId: string, mode: string, amount: Money, type: string, note: string, now: number, guard: [Money | '', string]): Promise<WithAlert<EntryResult>> {
     if (!entryId) throw new LedgerError('BAD_ARGUMENT', 'entryId is required');
     const k = accountKeys(acct);
-    const r = await ENTRY.json<WithAlert<EntryResult>>(this.redis, [k.account, k.entries, k.history],
-      [acct, entryId, mode, amount, type, note, now]);
+    return ENTRY.json<WithAlert<EntryResult>>(this.redis, [k.account, k.entries, k.history],
+      [acct, entryId, mode, amount, type, note, now, ...guard]);
+  }
+
+  private async entryResult(acct: string, amount: Money, r: WithAlert<EntryResult>): Promise<EntryResult> {
     if (r.err === 'NO_ACCOUNT') throw noAccount(acct);
     if (r.err === 'INSUFFICIENT_BALANCE') {
       throw new LedgerError('INSUFFICIENT_BALANCE',
         `adjustment ${amount} on ${acct} would take the balance below zero (available ${r.available})`, r.available);
     }
-    return this.withAlert(r.result!, r.alert);
+    const result = await this.withArrears(r.result!, r.arrearsAlerts ?? []);
+    return this.withAlert(result, r.alert);
+  }
+
+  // ── arrears (001 §6) ──────────────────────────────────────────────────────────────────────
+
+  /** Stamps an arrears episode recorded before episodes were (arrears > 0, no arrearsSince) as starting now. */
+  async adoptArrears(acct: string, now: number): Promise<ArrearsAlert | null> {
+    const r = await ADOPT_ARREARS.json<{ err?: 'NO_ACCOUNT'; adopted?: boolean; alert?: ArrearsAlert }>(this.redis, [accountKeys(acct).account], [acct, now]);
+    if (r.err === 'NO_ACCOUNT') throw noAccount(acct);
+    if (!r.alert) return null;
+    await this.withArrears({}, [r.alert]);
+    return r.alert;
+  }
+
+  /**
+   * 001 §6(二)5: closes the account if it is still in the arrears episode that began at `since`.
+   * changed = this call closed it (and alerted); closed = it is closed now.
+   */
+  async closeForArrears(acct: string, since: number, note: string, now: number): Promise<{ closed: boolean; changed: boolean; alert?: ArrearsAlert }> {
+    const k = accountKeys(acct);
+    const r = await CLOSE_FOR_ARREARS.json<{ err?: 'NO_ACCOUNT'; closed: boolean; changed: boolean; alert?: ArrearsAlert }>(this.redis,
+      [k.account, k.history], [acct, String(since), now, note]);
+    if (r.err === 'NO_ACCOUNT') throw noAccount(acct);
+    if (r.alert) await this.withArrears({}, [r.alert]);
+    return { closed: r.closed, changed: r.changed, ...(r.alert ? { alert: r.alert } : {}) };
   }
 
   /** Newest first. */
   async history(acct: string, limit = 100): Promise<HistoryEntry[]> {
-    const rows = await this.redis.xrevrange(accountKeys(acct).history, '+', '-', 'COUNT', limit);
-    return rows.map(([streamId, kv]) => {
-      const f: Record<string, string> = {};
-      for (let i = 0; i + 1 < kv.length; i += 2) f[kv[i]!] = kv[i + 1]!;
-      const e: HistoryEntry = {
-        streamId, id: f.id ?? '', type: f.type ?? '', amount: Number(f.amount), balanceAfter: Number(f.balanceAfter),
-        time: Number(f.time), note: f.note ?? '',
-      };
-      if (f.arrears) e.arrears = Number(f.arrears);
-      return e;
-    });
+    return this.historyBefore(acct, null, limit);
+  }
+
+  /** Newest first, older than the stream id `before` (null: from the newest). */
+  async historyBefore(acct: string, before: string | null, limit: number): Promise<HistoryEntry[]> {
+    const rows = await this.redis.xrevrange(accountKeys(acct).history, before === null ? '+' : `(${before}`, '-', 'COUNT', limit);
+    return rows.map(parseHistory);
+  }
+
+  /**
+   * The account's balance and arrears together with its newest history entries, read in one
+   * MULTI (one slot), so walking the history back from them is exact however busy the account.
+   */
+  async historySnapshot(acct: string, limit: number): Promise<{ balance: Money; arrears: Money; entries: HistoryEntry[] } | null> {
+    const k = accountKeys(acct);
+    const res = await this.redis.multi().hmget(k.account, 'balance', 'arrears').xrevrange(k.history, '+', '-', 'COUNT', limit).exec();
+    if (!res) throw new Error(`history snapshot of ${acct} was aborted`);
+    const [[e1, fields], [e2, rows]] = res as [[Error | null, (string | null)[]], [Error | null, [string, string[]][]]];
+    if (e1 || e2) throw e1 ?? e2!;
+    if (fields[0] === null) return null;
+    return { balance: Number(fields[0]), arrears: Number(fields[1] ?? 0), entries: rows.map(parseHistory) };
   }
 
   /** Money debited by calls in a Beijing-time month (YYYY-MM), for the 400 minimum (002 §2.4). */
@@ -269,6 +334,17 @@ export class Ledger {
     if (req.min > req.max) throw new LedgerError('BAD_ARGUMENT', `min ${req.min} > max ${req.max}`);
   }
 
+  /** Puts arrears steps on the global alert stream (outside the script: another Cluster slot). */
+  private async withArrears<T extends { arrearsAlerts?: ArrearsAlert[] }>(result: T, alerts: ArrearsAlert[]): Promise<T> {
+    for (const a of alerts) {
+      await this.redis.xadd(this.alertStreamKey, 'MAXLEN', '~', 100_000, '*',
+        'type', a.type, 'account', a.account, 'tenant', a.tenant, 'arrears', String(a.arrears), 'since', String(a.since),
+        'time', String(a.time), 'entry', a.entry, ...(a.fee !== undefined ? ['fee', String(a.fee)] : []));
+      this.opts.onArrears?.(a);
+    }
+    return alerts.length ? { ...result, arrearsAlerts: alerts } : result;
+  }
+
   /** Puts a fired alert on the global stream (outside the script: another Cluster slot). */
   private async withAlert<T extends { alert?: LowBalanceAlert }>(result: T, alert: LowBalanceAlert | undefined): Promise<T> {
     if (!alert) return result;
@@ -278,4 +354,15 @@ export class Ledger {
     this.opts.onAlert?.(alert);
     return { ...result, alert };
   }
+}
+
+function parseHistory([streamId, kv]: [string, string[]]): HistoryEntry {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < kv.length; i += 2) f[kv[i]!] = kv[i + 1]!;
+  const e: HistoryEntry = {
+    streamId, id: f.id ?? '', type: f.type ?? '', amount: Number(f.amount), balanceAfter: Number(f.balanceAfter),
+    time: Number(f.time), note: f.note ?? '',
+  };
+  if (f.arrears) e.arrears = Number(f.arrears);
+  return e;
 }

@@ -33,6 +33,14 @@ export interface Account {
   debits: Money;
   /** Charges the balance could not pay (001 §6); paid first by the next top-up. */
   arrears: Money;
+  /** When the current arrears episode began (arrears went from 0 to > 0); null = no arrears. */
+  arrearsSince: number | null;
+  /** The part of arrears that is unpaid late fees (not itself a base for late fees). */
+  lateFeeArrears: Money;
+  /** Late fees charged in the current episode. */
+  lateFees: number;
+  /** When the account was closed (001 §6(二)5: 30 days in arrears); null = not closed by arrears. */
+  closedAt: number | null;
 }
 
 export type AccountPatch = Partial<Pick<Account, 'tenant' | 'validFrom' | 'validUntil' | 'prepaidTotal' | 'monthlyFees'>>;
@@ -44,6 +52,25 @@ export interface LowBalanceAlert {
   monthlyFees: Money;
   reason: 'BELOW_10_PERCENT' | 'BELOW_MONTHLY_FEES';
   time: number;
+}
+
+/**
+ * One step of an arrears episode (001 §6), decided once inside a ledger script: the account fell
+ * into arrears (and is suspended), its first late fee was charged, or it was closed.
+ */
+export interface ArrearsAlert {
+  type: 'tenant-suspended' | 'late-fee' | 'tenant-closed';
+  account: string;
+  tenant: string;
+  /** Arrears owed after the step. */
+  arrears: Money;
+  /** Start of the episode (epoch ms). */
+  since: number;
+  time: number;
+  /** Ledger entry that caused it ('' for a closure or an adopted episode). */
+  entry: string;
+  /** late-fee: the fee charged. */
+  fee?: Money;
 }
 
 export interface EntryResult {
@@ -61,6 +88,8 @@ export interface EntryResult {
   duplicate: boolean;
   /** Low-balance alert fired by this entry (first application only). */
   alert?: LowBalanceAlert;
+  /** Arrears steps this entry took (first application only). */
+  arrearsAlerts?: ArrearsAlert[];
 }
 
 export interface HistoryEntry {

@@ -27,7 +27,7 @@ import { ConcurrencySlots } from '../ledger/concurrency.js';
 import { createAlertWebhook } from '../ledger/alert-webhook.js';
 import { FraudCounters, type SpendCapCrossed } from '../fraud/counters.js';
 import { Ledger } from '../ledger/ledger.js';
-import type { LowBalanceAlert } from '../ledger/types.js';
+import type { ArrearsAlert, LowBalanceAlert } from '../ledger/types.js';
 import { recoverOrphans } from '../ledger/recovery.js';
 import { ChannelReconciler } from '../media/channel-reconciler.js';
 import type { FreeSwitchStatus } from '../media/freeswitch-status.js';
@@ -123,8 +123,19 @@ export async function startApp(opts: AppOptions): Promise<App> {
       if (!r.ok) log.error({ account: alert.account, status: r.status, err: r.error }, 'alert webhook failed');
     });
   };
+  // 001 §6 arrears steps (in arrears, first late fee, closed): decided once by the ledger scripts;
+  // charges come from admin commands, which POST them too, so here they are logged and POSTed only
+  // when this instance's ledger took the step.
+  const onArrears = (alert: ArrearsAlert): void => {
+    log.warn({ alert }, 'arrears alert');
+    const { webhook, timeoutMs } = opts.config().server.alerts ?? { timeoutMs: 5000 };
+    if (!webhook) return;
+    void createAlertWebhook({ url: webhook, timeoutMs })(alert).then((r) => {
+      if (!r.ok) log.error({ account: alert.account, status: r.status, err: r.error }, 'alert webhook failed');
+    });
+  };
   // Ledger latency on /metrics: the call path's Redis operations, timed where they are called.
-  const ledger = timeOperations(new Ledger(redis, { instanceId, heartbeatMs, onAlert }),
+  const ledger = timeOperations(new Ledger(redis, { instanceId, heartbeatMs, onAlert, onArrears }),
     { reserve: 'reserve', extend: 'extend', heartbeat: 'heartbeat', settle: 'settle', release: 'release' }, metrics);
   // Issue 16 toll-fraud caps: a crossed spend cap goes out on the same webhook, typed spend-cap.
   const onSpendCap = (c: SpendCapCrossed): void => {

@@ -5,7 +5,7 @@ import { parseYuan, formatYuan } from '../config/money.js';
 import { redactSecrets } from '../config/secrets.js';
 import type { ConfigSnapshot, Money, TariffRate } from '../config/types.js';
 import { decideOutbound } from '../policy/decideOutbound.js';
-import type { Decision, LedgerView, TraceEntry } from '../policy/types.js';
+import type { AccountStanding, Decision, LedgerView, TraceEntry } from '../policy/types.js';
 import { DEFAULT_TIME_ZONE } from '../time/schedule.js';
 import { formatLocalDateTime, localDateTime, offsetAt } from '../time/zone.js';
 
@@ -111,6 +111,8 @@ export interface LedgerInputs {
   available?: Money;
   tenantActiveCalls?: number;
   trunkActiveCalls?: ReadonlyMap<string, number>;
+  /** The account's standing as Redis has it (arrears, closure); undefined = not read. */
+  standing?: AccountStanding;
 }
 
 /** The LedgerView decideOutbound reads, from what explain was told or read. */
@@ -119,6 +121,7 @@ export function ledgerView(l: LedgerInputs): LedgerView {
     available: l.available ?? UNLIMITED_BALANCE,
     tenantActiveCalls: l.tenantActiveCalls ?? 0,
     trunkActiveCalls: l.trunkActiveCalls ?? new Map(),
+    ...(l.standing ? { standing: l.standing } : {}),
   };
 }
 

@@ -6,6 +6,7 @@
 // Emergency numbers (110/119/120/122) are a decision of their own: they pass a suspended or
 // expired tenant, the window, scope, blacklist and port limit, are never rated or cut off, and
 // still need a route. Only an unknown seat or tenant (no identity) stops them.
+import { formatYuan } from '../config/money.js';
 import type { ConfigSnapshot, Seat, TariffRate, Tenant } from '../config/types.js';
 import { type DialledNumber, normalizeNumber } from '../numbers/normalize.js';
 import { maxBilledSecondsFor } from '../rating/rate.js';
@@ -46,7 +47,7 @@ function deny(
 /** The policy step a deny reason belongs to (also for denials found at run time). */
 export function stepOf(reason: DenyReason): TraceEntry['step'] {
   switch (reason) {
-    case 'unknown-seat': case 'unknown-tenant': case 'tenant-suspended':
+    case 'unknown-seat': case 'unknown-tenant': case 'tenant-suspended': case 'tenant-closed':
     case 'tenant-not-yet-valid': case 'tenant-expired': return 'tenant';
     case 'malformed-number': return 'number';
     case 'outside-window': return 'window';
@@ -61,12 +62,23 @@ export function stepOf(reason: DenyReason): TraceEntry['step'] {
   }
 }
 
-/** Tenant status (001 §6 suspension; 003 §7 / 002 §3.11 service period): null when in service. */
-function tenantStatus(tenant: Tenant, cfg: ConfigSnapshot, now: number): { reason: DenyReason; detail: string } | null {
+/**
+ * Tenant status: suspended in the config or the ledger, in arrears (001 §6(一): suspended until
+ * paid), closed after 30 days in arrears (001 §6(二)5), or outside its service period (003 §7 /
+ * 002 §3.11). Null when in service.
+ */
+function tenantStatus(tenant: Tenant, cfg: ConfigSnapshot, ledger: LedgerView, now: number): { reason: DenyReason; detail: string } | null {
   if (tenant.status === 'suspended') return { reason: 'tenant-suspended', detail: `tenant ${tenant.id} is suspended` };
+  const zone = tenant.window?.timezone || cfg.server?.timezone || DEFAULT_TIME_ZONE;
+  const s = ledger.standing;
+  if (s?.status === 'closed') return { reason: 'tenant-closed', detail: `account ${tenant.account} is closed${s.arrears > 0 ? `, owing ${formatYuan(s.arrears)} yuan` : ''}` };
+  if (s?.status === 'suspended') return { reason: 'tenant-suspended', detail: `account ${tenant.account} is suspended` };
+  if (s && s.arrears > 0) {
+    const since = s.arrearsSince === null ? '' : ` since ${formatLocalDate(localDateTime(zone, s.arrearsSince))}`;
+    return { reason: 'tenant-suspended', detail: `account ${tenant.account} owes ${formatYuan(s.arrears)} yuan arrears${since}: suspended until paid (001 §6)` };
+  }
   if (tenant.validFrom === undefined && tenant.validUntil === undefined) return null;
   // Validity dates are local dates in the tenant's zone: start inclusive, end exclusive.
-  const zone = tenant.window?.timezone || cfg.server?.timezone || DEFAULT_TIME_ZONE;
   const today = formatLocalDate(localDateTime(zone, now));
   if (tenant.validFrom !== undefined && today < tenant.validFrom.slice(0, 10)) {
     return { reason: 'tenant-not-yet-valid', detail: `service starts ${tenant.validFrom}, today is ${today}` };
@@ -120,7 +132,7 @@ export function decideOutbound(call: OutboundCall, cfg: ConfigSnapshot, ledger: 
   if (!tenant) return deny(call, cfg, trace, 'unknown-tenant', `tenant ${call.tenantId} is not configured`, undefined, null);
   const normalized = normalizeNumber(call.to);
   const emergency = normalized.ok && normalized.number.class === 'emergency';
-  const status = tenantStatus(tenant, cfg, now);
+  const status = tenantStatus(tenant, cfg, ledger, now);
   if (status && !emergency) return deny(call, cfg, trace, status.reason, status.detail, tenant, null);
   trace.push(status
     ? { step: 'tenant', outcome: 'skip', detail: `${status.detail}; waived for an emergency number` }

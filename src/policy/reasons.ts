@@ -13,6 +13,7 @@ export type DenyReason =
   | 'unknown-seat'
   | 'unknown-tenant'
   | 'tenant-suspended'
+  | 'tenant-closed'
   | 'tenant-not-yet-valid'
   | 'tenant-expired'
   | 'malformed-number'
@@ -42,7 +43,8 @@ export interface DenyDefaults {
 export const DENY_REASONS: Readonly<Record<DenyReason, DenyDefaults>> = {
   'unknown-seat': { sipStatus: 403, text: 'Unknown seat' },
   'unknown-tenant': { sipStatus: 403, text: 'Unknown tenant' },
-  'tenant-suspended': { sipStatus: 403, text: 'Service suspended' }, // 001 §6 arrears
+  'tenant-suspended': { sipStatus: 403, text: 'Service suspended' }, // 001 §6(一) arrears
+  'tenant-closed': { sipStatus: 403, text: 'Service terminated' }, // 001 §6(二)5: 30 days in arrears
   'tenant-not-yet-valid': { sipStatus: 403, text: 'Service not yet active' },
   'tenant-expired': { sipStatus: 403, text: 'Service period ended' }, // 003 §7, 002 §3.11
   'malformed-number': { sipStatus: 484, text: 'Address incomplete or malformed' },

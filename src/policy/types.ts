@@ -32,6 +32,17 @@ export interface LedgerView {
   fraud?: FraudView;
   /** Redis could not be read: nothing but an emergency call may proceed (no money, no ports). */
   unavailable?: boolean;
+  /** The tenant account's standing (001 §6 arrears, closure); absent = not read (explain without Redis). */
+  standing?: AccountStanding;
+}
+
+/** What the ledger says of the tenant account's service: its status and what it owes. */
+export interface AccountStanding {
+  status: 'active' | 'suspended' | 'closed';
+  /** Arrears owed (unpaid fees and late fees); > 0 suspends the tenant until paid (001 §6(一)). */
+  arrears: Money;
+  /** Start of the arrears episode (epoch ms); null without arrears. */
+  arrearsSince: number | null;
 }
 
 /** The tenant's toll-fraud counters at decision time (issue 16), this call excluded. */

@@ -154,3 +154,11 @@ export function formatLocalDateTime(t: LocalDateTime): string {
   return `${formatLocalDate(t)}T${pad(Math.floor(s / 3600))}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`
     + `${sign}${pad(Math.floor(off / 60))}:${pad(off % 60)}`;
 }
+
+/** The instant a local day (days since 1970-01-01, local calendar) begins in the zone. */
+export function startOfLocalDay(timeZone: string, dayNumber: number): number {
+  const asUtc = dayNumber * DAY_MS;
+  // Two passes find the offset in force at that local midnight (DST zones; Shanghai is fixed).
+  const first = asUtc - offsetAt(timeZone, asUtc);
+  return asUtc - offsetAt(timeZone, first);
+}

@@ -7,13 +7,13 @@
 // drachtio=HOST:PORT/SECRET,sip=HOST:PORT,esl=...), as for test:real. dialgate runs dist/ when
 // built (npm run build), else the sources through tsx; DIALGATE_BENCH_SOURCES=1 forces the sources.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { freeUdpPort, runSipp } from '../bench/sipp.js';
-import { SEATS, startTrunk, writeFixtureConfig } from '../e2e/harness.js';
-import { injection, seatCall } from '../e2e/scenarios.js';
+import { freeUdpPort, runSipp, startSipp } from '../bench/sipp.js';
+import { SEATS, writeFixtureConfig } from '../e2e/harness.js';
+import { injection, seatCall, trunkUas } from '../e2e/scenarios.js';
 import { startRedis } from '../helpers/redis.js';
 import { cpuMs, startChild, stop } from './processes.js';
 import { startStandIns } from './standins-child.js';
@@ -32,6 +32,7 @@ function startApp(cmd: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise
     stdoutLines.set(pid, (stdoutLines.get(pid) ?? 0) + 1);
     const msg = /"msg":"([^"]*)"/.exec(l)?.[1];
     if (msg) logSample.set(msg, (logSample.get(msg) ?? 0) + 1);
+    if (process.env.BENCH_ERRORS && /"level":(40|50)|not connected/.test(l)) appendFileSync(join(process.env.BENCH_ERRORS, 'app-warnings.log'), `${l}\n`);
   }).then((c) => { pid = c.pid!; return c; });
 }
 
@@ -56,7 +57,8 @@ async function main(): Promise<void> {
     : await startStandIns();
   const secret = real?.drachtio.secret ?? 'cymru';
   const trunkPorts: [number, number] = [await freeUdpPort(), await freeUdpPort()];
-  const trunk = await startTrunk(trunkPorts[0], { answer: 200, ringMs: 0 });
+  // The trunk answers for the whole run (startTrunk's sipp gives up after 120 s).
+  const trunk = await startSipp({ scenario: trunkUas({ answer: 200, ringMs: 0 }), localPort: trunkPorts[0], concurrency: 100_000, timeoutMs: 3_600_000 });
   const target = real ? real.sip : `127.0.0.1:${standIns.ports.sipPort}`;
   const dir = mkdtempSync(join(tmpdir(), 'dialgate-b2bua-'));
   writeFixtureConfig(dir, { trunkPorts, media: 'direct', recording: false, window: '00:00-24:00', maxConcurrent: 10_000, trunkMaxConcurrent: 10_000 });
@@ -78,6 +80,8 @@ async function main(): Promise<void> {
       : await runSipp({ scenario: 'call-basic', target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, service: '13812345678', rtts: true });
     const elapsed = (Date.now() - t0) / 1000;
     const cpu = cpuMs(app.pid!) - cpu0;
+    // BENCH_ERRORS=DIR: sipp's error log of each run with failures, for reading
+    if (r.failed > 0 && process.env.BENCH_ERRORS) writeFileSync(join(process.env.BENCH_ERRORS, `${seat ? 'dialgate' : 'bare'}-${rate}.log`), r.errors);
     const rtts = [...(r.rttMs ?? [])].sort((a, b) => a - b);
     return { ok: r.successful, failed: r.failed, cps: r.successful / elapsed, cpuPerCall: cpu / Math.max(1, r.successful + r.failed), p50: percentile(rtts, 50), p99: percentile(rtts, 99) };
   };
@@ -131,7 +135,8 @@ async function main(): Promise<void> {
     console.log(`Redis commands executed per call attempt, scripts' included (dialgate, ${attempts} attempts): ${total.toFixed(1)} — ${perCall.map(([c, n]) => `${c} ${n.toFixed(1)}`).join(', ')}`);
     await stop(dialgate);
   } finally {
-    await trunk.stop();
+    const trunkResult = await trunk.stop();
+    if (process.env.BENCH_ERRORS) writeFileSync(join(process.env.BENCH_ERRORS, "trunk.log"), trunkResult.errors);
     await standIns.stop();
     ledgerClient.disconnect();
     await redis.stop();

@@ -129,6 +129,8 @@ export interface SeatCallOptions {
    * 'ignore' them (a softphone that closed its session after the 200 OK: no answer, no BYE).
    */
   refresh?: 'answer' | 'ignore';
+  /** A regular expression the final response's Reason header must match (sipp fails the call otherwise). */
+  expectReason?: string;
 }
 
 /** A 200 with SDP to a received re-INVITE, then its ACK. */
@@ -184,7 +186,11 @@ ${invite(true, 2, to)}
   <recv response="180" optional="true"/>
 `;
   if (o.expect !== 200) {
-    body += `  <recv response="${o.expect}"/>\n${ACK_NON2XX(2)}\n`;
+    const reason = o.expectReason === undefined ? ''
+      : `<action><ereg regexp="${o.expectReason.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')}" search_in="hdr" header="Reason:" check_it="true" assign_to="9"/></action>`;
+    // sipp refuses a variable that is assigned but never used: the log action uses it.
+    body += reason ? `  <recv response="${o.expect}">${reason}</recv>\n  <nop><action><log message="Reason [$9]"/></action></nop>\n` : `  <recv response="${o.expect}"/>\n`;
+    body += `${ACK_NON2XX(2)}\n`;
     return write(`seat-expect-${o.expect}`, body);
   }
   body += `  <recv response="200" rtd="true" rrs="true"/>

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { LedgerError, type LowBalanceAlert } from '../../src/ledger/types.js';
+import { LedgerError, type ArrearsAlert, type LowBalanceAlert } from '../../src/ledger/types.js';
 import { accountKeys, beijingMonth } from '../../src/ledger/keys.js';
 
 const YUAN = 10_000;
@@ -235,5 +235,82 @@ describe('low-balance alert (003 §2.2)', () => {
     const id = await account({ balance: 50_000, monthlyFees: 42_000 });
     const r = await ledger.charge(id, 'rent', 'rent', 10_000);
     expect(r.alert).toMatchObject({ reason: 'BELOW_MONTHLY_FEES', balance: 40_000 });
+  });
+});
+
+describe('arrears episodes (001 §6)', () => {
+  it('the charge that creates arrears stamps the episode and alerts once; the account cannot reserve until paid', async () => {
+    const seen: ArrearsAlert[] = [];
+    const l = new Ledger(client, { instanceId: 'i2', onArrears: (a) => seen.push(a) });
+    const id = await account({ balance: 1_000 });
+    const r = await l.charge(id, 'rent-1', 'rent', 5_000, 'rent', T0 + 1);
+    expect(r).toMatchObject({ paid: -1_000, arrears: 4_000, arrearsAlerts: [{ type: 'tenant-suspended', account: id, tenant: 'ten1', arrears: 4_000, since: T0 + 1, entry: 'rent-1' }] });
+    // a second unpaid charge in the same episode neither restamps nor alerts
+    expect((await l.charge(id, 'cmp-1', 'complaint', 2_000, '', T0 + 2)).arrearsAlerts).toBeUndefined();
+    expect((await l.charge(id, 'rent-1', 'rent', 5_000)).arrearsAlerts).toBeUndefined(); // duplicate
+    expect(await l.getAccount(id)).toMatchObject({ arrears: 6_000, arrearsSince: T0 + 1, lateFeeArrears: 0 });
+    expect(seen.map((a) => a.type)).toEqual(['tenant-suspended']);
+    const onStream = await client.xrange(l.alertStreamKey, '-', '+');
+    expect(onStream.filter(([, f]) => f.includes('tenant-suspended') && f.includes(id))).toHaveLength(1);
+    // money on the balance does not lift a suspension: the arrears must be paid
+    await l.adjust(id, 'gift', 10_000, 'goodwill', T0 + 3);
+    expect(await l.reserve(id, 'c1', { min: 100, max: 100 }, T0 + 4)).toMatchObject({ ok: false, reason: 'SUSPENDED' });
+    // a top-up pays the arrears first and ends the episode
+    const paid = await l.topUp(id, 'pay-1', 1, 'bank', T0 + 5);
+    expect(paid).toMatchObject({ arrearsPaid: 6_000 });
+    expect(await l.getAccount(id)).toMatchObject({ arrears: 0, arrearsSince: null, balance: 4_001 });
+    expect(await l.reserve(id, 'c2', { min: 100, max: 100 }, T0 + 6)).toMatchObject({ ok: true });
+  });
+
+  it('late fees: refused when the arrears changed since they were reckoned; unpaid fees bear no fee; payments go to fees owed first', async () => {
+    const seen: ArrearsAlert[] = [];
+    const l = new Ledger(client, { instanceId: 'i3', onArrears: (a) => seen.push(a) });
+    const id = await account();
+    await l.charge(id, 'rent', 'rent', 100_000, '', T0);
+    const on = { principal: 100_000, since: T0 };
+    const first = await l.chargeLateFee(id, 'latefee:2025-03-10', 300, on, 'day 1', T0 + 86_400_000);
+    expect(first).toMatchObject({ arrears: 300, arrearsAlerts: [{ type: 'late-fee', fee: 300, arrears: 100_300, since: T0 }] });
+    const second = await l.chargeLateFee(id, 'latefee:2025-03-11', 300, on, 'day 2', T0 + 2 * 86_400_000);
+    expect(second).toMatchObject({ arrears: 300 });
+    expect('arrearsAlerts' in second && second.arrearsAlerts).toBeFalsy(); // the first late fee alerts, not every one
+    expect(await l.getAccount(id)).toMatchObject({ arrears: 100_600, lateFeeArrears: 600, lateFees: 2 });
+    // a partial payment pays the fees owed first: the principal drops, the unpaid late fees stay
+    await l.topUp(id, 'part', 40_000, '', T0 + 3 * 86_400_000);
+    expect(await l.getAccount(id)).toMatchObject({ arrears: 60_600, lateFeeArrears: 600, arrearsSince: T0 });
+    // a fee reckoned on the old principal is refused, nothing recorded
+    expect(await l.chargeLateFee(id, 'latefee:2025-03-12', 300, on, '', T0 + 3 * 86_400_000)).toEqual({ stale: true, principal: 60_000, since: T0 });
+    expect(await l.getAccount(id)).toMatchObject({ arrears: 60_600 });
+    // a payment larger than the principal eats into the late fees
+    await l.topUp(id, 'part2', 60_100, '', T0 + 4 * 86_400_000);
+    expect(await l.getAccount(id)).toMatchObject({ arrears: 500, lateFeeArrears: 500 });
+    await l.topUp(id, 'rest', 500, '', T0 + 5 * 86_400_000);
+    expect(await l.getAccount(id)).toMatchObject({ arrears: 0, lateFeeArrears: 0, lateFees: 0, arrearsSince: null });
+    expect(seen.map((a) => a.type)).toEqual(['tenant-suspended', 'late-fee']);
+  });
+
+  it('closes once, only in the episode it was decided on; a closed account cannot reserve', async () => {
+    const seen: ArrearsAlert[] = [];
+    const l = new Ledger(client, { instanceId: 'i4', onArrears: (a) => seen.push(a) });
+    const id = await account({ balance: 5_000 });
+    await l.charge(id, 'rent', 'rent', 10_000, '', T0);
+    expect(await l.closeForArrears(id, T0 - 1, 'wrong episode', T0 + 10)).toEqual({ closed: false, changed: false });
+    const c = await l.closeForArrears(id, T0, 'closed after 30 days', T0 + 30 * 86_400_000);
+    expect(c).toMatchObject({ closed: true, changed: true, alert: { type: 'tenant-closed', arrears: 5_000, since: T0 } });
+    expect(await l.closeForArrears(id, T0, 'again', T0 + 31 * 86_400_000)).toEqual({ closed: true, changed: false });
+    expect(await l.getAccount(id)).toMatchObject({ status: 'closed', closedAt: T0 + 30 * 86_400_000 });
+    expect((await l.history(id, 1))[0]).toMatchObject({ type: 'closure', amount: 0, balanceAfter: 0, note: 'closed after 30 days' });
+    // paying the arrears does not reopen it
+    await l.topUp(id, 'pay', 20_000, '', T0 + 32 * 86_400_000);
+    expect(await l.reserve(id, 'c', { min: 1, max: 1 }, T0 + 32 * 86_400_000)).toMatchObject({ ok: false, reason: 'CLOSED' });
+    expect(seen.map((a) => a.type)).toEqual(['tenant-suspended', 'tenant-closed']);
+  });
+
+  it('adopts arrears recorded before episodes were stamped, once', async () => {
+    const id = await account();
+    await client.hset(accountKeys(id).account, 'arrears', '700');
+    const a = await ledger.adoptArrears(id, T0);
+    expect(a).toMatchObject({ type: 'tenant-suspended', arrears: 700, since: T0 });
+    expect(await ledger.adoptArrears(id, T0 + 5)).toBeNull();
+    expect(await ledger.getAccount(id)).toMatchObject({ arrearsSince: T0 });
   });
 });

@@ -1,12 +1,14 @@
 // Property: random interleavings of ledger operations over several connections keep the invariants
 //   balance ≥ 0, balance = credits − debits = Σ history amounts, 0 ≤ Σ reservations = reserved ≤ balance,
-//   a settlement never changes once made.
+//   a settlement never changes once made; arrears (001 §6) = Σ of their history effects,
+//   0 ≤ unpaid late fees ≤ arrears, and an episode is stamped exactly while arrears are owed.
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { LedgerError, type SettleResult } from '../../src/ledger/types.js';
+import { arrearsDelta } from '../../src/billing/statement.js';
 
 let redis: RedisInstance;
 let clients: Redis[];
@@ -31,6 +33,7 @@ const op = fc.oneof(
   fc.record({ k: fc.constant('topUp' as const), id: entry, amount: fc.integer({ min: 0, max: 6_000 }) }),
   fc.record({ k: fc.constant('adjust' as const), id: entry, amount: fc.integer({ min: -4_000, max: 3_000 }) }),
   fc.record({ k: fc.constant('charge' as const), id: entry, amount: fc.integer({ min: 0, max: 3_000 }) }),
+  fc.record({ k: fc.constant('lateFee' as const), id: entry }),
   fc.record({ k: fc.constant('reserve' as const), call, req }),
   fc.record({ k: fc.constant('extend' as const), call, req }),
   fc.record({ k: fc.constant('settle' as const), call, cost: fc.integer({ min: 0, max: 6_000 }) }),
@@ -56,6 +59,13 @@ it('random interleavings keep the money invariants', async () => {
             if (!(e instanceof LedgerError && e.code === 'INSUFFICIENT_BALANCE')) throw e;
           });
           case 'charge': return l.charge(acct, id, 'fee', o.amount, '', now);
+          case 'lateFee': {
+            // reckoned on what was read, possibly stale by the time it lands (then refused)
+            const a = (await l.getAccount(acct))!;
+            if (a.arrearsSince === null) return undefined;
+            const principal = a.arrears - a.lateFeeArrears;
+            return l.chargeLateFee(acct, id, Math.floor((principal * 3) / 1000) + 1, { principal, since: a.arrearsSince }, '', now);
+          }
           case 'reserve': return l.reserve(acct, o.call, o.req, now);
           case 'extend': return l.extend(acct, o.call, o.req, now);
           case 'settle':
@@ -76,6 +86,10 @@ it('random interleavings keep the money invariants', async () => {
       expect(a.arrears).toBeGreaterThanOrEqual(0);
       const h = await ledgers[0]!.history(acct, 10_000);
       expect(h.reduce((x, e) => x + e.amount, 0)).toBe(a.balance);
+      expect(h.reduce((x, e) => x + arrearsDelta(e), 0)).toBe(a.arrears);
+      expect(a.lateFeeArrears).toBeGreaterThanOrEqual(0);
+      expect(a.lateFeeArrears).toBeLessThanOrEqual(a.arrears);
+      expect(a.arrearsSince !== null).toBe(a.arrears > 0);
     }
     // per call: exactly one settlement took effect; every other answer repeats it
     for (const c of new Set(settlements.map(([c]) => c))) {

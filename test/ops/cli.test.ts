@@ -47,7 +47,7 @@ describe('dialgate CLI', () => {
     const r = await dialgate(['--help']);
     expect(r.code).toBe(0);
     for (const c of ['serve', 'explain', 'config check', 'account create', 'account show', 'account topup', 'account adjust', 'account history',
-      'billing close-month', 'complaint add', 'cdr query', 'cdr export', 'status']) {
+      'billing close-month', 'billing close-day', 'billing statement', 'account status', 'complaint add', 'cdr query', 'cdr export', 'status']) {
       expect(r.stdout).toMatch(new RegExp(`dialgate ${c}\\b.*\\S`));
     }
   });
@@ -173,6 +173,32 @@ describe('dialgate CLI', () => {
     // explain --redis reads the account as a live call does: 2000 − 1000 yuan left.
     const withLedger = JSON.parse((await dialgate(['explain', '--config', dir, '--seat', '1001', '--to', '13812340000', '--at', '2026-11-23T10:00', '--redis', redis.url])).stdout);
     expect(withLedger).toMatchObject({ decision: 'allow', balance: { source: 'redis', availableYuan: '1000.00' }, activeCalls: 0 });
+  });
+
+  it('billing close-day and statement: mistakes are one-liners, nothing charged', async () => {
+    const env = { DIALGATE_REDIS_URL: redis.url };
+    await dialgate(['account', 'create', 'telesales', '--tenant', 'telesales'], env);
+    const notOver = await dialgate(['billing', 'close-day', '2026-03-10', '--config', SHIPPED, '--at', '2026-03-10T23:00:00+08:00'], env);
+    expect(notOver.code).toBe(2);
+    expectOneLiner(notOver, /^dialgate: 2026-03-10 is not over yet/);
+    const badDay = await dialgate(['billing', 'close-day', '2026-02-30', '--config', SHIPPED, '--at', '2026-04-01T00:00:00+08:00'], env);
+    expect(badDay.code).toBe(2);
+    expectOneLiner(badDay, /no such day: 2026-02-30/);
+    // default day: yesterday in the config's zone; nothing owed, nothing charged
+    const quiet = await dialgate(['billing', 'close-day', '--config', SHIPPED, '--at', '2026-03-10T00:05:00+08:00'], env);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stdout).toMatch(/^2026-03-09: \d+ account\(s\) checked, 0 in arrears; no ledger account: /m);
+    const unknown = await dialgate(['billing', 'statement', 'nobody', '2026-03', '--config', SHIPPED], env);
+    expect(unknown.code).toBe(2);
+    expectOneLiner(unknown, /no tenant nobody in the config/);
+    const badMonth = await dialgate(['billing', 'statement', 'telesales', '2026-13', '--config', SHIPPED], env);
+    expect(badMonth.code).toBe(2);
+    expectOneLiner(badMonth, /month must be YYYY-MM/);
+    const both = await dialgate(['billing', 'statement', 'telesales', '2026-03', '--csv', '--html', '--config', SHIPPED], env);
+    expect(both.code).toBe(2);
+    const status = await dialgate(['account', 'status', 'telesales', 'frozen'], env);
+    expect(status.code).toBe(2);
+    expectOneLiner(status, /status must be one of active, suspended, closed/);
   });
 
   it('cdr query and export read the daily files', async () => {

@@ -48,6 +48,21 @@ describe('decideOutbound', () => {
       expect(d.trace).toEqual([{ step: 'tenant', outcome: 'deny', detail: 'tenant acme is suspended' }]);
     });
 
+    it('an account in arrears is suspended until paid, a closed one refused as closed (001 §6); emergency calls still pass', () => {
+      const since = beijing('2026-03-01T00:10');
+      const owing = ledger({ standing: { status: 'active', arrears: 3_200_000, arrearsSince: since } });
+      const d = denied(decideOutbound(call(), snapshot(), owing, NOON));
+      expect(d).toMatchObject({ reason: 'tenant-suspended', sipStatus: 403, reasonHeader: 'SIP ;cause=403 ;text="Service suspended"' });
+      expect(d.detail).toBe('account acct-acme owes 320.00 yuan arrears since 2026-03-01: suspended until paid (001 §6)');
+      const closed = denied(decideOutbound(call(), snapshot(), ledger({ standing: { status: 'closed', arrears: 3_300_000, arrearsSince: since } }), NOON));
+      expect(closed).toMatchObject({ reason: 'tenant-closed', sipStatus: 403, reasonHeader: 'SIP ;cause=403 ;text="Service terminated"', detail: 'account acct-acme is closed, owing 330.00 yuan' });
+      expect(denied(decideOutbound(call(), snapshot(), ledger({ standing: { status: 'suspended', arrears: 0, arrearsSince: null } }), NOON)).reason).toBe('tenant-suspended');
+      // paid up: in service again
+      expect(decideOutbound(call(), snapshot(), ledger({ standing: { status: 'active', arrears: 0, arrearsSince: null } }), NOON).kind).toBe('allow');
+      const sos = allowed(decideOutbound(call({ to: '120' }), snapshot(), owing, NOON));
+      expect(sos.trace[0]).toMatchObject({ step: 'tenant', outcome: 'skip' });
+    });
+
     it('applies the validity period as local dates, end exclusive', () => {
       const cfg = snapshot({ tenants: [tenant({ validFrom: '2026-01-01', validUntil: '2027-01-01' })] });
       expect(decideOutbound(call(), cfg, ledger(), beijing('2026-12-31T12:00')).kind).toBe('allow');

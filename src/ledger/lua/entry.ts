@@ -12,6 +12,15 @@ import { LuaScript } from './script.js';
  * - charge: debits what is available (balance − reservations), the remainder becomes arrears —
  *   recurring fees and complaint deductions never overdraw.
  * credits − debits = balance is kept as two running totals on the account.
+ *
+ * Arrears episodes (001 §6): the charge that takes arrears from 0 to > 0 stamps arrearsSince and
+ * returns a tenant-suspended alert; the top-up that pays them back to 0 ends the episode (clears
+ * arrearsSince, lateFeeArrears, lateFees). Late fees (type 'latefee') keep their unpaid part in
+ * lateFeeArrears, so the next day's fee is reckoned on the fees owed, not on fees (no interest on
+ * interest); a partial payment pays the fees owed first and late fees last. The first late fee
+ * of an episode returns a late-fee alert. ARGV[8], ARGV[9] (optional): the principal and
+ * arrearsSince the late fee was reckoned on — if either changed meanwhile (a payment, a new
+ * charge) the entry is refused with STALE and not recorded, so the caller reckons it again.
  */
 export const ENTRY = new LuaScript('entry', PRELUDE + `
 local a, e, h = KEYS[1], KEYS[2], KEYS[3]
@@ -24,9 +33,13 @@ if prev then
   p.duplicate = true
   return out({ result = p })
 end
-local f = redis.call('HMGET', a, 'balance', 'reserved', 'arrears')
-local bal, resv, arr = num(f[1]), num(f[2]), num(f[3])
+local f = redis.call('HMGET', a, 'balance', 'reserved', 'arrears', 'arrearsSince', 'lateFeeArrears', 'tenant', 'lateFees')
+local bal, resv, arr, since, lfa = num(f[1]), num(f[2]), num(f[3]), f[4], num(f[5])
+if ARGV[8] and ARGV[8] ~= '' and (arr - lfa ~= tonumber(ARGV[8]) or (since or '') ~= ARGV[9]) then
+  return out({ err = 'STALE', principal = arr - lfa, since = since or '' })
+end
 local res
+local arrearsAlerts = {}
 if mode == 'credit' then
   bal = redis.call('HINCRBY', a, 'balance', amount)
   redis.call('HINCRBY', a, 'credits', amount)
@@ -35,8 +48,13 @@ if mode == 'credit' then
   if pay > 0 then
     bal = redis.call('HINCRBY', a, 'balance', neg(pay))
     redis.call('HINCRBY', a, 'debits', pay)
-    redis.call('HINCRBY', a, 'arrears', neg(pay))
+    local left = redis.call('HINCRBY', a, 'arrears', neg(pay))
     hist(h, id .. ':arrears', 'arrears', neg(pay), bal, now, 'arrears paid from top-up')
+    if left <= 0 then
+      redis.call('HDEL', a, 'arrearsSince', 'lateFeeArrears', 'lateFees')
+    elseif pay > arr - lfa then
+      redis.call('HSET', a, 'lateFeeArrears', int(left))
+    end
   else
     pay = 0
   end
@@ -55,14 +73,28 @@ else
   local unpaid = amount - paid
   bal = redis.call('HINCRBY', a, 'balance', neg(paid))
   redis.call('HINCRBY', a, 'debits', paid)
-  if unpaid > 0 then redis.call('HINCRBY', a, 'arrears', unpaid) end
+  if unpaid > 0 then
+    local owed = redis.call('HINCRBY', a, 'arrears', unpaid)
+    if not since then
+      since = int(now)
+      redis.call('HSET', a, 'arrearsSince', since)
+      arrearsAlerts[#arrearsAlerts + 1] = { type = 'tenant-suspended', account = acct, tenant = f[6] or '', arrears = owed,
+        since = now, time = now, entry = id }
+    end
+    if typ == 'latefee' then redis.call('HINCRBY', a, 'lateFeeArrears', unpaid) end
+  end
   hist(h, id, typ, neg(paid), bal, now, note, unpaid)
+  if typ == 'latefee' and since and redis.call('HINCRBY', a, 'lateFees', 1) == 1 then
+    arrearsAlerts[#arrearsAlerts + 1] = { type = 'late-fee', account = acct, tenant = f[6] or '', fee = amount,
+      arrears = num(redis.call('HGET', a, 'arrears')), since = tonumber(since), time = now, entry = id }
+  end
   res = { type = typ, amount = neg(amount), paid = neg(paid), arrears = unpaid, arrearsPaid = 0, balanceAfter = bal }
 end
 redis.call('HSET', e, id, cjson.encode(res))
 local alert = lowCheck(a, acct, bal, now)
 res.duplicate = false
-return out({ result = res, alert = alert })
+if #arrearsAlerts == 0 then arrearsAlerts = nil end
+return out({ result = res, alert = alert, arrearsAlerts = arrearsAlerts })
 `);
 
 /**

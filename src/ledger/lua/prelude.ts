@@ -38,9 +38,11 @@ local function lowCheck(akey, acct, bal, now)
   return nil
 end
 
--- Why an account may not reserve now (nil = it may): status, then validity (003 §7, 002 §2.3).
-local function gate(status, vf, vu, now)
+-- Why an account may not reserve now (nil = it may): status, arrears, then validity (003 §7,
+-- 002 §2.3). 001 §6(一) 欠费停机: an account that owes arrears is suspended until they are paid.
+local function gate(status, vf, vu, now, arrears)
   if status ~= 'active' then return string.upper(status or 'closed') end
+  if arrears > 0 then return 'SUSPENDED' end
   if vu > 0 and now >= vu then return 'EXPIRED' end
   if vf > 0 and now < vf then return 'NOT_YET_VALID' end
   return nil

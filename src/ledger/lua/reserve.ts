@@ -7,13 +7,14 @@ import { LuaScript } from './script.js';
  * reserve — KEYS: account, reservations, settlement(callId), live; ARGV: callId, min, max, now, instance, meta.
  * Grants min(available, max) when that is ≥ min (and > 0), else denies with the available amount.
  * Idempotent per callId: a retry returns the existing grant; a settled callId is never re-reserved.
- * Status and validity are checked here, so a suspended or expired account can't start a call.
+ * Status, arrears (001 §6) and validity are checked here, so a suspended, indebted or expired
+ * account can't start a call.
  */
 export const RESERVE = new LuaScript('reserve', PRELUDE + `
 local a, r, s, l = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local callId, minG, maxG, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('EXISTS', a) == 0 then return out({ err = 'NO_ACCOUNT' }) end
-local f = redis.call('HMGET', a, 'status', 'validFrom', 'validUntil', 'balance', 'reserved')
+local f = redis.call('HMGET', a, 'status', 'validFrom', 'validUntil', 'balance', 'reserved', 'arrears')
 local available = num(f[4]) - num(f[5])
 local cur = redis.call('HGET', r, callId)
 if cur then
@@ -23,7 +24,7 @@ if cur then
   return out({ ok = true, granted = v.granted, total = v.granted, available = available, existing = true })
 end
 if redis.call('EXISTS', s) == 1 then return out({ ok = false, reason = 'SETTLED', available = available }) end
-local why = gate(f[1], num(f[2]), num(f[3]), now)
+local why = gate(f[1], num(f[2]), num(f[3]), now, num(f[6]))
 if why then return out({ ok = false, reason = why, available = available }) end
 local g = math.min(available, maxG)
 if g < minG or g <= 0 then return out({ ok = false, reason = 'INSUFFICIENT_BALANCE', available = available }) end
@@ -46,10 +47,10 @@ local cur = redis.call('HGET', r, callId)
 if not cur then return out({ ok = false, reason = 'NO_RESERVATION', available = 0 }) end
 local v = cjson.decode(cur)
 if not v.claimedBy then redis.call('ZADD', l, 'XX', 'GT', now, callId) end
-local f = redis.call('HMGET', a, 'status', 'validFrom', 'validUntil', 'balance', 'reserved')
+local f = redis.call('HMGET', a, 'status', 'validFrom', 'validUntil', 'balance', 'reserved', 'arrears')
 local available = num(f[4]) - num(f[5])
 if v.claimedBy then return out({ ok = false, reason = 'RECOVERED', available = available, total = v.granted }) end
-local why = gate(f[1], num(f[2]), num(f[3]), now)
+local why = gate(f[1], num(f[2]), num(f[3]), now, num(f[6]))
 local g = math.min(available, maxG)
 if not why and (g < minG or g <= 0) then why = 'INSUFFICIENT_BALANCE' end
 if now > v.lastHeartbeat then v.lastHeartbeat = now end

@@ -23,6 +23,8 @@ export function accountJson(a: Account): Record<string, unknown> {
     id: a.id, tenant: a.tenant, status: a.status,
     balanceYuan: yuan(a.balance), reservedYuan: yuan(a.reserved), availableYuan: yuan(a.available),
     prepaidTotalYuan: yuan(a.prepaidTotal), monthlyFeesYuan: yuan(a.monthlyFees), arrearsYuan: yuan(a.arrears),
+    arrearsSince: a.arrearsSince ? formatTime(a.arrearsSince) : null, lateFeeArrearsYuan: yuan(a.lateFeeArrears),
+    closedAt: a.closedAt ? formatTime(a.closedAt) : null,
     creditsYuan: yuan(a.credits), debitsYuan: yuan(a.debits),
     validFrom: a.validFrom ? formatTime(a.validFrom) : null, validUntil: a.validUntil ? formatTime(a.validUntil) : null,
     units: { balance: a.balance, reserved: a.reserved, available: a.available, arrears: a.arrears },
@@ -51,7 +53,7 @@ function historyJson(h: HistoryEntry): Record<string, unknown> {
 const STATUSES: readonly AccountStatus[] = ['active', 'suspended', 'closed'];
 
 export function registerAccount(program: Command, run: Run): void {
-  const account = program.command('account').description('prepaid accounts in Redis: create, show, topup, adjust, history');
+  const account = program.command('account').description('prepaid accounts in Redis: create, show, topup, adjust, status, history');
   const redisOpt = (c: Command) => c.option('--redis <url>', 'Redis URL (or DIALGATE_REDIS_URL)').option('--json', 'machine-readable output');
 
   redisOpt(account.command('create')
@@ -108,6 +110,25 @@ export function registerAccount(program: Command, run: Run): void {
         return EXIT.ok;
       }));
   }
+
+  redisOpt(account.command('status')
+    .description('set an account active, suspended or closed (e.g. reopen one closed for arrears, 001 §6); arrears still suspend it until paid')
+    .argument('<account>', 'account id')
+    .argument('<status>', STATUSES.join(' | ')))
+    .action((acct: string, status: string, o: RedisOpt) => run(async () => {
+      if (!STATUSES.includes(status as AccountStatus)) throw new UserError(`status must be one of ${STATUSES.join(', ')}: ${status}`);
+      const a = await ledgerAt(o, async (l) => {
+        if (!(await l.getAccount(acct))) throw new UserError(`no account ${acct}`, EXIT.negative);
+        await l.setStatus(acct, status as AccountStatus);
+        return (await l.getAccount(acct))!;
+      });
+      if (o.json) printJson(accountJson(a));
+      else {
+        process.stdout.write(`account ${acct} is now ${a.status}\n`);
+        if (a.arrears > 0) process.stdout.write(`it owes ${yuan(a.arrears)} yuan arrears: calls stay refused (tenant-suspended) until a top-up pays them\n`);
+      }
+      return EXIT.ok;
+    }));
 
   redisOpt(account.command('history')
     .description('ledger entries of an account, newest first')

@@ -14,6 +14,7 @@ import { Ledger } from '../../ledger/ledger.js';
 import { normalizeNumber } from '../../numbers/normalize.js';
 import { blacklistMatch } from '../../policy/blacklist.js';
 import { formatTime, parseMoneyArg } from '../explain.js';
+import { cliAlerts, reportFailedAlerts } from './alerts.js';
 import { defaultConfigDir, loadSnapshot, printJson, redisUrlOf, UserError, withRedis, EXIT } from './common.js';
 
 type Run = (fn: () => Promise<number>) => Promise<void>;
@@ -95,7 +96,8 @@ export function registerComplaint(program: Command, run: Run): void {
         }
         listAction = 'appended';
       }
-      const r = await withRedis(url, (redis) => deductComplaint(new Ledger(redis, { instanceId: 'dialgate-cli' }), {
+      const alerts = cliAlerts(cfg);
+      const r = await withRedis(url, (redis) => deductComplaint(new Ledger(redis, { instanceId: 'dialgate-cli', ...alerts.ledger }), {
         complaintId: o.id, account: tenant.account, tenant: tenant.id, number, amount, ...(o.note ? { note: o.note } : {}),
       }));
       const res = r.result;
@@ -110,7 +112,9 @@ export function registerComplaint(program: Command, run: Run): void {
         process.stdout.write(listAction === 'appended'
           ? `added ${number} to tenant ${tenant.id}'s do-not-call list ${file.rel}; a running server reloads it\n`
           : `${number} is already on tenant ${tenant.id}'s do-not-call list (${listed}); list unchanged\n`);
+        if (res.arrearsAlerts?.some((a) => a.type === 'tenant-suspended')) process.stdout.write(`alert: account ${tenant.account} is in arrears: suspended until paid (001 §6)\n`);
       }
+      reportFailedAlerts(await alerts.flush());
       return EXIT.ok;
     }));
 }

@@ -8,6 +8,7 @@ import { Ledger } from '../../ledger/ledger.js';
 import { redactSecrets } from '../../config/index.js';
 import { normalizeNumber } from '../../numbers/normalize.js';
 import { decideInbound } from '../../policy/inbound/decideInbound.js';
+import type { AccountStanding } from '../../policy/types.js';
 import { DEFAULT_TIME_ZONE } from '../../time/schedule.js';
 import {
   explain, formatWhatIf, parseCallsCsv, parseMoneyArg, parseTime, resolveCall, whatIf, type BalanceJson, type LedgerInputs,
@@ -33,11 +34,12 @@ interface ExplainOpts {
 }
 
 /** The ledger state a live call reads (calls/ledger-view.ts), from the given Redis. */
-async function readLedger(url: string, cfg: ConfigSnapshot, tenant: Tenant | undefined): Promise<{ available?: number; tenantActive: number; trunks: Map<string, number>; note?: string }> {
+async function readLedger(url: string, cfg: ConfigSnapshot, tenant: Tenant | undefined): Promise<{ available?: number; tenantActive: number; trunks: Map<string, number>; standing?: AccountStanding; note?: string }> {
   return withRedis(url, async (redis) => {
     const v = await readLedgerView(new Ledger(redis, { instanceId: 'dialgate-explain' }), new ConcurrencySlots(redis), cfg, tenant);
     return {
       available: v.available,
+      ...(v.standing ? { standing: v.standing } : {}),
       tenantActive: v.tenantActiveCalls,
       trunks: new Map(v.trunkActiveCalls),
       ...(tenant && v.missingAccount ? { note: `no ledger account ${tenant.account} in Redis: available 0, as a live call would see` } : {}),
@@ -56,6 +58,7 @@ async function runExplainInbound(o: ExplainOpts): Promise<number> {
   const now = o.at !== undefined ? parseTime(o.at, tz) : Date.now();
   const [ip = '', port = '5060'] = o.source.split(':');
   let available: number | null = o.balance !== undefined ? parseMoneyArg(o.balance, '--balance') : null;
+  let standing: AccountStanding | undefined;
   let source = o.balance !== undefined ? 'argument' : 'assumed-unlimited';
   const dialled = normalizeNumber(o.to);
   const plan = dialled.ok ? cfg.plans400?.get(dialled.number.national) : undefined;
@@ -63,11 +66,12 @@ async function runExplainInbound(o: ExplainOpts): Promise<number> {
   if (o.balance === undefined && url && plan) {
     const acct = await withRedis(url, (redis) => new Ledger(redis, { instanceId: 'dialgate-explain' }).getAccount(plan.account));
     available = acct?.available ?? null;
+    if (acct) standing = { status: acct.status, arrears: acct.arrears, arrearsSince: acct.arrearsSince };
     source = 'redis';
   }
   const decision = decideInbound(
     { callId: o.callId ?? 'explain', sourceIp: ip, sourcePort: intArg(port, '--source port'), from: o.from, to: o.to },
-    cfg, { available: available ?? ASSUMED_UNLIMITED }, now,
+    cfg, { available: available ?? ASSUMED_UNLIMITED, ...(standing ? { standing } : {}) }, now,
   );
   printJson(redactSecrets({ direction: 'inbound', at: new Date(now).toISOString(), balanceSource: source, configVersion: cfg.version, decision }));
   return EXIT.ok;
@@ -104,6 +108,7 @@ async function runExplain(o: ExplainOpts): Promise<number> {
     }
     ledger.tenantActiveCalls = r.tenantActive;
     ledger.trunkActiveCalls = r.trunks;
+    if (r.standing) ledger.standing = r.standing;
   }
   if (o.active !== undefined) ledger.tenantActiveCalls = intArg(o.active, '--active');
   const { json } = explain(cfg, { call: input, now, ledger, balanceSource: source, timeZone: tz });

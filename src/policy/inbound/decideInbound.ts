@@ -138,6 +138,14 @@ export function decideInbound(call: InboundCall, cfg: ConfigSnapshot, view: Inbo
   const status = numberStatus(plan, cfg.tenants.get(plan.owner), now, zone);
   if (status.kind === 'reclaimed') return reject(c, 'number-reclaimed', status.detail);
   if (status.kind === 'not-in-service') return reject(c, 'not-in-service', status.detail, plan.announcements.notInService);
+  // A package account that owes arrears (an unpaid minimum or rent) or was closed for them stops
+  // the number like a used-up package (002 §2.3): 480 and the announcement, never a 403 that
+  // would tell the public caller the owner's account is in debt (001 §6 suspends the account).
+  const standing = view.standing;
+  if (standing && (standing.status !== 'active' || standing.arrears > 0)) {
+    const why = standing.status === 'closed' ? 'is closed' : standing.status === 'suspended' ? 'is suspended' : `owes ${standing.arrears} arrears (001 §6)`;
+    return reject(c, 'not-in-service', `package account ${plan.account} ${why}`, plan.announcements.notInService);
+  }
   c.trace.push({ step: 'status', outcome: 'pass', detail: status.detail });
 
   // 002 §2.3: a used-up package stops the service (less than one increment left).

@@ -2,7 +2,7 @@
 // CDR and asserted in tests the same way.
 import type { DistributionStrategy, Money, Plan400Action, TariffRate } from '../../config/types.js';
 import type { DialledNumber } from '../../numbers/normalize.js';
-import type { TrunkChoice } from '../types.js';
+import type { AccountStanding, TrunkChoice } from '../types.js';
 import type { InboundDenyReason } from './reasons.js';
 
 /** An INVITE from a carrier towards a 400 number. */
@@ -21,6 +21,8 @@ export interface InboundCall {
 export interface InboundView {
   /** Available money of the plan's package account; null = no such account. */
   available: Money | null;
+  /** The package account's standing (arrears, closure); absent = not read. */
+  standing?: AccountStanding;
 }
 
 export type InboundStep =

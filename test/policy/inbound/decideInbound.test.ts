@@ -125,6 +125,17 @@ describe('decideInbound: refusals', () => {
     expect(connect(decideInbound(call('01062345678'), cfg, { available: 2500 }, MONDAY_10)).maxDurationSeconds).toBe(60);
   });
 
+  it('a package account in arrears or closed: not in service (480 + announcement), never a 403 telling the caller why', async () => {
+    const cfg = await snapshot();
+    const since = at('2026-03-01T00:10:00');
+    for (const standing of [{ status: 'active' as const, arrears: 1, arrearsSince: since }, { status: 'closed' as const, arrears: 0, arrearsSince: null }]) {
+      const d = decideInbound(call('01062345678'), cfg, { ...FULL, standing }, MONDAY_10);
+      expect(d).toMatchObject({ kind: 'reject', reason: 'not-in-service', sipStatus: 480, reasonHeader: 'SIP ;cause=480 ;text="Number not in service"',
+        announcement: 'dialgate/ivr/400/not-in-service.wav' });
+    }
+    expect(decideInbound(call('01062345678'), cfg, { ...FULL, standing: { status: 'active', arrears: 0, arrearsSince: null } }, MONDAY_10).kind).toBe('connect');
+  });
+
   it('an expired package: not in service, then after 7 days reclaimed with a bare 404 (002 §2.3)', async () => {
     const cfg = await snapshot(); // package 2026-01-01 + 120 months → ends 2036-01-01
     expect(decideInbound(call('01062345678'), cfg, FULL, at('2035-12-31T10:00:00')).kind).toBe('connect'); // last day
