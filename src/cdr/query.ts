@@ -20,6 +20,8 @@ export interface CdrQuery {
   number?: string;
   /** Default 1000 for queryCdrs; exportCsv is unlimited unless given. */
   limit?: number;
+  /** Matches to skip first (a page of a long result; the console pages server-side). */
+  offset?: number;
   timeZone?: string;
 }
 
@@ -43,6 +45,7 @@ export async function* iterateCdrs(dir: string, q: CdrQuery = {}): AsyncGenerato
     .sort();
   const match = matcher(q);
   let left = q.limit ?? Infinity;
+  let skip = q.offset ?? 0;
   for (const day of days) {
     const input = createReadStream(join(dir, `cdr-${day}.jsonl`), 'utf8');
     const lines = createInterface({ input, crlfDelay: Infinity });
@@ -50,7 +53,10 @@ export async function* iterateCdrs(dir: string, q: CdrQuery = {}): AsyncGenerato
       for await (const line of lines) {
         if (left <= 0) return;
         const cdr = parseLine(line);
-        if (cdr && match(cdr)) { left--; yield cdr; }
+        if (!cdr || !match(cdr)) continue;
+        if (skip > 0) { skip--; continue; }
+        left--;
+        yield cdr;
       }
     } finally {
       lines.close();
