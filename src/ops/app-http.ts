@@ -30,6 +30,8 @@ export interface AppHttpOptions {
   calendar?: CalendarWatch;
   /** The built console (index.html, app.js); default dist/console beside the code. */
   consoleDir?: string;
+  /** The app's clock (tests shift it): top-up and statement times, explain's default "now". */
+  now?: () => number;
 }
 
 /** Where `npm run build` puts the console, the same from src/ops (tsx) and dist/ops (node). */
@@ -49,6 +51,7 @@ async function asInput<T>(f: () => Promise<T> | T): Promise<T> {
 function consoleProviders(app: App, store: ConfigStore, o: AppHttpOptions): ConsoleProviders {
   const zone = () => store.current().server.timezone || DEFAULT_TIME_ZONE;
   const slots = new ConcurrencySlots(app.redis);
+  const now = o.now ?? Date.now;
   return {
     assetsDir: () => o.consoleDir ?? DEFAULT_CONSOLE_DIR,
     tenants: () => [...store.current().tenants.values()].map((t) => ({ id: t.id, name: t.name })),
@@ -64,11 +67,11 @@ function consoleProviders(app: App, store: ConfigStore, o: AppHttpOptions): Cons
       const tenant = store.current().tenants.get(tenantId);
       if (!tenant || !(await app.ledger.getAccount(tenant.account))) return null;
       // The entry id is namespaced so a console top-up can never collide with a CLI or import id.
-      const r = await app.ledger.topUp(tenant.account, `console:${entryId}`, amount, note || 'console top-up');
+      const r = await app.ledger.topUp(tenant.account, `console:${entryId}`, amount, note || 'console top-up', now());
       return { account: tenant.account, amount: r.amount, balanceAfter: r.balanceAfter, arrearsPaid: r.arrearsPaid, duplicate: r.duplicate };
     },
     statement: (tenant, month) => asInput(async () =>
-      buildStatement(await readStatementSource(app.ledger, store.current(), tenant, month, { cdrDir: o.cdrDir, zone: zone(), now: Date.now() }))),
+      buildStatement(await readStatementSource(app.ledger, store.current(), tenant, month, { cdrDir: o.cdrDir, zone: zone(), now: now() }))),
     callerAnalysis: async (number, date) => {
       // CDR files are per Beijing day, and so is the analysis (stats/caller-analysis.ts).
       const from = parseTime(date, BEIJING);
@@ -81,14 +84,14 @@ function consoleProviders(app: App, store: ConfigStore, o: AppHttpOptions): Cons
     explain: (r) => asInput(async () => {
       const cfg = store.current();
       const tz = zone();
-      const now = r.at !== undefined ? parseTime(r.at, tz) : Date.now();
+      const at = r.at !== undefined ? parseTime(r.at, tz) : now();
       const call = { to: r.to, ...(r.seat ? { seatId: r.seat } : {}), ...(r.tenant ? { tenantId: r.tenant } : {}), ...(r.from ? { from: r.from } : {}) };
       const seatTenant = r.seat ? cfg.seats.get(r.seat)?.tenant : r.tenant;
       const v = await readLedgerView(app.ledger, slots, cfg, seatTenant ? cfg.tenants.get(seatTenant) : undefined);
       const ledger: LedgerInputs = { available: v.available, tenantActiveCalls: v.tenantActiveCalls, trunkActiveCalls: v.trunkActiveCalls, ...(v.standing ? { standing: v.standing } : {}) };
       let source: ExplainBalance['source'] = 'redis';
       if (r.balance !== undefined) { ledger.available = parseMoneyArg(r.balance, 'balance'); source = 'argument'; }
-      return explain(cfg, { call, now, ledger, balanceSource: source, timeZone: tz }).json;
+      return explain(cfg, { call, now: at, ledger, balanceSource: source, timeZone: tz }).json;
     }),
   };
 }
