@@ -6,10 +6,9 @@ import type { Logger } from 'pino';
 import { buildStatement } from '../billing/statement.js';
 import { readStatementSource, StatementInputError } from '../billing/statement-source.js';
 import { readLedgerView } from '../calls/ledger-view.js';
-import { BEIJING } from '../cdr/time.js';
-import { exportCsv, iterateCdrs, queryCdrs } from '../cdr/query.js';
+import { exportCsv, queryCdrs } from '../cdr/query.js';
 import { ConcurrencySlots } from '../ledger/concurrency.js';
-import { analyseCalls } from '../stats/caller-analysis.js';
+import { analyseDay } from '../stats/caller-analysis-day.js';
 import { DEFAULT_TIME_ZONE } from '../time/schedule.js';
 import { ConsoleInputError, type ConsoleProviders } from './console-routes.js';
 import { explain, ExplainInputError, parseMoneyArg, parseTime, type BalanceJson as ExplainBalance, type LedgerInputs } from './explain.js';
@@ -72,15 +71,7 @@ function consoleProviders(app: App, store: ConfigStore, o: AppHttpOptions): Cons
     },
     statement: (tenant, month) => asInput(async () =>
       buildStatement(await readStatementSource(app.ledger, store.current(), tenant, month, { cdrDir: o.cdrDir, zone: zone(), now: now() }))),
-    callerAnalysis: async (number, date) => {
-      // CDR files are per Beijing day, and so is the analysis (stats/caller-analysis.ts).
-      const from = parseTime(date, BEIJING);
-      const day = [];
-      for await (const c of iterateCdrs(o.cdrDir, { from, to: from + 86_400_000 })) {
-        if (c.direction === 'inbound' && c.calleeNormalised === number) day.push(c);
-      }
-      return analyseCalls(day, number, date);
-    },
+    callerAnalysis: (number, date) => analyseDay(o.cdrDir, number, date),
     explain: (r) => asInput(async () => {
       const cfg = store.current();
       const tz = zone();

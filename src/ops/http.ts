@@ -189,7 +189,10 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
     } catch (err) {
       throw new HttpError(400, (err as Error).message.replace(/--(\w+)/g, '$1'));
     }
-    return { ...q, ...(tenant !== undefined ? { tenant } : {}), limit: Math.min(q.limit ?? 1000, MAX_CDRS) };
+    // A page is at most MAX_CDRS; a CSV export streams (backpressure bounds memory), so it has
+    // every match unless a limit is asked for.
+    const csv = params.get('format') === 'csv';
+    return { ...q, ...(tenant !== undefined ? { tenant } : {}), ...(csv && q.limit === undefined ? {} : { limit: Math.min(q.limit ?? 1000, MAX_CDRS) }) };
   };
 
   const sendCdrs = async (res: ServerResponse, params: URLSearchParams, tenant: string | undefined): Promise<number> => {
@@ -205,7 +208,7 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
       return 200;
     }
     // One more than the page tells whether there is a next page without counting the rest.
-    const limit = q.limit!;
+    const limit = q.limit ?? 1000;
     const cdrs = await o.cdrs.query({ ...q, limit: limit + 1 });
     const hasMore = cdrs.length > limit;
     if (hasMore) cdrs.pop();
