@@ -2,7 +2,7 @@
 // from sipp calls (outbound through the trunks, inbound to a 400 number), and every page is
 // asserted on the data the ledger and the CDR files hold. An admin hangs up a live call and tops
 // up twice with one idempotency id (credited once); a tenant-viewer sees only its own tenant and
-// gets 403 for another's. Screenshots of each page go to docs/console/.
+// gets 403 for another's. Screenshots of each page: DIALGATE_CONSOLE_SHOTS=1 puts them in docs/console/.
 // Skipped (with one line saying why) where /usr/bin/chromium is not installed.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
@@ -28,7 +28,9 @@ const DAY = '2026-11-23';
 const ADMIN = 'console-admin-token-5c2e8a1f9b';
 const VIEWER = 'console-viewer-token-3d7f1b6e0a';
 const RIVAL = 'console-rival-token-9a4c2e7d1f';
-const SHOTS = join(import.meta.dirname, '../../docs/console');
+// Screenshots land in docs/console (committed, shown in the README) when DIALGATE_CONSOLE_SHOTS=1,
+// else in a temporary directory: an ordinary test run leaves the work tree as it was.
+const SHOTS = process.env.DIALGATE_CONSOLE_SHOTS === '1' ? join(import.meta.dirname, '../../docs/console') : mkdtempSync(join(tmpdir(), 'dialgate-console-shots-'));
 
 const PLANS = `callerBlacklists:
   - tenant: telesales
@@ -128,7 +130,7 @@ describe.skipIf(!HAVE_CHROMIUM)('admin console in headless Chromium on the bench
     await Promise.all(sipps.map((s) => s.stop()));
     await api?.close();
     await bench?.stop();
-    for (const d of [profile, consoleDir]) if (d) rmSync(d, { recursive: true, force: true });
+    for (const d of [profile, consoleDir, ...(process.env.DIALGATE_CONSOLE_SHOTS === '1' ? [] : [SHOTS])]) if (d) rmSync(d, { recursive: true, force: true });
   });
 
   it('an admin sees a live call and hangs it up from the live calls page', async () => {
