@@ -280,6 +280,10 @@ const configPage: Page = {
   },
 };
 
+const EXPLAIN_LABELS: Record<string, string> = {
+  seat: '坐席 Seat', tenant: '或租户 or tenant', to: '被叫 To', from: '主叫 From', at: '时间 At (北京 Beijing)', balance: '假定余额 Balance',
+};
+
 const explainPage: Page = {
   id: 'explain', zh: '呼叫解释', en: 'Explain / what-if', adminOnly: true,
   async render(root) {
@@ -299,7 +303,7 @@ const explainPage: Page = {
             [[r.callerId ?? '-', r.callee ? `${r.callee.national} ${r.callee.class} ${r.callee.region ?? ''}` : '-', r.maxDurationSeconds ?? '∞', r.balance.availableYuan ?? '∞', r.configVersion]]),
           table([['步骤', 'Step'], ['结果', 'Outcome'], ['说明', 'Detail']], (r.trace as Json[]).map((t) => [t.step, t.outcome, t.detail])));
         } catch (err) { out.append(errorBox(err)); }
-      } }, ...Object.entries(f).map(([k, el]) => h('label', {}, k, el)), h('button', { type: 'submit' }, '解释 Explain')), out);
+      } }, ...Object.entries(f).map(([k, el]) => h('label', {}, EXPLAIN_LABELS[k] ?? k, el)), h('button', { type: 'submit' }, '解释 Explain')), out);
   },
 };
 
