@@ -174,7 +174,7 @@ describe.skipIf(!HAVE_CHROMIUM)('admin console in headless Chromium on the bench
     await shot(tab, 'tenants');
     // The operator presses again (a slow network, a double click): nothing more is credited.
     await tab.click('#topup button[type=submit]');
-    await tab.waitForFunction("document.querySelector('#topup-result')?.textContent?.includes('未重复入账')");
+    await tab.locator('#topup-result', { hasText: '未重复入账' }).waitFor();
     expect((await bench.app.ledger.getAccount('telesales'))!.balance).toBe(once);
     const row2 = (await tab.$$eval('#page-tenants table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))))
       .find((r) => r[0] === 'telesales' && r[2] === 'telesales')!;
@@ -197,7 +197,7 @@ describe.skipIf(!HAVE_CHROMIUM)('admin console in headless Chromium on the bench
     expect(rows.some((r) => r[1] === 'inbound' && r[4] === '13802412345')).toBe(true);
     await tab.fill('#cdr-search input[name=number]', '');
     await tab.click('#cdr-search button[type=submit]');
-    await tab.waitForFunction("document.querySelector('#cdr-results')?.textContent?.includes('blacklisted')");
+    await tab.locator('#cdr-results', { hasText: 'blacklisted' }).waitFor();
     expect(await tab.textContent('#cdr-results')).toContain('blacklisted');
     await shot(tab, 'cdrs');
     const [download] = await Promise.all([tab.waitForEvent('download'), tab.click('#cdr-csv')]);
