@@ -20,7 +20,14 @@ export interface CdrQuery {
   number?: string;
   /** Default 1000 for queryCdrs; exportCsv is unlimited unless given. */
   limit?: number;
+  /** Matches to skip first (a page of a long result; the console pages server-side). */
+  offset?: number;
   timeZone?: string;
+  /**
+   * Text every wanted line contains (e.g. '"calleeNormalised":"4008000001"'): other lines are
+   * skipped without parsing. Only a shortcut: the filters above still decide.
+   */
+  lineHint?: string;
 }
 
 const FILE = /^cdr-(\d{4}-\d{2}-\d{2})\.jsonl$/;
@@ -42,15 +49,23 @@ export async function* iterateCdrs(dir: string, q: CdrQuery = {}): AsyncGenerato
     .filter((d): d is string => d !== undefined && d >= first && d <= last)
     .sort();
   const match = matcher(q);
+  // Parsing is most of a scan's cost: lines that cannot match are skipped unparsed. The writer
+  // JSON-encodes each CDR whole, so a CDR of the tenant holds its "tenant":"<id>" text verbatim.
+  const hints = [q.lineHint, q.tenant === undefined ? undefined : `"tenant":${JSON.stringify(q.tenant)}`].filter((h): h is string => !!h);
   let left = q.limit ?? Infinity;
+  let skip = q.offset ?? 0;
   for (const day of days) {
     const input = createReadStream(join(dir, `cdr-${day}.jsonl`), 'utf8');
     const lines = createInterface({ input, crlfDelay: Infinity });
     try {
       for await (const line of lines) {
         if (left <= 0) return;
+        if (hints.length && !hints.every((h) => line.includes(h))) continue;
         const cdr = parseLine(line);
-        if (cdr && match(cdr)) { left--; yield cdr; }
+        if (!cdr || !match(cdr)) continue;
+        if (skip > 0) { skip--; continue; }
+        left--;
+        yield cdr;
       }
     } finally {
       lines.close();

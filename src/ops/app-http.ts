@@ -1,8 +1,17 @@
 // The ops HTTP API of a running app: what each endpoint reads (health, live calls, metrics, CDRs,
 // balances, recordings) and who may read it (tokens from the running config). `serve` and the
 // end-to-end tests both start it through here.
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { buildStatement } from '../billing/statement.js';
+import { readStatementSource, StatementInputError } from '../billing/statement-source.js';
+import { readLedgerView } from '../calls/ledger-view.js';
 import { exportCsv, queryCdrs } from '../cdr/query.js';
+import { ConcurrencySlots } from '../ledger/concurrency.js';
+import { analyseDay } from '../stats/caller-analysis-day.js';
+import { DEFAULT_TIME_ZONE } from '../time/schedule.js';
+import { ConsoleInputError, type ConsoleProviders } from './console-routes.js';
+import { explain, ExplainInputError, parseMoneyArg, parseTime, type BalanceJson as ExplainBalance, type LedgerInputs } from './explain.js';
 import type { ConfigStore } from '../config/index.js';
 import type { ServerSettings } from '../config/types.js';
 import { AccessTable } from './access.js';
@@ -18,6 +27,64 @@ export interface AppHttpOptions {
   recordingsDir: string;
   log: Logger;
   calendar?: CalendarWatch;
+  /** The built console (index.html, app.js); default dist/console beside the code. */
+  consoleDir?: string;
+  /** The app's clock (tests shift it): top-up and statement times, explain's default "now". */
+  now?: () => number;
+}
+
+/** Where `npm run build` puts the console, the same from src/ops (tsx) and dist/ops (node). */
+export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
+
+/** Caller mistakes of the billing and explain code become 400s with their message. */
+async function asInput<T>(f: () => Promise<T> | T): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof StatementInputError || e instanceof ExplainInputError) throw new ConsoleInputError(e.message);
+    throw e;
+  }
+}
+
+/** The console's data and actions on a running app. */
+function consoleProviders(app: App, store: ConfigStore, o: AppHttpOptions): ConsoleProviders {
+  const zone = () => store.current().server.timezone || DEFAULT_TIME_ZONE;
+  const slots = new ConcurrencySlots(app.redis);
+  const now = o.now ?? Date.now;
+  return {
+    assetsDir: () => o.consoleDir ?? DEFAULT_CONSOLE_DIR,
+    tenants: () => [...store.current().tenants.values()].map((t) => ({ id: t.id, name: t.name })),
+    numbers400: () => [...(store.current().plans400?.values() ?? [])].map((pl) => ({ number: pl.number, owner: pl.owner })),
+    hangup: (callId) => {
+      const call = app.live.get(callId);
+      if (!call) return null;
+      app.log.info({ callId, tenant: call.tenant }, 'call hung up from the console');
+      call.hangup('admin-hangup');
+      return { tenant: call.tenant };
+    },
+    topUp: async (tenantId, entryId, amount, note) => {
+      const tenant = store.current().tenants.get(tenantId);
+      if (!tenant || !(await app.ledger.getAccount(tenant.account))) return null;
+      // The entry id is namespaced so a console top-up can never collide with a CLI or import id.
+      const r = await app.ledger.topUp(tenant.account, `console:${entryId}`, amount, note || 'console top-up', now());
+      return { account: tenant.account, amount: r.amount, balanceAfter: r.balanceAfter, arrearsPaid: r.arrearsPaid, duplicate: r.duplicate };
+    },
+    statement: (tenant, month) => asInput(async () =>
+      buildStatement(await readStatementSource(app.ledger, store.current(), tenant, month, { cdrDir: o.cdrDir, zone: zone(), now: now() }))),
+    callerAnalysis: (number, date) => analyseDay(o.cdrDir, number, date),
+    explain: (r) => asInput(async () => {
+      const cfg = store.current();
+      const tz = zone();
+      const at = r.at !== undefined ? parseTime(r.at, tz) : now();
+      const call = { to: r.to, ...(r.seat ? { seatId: r.seat } : {}), ...(r.tenant ? { tenantId: r.tenant } : {}), ...(r.from ? { from: r.from } : {}) };
+      const seatTenant = r.seat ? cfg.seats.get(r.seat)?.tenant : r.tenant;
+      const v = await readLedgerView(app.ledger, slots, cfg, seatTenant ? cfg.tenants.get(seatTenant) : undefined);
+      const ledger: LedgerInputs = { available: v.available, tenantActiveCalls: v.tenantActiveCalls, trunkActiveCalls: v.trunkActiveCalls, ...(v.standing ? { standing: v.standing } : {}) };
+      let source: ExplainBalance['source'] = 'redis';
+      if (r.balance !== undefined) { ledger.available = parseMoneyArg(r.balance, 'balance'); source = 'argument'; }
+      return explain(cfg, { call, now: at, ledger, balanceSource: source, timeZone: tz }).json;
+    }),
+  };
 }
 
 function isLoopback(host: string): boolean {
@@ -72,5 +139,6 @@ export async function startAppHttp(app: App, store: ConfigStore, o: AppHttpOptio
       csv: (q, out) => exportCsv(o.cdrDir, q, out, { bom: true }),
     },
     recordingsDir: () => o.recordingsDir,
+    console: consoleProviders(app, store, o),
   });
 }

@@ -2,8 +2,9 @@
 //   GET /health                                   open: status code and {status} for load balancers; details for admins
 //   GET /metrics                                  Prometheus text (admin or metrics token, or open by http.metricsOpen)
 //   GET /calls[?tenant=]                          live calls (a tenant-viewer sees its own tenant's only)
-//   GET /cdrs[?tenant=&from=&to=&number=&limit=&format=csv]   call records, same scoping
+//   GET /cdrs[?tenant=&from=&to=&number=&limit=&offset=&format=csv]   call records, same scoping
 //   GET /tenants/:id/calls | /cdrs | /balance | /recordings/:day/:file   one tenant's data
+//   (and the admin console's routes, console-routes.ts)
 // Its data comes from injected functions (the composition root wires them), so it holds no state.
 // Access (access.ts): bearer tokens with roles; 401 without a valid token, 403 for another tenant's
 // data. Tokens are compared in constant time and never logged or echoed.
@@ -18,6 +19,8 @@ import type { Cdr } from '../cdr/model.js';
 import type { CdrQuery } from '../cdr/query.js';
 import { AccessTable, describe, readsAll, readsMetrics, readsTenant, type Principal } from './access.js';
 import { cdrQueryOf } from './commands/cdr.js';
+import { consoleRoute, type ConsoleProviders } from './console-routes.js';
+import { HttpError, send } from './http-util.js';
 
 /** A config problem as the health endpoint shows it (config/errors.ts ConfigError). */
 export interface HealthConfigError {
@@ -94,6 +97,8 @@ export interface OpsHttpOptions {
     query(q: CdrQuery): Promise<Cdr[]>;
     csv(q: CdrQuery, out: Writable): Promise<number>;
   };
+  /** The admin console and its actions (console-routes.ts); absent: no console. */
+  console?: ConsoleProviders;
   /** Root of the recordings (<dir>/<tenant>/<day>/<file>.wav, calls/recording.ts). */
   recordingsDir?: () => string;
   /** Access log (001 §4(十七)): who (token name and role), method, path, status, remote address; never the token. */
@@ -117,18 +122,6 @@ export interface OpsHttp {
  */
 export function isHealthy(s: StatusJson): boolean {
   return s.drachtioConnected && s.config.version !== null;
-}
-
-function send(res: ServerResponse, status: number, body: unknown, type = 'application/json; charset=utf-8'): void {
-  const text = typeof body === 'string' ? body : `${JSON.stringify(body, null, 2)}\n`;
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -188,10 +181,18 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
         ...(params.get('number') ? { number: params.get('number')! } : {}),
         ...(params.get('limit') ? { limit: params.get('limit')! } : {}),
       });
+      const offset = params.get('offset');
+      if (offset !== null) {
+        if (!/^\d{1,9}$/.test(offset)) throw new Error('offset must be a whole number');
+        q.offset = Number(offset);
+      }
     } catch (err) {
       throw new HttpError(400, (err as Error).message.replace(/--(\w+)/g, '$1'));
     }
-    return { ...q, ...(tenant !== undefined ? { tenant } : {}), limit: Math.min(q.limit ?? 1000, MAX_CDRS) };
+    // A page is at most MAX_CDRS; a CSV export streams (backpressure bounds memory), so it has
+    // every match unless a limit is asked for.
+    const csv = params.get('format') === 'csv';
+    return { ...q, ...(tenant !== undefined ? { tenant } : {}), ...(csv && q.limit === undefined ? {} : { limit: Math.min(q.limit ?? 1000, MAX_CDRS) }) };
   };
 
   const sendCdrs = async (res: ServerResponse, params: URLSearchParams, tenant: string | undefined): Promise<number> => {
@@ -206,8 +207,12 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
       res.end();
       return 200;
     }
-    const cdrs = await o.cdrs.query(q);
-    send(res, 200, { count: cdrs.length, cdrs });
+    // One more than the page tells whether there is a next page without counting the rest.
+    const limit = q.limit ?? 1000;
+    const cdrs = await o.cdrs.query({ ...q, limit: limit + 1 });
+    const hasMore = cdrs.length > limit;
+    if (hasMore) cdrs.pop();
+    send(res, 200, { count: cdrs.length, offset: q.offset ?? 0, hasMore, cdrs });
     return 200;
   };
 
@@ -258,12 +263,6 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
   const handle = async (req: IncomingMessage, res: ServerResponse, who: Principal | null): Promise<number> => {
     // A token that names nobody is refused everywhere, /health too: a typo must not pass for anonymity.
     if (!who && req.headers.authorization !== undefined) need(who, () => true, 'this API');
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      need(who, () => true, 'this API');
-      res.setHeader('allow', 'GET, HEAD');
-      send(res, 405, { error: `method ${req.method} not allowed` });
-      return 405;
-    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     let parts: string[];
@@ -271,6 +270,16 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
       parts = path.split('/').slice(1).map(decodeURIComponent);
     } catch {
       throw new HttpError(400, 'malformed path');
+    }
+    if (o.console) {
+      const status = await consoleRoute(req, res, who, path, parts, url.searchParams, o.console, need);
+      if (status !== undefined) return status;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      need(who, () => true, 'this API');
+      res.setHeader('allow', 'GET, HEAD');
+      send(res, 405, { error: `method ${req.method} not allowed` });
+      return 405;
     }
     switch (path) {
       case '/health': {

@@ -95,3 +95,25 @@ describe('exportCsv', () => {
     expect(rows.slice(1).map((r) => r[0])).toEqual(['a1', 'a3']);
   });
 });
+
+describe('pages and line hints', () => {
+  it('offset skips matches, and the unparsed-line shortcut finds exactly what the filters find', async () => {
+    const all = (await queryCdrs(dir, {})).map((c) => c.cdrId);
+    expect((await queryCdrs(dir, { offset: 2, limit: 3 })).map((c) => c.cdrId)).toEqual(all.slice(2, 5));
+    expect((await queryCdrs(dir, { tenant: 'acme', offset: 1 })).map((c) => c.cdrId)).toEqual(['a2', 'a3', 'a4']);
+    expect((await queryCdrs(dir, { lineHint: '"calleeNormalised":"4008001234"' })).map((c) => c.cdrId)).toEqual(['a4']);
+    // A hint narrows, never widens: the tenant filter still applies.
+    expect(await queryCdrs(dir, { tenant: 'beta', lineHint: '"calleeNormalised":"4008001234"' })).toEqual([]);
+    // A tenant id that JSON escapes is still found by the shortcut (the writer encodes it the same way).
+    const dir2 = mkdtempSync(join(tmpdir(), 'dialgate-cdrq2-'));
+    try {
+      const w = new CdrWriter({ redis, dir: dir2 });
+      await w.write(sampleCdr({ cdrId: 'q1', tenant: 'quote"d\\/租户', inviteAt: MIDNIGHT, ringAt: null, answerAt: null, endAt: MIDNIGHT + 1000 }));
+      await w.write(sampleCdr({ cdrId: 'q2', tenant: 'quote', inviteAt: MIDNIGHT, ringAt: null, answerAt: null, endAt: MIDNIGHT + 1000 }));
+      expect((await queryCdrs(dir2, { tenant: 'quote"d\\/租户' })).map((c) => c.cdrId)).toEqual(['q1']);
+      expect((await queryCdrs(dir2, { tenant: 'quote' })).map((c) => c.cdrId)).toEqual(['q2']);
+    } finally {
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+});
