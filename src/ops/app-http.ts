@@ -7,8 +7,9 @@ import { buildStatement } from '../billing/statement.js';
 import { readStatementSource, StatementInputError } from '../billing/statement-source.js';
 import { readLedgerView } from '../calls/ledger-view.js';
 import { exportCsv, queryCdrs } from '../cdr/query.js';
-import { ConcurrencySlots } from '../ledger/concurrency.js';
+import { ConcurrencySlots, slotKey } from '../ledger/concurrency.js';
 import { analyseDay } from '../stats/caller-analysis-day.js';
+import { readTrunksDay } from '../stats/trunk-day-read.js';
 import { DEFAULT_TIME_ZONE } from '../time/schedule.js';
 import { ConsoleInputError, type ConsoleProviders } from './console-routes.js';
 import { explain, ExplainInputError, parseMoneyArg, parseTime, type BalanceJson as ExplainBalance, type LedgerInputs } from './explain.js';
@@ -72,6 +73,7 @@ function consoleProviders(app: App, store: ConfigStore, o: AppHttpOptions): Cons
     statement: (tenant, month) => asInput(async () =>
       buildStatement(await readStatementSource(app.ledger, store.current(), tenant, month, { cdrDir: o.cdrDir, zone: zone(), now: now() }))),
     callerAnalysis: (number, date) => analyseDay(o.cdrDir, number, date),
+    trunks: (date) => readTrunksDay(o.cdrDir, store.current(), date, (id) => slots.count(slotKey('trunk', id))),
     explain: (r) => asInput(async () => {
       const cfg = store.current();
       const tz = zone();

@@ -5,6 +5,7 @@
 //   GET  /tenants                                  tenants this token may read (id, name)
 //   GET  /numbers400                               400 numbers this token may read (number, owner)
 //   GET  /stats/callers?number=&date=              caller analysis of one 400 number's day
+//   GET  /trunks?date=                             admin: each trunk's config, live calls and day (stats/trunk-day.ts)
 //   GET  /tenants/:id/statement?month=[&format=csv|html]   the monthly statement (billing/statement.ts)
 //   POST /calls/:callId/hangup                     admin: ends a live call
 //   POST /tenants/:id/topup {entryId, amount, note}        admin: credits the prepaid account once per entryId
@@ -17,6 +18,7 @@ import { statementCsv, statementHtml } from '../billing/statement-render.js';
 import type { Statement } from '../billing/statement.js';
 import type { Money } from '../ledger/types.js';
 import type { CallerAnalysis } from '../stats/caller-analysis.js';
+import type { TrunksDay } from '../stats/trunk-day-read.js';
 import { readsAll, readsTenant, type Principal } from './access.js';
 import { parseMoneyArg, type ExplainJson } from './explain.js';
 import { field, HttpError, readJson, send } from './http-util.js';
@@ -53,6 +55,8 @@ export interface ConsoleProviders {
   statement: (tenant: string, month: string) => Promise<Statement>;
   callerAnalysis: (number: string, date: string) => Promise<CallerAnalysis>;
   explain: (r: ExplainRequest) => Promise<ExplainJson>;
+  /** `date` is a Beijing day, YYYY-MM-DD. */
+  trunks: (date: string) => Promise<TrunksDay>;
 }
 
 /** Errors of the providers that are the caller's fault (bad month, unknown seat …): 400. */
@@ -135,6 +139,13 @@ export async function consoleRoute(
       throw new HttpError(403, `forbidden: this token may not read 400 number ${number}`);
     }
     send(res, 200, await p.callerAnalysis(number, date));
+    return 200;
+  }
+  if (path === '/trunks' && get) {
+    need(who, readsAll, 'trunks (admin only)');
+    const date = params.get('date') ?? '';
+    if (!DATE.test(date)) throw new HttpError(400, 'date must be YYYY-MM-DD');
+    send(res, 200, await guarded(() => p.trunks(date)));
     return 200;
   }
   if (parts[0] === 'tenants' && parts[2] === 'statement' && parts.length === 3 && get) {

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { exportCsv, queryCdrs } from '../../src/cdr/query.js';
 import { AccessTable } from '../../src/ops/access.js';
 import { startOpsHttp } from '../../src/ops/http.js';
+import type { ConfigSnapshot } from '../../src/config/types.js';
 import { analyseDay } from '../../src/stats/caller-analysis-day.js';
+import { readTrunksDay } from '../../src/stats/trunk-day-read.js';
 import { sampleCdr } from '../cdr/fixtures.js';
 
 const N = Number(process.env.CDRS ?? 100_000);
@@ -40,6 +42,8 @@ async function main(): Promise<void> {
       assetsDir: () => dir, tenants: () => [], numbers400: () => [{ number: '4008000001', owner: 't1' }],
       hangup: () => null, topUp: async () => null, statement: async () => { throw new Error('not benched'); },
       callerAnalysis: (n, d) => analyseDay(join(dir, 'cdr'), n, d), explain: async () => { throw new Error('not benched'); },
+      // The sample CDRs' two trunks (a 503, then b answers); only trunks and routes are read.
+      trunks: (d) => readTrunksDay(join(dir, 'cdr'), { trunks: new Map(), routes: [] } as unknown as ConfigSnapshot, d, async () => 0),
     },
   });
   const time = async (name: string, path: string): Promise<void> => {
@@ -64,6 +68,7 @@ async function main(): Promise<void> {
   await time('one tenant, last page', `/cdrs?${day}&tenant=t7&limit=50&offset=${N / 20 - 50}`);
   await time('number search (one match, full scan)', `/cdrs?${day}&number=13900000042&limit=50`);
   await time('400 caller analysis of the day', '/stats/callers?number=4008000001&date=2026-11-23');
+  await time('trunks page of the day', '/trunks?date=2026-11-23');
   await time('CSV export of the whole day', `/cdrs?${day}&format=csv`);
   await srv.close();
   rmSync(dir, { recursive: true, force: true });

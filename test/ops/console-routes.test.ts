@@ -48,6 +48,7 @@ describe('console routes', () => {
       statement: async (_t, month) => { throw new ConsoleInputError(`no ledger account for ${month}`); },
       callerAnalysis: async (number, date) => analyseCalls([], number, date),
       explain: async (r) => { calls.push(`explain ${r.to}`); throw new ConsoleInputError(`unknown seat ${r.seat}`); },
+      trunks: async (date) => { calls.push(`trunks ${date}`); return { date, trunks: [] }; },
     };
     srv = await startOpsHttp({
       host: '127.0.0.1', port: 0,
@@ -111,6 +112,8 @@ describe('console routes', () => {
     expect((await req('/tenants/acme/topup', VIEWER, { entryId: 'x1', amount: '10' })).status).toBe(403);
     expect((await req('/calls/live-1/hangup', VIEWER, {})).status).toBe(403);
     expect((await req('/explain', VIEWER, { seat: '1001', to: '13800138000' })).status).toBe(403);
+    expect((await req('/trunks?date=2025-03-01', VIEWER)).status).toBe(403);
+    expect((await req('/trunks?date=2025-03-01', SCRAPE)).status).toBe(403);
     expect((await req('/tenants/acme/topup', SCRAPE, { entryId: 'x1', amount: '10' })).status).toBe(403);
     expect((await req('/tenants/acme/topup', undefined, { entryId: 'x1', amount: '10' })).status).toBe(401);
     expect(calls).toEqual([]);
@@ -137,5 +140,7 @@ describe('console routes', () => {
     expect((await json(await req('/calls/nope/hangup', ADMIN, {}))).status).toBe(404);
     expect(await json(await req('/calls/live-1/hangup', ADMIN, {}))).toEqual({ status: 200, body: { callId: 'live-1', tenant: 'acme', hungUp: true } });
     expect((await req('/stats/callers?number=4008000001&date=March', ADMIN)).status).toBe(400);
+    expect((await json(await req('/trunks?date=today', ADMIN))).body.error).toBe('date must be YYYY-MM-DD');
+    expect((await json(await req('/trunks?date=2025-03-01', ADMIN))).body).toEqual({ date: '2025-03-01', trunks: [] });
   });
 });
