@@ -69,6 +69,30 @@ async function download(path: string, name: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/**
+ * The recording of a CDR from the tenant recordings endpoint. recordingPath is
+ * <recordingsDir>/<tenant>/<day>/<file>.wav (calls/recording.ts); <audio src> cannot send the
+ * token, so the bytes are fetched with it and played from a blob URL, on demand (a page of 50
+ * rows must not download 50 recordings).
+ */
+function recordingPlayer(recordingPath: string): HTMLElement {
+  const [file, day, owner] = recordingPath.split(/[\\/]/).reverse();
+  const audio = h('audio', { controls: true, preload: 'none', class: 'recording' }) as HTMLAudioElement;
+  const box = h('span', {});
+  const play = h('button', { type: 'button', class: 'play', onclick: async () => {
+    play.remove();
+    try {
+      const blob = await (await api(`/tenants/${encodeURIComponent(owner ?? '')}/recordings/${encodeURIComponent(day ?? '')}/${encodeURIComponent(file ?? '')}`)).blob();
+      audio.setAttribute('data-bytes', String(blob.size));
+      audio.src = URL.createObjectURL(blob);
+      box.append(audio);
+      await audio.play().catch(() => undefined); // autoplay may be refused; the controls remain
+    } catch (e) { box.append(errorBox(e)); }
+  } }, '▶ 录音 Play');
+  box.append(play);
+  return box;
+}
+
 const errorBox = (e: unknown): HTMLElement => h('p', { class: 'err', role: 'alert' }, e instanceof Error ? e.message : String(e));
 
 // ── pages ───────────────────────────────────────────────────────────────────────────────────
@@ -179,9 +203,10 @@ const cdrPage: Page = {
         out.append(h('p', {}, `第 ${offset + 1}–${offset + r.count} 条 Records ${offset + 1}–${offset + r.count}${r.hasMore ? '' : ' (末页 last page)'}`),
           h('button', { id: 'cdr-prev', disabled: offset === 0, onclick: () => { offset = Math.max(0, offset - PAGE_SIZE); void load(); } }, '上一页 Previous'),
           h('button', { id: 'cdr-next', disabled: !r.hasMore, onclick: () => { offset += PAGE_SIZE; void load(); } }, '下一页 Next'),
-          table([['时间', 'Time'], ['方向', 'Dir.'], ['租户', 'Tenant'], ['坐席', 'Seat'], ['主叫', 'Caller'], ['被叫', 'Callee'], ['结果', 'Decision'], ['SIP', 'Status'], ['计费秒', 'Billable s'], ['费用(元)', 'Cost']],
+          table([['时间', 'Time'], ['方向', 'Dir.'], ['租户', 'Tenant'], ['坐席', 'Seat'], ['主叫', 'Caller'], ['被叫', 'Callee'], ['结果', 'Decision'], ['SIP', 'Status'], ['计费秒', 'Billable s'], ['费用(元)', 'Cost'], ['录音', 'Recording']],
             (r.cdrs as Json[]).map((c) => [c.inviteIso, c.direction, c.tenant ?? '-', c.seat ?? '-', c.callerPresented ?? c.callerRaw, c.calleeNormalised ?? c.calleeRaw,
-              `${c.decision}${c.denyReason ? ` ${c.denyReason}` : ''}`, c.sipStatus, c.billableSeconds, yuan(c.cost)]), [7, 8, 9]));
+              `${c.decision}${c.denyReason ? ` ${c.denyReason}` : ''}`, c.sipStatus, c.billableSeconds, yuan(c.cost),
+              c.recordingPath ? recordingPlayer(c.recordingPath) : '']), [7, 8, 9]));
       } catch (e) { out.append(errorBox(e)); }
     };
     root.append(h('form', { id: 'cdr-search', onsubmit: (e: Event) => { e.preventDefault(); offset = 0; void load(); } },
@@ -307,7 +332,38 @@ const explainPage: Page = {
   },
 };
 
-const PAGES: Page[] = [livePage, tenantsPage, cdrPage, statementPage, callersPage, configPage, explainPage];
+const pct = (r: unknown): string => (typeof r === 'number' ? `${(r * 100).toFixed(1)}%` : '-');
+
+const trunksPage: Page = {
+  id: 'trunks', zh: '中继', en: 'Trunks', adminOnly: true,
+  async render(root) {
+    const date = h('input', { name: 'date', type: 'date', value: today() }) as HTMLInputElement;
+    const out = h('div', { id: 'trunks-result' });
+    const load = async (): Promise<void> => {
+      out.replaceChildren();
+      try {
+        const r = await getJson(`/trunks?date=${date.value}`);
+        out.append(table([['中继', 'Trunk'], ['网关', 'Gateway'], ['路由(层级)', 'Routes (tier)'], ['容量', 'Capacity'], ['当前通话', 'Live'],
+          ['呼叫', 'Attempts'], ['接通', 'Answered'], ['接通率', 'ASR'], ['平均通话(秒)', 'ACD s']],
+        (r.trunks as Json[]).map((t) => [t.trunk, t.gateway ?? '(已删除 not configured)',
+          (t.routes as Json[]).map((x) => `${x.route}(${x.priority})`).join(' ') || '未使用 unused',
+          t.capacity ?? '-', t.liveCalls ?? '-', t.attempts, t.answered, pct(t.asr), t.acdSeconds === null ? '-' : (t.acdSeconds as number).toFixed(1)]),
+        [3, 4, 5, 6, 7, 8]));
+        for (const t of r.trunks as Json[]) {
+          if (!(t.lastFailures as Json[]).length) continue;
+          out.append(h('h2', {}, bi(`${t.trunk} 最近失败`, 'last failures')),
+            h('div', { class: 'failures', 'data-trunk': t.trunk }, table([['时间', 'Time'], ['SIP', 'Status'], ['说明', 'Note'], ['呼叫标识', 'Call-ID']],
+              (t.lastFailures as Json[]).map((f) => [time(f.at), f.sipStatus, f.note, f.callId]), [1])));
+        }
+      } catch (e) { out.append(errorBox(e)); }
+    };
+    root.append(h('form', { id: 'trunks-form', onsubmit: (e: Event) => { e.preventDefault(); void load(); } },
+      h('label', {}, '日期 Date', date), h('button', { type: 'submit' }, '查看 Show')), out);
+    await load();
+  },
+};
+
+const PAGES: Page[] = [livePage, tenantsPage, cdrPage, statementPage, callersPage, trunksPage, configPage, explainPage];
 
 // ── shell ───────────────────────────────────────────────────────────────────────────────────
 

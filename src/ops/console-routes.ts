@@ -83,8 +83,9 @@ async function asset(res: ServerResponse, dir: string, file: string, type: strin
   }
   res.writeHead(200, {
     'content-type': type, 'content-length': body.length, 'cache-control': 'no-cache',
-    // Everything the console needs is its own: no inline script, no other origin.
-    'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+    // Everything the console needs is its own: no inline script, no other origin (blob: media is a
+    // recording it fetched with the token).
+    'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; media-src 'self' blob:; frame-ancestors 'none'",
     'x-content-type-options': 'nosniff',
   });
   res.end(body);

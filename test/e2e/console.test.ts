@@ -4,7 +4,7 @@
 // up twice with one idempotency id (credited once); a tenant-viewer sees only its own tenant and
 // gets 403 for another's. Screenshots of each page: DIALGATE_CONSOLE_SHOTS=1 puts them in docs/console/.
 // Skipped (with one line saying why) where /usr/bin/chromium is not installed.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -281,6 +281,73 @@ describe.skipIf(!HAVE_CHROMIUM)('admin console in headless Chromium on the bench
     expect(await ask('13900001111')).toContain('拒绝 deny: blacklisted (SIP 403)');
     expect(await ask('13812345678')).toContain('放行 allow → domestic (trunk-a → trunk-b)');
     await shot(tab, 'explain');
+    await tab.close();
+  });
+
+  it('trunks: trunk-a\'s 503s fail over to trunk-b, whose answers give the ASR and ACD the CDRs imply', async () => {
+    const tab = await signIn(ADMIN, 'trunks');
+    await tab.fill('#trunks-form input[name=date]', DAY);
+    await tab.click('#trunks-form button[type=submit]');
+    await tab.waitForSelector('#trunks-result table');
+    const rows = await tab.$$eval('#trunks-result > table tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    // What the day's CDR file says, counted here independently of the page's code.
+    const attempts = readCdrs(bench).filter((c) => c.inviteIso.startsWith(DAY)).flatMap((c) => c.trunks.map((a, i) => ({ ...a, c, last: i === c.trunks.length - 1 })));
+    const onA = attempts.filter((a) => a.trunk === 'trunk-a');
+    const answeredB = attempts.filter((a) => a.trunk === 'trunk-b' && a.sipStatus === 200 && a.last && a.c.answerAt !== null);
+    const attemptsB = attempts.filter((a) => a.trunk === 'trunk-b').length;
+    expect(onA.length).toBeGreaterThanOrEqual(2);
+    expect(onA.every((a) => a.sipStatus === 503)).toBe(true);
+    expect(answeredB.length).toBeGreaterThanOrEqual(2);
+    const a = rows.find((r) => r[0] === 'trunk-a')!;
+    const b = rows.find((r) => r[0] === 'trunk-b')!;
+    expect(a.slice(5, 8)).toEqual([String(onA.length), '0', '0.0%']);
+    const seconds = answeredB.reduce((s, x) => s + x.c.billableSeconds, 0);
+    expect(b.slice(5, 9)).toEqual([String(attemptsB), String(answeredB.length), `${((answeredB.length / attemptsB) * 100).toFixed(1)}%`, (seconds / answeredB.length).toFixed(1)]);
+    // trunk-a's last failures: its 503s, newest first, each noting the failover.
+    const fails = await tab.$$eval('.failures[data-trunk=trunk-a] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(fails.length).toBe(Math.min(5, onA.length));
+    expect(fails.every((f) => f[1] === '503' && f[2] === 'failed over to trunk-b')).toBe(true);
+    const newest = [...onA].sort((x, y) => y.at - x.at)[0]!;
+    expect(fails[0]![3]).toBe(newest.c.callId);
+    expect(await tab.$('.failures[data-trunk=trunk-b]')).toBeNull();
+    await shot(tab, 'trunks');
+    await tab.close();
+  });
+
+  it('a recorded call plays in CDR search: the audio gets the recording\'s bytes, fetched with the token', async () => {
+    const recorded = readCdrs(bench).filter((c) => c.inviteIso.startsWith(DAY) && c.tenant === 'telesales' && c.recordingPath && existsSync(c.recordingPath));
+    expect(recorded.length).toBeGreaterThan(0);
+    const cdr = recorded[0]!;
+    const size = statSync(cdr.recordingPath!).size;
+    expect(size).toBeGreaterThan(44); // a WAV header and audio
+    // A telesales viewer plays its own tenant's recording.
+    const tab = await signIn(VIEWER, 'cdrs');
+    await tab.fill('#cdr-search input[name=from]', DAY);
+    await tab.fill('#cdr-search input[name=to]', DAY);
+    await tab.click('#cdr-search button[type=submit]');
+    await tab.waitForSelector('#cdr-results table');
+    const row = tab.locator('#cdr-results tbody tr', { hasText: cdr.inviteIso });
+    await row.locator('button.play').click();
+    const audio = row.locator('audio.recording[data-bytes]');
+    await audio.waitFor();
+    expect(await audio.getAttribute('data-bytes')).toBe(String(size));
+    const src = (await audio.getAttribute('src'))!;
+    expect(src).toMatch(/^blob:/);
+    // Chromium decodes it: the element has the recording's metadata and no media error.
+    await audio.evaluate((el) => new Promise<void>((resolve, reject) => {
+      const a = el as unknown as { readyState: number; error: { code: number } | null; addEventListener(e: string, f: () => void): void };
+      if (a.readyState >= 1) { resolve(); return; }
+      a.addEventListener('loadedmetadata', () => resolve());
+      a.addEventListener('error', () => reject(new Error(`media error ${a.error?.code}`)));
+    }));
+    expect(await audio.evaluate((el) => (el as unknown as { duration: number }).duration)).toBeGreaterThan(0);
+    // The rival's viewer may not fetch it, and neither may a request without the token.
+    const path = `/tenants/telesales/recordings/${cdr.recordingPath!.split('/').slice(-2).join('/')}`;
+    expect(await fetchIn(tab, path)).toBe(200);
+    const rival = await signIn(RIVAL, 'cdrs');
+    expect(await fetchIn(rival, path)).toBe(403);
+    expect((await fetch(`${api.url}${path}`)).status).toBe(401);
+    await rival.close();
     await tab.close();
   });
 
