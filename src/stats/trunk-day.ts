@@ -26,6 +26,16 @@ export interface TrunkDay {
 
 export const FAILURES_KEPT = 5;
 
+/**
+ * The trunk an attempt used: outbound attempts name it; a 400 call's attempts name a seat
+ * (`seat:1001`, no trunk) or a forwarded number with its trunk (`number:138…@trunk-a`).
+ */
+export function trunkOf(target: string): string | null {
+  if (target.startsWith('seat:')) return null;
+  if (target.startsWith('number:')) return target.includes('@') ? target.slice(target.lastIndexOf('@') + 1) : null;
+  return target;
+}
+
 interface Counter { attempts: number; answered: number; seconds: number; failures: TrunkFailure[] }
 
 export class TrunkDayTally {
@@ -42,7 +52,9 @@ export class TrunkDayTally {
   add(cdr: Cdr): void {
     const tries = cdr.trunks;
     tries.forEach((a, i) => {
-      const c = this.counter(a.trunk);
+      const trunk = trunkOf(a.trunk);
+      if (trunk === null) return;
+      const c = this.counter(trunk);
       c.attempts++;
       // The call was answered on this trunk when it is the last attempt and the call has an answer.
       if (a.sipStatus >= 200 && a.sipStatus < 300 && cdr.answerAt !== null && i === tries.length - 1) {
@@ -52,7 +64,7 @@ export class TrunkDayTally {
       }
       if (a.sipStatus < 300) return; // 2xx not carried to the caller (cancelled in the race): not a trunk failure
       const next = tries[i + 1];
-      const note = next ? `failed over to ${next.trunk}` : `call ended ${cdr.sipStatus}${cdr.hangupCause ? ` (${cdr.hangupCause})` : ''}`;
+      const note = next ? `failed over to ${trunkOf(next.trunk) ?? next.trunk}` : `call ended ${cdr.sipStatus}${cdr.hangupCause ? ` (${cdr.hangupCause})` : ''}`;
       c.failures.push({ at: a.at, callId: cdr.callId, sipStatus: a.sipStatus, note });
       // Only the newest few are shown: drop the oldest once over (CDRs arrive roughly in time order).
       if (c.failures.length > this.keep * 2) c.failures = newest(c.failures, this.keep);

@@ -298,6 +298,8 @@ describe.skipIf(!HAVE_CHROMIUM)('admin console in headless Chromium on the bench
     expect(onA.length).toBeGreaterThanOrEqual(2);
     expect(onA.every((a) => a.sipStatus === 503)).toBe(true);
     expect(answeredB.length).toBeGreaterThanOrEqual(2);
+    // The 400 calls' attempts name seat 1001, which is no trunk.
+    expect(rows.map((r) => r[0])).toEqual(['trunk-a', 'trunk-b']);
     const a = rows.find((r) => r[0] === 'trunk-a')!;
     const b = rows.find((r) => r[0] === 'trunk-b')!;
     expect(a.slice(5, 8)).toEqual([String(onA.length), '0', '0.0%']);

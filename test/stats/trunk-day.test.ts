@@ -29,14 +29,19 @@ describe('trunk day', () => {
     t.add(sampleCdr({ callId: 'x3', inviteAt: T + 20_000, answerAt: T + 21_000, billableSeconds: 30, trunks: [{ trunk: 'carrier-b', sipStatus: 200, at: T + 20_100 }] }));
     t.add(sampleCdr({ callId: 'x4', inviteAt: T + 30_000, sipStatus: 487, answerAt: null, billableSeconds: 0, hangupCause: null,
       trunks: [{ trunk: 'carrier-a', sipStatus: 487, at: T + 30_100 }] }));
-    const [a, b, c] = t.result(['carrier-a', 'carrier-b', 'carrier-c']);
+    // A 400 call: the seat does not answer (no trunk), then the forwarded number answers on carrier-b.
+    t.add(sampleCdr({ callId: 'x5', direction: 'inbound', inviteAt: T + 40_000, answerAt: T + 50_000, billableSeconds: 0,
+      trunks: [{ trunk: 'seat:1001', sipStatus: 408, at: T + 40_100 }, { trunk: 'number:13800138000@carrier-b', sipStatus: 200, at: T + 45_000 }] }));
+    const rows = t.result(['carrier-a', 'carrier-b', 'carrier-c']);
+    expect(rows.map((r) => r.trunk)).toEqual(['carrier-a', 'carrier-b', 'carrier-c']);
+    const [a, b, c] = rows;
     expect(a).toMatchObject({ trunk: 'carrier-a', attempts: 3, answered: 0, asr: 0, acdSeconds: null });
     // Newest first, two kept.
     expect(a!.lastFailures).toEqual([
       { at: T + 30_100, callId: 'x4', sipStatus: 487, note: 'call ended 487' },
       { at: T + 10_100, callId: 'x2', sipStatus: 503, note: 'failed over to carrier-b' },
     ]);
-    expect(b).toMatchObject({ attempts: 3, answered: 2, asr: 2 / 3, acdSeconds: 47.5, answeredSeconds: 95 });
+    expect(b).toMatchObject({ attempts: 4, answered: 3, asr: 3 / 4, acdSeconds: 95 / 3, answeredSeconds: 95 });
     expect(b!.lastFailures).toEqual([{ at: T + 10_300, callId: 'x2', sipStatus: 486, note: 'call ended 486 (busy)' }]);
     expect(c).toMatchObject({ attempts: 0, asr: null, lastFailures: [] });
   });
