@@ -10,6 +10,7 @@ import { outboundListener } from '../bench/freeswitch/esl-reader.js';
 import { startFreeSwitch, type FreeSwitchStandIn } from '../bench/freeswitch/index.js';
 import { SipTestClient } from '../bench/freeswitch/sip-client.js';
 import { manualClock, type ManualClock } from '../helpers/manual-clock.js';
+import { until as untilCond } from '../calls/fakes.js';
 
 const T0 = Date.parse('2026-11-23T10:00:00+08:00');
 const EVERY = 60_000;
@@ -17,13 +18,8 @@ const GRACE = 30_000;
 
 type Line = Record<string, unknown> & { msg: string; level: number };
 
-async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** test/calls/fakes.ts's until, named first and with a 5 s default. */
+const until = (what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> => untilCond(pred, what, timeoutMs);
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FreeSwitchWatcher } from '../../src/media/freeswitch-watcher.js';
 import { startFreeSwitch, type FreeSwitchOptions, type FreeSwitchStandIn } from '../bench/freeswitch/index.js';
 import { manualClock } from '../helpers/manual-clock.js';
+import { until as untilCond } from '../calls/fakes.js';
 
 const T0 = Date.parse('2026-11-23T10:00:00+08:00');
 
@@ -17,13 +18,8 @@ function capture(): { log: Logger; lines: Line[] } {
   return { lines, log: pino({ level: 'debug' }, { write: (s: string) => { lines.push(JSON.parse(s) as Line); } }) };
 }
 
-async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** test/calls/fakes.ts's until, named first and with a 5 s default. */
+const until = (what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> => untilCond(pred, what, timeoutMs);
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
