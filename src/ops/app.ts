@@ -22,7 +22,7 @@ import { InboundCallHandler } from '../calls/inbound-call.js';
 import { InboundState } from '../calls/inbound-state.js';
 import { writeCdr } from '../calls/call-record.js';
 import { rateFromMeta, recoveryCdrs } from '../calls/recovery-cdrs.js';
-import type { ConfigSnapshot } from '../config/types.js';
+import type { ConfigSnapshot, Tenant } from '../config/types.js';
 import { ConcurrencySlots } from '../ledger/concurrency.js';
 import { createAlertWebhook } from '../ledger/alert-webhook.js';
 import { FraudCounters, type SpendCapCrossed } from '../fraud/counters.js';
@@ -210,6 +210,16 @@ export async function startApp(opts: AppOptions): Promise<App> {
   // answer at all; a source over its limit gets 503 + Retry-After until its ban ends.
   let floodLimitsOf: ServerSettings['security'] | undefined;
   let flood = new FloodGuard();
+  // Tenants' allowed networks, listed once per config snapshot instead of on every request.
+  const tenantNetworks = new WeakMap<ConfigSnapshot, NonNullable<Tenant['allowedSources']>[]>();
+  const tenantNetworksOf = (cfg: ConfigSnapshot): NonNullable<Tenant['allowedSources']>[] => {
+    let nets = tenantNetworks.get(cfg);
+    if (!nets) {
+      nets = [...cfg.tenants.values()].flatMap((t) => (t.allowedSources !== undefined ? [t.allowedSources] : []));
+      tenantNetworks.set(cfg, nets);
+    }
+    return nets;
+  };
   const admitted = (req: Srf.SrfRequest, res: Srf.SrfResponse): boolean => {
     const cfg = opts.config();
     if (cfg.server.security !== floodLimitsOf) {
@@ -219,7 +229,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     }
     // Known networks are not limited: carriers, and the call centres of tenants that name theirs.
     const exempt = carrierTrunkFor(cfg, req.source_address, Number(req.source_port)) !== undefined
-      || [...cfg.tenants.values()].some((t) => t.allowedSources !== undefined && sourceAllowed(t.allowedSources, req.source_address));
+      || tenantNetworksOf(cfg).some((nets) => sourceAllowed(nets, req.source_address));
     const verdict = flood.admit(req.method, req.source_address, req.has('User-Agent') ? req.get('User-Agent') : undefined, Date.now(), exempt);
     if (verdict === 'ok') return true;
     if (verdict !== 'scanner') res.send(503, { headers: { 'Retry-After': String(Math.ceil((cfg.server.security?.banSeconds ?? 60))), Reason: 'SIP;cause=503;text="Too many requests"' } });
