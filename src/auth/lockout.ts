@@ -41,11 +41,15 @@ const TRUST_REFRESH_MS = 3_600_000;
 export type LockScope = 'source' | 'user-source' | 'user';
 
 export type LockState =
-  | { locked: false }
+  | { locked: false; failuresPending?: boolean }
   | { locked: true; scope: LockScope; until: number; retryAfterSeconds: number };
 
 export interface Lockout {
-  /** Before verifying credentials: a locked subject gets the same 403 as a wrong password. */
+  /**
+   * Before verifying credentials: a locked subject gets the same 403 as a wrong password.
+   * `failuresPending: false` says the seat has no failures counted from this source, so a success
+   * need not clear them.
+   */
   check(user: string, source: string, now: number): Promise<LockState>;
   /** After a failed verification (wrong password or unknown user). Returns the state after it. */
   recordFailure(user: string, source: string, now: number): Promise<LockState>;
@@ -54,11 +58,12 @@ export interface Lockout {
    * source for the seat. The source's own count is left alone, so an attacker holding one valid
    * account cannot reset the counter of the address it guesses from.
    */
-  recordSuccess(user: string, source: string, now: number): Promise<void>;
+  recordSuccess(user: string, source: string, now: number, failuresPending?: boolean): Promise<void>;
 }
 
-// KEYS: fails zset, lock key, strikes key. ARGV: now, windowMs, max, lockMs, member, maxLockMs, backoff (0/1).
-// Returns the lock's end (0 when not locked).
+// KEYS: fails zset, lock key, strikes key, pending marker (seat-from-source only). ARGV: now, windowMs, max, lockMs, member,
+// maxLockMs, backoff (0/1). Returns the lock's end (0 when not locked). The marker, a plain string
+// living as long as the window, lets check() see pending failures in the same MGET as the locks.
 const FAILURE = new LuaScript('lockout-failure', `
 local now = tonumber(ARGV[1])
 local until_ = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -66,6 +71,7 @@ if until_ > now then return until_ end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 redis.call('ZADD', KEYS[1], now, ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if KEYS[4] then redis.call('SET', KEYS[4], '1', 'PX', ARGV[2]) end
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then return 0 end
 local lock = tonumber(ARGV[4])
 if ARGV[7] == '1' then
@@ -94,7 +100,7 @@ export function createLockout(redis: Redis | Cluster, opts: LockoutOptions = {})
     const tag = scope === 'source' ? `src:${subjectId(source)}`
       : scope === 'user' ? `user:${subjectId(user)}` : `us:${subjectId(`${user}@${source}`)}`;
     const base = `${prefix}:{${tag}}`;
-    return { fails: `${base}:f`, lock: `${base}:l`, strikes: `${base}:s`, trusted: `${base}:ok` };
+    return { fails: `${base}:f`, pending: `${base}:fp`, lock: `${base}:l`, strikes: `${base}:s`, trusted: `${base}:ok` };
   };
 
   const state = (scope: LockScope, until: number, now: number): LockState =>
@@ -105,13 +111,21 @@ export function createLockout(redis: Redis | Cluster, opts: LockoutOptions = {})
   async function fail(scope: LockScope, user: string, source: string, now: number): Promise<LockState> {
     const k = keys(scope, user, source);
     const member = `${now}:${randomBytes(6).toString('hex')}`;
-    const until = await FAILURE.run(redis, [k.fails, k.lock, k.strikes],
+    const until = await FAILURE.run(redis, scope === 'user-source' ? [k.fails, k.lock, k.strikes, k.pending] : [k.fails, k.lock, k.strikes],
       [now, windowMs, limits[scope], lockMs, member, maxLockMs, scope === 'source' ? '1' : '0']);
     return state(scope, Number(until), now);
   }
 
-  const lockedUntil = async (scope: LockScope, user: string, source: string) =>
-    Number((await redis.get(keys(scope, user, source).lock)) ?? 0);
+  /**
+   * The three locks and the seat-from-source failure marker. On one Redis server that is one MGET
+   * (one round trip on every call); on Cluster the keys live in different slots, so one GET each.
+   */
+  const readLocks = async (user: string, source: string): Promise<Array<string | null>> => {
+    const names = [keys('source', user, source).lock, keys('user-source', user, source).lock,
+      keys('user', user, source).lock, keys('user-source', user, source).pending];
+    if ((redis as { isCluster?: boolean }).isCluster) return Promise.all(names.map((n) => redis.get(n)));
+    return redis.mget(names);
+  };
 
   /** The seat's lock does not apply to a source it recently authenticated from. */
   const trusted = async (user: string, source: string, now: number) => {
@@ -125,24 +139,24 @@ export function createLockout(redis: Redis | Cluster, opts: LockoutOptions = {})
 
   return {
     async check(user, source, now) {
-      const [src, us, u] = await Promise.all([
-        lockedUntil('source', user, source), lockedUntil('user-source', user, source), lockedUntil('user', user, source),
-      ]);
-      const byUser = state('user', u, now);
-      return first([
-        state('source', src, now),
-        state('user-source', us, now),
+      const [src, us, u, pending] = await readLocks(user, source);
+      const byUser = state('user', Number(u ?? 0), now);
+      const result = first([
+        state('source', Number(src ?? 0), now),
+        state('user-source', Number(us ?? 0), now),
         byUser.locked && !(await trusted(user, source, now)) ? byUser : { locked: false },
       ]);
+      return result.locked ? result : { locked: false, failuresPending: pending !== null };
     },
     async recordFailure(user, source, now) {
       const states = await Promise.all((['source', 'user-source', 'user'] as const).map((s) => fail(s, user, source, now)));
       if (states[2]!.locked && (await trusted(user, source, now))) states[2] = { locked: false };
       return first(states);
     },
-    async recordSuccess(user, source, now) {
+    async recordSuccess(user, source, now, failuresPending = true) {
       const k = keys('user', user, source);
-      const clear = redis.del(keys('user-source', user, source).fails);
+      const us = keys('user-source', user, source);
+      const clear = failuresPending ? redis.del(us.fails, us.pending) : Promise.resolve(0);
       // Trust lasts trustMs (days); refreshing it more than once per TRUST_REFRESH_MS from one
       // process changes nothing but costs five commands on every call.
       const memo = `${user}\n${source}`;

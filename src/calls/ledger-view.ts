@@ -5,6 +5,8 @@ import type { ConfigSnapshot, Tenant } from '../config/types.js';
 import { slotKey, type ConcurrencySlots } from '../ledger/concurrency.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { LedgerView } from '../policy/types.js';
+import { normalizeNumber } from '../numbers/normalize.js';
+import { findRoute } from '../policy/routing.js';
 
 export interface LedgerViewRead extends LedgerView {
   /** The tenant has no ledger account (then available is 0, as a live call sees it). */
@@ -14,16 +16,29 @@ export interface LedgerViewRead extends LedgerView {
 /** The view when Redis cannot be read: the decision refuses all but emergency calls. */
 export const UNAVAILABLE_VIEW: LedgerViewRead = { available: 0, tenantActiveCalls: 0, trunkActiveCalls: new Map(), missingAccount: false, unavailable: true };
 
-export async function readLedgerView(ledger: Ledger, slots: ConcurrencySlots, cfg: ConfigSnapshot, tenant: Tenant | undefined): Promise<LedgerViewRead> {
+/**
+ * `to`, the dialled number, limits the trunk counts to the trunks of the route the decision will
+ * take (the decision reads no other); without it, or for a number no route takes, every trunk's.
+ */
+export async function readLedgerView(ledger: Ledger, slots: ConcurrencySlots, cfg: ConfigSnapshot, tenant: Tenant | undefined, to?: string): Promise<LedgerViewRead> {
   try {
-    return await readView(ledger, slots, cfg, tenant);
+    return await readView(ledger, slots, cfg, tenant, to);
   } catch {
     return UNAVAILABLE_VIEW;
   }
 }
 
-async function readView(ledger: Ledger, slots: ConcurrencySlots, cfg: ConfigSnapshot, tenant: Tenant | undefined): Promise<LedgerViewRead> {
-  const trunkIds = [...cfg.trunks.keys()];
+function trunksToCount(cfg: ConfigSnapshot, tenant: Tenant | undefined, to: string | undefined): string[] {
+  if (to !== undefined && tenant) {
+    const n = normalizeNumber(to);
+    const route = n.ok ? findRoute(cfg.routes, n.number, tenant.id) : undefined;
+    if (route) return [...new Set(route.trunks.map((t) => t.trunk))];
+  }
+  return [...cfg.trunks.keys()];
+}
+
+async function readView(ledger: Ledger, slots: ConcurrencySlots, cfg: ConfigSnapshot, tenant: Tenant | undefined, to: string | undefined): Promise<LedgerViewRead> {
+  const trunkIds = trunksToCount(cfg, tenant, to);
   const [account, tenantActive, ...trunkCounts] = await Promise.all([
     tenant ? ledger.getAccount(tenant.account) : Promise.resolve(null),
     tenant ? slots.count(slotKey('tenant', tenant.id)) : Promise.resolve(0),

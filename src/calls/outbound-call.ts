@@ -105,8 +105,8 @@ export class OutboundCallHandler {
   constructor(private readonly deps: OutboundDeps) {}
 
   /** Reads the ledger state the pure decision needs. */
-  async ledgerView(tenant: Tenant | undefined, cfg: ConfigSnapshot): Promise<LedgerView> {
-    return readLedgerView(this.deps.ledger, this.deps.slots, cfg, tenant);
+  async ledgerView(tenant: Tenant | undefined, cfg: ConfigSnapshot, to?: string): Promise<LedgerView> {
+    return readLedgerView(this.deps.ledger, this.deps.slots, cfg, tenant, to);
   }
 
   /** The tenant's toll-fraud counters for the decision; unread (caps not applied) if Redis fails here. */
@@ -135,7 +135,7 @@ export class OutboundCallHandler {
     const tenant = cfg.tenants.get(seat.tenant);
     let view: LedgerView;
     try {
-      view = await this.ledgerView(tenant, cfg);
+      view = await this.ledgerView(tenant, cfg, call.to);
       if (tenant && hasFraudCaps(tenant) && !view.unavailable) view = { ...view, ...(await this.fraudView(tenant, call, cfg)) };
     } finally {
       (req as unknown as NodeJS.EventEmitter).removeListener('cancel', onEarlyCancel);

@@ -11,7 +11,7 @@
 // Several instances sharing one directory is not supported: give each instance its own directory.
 // Redis away: the CDR goes to a local spool (append + fsync, spool.jsonl in the directory) and is
 // replayed into the stream, and then the daily files, exactly once by cdrId when Redis is back.
-import { appendFile, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { isRedisUnavailable } from '../ledger/redis-errors.js';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
@@ -42,6 +42,9 @@ if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return false en
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'cdrId', ARGV[3], 'tenant', ARGV[4], 'json', ARGV[5])
 `);
 
+/** A daily file's handle stays open this long after its last write. */
+const HANDLE_IDLE_MS = 5_000;
+
 export function cdrFileName(inviteAt: number, ext: 'jsonl' | 'csv', timeZone = BEIJING): string {
   return `cdr-${zonedDate(inviteAt, timeZone)}.${ext}`;
 }
@@ -55,6 +58,11 @@ export class CdrWriter {
   private readonly queues = new Map<string, Promise<void>>();
   /** Per file: rows waiting for the next write, and that write. */
   private readonly batches = new Map<string, { rows: string[]; run: Promise<void> }>();
+  /**
+   * Open append handles of the files being written, closed after HANDLE_IDLE_MS without a write:
+   * under load an open/close per batch cost as much as the write itself.
+   */
+  private readonly handles = new Map<string, { fh: FileHandle; idle?: NodeJS.Timeout }>();
   /** Files whose header / trailing newline have been checked by this process. */
   private readonly ready = new Set<string>();
   private dirReady = false;
@@ -171,9 +179,36 @@ export class CdrWriter {
     return 'written';
   }
 
-  /** Resolves when every queued append has finished (for shutdown). */
+  /** Resolves when every queued append has finished and the files are closed (for shutdown). */
   async flush(): Promise<void> {
     await Promise.all([...this.queues.values()]);
+    await Promise.all([...this.handles.keys()].map((path) => this.closeHandle(path)));
+  }
+
+  /** Appends through the file's open handle (opened on first use, closed when idle or on error). */
+  private async appendRows(path: string, data: string): Promise<void> {
+    let h = this.handles.get(path);
+    if (!h) {
+      h = { fh: await open(path, 'a') };
+      this.handles.set(path, h);
+    }
+    clearTimeout(h.idle);
+    try {
+      await h.fh.appendFile(data, 'utf8');
+    } catch (err) {
+      await this.closeHandle(path);
+      throw err;
+    }
+    h.idle = setTimeout(() => void this.closeHandle(path), HANDLE_IDLE_MS);
+    h.idle.unref();
+  }
+
+  private async closeHandle(path: string): Promise<void> {
+    const h = this.handles.get(path);
+    if (!h) return;
+    this.handles.delete(path);
+    clearTimeout(h.idle);
+    await h.fh.close().catch(() => undefined);
   }
 
   /**
@@ -197,7 +232,7 @@ export class CdrWriter {
         prefix = await this.startOf(path, header);
         this.ready.add(path);
       }
-      await appendFile(path, prefix + rows.join(''), 'utf8');
+      await this.appendRows(path, prefix + rows.join(''));
     };
     const prev = this.queues.get(path) ?? Promise.resolve();
     const run = prev.then(task);

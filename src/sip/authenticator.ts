@@ -43,7 +43,7 @@ export class Authenticator {
       lockout: {
         check: (u, s, n) => deps.lockout.check(u, s, n).catch(tolerate('lockout check', { locked: false } as const)),
         recordFailure: (u, s, n) => deps.lockout.recordFailure(u, s, n).catch(tolerate('lockout count', { locked: false } as const)),
-        recordSuccess: (u, s, n) => deps.lockout.recordSuccess(u, s, n).catch(tolerate('lockout clear', undefined)),
+        recordSuccess: (u, s, n, p) => deps.lockout.recordSuccess(u, s, n, p).catch(tolerate('lockout clear', undefined)),
       },
       replay: { accept: (nonce, nc, ttl) => deps.replay.accept(nonce, nc, ttl).catch(tolerate('replay check', true)) },
       access: { ...deps.access, record: (e) => deps.access.record(e).catch(tolerate('access log', undefined)) },
@@ -117,7 +117,7 @@ export class Authenticator {
         access({ user, tenant: seat.tenant, outcome: 'challenged', reason: 'replayed-nonce' });
         return { ok: false };
       }
-      this.background(lockout.recordSuccess(seat.id, ip, now), 'lockout clear');
+      this.background(lockout.recordSuccess(seat.id, ip, now, lock.failuresPending !== false), 'lockout clear');
       access({ user: seat.id, tenant: seat.tenant, outcome: 'accepted' });
       return { ok: true, seat };
     }

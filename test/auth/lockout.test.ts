@@ -40,10 +40,10 @@ describe('lockout', () => {
     expect(states.slice(0, 4).every((s) => !s.locked)).toBe(true);
     expect(states[4]).toMatchObject({ locked: true, scope: 'user-source', retryAfterSeconds: 15 * 60 });
     expect(await lockout.check('1001', '203.0.113.7', T0 + MIN)).toMatchObject({ locked: true, scope: 'user-source' });
-    expect(await lockout.check('1001', '10.9.9.9', T0 + MIN)).toEqual({ locked: false });
+    expect(await lockout.check('1001', '10.9.9.9', T0 + MIN)).toMatchObject({ locked: false });
     const until = (states[4] as { until: number }).until;
     expect(await lockout.check('1001', '203.0.113.7', until - 1)).toMatchObject({ locked: true });
-    expect(await lockout.check('1001', '203.0.113.7', until)).toEqual({ locked: false });
+    expect(await lockout.check('1001', '203.0.113.7', until)).toMatchObject({ locked: false });
   });
 
   it('locks a source after its limit across many usernames, each new lock twice as long (backoff)', async () => {
@@ -51,7 +51,7 @@ describe('lockout', () => {
     expect(states[6]?.locked).toBe(false);
     expect(states[7]).toMatchObject({ locked: true, scope: 'source', retryAfterSeconds: 15 * 60 });
     expect(await lockout.check('1001', '203.0.113.7', T0 + MIN)).toMatchObject({ locked: true, scope: 'source' });
-    expect(await lockout.check('1001', '203.0.113.8', T0 + MIN)).toEqual({ locked: false });
+    expect(await lockout.check('1001', '203.0.113.8', T0 + MIN)).toMatchObject({ locked: false });
     // Back after the first lock and guessing again: 30 minutes, then 60 (the cap).
     const again = await fail(8, (i) => `other${i}`, () => '203.0.113.7', T0 + 20 * MIN);
     expect(again[7]).toMatchObject({ locked: true, scope: 'source', retryAfterSeconds: 30 * 60 });
@@ -74,7 +74,7 @@ describe('lockout', () => {
     expect(states.slice(0, 11).every((s) => !s.locked)).toBe(true);
     expect(states[11]).toMatchObject({ locked: true, scope: 'user' });
     expect(await lockout.check('1001', '198.51.100.200', T0 + MIN)).toMatchObject({ locked: true, scope: 'user' });
-    expect(await lockout.check('1001', '10.0.0.50', T0 + MIN)).toEqual({ locked: false });
+    expect(await lockout.check('1001', '10.0.0.50', T0 + MIN)).toMatchObject({ locked: false });
   });
 
   it('clears the seat-and-source counter on success but not the source counter', async () => {
@@ -84,6 +84,18 @@ describe('lockout', () => {
     expect(s.every((x) => !x.locked)).toBe(true);
     // 4 + 3 source failures so far; the 8th locks the source.
     expect(await lockout.recordFailure('1002', '10.0.0.1', T0 + 20_000)).toMatchObject({ locked: true, scope: 'source' });
+  });
+
+  it('tells check() whether failures are pending, and a success reported with that hint clears exactly them', async () => {
+    expect(await lockout.check('1001', '10.0.0.1', T0)).toEqual({ locked: false, failuresPending: false });
+    await fail(4, () => '1001', () => '10.0.0.1');
+    const before = await lockout.check('1001', '10.0.0.1', T0 + 5000);
+    expect(before).toEqual({ locked: false, failuresPending: true });
+    await lockout.recordSuccess('1001', '10.0.0.1', T0 + 5000, before.locked ? true : before.failuresPending);
+    expect(await lockout.check('1001', '10.0.0.1', T0 + 6000)).toEqual({ locked: false, failuresPending: false });
+    // The counter really restarted: three more failures (7 in all, limit 5) do not lock the seat.
+    const s = await fail(3, () => '1001', () => '10.0.0.1', T0 + 10_000);
+    expect(s.every((x) => !x.locked)).toBe(true);
   });
 
   it('does not extend a lock with failures during it', async () => {
@@ -97,7 +109,7 @@ describe('lockout', () => {
     await lockout.recordFailure('x'.repeat(5000), '::1', T0);
     await lockout.recordSuccess('{evil}', '::1', T0);
     const keys = await redis.keys('*');
-    expect(keys.length).toBe(6);
+    expect(keys.length).toBe(8); // per subject: failures; per seat-from-source also its pending marker; trust;
     for (const k of keys) {
       expect(k.length).toBeLessThan(200);
       expect(await redis.pttl(k)).toBeGreaterThan(0);
