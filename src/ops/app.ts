@@ -1,5 +1,6 @@
 // Composition root: wires the adapters (drachtio, FreeSWITCH, Redis, files) around the pure core.
 // `serve` and the end-to-end tests both start dialgate through here, so tests run the real thing.
+import { coalesceWrites } from '../ledger/coalesce-writes.js';
 import { createHash, randomUUID } from 'node:crypto';
 import Srf from 'drachtio-srf';
 import { Redis } from 'ioredis';
@@ -97,6 +98,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   // Fail fast and closed: while Redis is away a command fails at once (no offline queue) or after
   // 1 s (a hung server), so a seat hears 503 within a second instead of waiting on retries.
   const redis = new Redis(opts.redisUrl, { enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 0 });
+  if (process.env.DIALGATE_NO_COALESCE !== '1') coalesceWrites(redis);
   const metrics = new OpsMetrics();
   let redisDownLogged = false;
   redis.on('error', (err: Error) => {

@@ -15,7 +15,7 @@ import { freeUdpPort, runSipp, startSipp } from '../bench/sipp.js';
 import { SEATS, writeFixtureConfig } from '../e2e/harness.js';
 import { injection, seatCall, trunkUas } from '../e2e/scenarios.js';
 import { startRedis } from '../helpers/redis.js';
-import { cpuMs, startChild, stop } from './processes.js';
+import { cpuMs, ioSyscalls, startChild, stop } from './processes.js';
 import { startStandIns } from './standins-child.js';
 import { realServers } from '../e2e/real-servers.js';
 import { existsSync } from 'node:fs';
@@ -43,7 +43,7 @@ async function commandStats(client: { info(section: string): Promise<string> }):
   return out;
 }
 
-interface Row { ok: number; failed: number; cps: number; cpuPerCall: number; p50: number; p99: number }
+interface Row { ok: number; failed: number; cps: number; cpuPerCall: number; ioPerCall: number; p50: number; p99: number }
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   const measure = async (app: ChildProcess, rate: number, seat: boolean): Promise<Row> => {
     const calls = rate * SECONDS;
     const cpu0 = cpuMs(app.pid!);
+    const io0 = ioSyscalls(app.pid!);
     const r = seat
       ? await runSipp({
         scenario: seatCall({ expect: 200, holdMs: 1500 }), target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, rtts: true,
@@ -83,11 +84,12 @@ async function main(): Promise<void> {
       })
       : await runSipp({ scenario: 'call-basic', target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, service: '13812345678', rtts: true });
     const cpu = cpuMs(app.pid!) - cpu0;
+    const io = ioSyscalls(app.pid!) - io0;
     // BENCH_ERRORS=DIR: sipp's error log of each run with failures, for reading
     if (r.failed > 0 && process.env.BENCH_ERRORS) writeFileSync(join(process.env.BENCH_ERRORS, `${seat ? 'dialgate' : 'bare'}-${rate}.log`), r.errors);
     const rtts = [...(r.rttMs ?? [])].sort((a, b) => a - b);
     // completed calls per second of offered load (a slow tail of retransmissions does not dilute it)
-    return { ok: r.successful, failed: r.failed, cps: r.successful / SECONDS, cpuPerCall: cpu / Math.max(1, r.successful + r.failed), p50: percentile(rtts, 50), p99: percentile(rtts, 99) };
+    return { ok: r.successful, failed: r.failed, cps: r.successful / SECONDS, cpuPerCall: cpu / Math.max(1, r.successful + r.failed), ioPerCall: io / Math.max(1, r.successful + r.failed), p50: percentile(rtts, 50), p99: percentile(rtts, 99) };
   };
 
   const results = new Map<number, { bare?: Row; dialgate?: Row }>();
@@ -152,11 +154,11 @@ async function main(): Promise<void> {
   }
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   console.log(`${real ? 'real drachtio-server' : 'drachtio stand-in'}; ${SECONDS} s per rate, calls of 1.5 s; setup = INVITE to 200 OK as the caller sees it (dialgate's includes the digest challenge)`);
-  console.log('offered cps | bare ok/failed, completed cps, CPU ms/call, setup p50/p99 ms | dialgate ok/failed, completed cps, CPU ms/call, setup p50/p99 ms | cps ratio | CPU ratio');
+  console.log('offered cps | bare ok/failed, completed cps, CPU ms/call, I/O syscalls/call, setup p50/p99 ms | dialgate ok/failed, completed cps, CPU ms/call, I/O syscalls/call, setup p50/p99 ms | cps ratio | CPU ratio');
   for (const [rate, { bare, dialgate }] of results) {
     if (!dialgate) continue;
-    const b = bare ?? { ok: NaN, failed: NaN, cps: NaN, cpuPerCall: NaN, p50: NaN, p99: NaN };
-    console.log(`${rate} | ${b.ok}/${b.failed}, ${f(b.cps, 0)}, ${f(b.cpuPerCall)}, ${f(b.p50, 0)}/${f(b.p99, 0)} | ${dialgate.ok}/${dialgate.failed}, ${f(dialgate.cps, 0)}, ${f(dialgate.cpuPerCall)}, ${f(dialgate.p50, 0)}/${f(dialgate.p99, 0)} | ${f(dialgate.cps / b.cps)} | ${f(dialgate.cpuPerCall / b.cpuPerCall, 1)}`);
+    const b = bare ?? { ok: NaN, failed: NaN, cps: NaN, cpuPerCall: NaN, ioPerCall: NaN, p50: NaN, p99: NaN };
+    console.log(`${rate} | ${b.ok}/${b.failed}, ${f(b.cps, 0)}, ${f(b.cpuPerCall)}, ${f(b.ioPerCall, 1)}, ${f(b.p50, 0)}/${f(b.p99, 0)} | ${dialgate.ok}/${dialgate.failed}, ${f(dialgate.cps, 0)}, ${f(dialgate.cpuPerCall)}, ${f(dialgate.ioPerCall, 1)}, ${f(dialgate.p50, 0)}/${f(dialgate.p99, 0)} | ${f(dialgate.cps / b.cps)} | ${f(dialgate.cpuPerCall / b.cpuPerCall, 1)}`);
   }
 }
 

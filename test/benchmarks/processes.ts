@@ -11,6 +11,13 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
+/** read(2)/write(2)-family syscalls of a process so far (/proc/PID/io syscr + syscw): unlike CPU time, unmoved by other load. */
+export function ioSyscalls(pid: number): number {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(io)?.[1] ?? NaN);
+  return field('syscr') + field('syscw');
+}
+
 /** Starts `node cmd…`; resolves once a stdout line matches `ready`. Every line goes to onLine. */
 export function startChild(cmd: string[], env: NodeJS.ProcessEnv, ready: RegExp, onLine?: (line: string) => void): Promise<ChildProcess> {
   const child = spawn(process.execPath, cmd, { stdio: ['ignore', 'pipe', 'pipe'], env });
