@@ -78,6 +78,7 @@ interface ServerYaml {
   alerts?: { webhook?: string; timeoutMs?: number };
   security?: { invitePerSecond?: number; registerPerSecond?: number; optionsPerSecond?: number; banSeconds?: number; digestAlgorithms?: ('SHA-256' | 'MD5')[] };
   sessionTimers?: { seconds?: number; minSeconds?: number };
+  drain?: { seconds?: number };
 }
 
 /** A bearer token shorter than this is guessable: refused at load. */
@@ -164,6 +165,8 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
     },
     redis: { url: redisUrl },
     cdr: { dir: isAbsolute(cdrDir) ? cdrDir : resolve(ctx.dir, cdrDir) },
+    // Long enough for most calls of a call centre to end by themselves during a rolling restart.
+    drain: { seconds: y.drain?.seconds ?? 300 },
     alerts: { ...(y.alerts?.webhook ? { webhook: y.alerts.webhook } : {}), timeoutMs: y.alerts?.timeoutMs ?? 5000 },
     security: {
       invitePerSecond: y.security?.invitePerSecond ?? 50,

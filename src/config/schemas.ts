@@ -157,6 +157,8 @@ const server: Schema = obj({
   }, ['secret']),
   redis: obj({ url: { dg: 'secret' } }),
   cdr: obj({ dir: host }),
+  // Graceful drain (SIGTERM, POST /drain): how long live calls may go on before they are ended.
+  drain: obj({ seconds: { type: 'integer', minimum: 0, maximum: 86_400 } }),
   alerts: obj({ webhook: { type: 'string', pattern: '^https?://', expected: 'an http(s) URL' }, timeoutMs: { type: 'integer', minimum: 100 } }),
   // Per-source request limits (sip/flood-guard.ts): requests per second and the ban that follows.
   // RFC 4028 session timers on both legs of an answered call; RFC 4028 puts Min-SE at 90 s or more.

@@ -195,6 +195,8 @@ export interface ServerSettings {
   redis: { url: string };
   /** Directory for daily CDR files, absolute (relative paths resolve against the config dir). */
   cdr: { dir: string };
+  /** Drain (SIGTERM, POST /drain): live calls get this long to finish before they are ended and settled. */
+  drain: { seconds: number };
   /** Low-balance alerts (003 §2.2): POSTed as JSON to `webhook` when set. */
   alerts?: { webhook?: string; timeoutMs: number };
   /** Per-source request limits before authentication; a source over a limit is refused banSeconds. */

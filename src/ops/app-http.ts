@@ -32,6 +32,8 @@ export interface AppHttpOptions {
   consoleDir?: string;
   /** The app's clock (tests shift it): top-up and statement times, explain's default "now". */
   now?: () => number;
+  /** POST /drain (admin): drain this instance, then stop it (serve.ts). Absent: 404. */
+  drain?: () => void;
 }
 
 /** Where `npm run build` puts the console, the same from src/ops (tsx) and dist/ops (node). */
@@ -111,11 +113,13 @@ export async function startAppHttp(app: App, store: ConfigStore, o: AppHttpOptio
     access,
     metricsOpen: () => store.current().server.http.metricsOpen === true,
     log: o.log,
+    ...(o.drain ? { drain: () => { o.drain!(); return { draining: true, liveCalls: app.live.size, limitSeconds: store.current().server.drain.seconds }; } } : {}),
     status: async () => {
       const c = store.status();
       const holidayCalendar = o.calendar?.status();
       return {
         drachtioConnected: app.connected(),
+        draining: app.draining(),
         config: { version: c.version, loadedAt: c.loadedAt, dir: c.dir, lastError: c.lastError },
         liveCalls: app.live.size,
         registeredSeats: await app.registeredSeats().catch(() => -1),

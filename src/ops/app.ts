@@ -82,7 +82,24 @@ export interface App {
   log: Logger;
   /** Runs orphan recovery once now (also runs at start and on an interval). */
   recover(): Promise<number>;
+  /**
+   * Stops taking new calls (drachtio-server sends them to the other instances), waits up to
+   * limitMs for live calls to end by themselves, then ends and settles the rest.
+   */
+  drain(limitMs: number): Promise<DrainReport>;
+  /** A drain has started: no new calls come to this instance. */
+  draining(): boolean;
   stop(): Promise<void>;
+}
+
+export interface DrainReport {
+  /** Live calls when the drain started. */
+  live: number;
+  /** Of those, calls that ended by themselves within the limit. */
+  finished: number;
+  /** Calls ended by the drain at the limit (CDR reason "shutdown"). */
+  cut: number;
+  durationMs: number;
 }
 
 export function createLogger(level = process.env.DIALGATE_LOG_LEVEL ?? 'info'): Logger {
@@ -338,8 +355,39 @@ export async function startApp(opts: AppOptions): Promise<App> {
   replayTimer.unref();
   replay();
 
+  let drainStarted: Promise<DrainReport> | null = null;
+  /** Waits until no call is live or the deadline passes; true when none is left. */
+  const settled = async (deadline: number): Promise<boolean> => {
+    while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return live.size === 0;
+  };
+  const drain = (limitMs: number): Promise<DrainReport> => {
+    drainStarted ??= (async () => {
+      const started = Date.now();
+      const before = live.size;
+      // remove_route: drachtio-server stops offering this connection new requests (it drops all
+      // of the connection's routes, not just INVITE's: drachtio-server client-controller.cpp),
+      // while requests inside our dialogs (BYE, re-INVITE) still reach us.
+      try {
+        (srf as unknown as { unregisterForMessages(verb: string): void }).unregisterForMessages('invite');
+      } catch (err) {
+        log.warn({ err }, 'drain: could not withdraw from drachtio-server');
+      }
+      log.info({ liveCalls: before, limitSeconds: limitMs / 1000 }, 'draining: no new calls; live calls finish');
+      await settled(started + limitMs);
+      const cut = live.size;
+      for (const call of live.values()) call.hangup('shutdown');
+      await settled(Date.now() + (opts.stopTimeoutMs ?? 10_000));
+      const report = { live: before, finished: Math.max(0, before - cut), cut, durationMs: Date.now() - started };
+      log.info(report, 'drained');
+      return report;
+    })();
+    return drainStarted;
+  };
+
   return {
-    srf, redis, ledger, live, log, metrics,
+    srf, redis, ledger, live, log, metrics, drain,
+    draining: () => drainStarted !== null,
     connected: () => connected,
     mediaConnected: () => media.available,
     freeswitch: () => metrics.sources.freeswitch?.() ?? null,
@@ -353,8 +401,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       for (const call of live.values()) call.hangup('shutdown');
       // Hangups settle money and write CDRs before the connections close; a call still finishing
       // after this is settled by crash recovery (its reservation heartbeats stop).
-      const deadline = Date.now() + (opts.stopTimeoutMs ?? 10_000);
-      while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await settled(Date.now() + (opts.stopTimeoutMs ?? 10_000));
       await cdr.flush();
       reconciler?.stop();
       watcher?.stop();

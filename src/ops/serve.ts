@@ -64,9 +64,12 @@ export async function serve(opts: ServeOptions): Promise<App> {
   await store.watch();
   const unhook = reloadOnSighup(store);
   const calendar = watchCalendar(() => store.current(), systemClock, log.child({ component: 'calendar' }));
+  let drainRequested: (why: string) => void = () => undefined;
   const ops = await startAppHttp(app, store, {
+    drain: () => drainRequested('POST /drain'),
     host: server.http.host,
-    port: server.http.port,
+    // Several instances on one host share the config directory but not a port.
+    port: Number(env('DIALGATE_HTTP_PORT') ?? server.http.port),
     cdrDir: env('DIALGATE_CDR_DIR') ?? server.cdr.dir,
     recordingsDir: env('DIALGATE_RECORDINGS_DIR') ?? server.freeswitch.recordingDir,
     log: log.child({ component: 'http' }),
@@ -89,7 +92,15 @@ export async function serve(opts: ServeOptions): Promise<App> {
     void ops.close();
     void app.stop().finally(() => process.exit(0));
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // SIGTERM (a rolling restart, `docker stop`) and POST /drain: drain first. The ops API stays up
+  // meanwhile (/health answers 503 "draining", so load balancers look elsewhere). A second SIGTERM
+  // or a SIGINT stops at once.
+  const drainThenStop = (why: string): void => {
+    if (app.draining()) return shutdown(`${why} while draining`);
+    void app.drain(store.current().server.drain.seconds * 1000).finally(() => shutdown(why));
+  };
+  drainRequested = drainThenStop;
+  process.on('SIGTERM', () => drainThenStop('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   // Capacity measurements (heap per live call): started with --expose-gc, SIGUSR2 runs a full
   // collection, so /health's memory shows only live objects. Without the flag the signal is ignored.

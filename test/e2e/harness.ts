@@ -257,7 +257,11 @@ export function readCdrs(bench: Bench): Cdr[] {
 
 /** All CDRs in the `cdr/` directory of a config directory (e.g. of a `dialgate serve` child). */
 export function readCdrsIn(configDir: string): Cdr[] {
-  const dir = join(configDir, 'cdr');
+  return readCdrDir(join(configDir, 'cdr'));
+}
+
+/** All CDRs in a CDR directory (an instance's DIALGATE_CDR_DIR), oldest file first. */
+export function readCdrDir(dir: string): Cdr[] {
   let files: string[] = [];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
