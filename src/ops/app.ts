@@ -59,6 +59,8 @@ export interface AppOptions {
   stopTimeoutMs?: number;
   /** Settle orphaned reservations of crashed instances at start and then periodically. */
   recoveryIntervalMs?: number;
+  /** Calls up when the drachtio connection dropped are ended at reconnect, or after this long without one. Default 5 s. */
+  drachtioDropGraceMs?: number;
 }
 
 export interface App {
@@ -285,16 +287,45 @@ export async function startApp(opts: AppOptions): Promise<App> {
   routes.options((req: Srf.SrfRequest, res: Srf.SrfResponse) => {
     if (admitted(req, res)) res.send(200, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER' } });
   });
+  // drachtio-server binds each dialog to the connection that created it (client-controller.cpp
+  // findClientForDialog): once that connection is gone, nothing inside our calls (BYE, re-INVITE,
+  // session refresh) can reach us again, even after we reconnect, and after a server restart the
+  // server knows none of them. Such calls could never be seen to end, so they are ended: on
+  // reconnect (BYE to both legs through the server, which delivers it if it kept the dialogs) or
+  // after dropGraceMs without one, and settled then with hangupCause "drachtio-lost".
   let connected = false;
+  let started = false;
+  let lost: { calls: LiveCall[]; timer: NodeJS.Timeout } | null = null;
+  const endLost = (why: string): void => {
+    if (!lost) return;
+    clearTimeout(lost.timer);
+    const calls = lost.calls.filter((c) => live.get(c.callId) === c);
+    lost = null;
+    if (calls.length) log.warn({ calls: calls.length, why }, 'ending calls whose dialogs drachtio-server no longer routes to us');
+    for (const call of calls) call.hangup('drachtio-lost');
+  };
   srf.on('error', (err: Error) => log.error({ err }, 'drachtio connection error'));
-  srf.on('connect', () => { connected = true; });
-  srf.on('disconnect', () => {
+  srf.on('connect', (err: Error | null) => {
+    if (err) return;
+    if (started && !connected) log.info({ host: opts.drachtio.host, port: opts.drachtio.port }, 'reconnected to drachtio-server');
+    connected = true;
+    endLost('reconnected');
+  });
+  // srf re-emits its socket's 'close' (it has no 'disconnect' event) and reconnects by itself.
+  (srf as unknown as NodeJS.EventEmitter).on('close', () => {
+    if (!connected) return;
     connected = false;
-    log.error('disconnected from drachtio-server; srf reconnects');
+    log.error({ liveCalls: live.size }, 'disconnected from drachtio-server; reconnecting');
+    if (live.size > 0 && !lost) {
+      lost = { calls: [...live.values()], timer: setTimeout(() => endLost('not reconnected'), opts.drachtioDropGraceMs ?? 5000) };
+      lost.timer.unref();
+    }
   });
 
-  await srf.connect({ host: opts.drachtio.host, port: opts.drachtio.port, secret: opts.drachtio.secret });
+  // Reconnect attempts back off from 150 ms up to 1 s: a restarted server has us back within a second.
+  await srf.connect({ host: opts.drachtio.host, port: opts.drachtio.port, secret: opts.drachtio.secret, reconnect: { retryMaxDelay: 1000 } } as Parameters<Srf['connect']>[0]);
   connected = true;
+  started = true;
   log.info({ host: opts.drachtio.host, port: opts.drachtio.port, instanceId }, 'connected to drachtio-server');
   if (opts.freeswitch) {
     const settings = { address: opts.freeswitch.host, port: opts.freeswitch.port, secret: opts.freeswitch.secret };
