@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDrachtio, type DrachtioStandIn } from '../bench/drachtio/standin.js';
 import { freeUdpPort, type SippProcess } from '../bench/sipp.js';
 import { until } from '../calls/fakes.js';
-import { readCdrs, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
+import { seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { REAL } from './real-servers.js';
 
 const AT = '2026-11-23T10:00:00+08:00';
@@ -55,7 +55,7 @@ describe.skipIf(REAL)('drachtio-server restart', () => {
     // New calls go through the restarted server.
     const r = await seatCalls({ ...bench, sipTarget: `127.0.0.1:${sipPort}` }, { callee: '13812345678', expect: 200, holdMs: 300 });
     expect(r.exitCode, r.errors).toBe(0);
-    expect(readCdrs(bench)).toHaveLength(2);
+    expect(await waitForCdrs(bench, 2, 5000)).toHaveLength(2);
     console.info(`drachtio restart: reconnected ${reconnectMs} ms after the server came back; the held call settled at ${cdr!.billableSeconds} s`);
     await held.catch(() => undefined); // the seat's own BYE found no dialog on the new server
   }, 60_000);
