@@ -6,6 +6,7 @@ import { realServers, reachable } from './real-servers.js';
 
 const SUITES = [
   'test/e2e/outbound-calls.test.ts',
+  'test/e2e/drachtio-restart.test.ts', // restarts realstack's drachtio-server (needs REALSTACK_HOME)
   'test/e2e/prepaid-calls.test.ts',
   'test/e2e/prepaid-race.test.ts',
   'test/e2e/emergency-calls.test.ts',
