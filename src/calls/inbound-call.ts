@@ -214,7 +214,7 @@ class InboundFlow {
     if (anchored) {
       try {
         s.epA = await deps.media.endpointFor(s.req.body);
-        s.epB = await deps.media.offeringEndpoint();
+        s.epB = await deps.media.offeringEndpoint(s.epA);
       } catch (err) {
         s.log.warn({ err }, 'media endpoints failed');
         s.degraded(`media endpoints failed (${(err as Error).message})`, d.recording);

@@ -285,7 +285,7 @@ class OutboundFlow {
     }
     try {
       s.epA = await deps.media.endpointFor(this.req.body);
-      s.epB = await deps.media.offeringEndpoint();
+      s.epB = await deps.media.offeringEndpoint(s.epA);
       return s.epB.local.sdp;
     } catch (err) {
       s.log.warn({ err }, 'media endpoints failed');

@@ -4,7 +4,7 @@ import type Srf from 'drachtio-srf';
 import type { CallDirection, CdrInput, HangupBy } from '../cdr/model.js';
 import type { ConcurrencySlots } from '../ledger/concurrency.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { MediaGateway } from '../media/media-gateway.js';
+import type { MediaFarm } from '../media/media-farm.js';
 import type { RecordDeps } from './call-record.js';
 import type { Clock } from './clock.js';
 import type { Settled } from './reservation.js';
@@ -27,7 +27,8 @@ export interface SessionSettings {
 
 export interface SessionDeps extends RecordDeps {
   srf: Srf;
-  media: MediaGateway;
+  /** FreeSWITCH: one server or a farm (a call's endpoints all on one server). */
+  media: Pick<MediaFarm, 'available' | 'prompts' | 'endpointFor' | 'offeringEndpoint'>;
   ledger: Ledger;
   slots: ConcurrencySlots;
   clock: Clock;

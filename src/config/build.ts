@@ -72,6 +72,7 @@ interface ServerYaml {
   freeswitch: {
     host?: string; port?: number; secret: SecretSpec; sipAddress?: string; recordingDir?: string;
     reconcile?: { enabled?: boolean; intervalSeconds?: number; graceSeconds?: number };
+    servers?: { host: string; port?: number }[];
   };
   redis?: { url?: SecretSpec };
   cdr?: { dir?: string };
@@ -156,6 +157,7 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
       secret: eslSecret,
       sipAddress: y.freeswitch.sipAddress ?? `${fsHost}:5080`,
       recordingDir: y.freeswitch.recordingDir ?? '/var/lib/freeswitch/recordings',
+      ...(y.freeswitch.servers ? { servers: y.freeswitch.servers.map((s) => ({ host: s.host, port: s.port ?? 8021 })) } : {}),
       // Issue 14: every minute; a channel unheld for 30 s is an orphan.
       reconcile: {
         enabled: y.freeswitch.reconcile?.enabled ?? true,

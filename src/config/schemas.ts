@@ -154,6 +154,8 @@ const server: Schema = obj({
     // The orphan-channel reconciler (media/channel-reconciler.ts). The grace covers an endpoint's
     // set-up, which media-gateway.ts bounds at 5 s: a shorter one could kill a channel being born.
     reconcile: obj({ enabled: { type: 'boolean' }, intervalSeconds: { type: 'integer', minimum: 1 }, graceSeconds: { type: 'integer', minimum: 5 } }),
+    // A farm (issue 15): each call goes to the least loaded server that is up; all share `secret`.
+    servers: list(obj({ host, port }, ['host']), { minItems: 1 }),
   }, ['secret']),
   redis: obj({ url: { dg: 'secret' } }),
   cdr: obj({ dir: host }),

@@ -190,6 +190,8 @@ export interface ServerSettings {
     host: string; port: number; secret: string; sipAddress: string; recordingDir: string;
     /** Orphan channels: looked for every intervalSeconds, killed once unheld for graceSeconds. */
     reconcile: { enabled: boolean; intervalSeconds: number; graceSeconds: number };
+    /** Several FreeSWITCH servers (a farm, all with `secret`); absent: just host:port. */
+    servers?: { host: string; port: number }[];
   };
   /** Redis URL (may carry a password: treated as a secret). */
   redis: { url: string };

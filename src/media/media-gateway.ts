@@ -26,6 +26,11 @@ const ENDPOINT_TIMEOUT_MS = 5_000;
 /** Which gateway handed an endpoint out, so releaseEndpoint() can tell it the endpoint is let go. */
 const holders = new WeakMap<object, MediaGateway>();
 
+/** The gateway that handed an endpoint out (its server: the call's other endpoints go there too). */
+export function gatewayOf(ep: object): MediaGateway | undefined {
+  return holders.get(ep);
+}
+
 /** The media operations a call needs; null-object when no FreeSWITCH is configured. */
 export class MediaGateway {
   private ms: Mrf.MediaServer | null = null;

@@ -125,11 +125,14 @@ export async function startAppHttp(app: App, store: ConfigStore, o: AppHttpOptio
         registeredSeats: await app.registeredSeats().catch(() => -1),
         media: { connected: app.mediaConnected(), degradedCalls: app.metrics.mediaDegradedCalls },
         freeswitch: app.freeswitch(),
+        ...(app.freeswitchServers().length > 1 ? { freeswitchServers: app.freeswitchServers() } : {}),
         redis: await app.redisState(),
         ...(holidayCalendar ? { holidayCalendar } : {}),
         warnings: [
           ...(app.mediaConnected() ? [] : ['media server not connected: anchored calls bridge direct and are not recorded']),
-          ...(app.freeswitch()?.connected === false ? ['FreeSWITCH watcher not connected: its load is unknown and orphan channels are not reconciled'] : []),
+          ...app.freeswitchServers().filter((f) => !f.connected).map((f, _i, down) => (app.freeswitchServers().length > 1
+            ? `FreeSWITCH ${f.address} not connected: calls use the other servers${down.length === app.freeswitchServers().length ? ' (none is up)' : ''}; its orphan channels are not reconciled`
+            : 'FreeSWITCH watcher not connected: its load is unknown and orphan channels are not reconciled')),
           ...(app.redis.status === 'ready' ? [] : ['redis unavailable: seats get 503 (emergency calls still connect), CDRs are spooled locally']),
           ...(!holidayCalendar || holidayCalendar.covered ? [] : [`holiday calendar has no data for ${holidayCalendar.missingYears.join(', ')}`]),
         ],

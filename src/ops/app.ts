@@ -33,7 +33,7 @@ import { recoverOrphans } from '../ledger/recovery.js';
 import { ChannelReconciler } from '../media/channel-reconciler.js';
 import type { FreeSwitchStatus } from '../media/freeswitch-status.js';
 import { FreeSwitchWatcher } from '../media/freeswitch-watcher.js';
-import { MediaGateway } from '../media/media-gateway.js';
+import { MediaFarm } from '../media/media-farm.js';
 import { preloadRegions } from '../numbers/region.js';
 import { createRegistrarStore } from '../registrar/store.js';
 import { Authenticator } from '../sip/authenticator.js';
@@ -46,8 +46,8 @@ export interface AppOptions {
   config: () => ConfigSnapshot;
   redisUrl: string;
   drachtio: { host: string; port: number; secret: string };
-  /** FreeSWITCH event socket; null = no media server (direct media only). */
-  freeswitch: { host: string; port: number; secret: string } | null;
+  /** FreeSWITCH event socket(s); several = a farm (each call on the least loaded); null = no media server (direct media only). */
+  freeswitch: FreeSwitchTarget | FreeSwitchTarget[] | null;
   cdrDir: string;
   recordingsDir: string;
   clock?: Clock;
@@ -63,6 +63,8 @@ export interface AppOptions {
   drachtioDropGraceMs?: number;
 }
 
+export interface FreeSwitchTarget { host: string; port: number; secret: string }
+
 export interface App {
   srf: Srf;
   metrics: OpsMetrics;
@@ -72,8 +74,10 @@ export interface App {
   registeredSeats(): Promise<number>;
   /** The FreeSWITCH event socket is connected (anchored calls and recordings are possible). */
   mediaConnected(): boolean;
-  /** FreeSWITCH's health and load, and the orphan channels killed; null without a media server. */
+  /** FreeSWITCH's health and load, and the orphan channels killed; null without a media server. With a farm, the first server's. */
   freeswitch(): FreeSwitchStatus | null;
+  /** Every FreeSWITCH server's status (one entry per configured server). */
+  freeswitchServers(): FreeSwitchStatus[];
   /** The orphan-channel reconciler (null without a media server); runs on its own every interval. */
   reconciler: ChannelReconciler | null;
   /** Redis connection state and CDRs waiting in the local spool. */
@@ -184,7 +188,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const registrations = createRegistrarStore(redis);
 
   const srf = new Srf();
-  const media = new MediaGateway(srf, log.child({ component: 'media' }));
+  const fsTargets = opts.freeswitch === null ? [] : Array.isArray(opts.freeswitch) ? opts.freeswitch : [opts.freeswitch];
+  const media = new MediaFarm(srf, log.child({ component: 'media' }), fsTargets.length);
   // One set of call dependencies for both directions: the same session, metrics and settings.
   const callRecord = {
     cdr, log: log.child({ component: 'recovery' }),
@@ -327,28 +332,24 @@ export async function startApp(opts: AppOptions): Promise<App> {
   connected = true;
   started = true;
   log.info({ host: opts.drachtio.host, port: opts.drachtio.port, instanceId }, 'connected to drachtio-server');
-  if (opts.freeswitch) {
-    const settings = { address: opts.freeswitch.host, port: opts.freeswitch.port, secret: opts.freeswitch.secret };
-    try {
-      await media.connect(settings);
-    } catch (err) {
-      log.error({ err }, 'media server unavailable: anchored calls bridge direct until it is back');
-      media.retryInBackground(settings);
-    }
+  if (fsTargets.length) {
+    await media.connect(fsTargets.map((t) => ({ address: t.host, port: t.port, secret: t.secret })), log.child({ component: 'media' }));
   }
 
-  // Issue 14: our own event socket follows FreeSWITCH's channels and load, and every interval the
-  // reconciler kills channels no call of ours holds (a lost teardown must not leave media running).
-  let watcher: FreeSwitchWatcher | null = null;
-  let reconciler: ChannelReconciler | null = null;
-  if (opts.freeswitch) {
-    const fsLog = log.child({ component: 'freeswitch' });
-    watcher = new FreeSwitchWatcher({ host: opts.freeswitch.host, port: opts.freeswitch.port, password: opts.freeswitch.secret }, { clock, log: fsLog });
+  // Issue 14: our own event socket follows each FreeSWITCH's channels and load (the farm picks by
+  // it), and every interval its reconciler kills channels no call of ours holds there.
+  const watchers: FreeSwitchWatcher[] = [];
+  const reconcilers: ChannelReconciler[] = [];
+  fsTargets.forEach((t, i) => {
+    const fsLog = log.child({ component: 'freeswitch', ...(fsTargets.length > 1 ? { server: i } : {}) });
+    const watcher = new FreeSwitchWatcher({ host: t.host, port: t.port, password: t.secret }, { clock, log: fsLog });
     watcher.start();
-    reconciler = new ChannelReconciler({
+    const gateway = media.gateways[i]!;
+    media.setLoad(i, { sessions: () => (watcher.health().connected ? watcher.health().sessions : undefined) });
+    const reconciler = new ChannelReconciler({
       watcher,
       held: () => new Set([...media.held(), ...[...live.values()].flatMap((c) => c.mediaUuids())]),
-      self: () => media.outboundAddress,
+      self: () => gateway.outboundAddress,
       settings: () => {
         const r = opts.config().server.freeswitch.reconcile;
         return { enabled: r.enabled, intervalMs: r.intervalSeconds * 1000, graceMs: r.graceSeconds * 1000 };
@@ -357,9 +358,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
       log: fsLog,
     });
     reconciler.start();
-    const w = watcher, rc = reconciler;
-    metrics.sources.freeswitch = () => ({ ...w.health(), orphansKilled: rc.killed, lastReconcile: rc.lastReport });
-  }
+    watchers.push(watcher);
+    reconcilers.push(reconciler);
+  });
+  const fsStatus = (i: number): FreeSwitchStatus => ({ ...watchers[i]!.health(), orphansKilled: reconcilers[i]!.killed, lastReconcile: reconcilers[i]!.lastReport });
+  if (watchers.length) metrics.sources.freeswitch = () => fsStatus(0);
+  const reconciler = reconcilers[0] ?? null;
 
   const recover = async (): Promise<number> => {
     const outcomes = await recoverOrphans(ledger, clock.now(), rateFromMeta, { skip: isDeferred });
@@ -422,6 +426,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     connected: () => connected,
     mediaConnected: () => media.available,
     freeswitch: () => metrics.sources.freeswitch?.() ?? null,
+    freeswitchServers: () => watchers.map((_, i) => fsStatus(i)),
     reconciler,
     redisState: async () => ({ status: redis.status, spooledCdrs: await cdr.spoolDepth().catch(() => -1), deferredLedgerSteps: pendingRetries() }),
     registeredSeats: async () => (await registrations.count(clock.now())).aors,
@@ -434,8 +439,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
       // after this is settled by crash recovery (its reservation heartbeats stop).
       await settled(Date.now() + (opts.stopTimeoutMs ?? 10_000));
       await cdr.flush();
-      reconciler?.stop();
-      watcher?.stop();
+      for (const r of reconcilers) r.stop();
+      for (const w of watchers) w.stop();
       media.disconnect();
       srf.disconnect();
       redis.disconnect();

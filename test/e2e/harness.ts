@@ -164,8 +164,8 @@ export interface BenchOptions extends Omit<FixtureOptions, 'trunkPorts'> {
   sessionTimers?: { seconds: number; minSeconds: number };
   /** drachtio stand-in options (T1, session timer floor and jitter). */
   drachtioOptions?: Omit<DrachtioOptions, 'log' | 'recordFrames'>;
-  /** A FreeSWITCH (stand-in) the test runs itself, e.g. in a child process it can kill. */
-  externalFreeSwitch?: { port: number; password: string };
+  /** FreeSWITCH (stand-ins) the test runs itself, e.g. in child processes it can kill; several = a farm. */
+  externalFreeSwitch?: { port: number; password: string } | { port: number; password: string }[];
 }
 
 export async function startBench(o: BenchOptions): Promise<Bench> {
@@ -188,7 +188,7 @@ export async function startBench(o: BenchOptions): Promise<Bench> {
     drachtio: real ? real.drachtio : { host: '127.0.0.1', port: drachtio!.adminPort, secret: 'cymru' },
     freeswitch: o.withMedia === false ? null
       : real ? { host: real.esl.host, port: real.esl.port, secret: real.esl.password }
-        : external ? { host: '127.0.0.1', port: external.port, secret: external.password } : { host: '127.0.0.1', port: fs!.eslPort, secret: fs!.password },
+        : external ? [external].flat().map((e) => ({ host: '127.0.0.1', port: e.port, secret: e.password })) : { host: '127.0.0.1', port: fs!.eslPort, secret: fs!.password },
     cdrDir: join(dir, 'cdr'),
     recordingsDir: join(dir, 'rec'),
     clock,
