@@ -22,6 +22,8 @@ export interface MediaSettings {
 export type Endpoint = Mrf.Endpoint;
 
 const ENDPOINT_TIMEOUT_MS = 5_000;
+/** fsmrf itself gives up 4 s after FreeSWITCH's 200 if the handshake has not let the channel run. */
+const WEBRTC_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Which gateway handed an endpoint out, so releaseEndpoint() can tell it the endpoint is let go. */
 const holders = new WeakMap<object, MediaGateway>();
@@ -110,6 +112,37 @@ export class MediaGateway {
   async offeringEndpoint(): Promise<Endpoint> {
     if (!this.ms) throw new Error('no media server connected');
     return this.bounded(this.ms.createEndpoint());
+  }
+
+  /**
+   * Answers a WebRTC caller through FreeSWITCH: its offer goes to FreeSWITCH, FreeSWITCH's answer
+   * (DTLS fingerprint, ICE) goes back in the caller's 200 OK, and the endpoint is ready once the
+   * DTLS handshake has let FreeSWITCH run the dialplan. fsmrf's connectCaller does this in that
+   * order; createEndpoint refuses such offers, since the handshake needs the caller to have the
+   * answer first. `headers` go on the caller's 200 OK (session timer).
+   */
+  async answerWebRtcCaller(req: Srf.SrfRequest, res: Srf.SrfResponse, headers?: Record<string, string>): Promise<{ endpoint: Endpoint; dialog: Srf.Dialog }> {
+    if (!this.ms) throw new Error('no media server connected');
+    const p = this.ms.connectCaller(req, res, headers ? { headers } : {});
+    // FreeSWITCH's answer plus the browser's ICE and DTLS: allow more than an endpoint gets.
+    return new Promise((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        reject(new Error(`WebRTC caller not connected to the media server within ${WEBRTC_CONNECT_TIMEOUT_MS} ms`));
+      }, WEBRTC_CONNECT_TIMEOUT_MS);
+      p.then((pair) => {
+        clearTimeout(timer);
+        this.heldUuids.add(pair.endpoint.uuid);
+        holders.set(pair.endpoint, this);
+        if (!late) return resolve(pair);
+        void releaseEndpoint(pair.endpoint, this.log);
+        void Promise.resolve().then(() => pair.dialog.destroy()).catch(() => {});
+      }, (err: unknown) => {
+        clearTimeout(timer);
+        if (!late) reject(err);
+      });
+    });
   }
 
   /**
