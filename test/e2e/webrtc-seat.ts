@@ -3,6 +3,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { build } from 'esbuild';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { CallOutcome, MediaStats } from './webrtc-page/types.js';
@@ -10,8 +12,6 @@ import type { CallOutcome, MediaStats } from './webrtc-page/types.js';
 export const CHROMIUM = '/usr/bin/chromium';
 export const HAVE_CHROMIUM = existsSync(CHROMIUM);
 
-/** localhost is a secure context, which getUserMedia needs; the page itself is served by the test. */
-const PAGE_URL = 'http://localhost:1/seat';
 
 export interface WebRtcSeat {
   register(o: { wsUrl: string; seat: string; password: string; domain: string }): Promise<void>;
@@ -38,11 +38,13 @@ export async function startWebRtcSeat(micWav: string): Promise<WebRtcSeat> {
       '--autoplay-policy=no-user-gesture-required',
     ],
   });
+  // Served from a real loopback HTTP server: a secure context (getUserMedia), and a page whose
+  // address Chromium knows, so its local-network checks let it reach drachtio's ws port.
+  const html = `<!doctype html><html><head><meta charset="utf-8"></head><body><script>${script.replace(/<\/script/gi, '<\\/script')}</script></body></html>`;
+  const server = createServer((_req, res) => { res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }); res.end(html); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const page: Page = context.pages()[0] ?? await context.newPage();
-  await page.route(PAGE_URL, (route) => route.fulfill({
-    contentType: 'text/html', body: `<!doctype html><html><head><meta charset="utf-8"></head><body><script>${script.replace(/<\/script/gi, '<\\/script')}</script></body></html>`,
-  }));
-  await page.goto(PAGE_URL);
+  await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/seat`);
   type Seat = { seat: Record<string, (...a: unknown[]) => Promise<unknown>> };
   const run = <T>(fn: string, ...args: unknown[]): Promise<T> =>
     page.evaluate(([f, a]) => (globalThis as unknown as Seat).seat[f as string]!(...(a as unknown[])), [fn, args] as const) as Promise<T>;
@@ -54,6 +56,7 @@ export async function startWebRtcSeat(micWav: string): Promise<WebRtcSeat> {
     async close() {
       await run('stop').catch(() => {});
       await context.close();
+      server.close();
       rmSync(profile, { recursive: true, force: true });
     },
   };
