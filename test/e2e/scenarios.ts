@@ -133,6 +133,8 @@ export interface SeatCallOptions {
   expectReason?: string;
   /** The offer instead of sipp's plain RTP one (e.g. a browser's WebRTC offer, CRLF lines). */
   sdp?: string;
+  /** A regular expression the 200's SDP answer must match (sipp fails the call otherwise). */
+  expectAnswer?: string;
 }
 
 /** A 200 with SDP to a received re-INVITE, then its ACK. */
@@ -175,6 +177,8 @@ ${ANSWER_REINVITE}  <nop next="${tag}"/>
  * A seat placing one call per injection line: fields user;password;callee;presented caller id. Challenged first
  * (407), then authenticated (RFC 3261 §22.3).
  */
+const xmlAttr = (v: string): string => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
 export function seatCall(o: SeatCallOptions): string {
   const to = '[field2]';
   let body = `${invite(false, 1, to, o.sdp)}
@@ -189,14 +193,16 @@ ${invite(true, 2, to, o.sdp)}
 `;
   if (o.expect !== 200) {
     const reason = o.expectReason === undefined ? ''
-      : `<action><ereg regexp="${o.expectReason.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')}" search_in="hdr" header="Reason:" check_it="true" assign_to="9"/></action>`;
+      : `<action><ereg regexp="${xmlAttr(o.expectReason)}" search_in="hdr" header="Reason:" check_it="true" assign_to="9"/></action>`;
     // sipp refuses a variable that is assigned but never used: the log action uses it.
     body += reason ? `  <recv response="${o.expect}">${reason}</recv>\n  <nop><action><log message="Reason [$9]"/></action></nop>\n` : `  <recv response="${o.expect}"/>\n`;
     body += `${ACK_NON2XX(2)}\n`;
     return write(`seat-expect-${o.expect}`, body);
   }
-  body += `  <recv response="200" rtd="true" rrs="true"/>
-${SEAT_ACK_2XX}${streamAudio()}`;
+  body += o.expectAnswer === undefined ? '  <recv response="200" rtd="true" rrs="true"/>\n'
+    : `  <recv response="200" rtd="true" rrs="true"><action><ereg regexp="${xmlAttr(o.expectAnswer)}" search_in="body" check_it="true" assign_to="8"/></action></recv>
+  <nop><action><log message="answer [$8]"/></action></nop>\n`;
+  body += `${SEAT_ACK_2XX}${streamAudio()}`;
   if ((o.hangup ?? 'seat') === 'seat') {
     body += `  <pause milliseconds="${o.holdMs ?? 1000}"/>
 ${SEAT_BYE}  <recv response="200"/>
@@ -207,7 +213,7 @@ ${SEAT_BYE}  <recv response="200"/>
     body += `  <recv request="BYE" timeout="${o.remoteByeTimeoutMs ?? 30000}"/>
 ${OK_TO_REQUEST}`;
   }
-  return write(`seat-call${o.sdp ? '-sdp' : ''}-${o.hangup ?? 'seat'}${o.refresh ? `-refresh-${o.refresh}` : ''}`, body);
+  return write(`seat-call${o.sdp ? '-sdp' : ''}${o.expectAnswer ? '-answer' : ''}-${o.hangup ?? 'seat'}${o.refresh ? `-refresh-${o.refresh}` : ''}`, body);
 }
 
 /** A REGISTER challenged with 401, then sent with credentials; fields user;password. */

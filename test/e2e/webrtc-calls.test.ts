@@ -45,7 +45,13 @@ describe.skipIf(REAL !== null)('a WebRTC offer on a media: direct route (bench)'
   it('is anchored through FreeSWITCH, the browser answered with DTLS and ICE, and the CDR says why', async () => {
     trunks.push(await startTrunk(ports[0], { answer: 200 }));
     const before = readCdrs(bench).length;
-    const r = await seatCalls(bench, { callee: '13812345678', expect: 200, holdMs: 1500, sdp: chromiumOffer() });
+    // The seat's 200 carries FreeSWITCH's DTLS/ICE answer (G.711 chosen from Chromium's list),
+    // not the trunk's plain RTP: sipp fails the call otherwise.
+    const r = await seatCalls(bench, {
+      callee: '13812345678', expect: 200, holdMs: 1500, sdp: chromiumOffer(),
+      expectAnswer: 'm=audio [0-9]+ UDP/TLS/RTP/SAVPF 8 126 13\\s+.*a=fingerprint:sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\\s+a=setup:active\\s+a=rtcp-mux\\s+'
+        + '.*a=ice-ufrag:[A-Za-z0-9]{16}\\s+a=ice-pwd:[A-Za-z0-9]{24}\\s+a=candidate:[0-9]+ 1 udp 2130706431 127\\.0\\.0\\.1 [0-9]+ typ host',
+    });
     expect(r.exitCode, r.errors).toBe(0);
     const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
     expect(cdr).toMatchObject({ decision: 'allow', sipStatus: 200, media: 'anchored', mediaNote: NOTE });
