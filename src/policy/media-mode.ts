@@ -27,11 +27,6 @@ export function isWebSocketTransport(transport: string): boolean {
   return /^wss?$/i.test(transport.trim());
 }
 
-/** The transport a contact URI names (`;transport=ws`), lower-case; null when it names none. */
-export function contactTransport(contact: string): string | null {
-  return /;transport=([a-z]+)/i.exec(contact)?.[1]?.toLowerCase() ?? null;
-}
-
 export interface MediaInput {
   route: RouteMedia;
   /** `recording: required`: only FreeSWITCH records. */
