@@ -279,8 +279,8 @@ class OutboundFlow {
 
   /**
    * Media endpoints when the route (or `recording: required`, or a WebRTC seat) wants them; the
-   * offer to send. A WebRTC caller's endpoint is made at the answer (answerWebRtc): FreeSWITCH
-   * completes DTLS with the browser before its channel is ready.
+   * offer to send. A WebRTC caller's endpoint is made at the answer, together with the caller's
+   * 200 OK (MediaGateway.answerWebRtcCaller): fsmrf makes no endpoint for a DTLS offer otherwise.
    */
   private async anchor(): Promise<string> {
     const { s, deps, decision } = this;

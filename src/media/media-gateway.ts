@@ -22,7 +22,7 @@ export interface MediaSettings {
 export type Endpoint = Mrf.Endpoint;
 
 const ENDPOINT_TIMEOUT_MS = 5_000;
-/** fsmrf itself gives up 4 s after FreeSWITCH's 200 if the handshake has not let the channel run. */
+/** fsmrf itself gives up 4 s after FreeSWITCH's 200 when the channel's event socket has not connected. */
 const WEBRTC_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Which gateway handed an endpoint out, so releaseEndpoint() can tell it the endpoint is let go. */
@@ -115,16 +115,15 @@ export class MediaGateway {
   }
 
   /**
-   * Answers a WebRTC caller through FreeSWITCH: its offer goes to FreeSWITCH, FreeSWITCH's answer
-   * (DTLS fingerprint, ICE) goes back in the caller's 200 OK, and the endpoint is ready once the
-   * DTLS handshake has let FreeSWITCH run the dialplan. fsmrf's connectCaller does this in that
-   * order; createEndpoint refuses such offers, since the handshake needs the caller to have the
-   * answer first. `headers` go on the caller's 200 OK (session timer).
+   * Answers a WebRTC caller through FreeSWITCH: its offer goes to FreeSWITCH and FreeSWITCH's
+   * answer (DTLS fingerprint, ICE) back in the caller's 200 OK, after which the browser and
+   * FreeSWITCH run ICE and DTLS (traces/freeswitch/webrtc-*). fsmrf's createEndpoint refuses SAVP
+   * offers outright; its connectCaller does this. `headers` go on the 200 OK (session timer).
    */
   async answerWebRtcCaller(req: Srf.SrfRequest, res: Srf.SrfResponse, headers?: Record<string, string>): Promise<{ endpoint: Endpoint; dialog: Srf.Dialog }> {
     if (!this.ms) throw new Error('no media server connected');
     const p = this.ms.connectCaller(req, res, headers ? { headers } : {});
-    // FreeSWITCH's answer plus the browser's ICE and DTLS: allow more than an endpoint gets.
+    // Two SIP transactions and fsmrf's wait for the event socket: more than an endpoint gets.
     return new Promise((resolve, reject) => {
       let late = false;
       const timer = setTimeout(() => {
