@@ -8,7 +8,7 @@ import type { ConfigSnapshot, Seat, Tenant } from '../config/types.js';
 import { slotKey } from '../ledger/concurrency.js';
 import { playBounded, releaseEndpoint, type Endpoint } from '../media/media-gateway.js';
 import { decideOutbound, hasFraudCaps, stepOf } from '../policy/decideOutbound.js';
-import { chooseMedia, webRtcSignal, type WebRtcSignal } from '../policy/media-mode.js';
+import { chooseMedia, viaTransport, webRtcSignal, type WebRtcSignal } from '../policy/media-mode.js';
 import { DENY_REASONS, reasonHeader, type DenyReason } from '../policy/reasons.js';
 import type { Allow, Decision, Deny, LedgerView, OutboundCall } from '../policy/types.js';
 import { isRedisUnavailable } from '../ledger/redis-errors.js';
@@ -190,7 +190,7 @@ class OutboundFlow {
     cancelledEarly: boolean,
   ) {
     this.dialer = new TrunkDialer(deps.srf);
-    this.webrtc = webRtcSignal(req.body, (req as { protocol?: string }).protocol);
+    this.webrtc = webRtcSignal(req.body, viaTransport(req.has('Via') ? req.get('Via') : null) ?? (req as { protocol?: string }).protocol);
     // Emergency calls are never rated nor charged (issue 4 §8): no reservation at all.
     this.money = decision.emergency || !decision.rate ? null : new Reservation(deps.ledger, tenant.account, call.callId, {
       rate: decision.rate, tenant: tenant.id, seat: call.seatId, callee: decision.callee.national, caller: call.from, inviteAt,

@@ -22,7 +22,16 @@ export function webRtcSignal(sdp: string | undefined | null, transport: string |
   return null;
 }
 
-/** SIP over WebSocket (RFC 7118): ws or wss, as drachtio reports it or a Via/Contact names it. */
+/**
+ * The transport of a request's top Via (`SIP/2.0/WSS host…` → `wss`). drachtio-server reports a
+ * WebSocket request's protocol to the app as `tcp` (a ws tport is a tcp tport), so the Via the
+ * phone sent is what tells SIP over WebSocket apart.
+ */
+export function viaTransport(via: string | undefined | null): string | null {
+  return /^\s*SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z]+)/.exec(via ?? '')?.[1]?.toLowerCase() ?? null;
+}
+
+/** SIP over WebSocket (RFC 7118): ws or wss. */
 export function isWebSocketTransport(transport: string): boolean {
   return /^wss?$/i.test(transport.trim());
 }

@@ -22,13 +22,15 @@ class FakeReq extends EventEmitter {
   method = 'INVITE';
   uri = 'sip:13812345678@dialgate.test';
   body = 'v=0\r\nm=audio 40000 RTP/AVP 8\r\n';
-  /** The seat's SIP transport as drachtio reports it. */
+  /** The seat's SIP transport as drachtio reports it (`tcp` for WebSocket too) and its top Via. */
   protocol = 'udp';
+  via = 'SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK1';
   constructor(readonly callId: string) { super(); }
   get(h: string): string {
     if (h === 'Call-ID') return this.callId;
     if (h === 'From') return '<sip:01088886666@dialgate.test>;tag=1';
     if (h === 'Content-Type') return 'application/sdp';
+    if (h === 'Via') return this.via;
     return '';
   }
   has(h: string): boolean { return this.get(h) !== ''; }
@@ -62,7 +64,7 @@ describe('outbound call edge cases', () => {
   // Each test has its own tenant, account and trunks, so one test's leak cannot hide in another's.
   async function setup(o: {
     ledger?: Ledger; slots?: ConcurrencySlots; balance?: number; increments?: number; chunkSeconds?: number; heartbeatMs?: number;
-    mediaAvailable?: boolean; recordingRequired?: boolean; routeMedia?: 'anchored' | 'direct'; protocol?: string; body?: string;
+    mediaAvailable?: boolean; recordingRequired?: boolean; routeMedia?: 'anchored' | 'direct'; via?: string; body?: string;
   } = {}) {
     const i = ++n;
     const callId = `unit-${i}-${Date.now()}`;
@@ -91,7 +93,10 @@ describe('outbound call edge cases', () => {
       settings: { chunkSeconds: o.chunkSeconds ?? 120, heartbeatMs: o.heartbeatMs ?? 60_000, recordingsDir: '/tmp/rec', defaultWarning: 'tone', sipDomain: 'dialgate.test' },
     });
     const req = new FakeReq(callId);
-    if (o.protocol) req.protocol = o.protocol;
+    if (o.via) {
+      req.via = o.via;
+      req.protocol = 'tcp';
+    }
     if (o.body) req.body = o.body;
     const res = new FakeRes();
     const done = handler.handle(req as never, res as never, seat({ tenant: t.id }), cfg);
@@ -347,8 +352,8 @@ describe('outbound call edge cases', () => {
     expect(s.cdrs[0]!.recordingPath).toMatch(/\.wav$/);
   });
 
-  it('a seat registered over WebSocket counts as WebRTC even before its offer says so', async () => {
-    const s = await setup({ routeMedia: 'direct', protocol: 'wss' });
+  it('a seat on SIP over WebSocket counts as WebRTC even when its offer does not say so (its Via does; drachtio says tcp)', async () => {
+    const s = await setup({ routeMedia: 'direct', via: 'SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bK7;received=192.0.2.20;rport=50412' });
     await answerTrunkWebRtc(s);
     s.media.webrtcDialogs[0]!.emit('destroy');
     await s.done;

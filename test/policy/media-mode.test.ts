@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chooseMedia, webRtcSignal } from '../../src/policy/media-mode.js';
+import { chooseMedia, viaTransport, webRtcSignal } from '../../src/policy/media-mode.js';
 
 const CHROMIUM = readFileSync(join(import.meta.dirname, '../traces/freeswitch/webrtc-chromium-offer.sdp'), 'utf8');
 const SIPP = 'v=0\r\no=user1 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 8 101\r\n';
@@ -24,6 +24,9 @@ describe('which seat legs are WebRTC', () => {
     expect(webRtcSignal(undefined, 'ws')).toBe('websocket-transport');
     expect(webRtcSignal('', 'WSS')).toBe('websocket-transport');
     expect(webRtcSignal(undefined, 'tcp')).toBeNull();
+    expect(viaTransport('SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bK7;rport=50412')).toBe('wss');
+    expect(viaTransport('SIP/2.0/UDP 10.0.0.5:5060;branch=z9hG4bK1, SIP/2.0/WS x.invalid')).toBe('udp');
+    expect(viaTransport(undefined)).toBeNull();
   });
 });
 
