@@ -122,11 +122,16 @@ export class CallSession {
    * carries our Session-Expires, so drachtio-server refreshes (or expects refreshes on) the leg.
    */
   async answerCaller(localSdp: string): Promise<void> {
+    await this.answerCallerWith((headers) => this.deps.srf.createUAS(this.req, this.res, { localSdp, ...(headers ? { headers } : {}) }));
+  }
+
+  /** answerCaller with the 200 OK sent by `answer` (a WebRTC caller answered through FreeSWITCH). */
+  async answerCallerWith(answer: (headers: Record<string, string> | undefined) => Promise<Srf.Dialog>): Promise<void> {
     const st = this.spec.sessionTimers;
     const a = st ? answerTimer(this.req, st) : null;
     // A too-small interval was refused with 422 before the call started (see outbound-call.ts).
     const timer = a?.kind === 'answer' ? a : null;
-    const uas = await this.deps.srf.createUAS(this.req, this.res, { localSdp, ...(timer ? { headers: timer.headers } : {}) });
+    const uas = await answer(timer ? timer.headers : undefined);
     this.callerLeg(uas, timer?.timer ?? null);
   }
 

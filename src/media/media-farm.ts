@@ -79,6 +79,12 @@ export class MediaFarm {
     return g.offeringEndpoint();
   }
 
+  /** A WebRTC caller answered through FreeSWITCH, on the server of `near` (the trunk's endpoint). */
+  answerWebRtcCaller(...[req, res, headers, near]: [...Parameters<MediaGateway['answerWebRtcCaller']>, Endpoint?]): ReturnType<MediaGateway['answerWebRtcCaller']> {
+    const g = (near && gatewayOf(near)) ?? this.pick();
+    return g.answerWebRtcCaller(req, res, headers);
+  }
+
   disconnect(): void {
     for (const g of this.gateways) g.disconnect();
   }

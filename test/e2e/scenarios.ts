@@ -32,7 +32,7 @@ function write(name: string, body: string): string {
   return path;
 }
 
-function invite(auth: boolean, cseq: number, to: string): string {
+function invite(auth: boolean, cseq: number, to: string, sdp = SDP): string {
   return `
   <send retrans="500">
     <![CDATA[
@@ -48,7 +48,7 @@ User-Agent: sipp-seat
 ${auth ? '[authentication]\n' : ''}Content-Type: application/sdp
 Content-Length: [len]
 
-${SDP}
+${sdp}
     ]]>
   </send>`;
 }
@@ -131,6 +131,10 @@ export interface SeatCallOptions {
   refresh?: 'answer' | 'ignore';
   /** A regular expression the final response's Reason header must match (sipp fails the call otherwise). */
   expectReason?: string;
+  /** The offer instead of sipp's plain RTP one (e.g. a browser's WebRTC offer, CRLF lines). */
+  sdp?: string;
+  /** A regular expression the 200's SDP answer must match (sipp fails the call otherwise). */
+  expectAnswer?: string;
 }
 
 /** A 200 with SDP to a received re-INVITE, then its ACK. */
@@ -173,13 +177,15 @@ ${ANSWER_REINVITE}  <nop next="${tag}"/>
  * A seat placing one call per injection line: fields user;password;callee;presented caller id. Challenged first
  * (407), then authenticated (RFC 3261 §22.3).
  */
+const xmlAttr = (v: string): string => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
 export function seatCall(o: SeatCallOptions): string {
   const to = '[field2]';
-  let body = `${invite(false, 1, to)}
+  let body = `${invite(false, 1, to, o.sdp)}
   <recv response="100" optional="true"/>
   <recv response="407" auth="true"/>
 ${ACK_NON2XX(1)}
-${invite(true, 2, to)}
+${invite(true, 2, to, o.sdp)}
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
@@ -187,14 +193,16 @@ ${invite(true, 2, to)}
 `;
   if (o.expect !== 200) {
     const reason = o.expectReason === undefined ? ''
-      : `<action><ereg regexp="${o.expectReason.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')}" search_in="hdr" header="Reason:" check_it="true" assign_to="9"/></action>`;
+      : `<action><ereg regexp="${xmlAttr(o.expectReason)}" search_in="hdr" header="Reason:" check_it="true" assign_to="9"/></action>`;
     // sipp refuses a variable that is assigned but never used: the log action uses it.
     body += reason ? `  <recv response="${o.expect}">${reason}</recv>\n  <nop><action><log message="Reason [$9]"/></action></nop>\n` : `  <recv response="${o.expect}"/>\n`;
     body += `${ACK_NON2XX(2)}\n`;
     return write(`seat-expect-${o.expect}`, body);
   }
-  body += `  <recv response="200" rtd="true" rrs="true"/>
-${SEAT_ACK_2XX}${streamAudio()}`;
+  body += o.expectAnswer === undefined ? '  <recv response="200" rtd="true" rrs="true"/>\n'
+    : `  <recv response="200" rtd="true" rrs="true"><action><ereg regexp="${xmlAttr(o.expectAnswer)}" search_in="body" check_it="true" assign_to="8"/></action></recv>
+  <nop><action><log message="answer [$8]"/></action></nop>\n`;
+  body += `${SEAT_ACK_2XX}${streamAudio()}`;
   if ((o.hangup ?? 'seat') === 'seat') {
     body += `  <pause milliseconds="${o.holdMs ?? 1000}"/>
 ${SEAT_BYE}  <recv response="200"/>
@@ -205,7 +213,7 @@ ${SEAT_BYE}  <recv response="200"/>
     body += `  <recv request="BYE" timeout="${o.remoteByeTimeoutMs ?? 30000}"/>
 ${OK_TO_REQUEST}`;
   }
-  return write(`seat-call-${o.hangup ?? 'seat'}${o.refresh ? `-refresh-${o.refresh}` : ''}`, body);
+  return write(`seat-call${o.sdp ? '-sdp' : ''}${o.expectAnswer ? '-answer' : ''}-${o.hangup ?? 'seat'}${o.refresh ? `-refresh-${o.refresh}` : ''}`, body);
 }
 
 /** A REGISTER challenged with 401, then sent with credentials; fields user;password. */
@@ -248,6 +256,11 @@ export interface TrunkOptions {
    * else sipp would see a new call) must offer Session-Expires equal to it, or the scenario fails.
    */
   reject422MinSe?: number;
+  /**
+   * The port the 200's SDP names for media, where the test listens itself (counting the RTP the
+   * trunk receives); the trunk then streams nothing, so its own RTP cannot move the far end's aim.
+   */
+  mediaPort?: number;
 }
 
 /** A carrier gateway (UAS). */
@@ -366,11 +379,11 @@ Contact: <sip:[local_ip]:[local_port]>
 ${o.sessionTimer ? `Require: timer\nSession-Expires: ${o.sessionTimer.seconds};refresher=uac\n` : ''}${o.reject422MinSe ? 'X-Retry-Session-Expires: [$4][$5]\n' : ''}${o.sessionTimer ? 'X-Offered-Session-Expires: [$6]\n' : ''}Content-Type: application/sdp
 Content-Length: [len]
 
-${SDP}
+${o.mediaPort ? SDP.replace('[media_port]', String(o.mediaPort)) : SDP}
     ]]>
   </send>
   <recv request="ACK"/>
-${streamAudio()}`;
+${o.mediaPort ? '' : streamAudio()}`;
   if (o.sessionTimer) {
     body += awaitRemoteBye(o.sessionTimer.refresh, 120_000, 'trunkwait');
   } else if ((o.hangup ?? 'wait') === 'wait') {
@@ -394,7 +407,7 @@ Content-Length: 0
   <recv response="200"/>
 `;
   }
-  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
+  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.mediaPort ? `-media-${o.mediaPort}` : ''}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
 }
 
 /** An injection file for seat scenarios: one line per call (SEQUENTIAL). */
