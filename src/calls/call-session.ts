@@ -5,7 +5,7 @@
 // Contract clauses cited here and in the flows (003 §2.2 ...) are listed in docs/contracts.md.
 import type Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
-import type { CdrInput, HangupBy } from '../cdr/model.js';
+import type { CdrInput, CdrTransfer, HangupBy } from '../cdr/model.js';
 import type { SlotResult } from '../ledger/concurrency.js';
 import { withDeadline } from '../media/deadlines.js';
 import { releaseEndpoint, type Endpoint } from '../media/media-gateway.js';
@@ -50,6 +50,12 @@ export class CallSession {
   recordingPath: string | null = null;
   media: 'anchored' | 'direct' | null = null;
   mediaNote: string | null = null;
+  /** Blind transfers (issue 13), in order; a connected one's seconds are filled in at the end. */
+  readonly transfers: CdrTransfer[] = [];
+  /** The leg whose REFER is being carried out: its BYE meanwhile does not end the call. */
+  private transferring: { leg: 'caller' | 'far'; legGone: boolean } | null = null;
+  /** Told when the answered call starts ending (a transfer in progress stops its INVITE). */
+  private readonly endHooks = new Set<() => void>();
   /** Session timers drachtio-server runs on each leg (null: none negotiated). */
   private readonly legTimers: { caller: LegTimer | null; far: LegTimer | null } = { caller: null, far: null };
   private readonly reservations: Reservation[] = [];
@@ -101,21 +107,75 @@ export class CallSession {
   callerLeg(uas: Srf.Dialog, timer: LegTimer | null = null): void {
     this.uas = uas;
     this.legTimers.caller = timer;
-    uas.on('destroy', (_req: unknown, reason?: string) => {
-      if (reason === SESSION_EXPIRED_TEXT) this.legExpired('caller');
-      else this.end('caller', 'bye');
-    });
+    this.watchLeg(uas, 'caller');
   }
 
   /** The far-end leg answered; its BYE (or its session timer running out) ends the call. */
   farLeg(uac: Srf.Dialog, timer: LegTimer | null = null): void {
     this.uac = uac;
     this.legTimers.far = timer;
-    uac.on('destroy', (_req: unknown, reason?: string) => {
-      if (reason === SESSION_EXPIRED_TEXT) this.legExpired('far');
-      else this.end('callee', 'bye');
+    this.watchLeg(uac, 'far');
+  }
+
+  private watchLeg(d: Srf.Dialog, leg: 'caller' | 'far'): void {
+    d.on('destroy', (_req: unknown, reason?: string) => {
+      if (reason === SESSION_EXPIRED_TEXT) return this.legExpired(leg);
+      // A transferor hanging up after its REFER (many phones do, right after 202): the transfer
+      // goes on and decides; a failed one ends the call then.
+      if (this.transferring?.leg === leg) {
+        this.transferring.legGone = true;
+        return;
+      }
+      this.end(leg === 'caller' ? 'caller' : 'callee', 'bye');
+    });
+    // In-dialog REFER (RFC 3515): the flow decides; without a handler srf would answer 200 and do nothing.
+    d.on('refer', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
+      const handler = this.spec.onRefer;
+      if (!handler || this.phase !== 'answered') {
+        res.send(handler ? 491 : 501, { headers: { Reason: reasonHeader(handler ? 491 : 501, handler ? 'Call not in a state to transfer' : 'Transfer not supported on this call') } });
+        return;
+      }
+      handler(leg, req, res);
     });
   }
+
+  /** A transfer of `leg` starts; false when one is already running (the REFER gets 491). */
+  beginTransfer(leg: 'caller' | 'far'): boolean {
+    if (this.transferring || this.phase !== 'answered') return false;
+    this.transferring = { leg, legGone: false };
+    return true;
+  }
+
+  /** The transfer is over; true when the transferor hung up meanwhile. */
+  endTransfer(): boolean {
+    const gone = this.transferring?.legGone ?? false;
+    this.transferring = null;
+    return gone;
+  }
+
+  /**
+   * A connected transfer: `leg` is now the target's dialog. The transferor's dialog is returned
+   * unwatched (its BYE no longer ends the call) for the caller to hang up.
+   */
+  replaceLeg(leg: 'caller' | 'far', d: Srf.Dialog): Srf.Dialog | undefined {
+    const old = leg === 'caller' ? this.uas : this.uac;
+    old?.removeAllListeners('destroy');
+    old?.removeAllListeners('refer');
+    if (leg === 'caller') this.callerLeg(d, null);
+    else this.farLeg(d, null);
+    return old;
+  }
+
+  /** Hangs up a dialog the call no longer holds (a replaced transferor leg), bounded. */
+  hangupDialog(d: Srf.Dialog | undefined): void { this.hangupLeg(d); }
+
+  onEnding(fn: () => void): () => void {
+    this.endHooks.add(fn);
+    return () => this.endHooks.delete(fn);
+  }
+
+  /** Re-arms the paid boundary (a reservation joined the payers). */
+  rescheduleBoundary(): void { this.boundary.schedule(); }
 
   /**
    * Answers the caller (200 with `localSdp`) and watches its leg. With session timers on, the 200
@@ -297,6 +357,7 @@ export class CallSession {
     const now = this.deps.clock.now();
     const endAt = at === undefined ? now : Math.min(now, Math.max(at, this.answerAt ?? at));
     this.to('ending');
+    for (const fn of this.endHooks) fn();
     this.hangupLeg(this.uas);
     this.hangupLeg(this.uac);
     void this.releaseMedia().then(() => this.finish(200, {}, endAt));
@@ -339,6 +400,19 @@ export class CallSession {
         this.finished();
       });
     return this.finishing;
+  }
+
+  /** Transfers with each leg's connected seconds: answer → first transfer → ... → end. */
+  private transferLegs(endAt: number): CdrTransfer[] {
+    let from = this.answerAt;
+    const connected = this.transfers.filter((t) => t.outcome === 'connected');
+    return this.transfers.map((t) => {
+      if (t.outcome !== 'connected' || from === null) return t;
+      const next = connected[connected.indexOf(t) + 1]?.at ?? endAt;
+      const out = { ...t, transferorSeconds: Math.ceil(Math.max(0, t.at - from) / 1000), targetSeconds: Math.ceil(Math.max(0, next - t.at) / 1000) };
+      from = t.at;
+      return out;
+    });
   }
 
   private async settleAndRecord(sipStatus: number, extra: Partial<CdrInput>, endAt: number): Promise<void> {
@@ -387,6 +461,7 @@ export class CallSession {
       recordingPath: this.recordingPath,
       media: this.media,
       mediaNote: this.mediaNote,
+      transfers: this.transferLegs(endAt),
       ...flowExtra,
       ...extra,
     });

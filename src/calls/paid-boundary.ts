@@ -36,9 +36,10 @@ export class PaidBoundary {
   /** Arms the cut-off at the first boundary of the paying reservations (none: unlimited). */
   schedule(): void {
     const c = this.call;
-    const limits = c.payers().map((r) => r.maxBilled).filter((x): x is number => x !== null);
-    if (!limits.length || c.answerAt === null || c.phase !== 'answered') return;
-    const cutAt = c.answerAt + Math.min(...limits) * 1000 - CUTOFF_MARGIN_MS;
+    // Each payer's own answer: a leg added by a transfer started paying later than the call.
+    const ends = c.payers().filter((r) => r.maxBilled !== null).map((r) => (r.answeredAt ?? c.answerAt!) + r.maxBilled! * 1000);
+    if (!ends.length || c.answerAt === null || c.phase !== 'answered') return;
+    const cutAt = Math.min(...ends) - CUTOFF_MARGIN_MS;
     const warnAt = cutAt - c.spec.warningSeconds * 1000;
     const now = c.deps.clock.now();
     c.cancelTimer(this.cutTimer);
