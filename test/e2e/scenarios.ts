@@ -248,6 +248,8 @@ export interface TrunkOptions {
    * else sipp would see a new call) must offer Session-Expires equal to it, or the scenario fails.
    */
   reject422MinSe?: number;
+  /** Answered, then a re-INVITE must come (the media moved by a transfer) and is answered; then the BYE. */
+  reinvite?: boolean;
 }
 
 /** A carrier gateway (UAS). */
@@ -371,7 +373,11 @@ ${SDP}
   </send>
   <recv request="ACK"/>
 ${streamAudio()}`;
-  if (o.sessionTimer) {
+  if (o.reinvite) {
+    body += `  <recv request="INVITE"/>
+${ANSWER_REINVITE}  <recv request="BYE"/>
+${OK_TO_REQUEST}`;
+  } else if (o.sessionTimer) {
     body += awaitRemoteBye(o.sessionTimer.refresh, 120_000, 'trunkwait');
   } else if ((o.hangup ?? 'wait') === 'wait') {
     body += `  <recv request="BYE"/>
@@ -394,7 +400,7 @@ Content-Length: 0
   <recv response="200"/>
 `;
   }
-  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
+  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.reinvite ? '-reinvite' : ''}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
 }
 
 /** An injection file for seat scenarios: one line per call (SEQUENTIAL). */
@@ -458,4 +464,83 @@ ${SEAT_BYE}  <recv response="200" next="done"/>
 ${ACK_NON2XX(2)}
   <label id="done"/>
 `);
+}
+
+export interface SeatTransferOptions {
+  /** Talk time before the REFER. */
+  holdMs: number;
+  /** What the transferor must be told in the final NOTIFY: 200 (then dialgate's BYE), or a refusal. */
+  expectNotify: 200 | { status: number; reason: string };
+  /** A refused transfer: the seat talks on this long, then hangs up. */
+  resumeMs?: number;
+}
+
+/** 200 OK to an in-dialog NOTIFY (RFC 3515 §2.4.4: the transferor accepts each one). */
+const OK_TO_NOTIFY = OK_TO_REQUEST;
+
+/**
+ * A seat (desktop softphone) that places a call (fields user;password;callee;caller id), then
+ * blind-transfers it with REFER (Refer-To: sip:[refer_to]@dialgate, sipp -key refer_to) and reads
+ * the NOTIFYs: 100 Trying, then the final sipfrag. test/sipp/seat-blind-transfer.xml is the same
+ * flow as a standalone file for a manual run.
+ */
+export function seatTransfer(o: SeatTransferOptions): string {
+  const to = '[field2]';
+  const final = o.expectNotify === 200
+    ? '<ereg regexp="^SIP/2.0 200 OK" search_in="body" check_it="true" assign_to="8"/>'
+    : `<ereg regexp="^SIP/2.0 ${o.expectNotify.status} " search_in="body" check_it="true" assign_to="8"/><ereg regexp="Reason: SIP ;cause=${o.expectNotify.status} ;text=&quot;${o.expectNotify.reason}&quot;" search_in="body" check_it="true" assign_to="9"/>`;
+  let body = `${invite(false, 1, to)}
+  <recv response="100" optional="true"/>
+  <recv response="407" auth="true"/>
+${ACK_NON2XX(1)}
+${invite(true, 2, to)}
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"><action><ereg regexp=".*" search_in="hdr" header="To:" assign_to="5"/></action></recv>
+${SEAT_ACK_2XX}${streamAudio()}  <pause milliseconds="${o.holdMs}"/>
+  <send retrans="500">
+    <![CDATA[
+REFER [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: [$5]
+Call-ID: [call_id]
+CSeq: 3 REFER
+Contact: <sip:[field3]@[local_ip]:[local_port]>
+Refer-To: <sip:[refer_to]@[remote_ip]:[remote_port]>
+Referred-By: <sip:[field3]@[remote_ip]>
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="202"/>
+  <recv request="NOTIFY"><action><ereg regexp="^SIP/2.0 100 Trying" search_in="body" check_it="true" assign_to="7"/></action></recv>
+${OK_TO_NOTIFY}  <recv request="NOTIFY"><action>${final}<ereg regexp="terminated" search_in="hdr" header="Subscription-State:" check_it="true" assign_to="6"/></action></recv>
+${OK_TO_NOTIFY}  <nop><action><log message="NOTIFY [$7] / [$8]${o.expectNotify === 200 ? '' : ' [$9]'} [$6]"/></action></nop>
+`;
+  if (o.expectNotify === 200) {
+    body += `  <recv request="BYE"/>
+${OK_TO_REQUEST}`;
+  } else {
+    body += `  <pause milliseconds="${o.resumeMs ?? 500}"/>
+  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: [$5]
+Call-ID: [call_id]
+CSeq: 4 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+`;
+  }
+  return write(`seat-transfer-${o.expectNotify === 200 ? 200 : o.expectNotify.status}`, body);
 }
