@@ -519,12 +519,16 @@ Content-Length: 0
   <recv response="202"/>
   <recv request="NOTIFY"><action><ereg regexp="^SIP/2.0 100 Trying" search_in="body" check_it="true" assign_to="7"/></action></recv>
 ${OK_TO_NOTIFY}  <recv request="NOTIFY"><action>${final}<ereg regexp="terminated" search_in="hdr" header="Subscription-State:" check_it="true" assign_to="6"/></action></recv>
-${OK_TO_NOTIFY}  <nop><action><log message="NOTIFY [$7] / [$8]${o.expectNotify === 200 ? '' : ' [$9]'} [$6]"/></action></nop>
-`;
+${OK_TO_NOTIFY}`;
+  // sipp refuses variables never used: they are logged. Not in a <nop> before the BYE's <recv>: a
+  // BYE arriving while the next element is a nop counts as unexpected.
+  const log = `<action><log message="NOTIFY [$7] / [$8]${o.expectNotify === 200 ? '' : ' [$9]'} [$6]"/></action>`;
   if (o.expectNotify === 200) {
-    body += `  <recv request="BYE"/>
+    body += `  <recv request="BYE">${log}</recv>
 ${OK_TO_REQUEST}`;
   } else {
+    body += `  <nop>${log}</nop>
+`;
     body += `  <pause milliseconds="${o.resumeMs ?? 500}"/>
   <send retrans="500">
     <![CDATA[
