@@ -145,3 +145,45 @@ for (const media of ['direct', 'anchored'] as const) {
     });
   });
 }
+
+describe('blind transfer to a number: a second carrier leg on the same account', () => {
+  let bench: Bench;
+  let ports: [number, number];
+  let peers: SippProcess[] = [];
+
+  beforeAll(async () => {
+    ports = [await freeUdpPort(), await freeUdpPort()];
+    // trunk-a takes one call: the transferred leg (a call of its own to the carrier) goes out on trunk-b.
+    bench = await startBench({ trunkPorts: ports, at: IN_WINDOW, balance: BALANCE, media: 'direct', trunkMaxConcurrent: 1 });
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(peers.map((p) => p.stop()));
+    await bench?.stop();
+  });
+
+  it('dials the number on the next trunk, re-INVITEs the first carrier leg to it, and charges both legs', async () => {
+    const first = await startTrunk(ports[0], { answer: 200, reinvite: true });
+    const second = await startTrunk(ports[1], { answer: 200, hangup: 'trunk', holdMs: 1500 });
+    peers.push(first, second);
+    const balanceBefore = (await bench.app.ledger.getAccount('telesales'))!.balance;
+    const before = readCdrs(bench).length;
+    const r = await transferCall(bench, '13812345678', '13812345679', { holdMs: 1000, expectNotify: 200 });
+    expect(r.exitCode, r.errors + r.stdout.slice(-1500)).toBe(0);
+    const cdr = await lastCdr(bench, before);
+    expect(cdr.transfers).toEqual([expect.objectContaining({
+      transferredBy: '1001', transferTo: '13812345679', outcome: 'connected', sipStatus: 200, reservation: `${cdr.callId}:xfer1`,
+    })]);
+    expect(cdr.trunks.map((t) => t.trunk)).toEqual(['trunk-a']);
+    // The call's own leg and the transferred leg, each at 0.13 yuan for its started minute.
+    expect(cdr.charges).toEqual([
+      { account: 'telesales', reservation: cdr.callId, cost: 1300 },
+      { account: 'telesales', reservation: `${cdr.callId}:xfer1`, cost: 1300 },
+    ]);
+    const acct = (await bench.app.ledger.getAccount('telesales'))!;
+    expect(acct.balance).toBe(balanceBefore - 2600);
+    expect(acct.reserved).toBe(0);
+    expect((await first.stop()).successful).toBe(1);
+    expect((await second.stop()).successful).toBe(1);
+    peers = [];
+  });
+});
