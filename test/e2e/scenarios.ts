@@ -548,3 +548,64 @@ Content-Length: 0
   }
   return write(`seat-transfer-${o.expectNotify === 200 ? 200 : o.expectNotify.status}`, body);
 }
+
+/**
+ * A seat answering a call (a 400 call rung to it), then blind-transferring it with REFER
+ * (Refer-To: sip:[refer_to]@dialgate): the seat is the UAS of the dialog, so its REFER's From is
+ * the INVITE's To (with its tag) and its To the INVITE's From.
+ */
+export function seatAnswerAndTransfer(o: { holdMs: number; seat: string }): string {
+  return write('seat-answer-transfer', `
+  <recv request="INVITE" rrs="true"><action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="1"/><ereg regexp=".*" search_in="hdr" header="To:" assign_to="2"/></action></recv>
+  <send>
+    <![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:${o.seat}@[local_ip]:[local_port]>
+Content-Length: 0
+
+    ]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:${o.seat}@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+    ]]>
+  </send>
+  <recv request="ACK"/>
+${streamAudio()}  <pause milliseconds="${o.holdMs}"/>
+  <send retrans="500">
+    <![CDATA[
+REFER [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: [$2];tag=[pid]SIPpTag01[call_number]
+To: [$1]
+Call-ID: [call_id]
+CSeq: 1 REFER
+Contact: <sip:${o.seat}@[local_ip]:[local_port]>
+Refer-To: <sip:[refer_to]@[remote_ip]:[remote_port]>
+Referred-By: <sip:${o.seat}@[remote_ip]>
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="202"/>
+  <recv request="NOTIFY"><action><ereg regexp="^SIP/2.0 100 Trying" search_in="body" check_it="true" assign_to="7"/></action></recv>
+${OK_TO_REQUEST}  <recv request="NOTIFY"><action><ereg regexp="^SIP/2.0 200 OK" search_in="body" check_it="true" assign_to="8"/></action></recv>
+${OK_TO_REQUEST}  <recv request="BYE"><action><log message="NOTIFY [$7] / [$8]"/></action></recv>
+${OK_TO_REQUEST}`);
+}

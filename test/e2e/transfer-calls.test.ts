@@ -6,7 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { freeUdpPort, runSipp, startSipp, type SippProcess } from '../bench/sipp.js';
-import { injection, seatRegister, seatTransfer, trunkUas, type SeatTransferOptions } from './scenarios.js';
+import { injection, seatAnswerAndTransfer, seatRegister, seatTransfer, trunkUas, type SeatTransferOptions } from './scenarios.js';
+import { carrierCalls, PACKAGE_ACCOUNT, startInboundBench, startSeat, type InboundBench } from './inbound-harness.js';
 import { readCdrs, SEATS, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import type { Cdr } from '../../src/cdr/model.js';
 
@@ -184,6 +185,53 @@ describe('blind transfer to a number: a second carrier leg on the same account',
     expect(acct.reserved).toBe(0);
     expect((await first.stop()).successful).toBe(1);
     expect((await second.stop()).successful).toBe(1);
+    peers = [];
+  });
+});
+
+const PLANS = `plans400:
+  - number: "4008050515"
+    owner: telesales
+    account: ${PACKAGE_ACCOUNT}
+    package: { total: "6000", months: 12, ratePerMinute: "0.25", startDate: "2026-01-01" }
+    group: desk
+    groups:
+      - { id: desk, members: [{ seat: "1001" }] }
+`;
+
+describe('blind transfer of a 400 call by the seat that answered it', () => {
+  let bench: InboundBench;
+  let peers: SippProcess[] = [];
+
+  beforeAll(async () => {
+    bench = await startInboundBench({ at: IN_WINDOW, balance: BALANCE, packageBalance: 10_000_000, plans400: PLANS });
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(peers.map((p) => p.stop()));
+    await bench?.stop();
+  });
+
+  it('moves the caller from seat 1001 to seat 1002; the package pays one continuous leg', async () => {
+    const seat1001 = await startSipp({
+      scenario: seatAnswerAndTransfer({ holdMs: 1000, seat: '1001' }), localPort: bench.seatPorts['1001']!, timeoutMs: 60_000, vars: { refer_to: '1002' },
+    });
+    const seat1002 = await startSeat(bench, '1002', { answer: 200, hangup: 'trunk', holdMs: 1500 });
+    peers.push(seat1001, seat1002);
+    const pkgBefore = (await bench.app.ledger.getAccount(PACKAGE_ACCOUNT))!.balance;
+    const before = readCdrs(bench).length;
+    // The carrier's caller stays on the line (answering any re-INVITE) until dialgate's BYE.
+    const r = await carrierCalls(bench, { from: '13812345678', to: '4008050515', expect: 200, hangup: 'remote', refresh: 'answer' });
+    expect(r.exitCode, r.errors + r.stdout.slice(-1500)).toBe(0);
+    const cdr = await lastCdr(bench, before);
+    expect(cdr.direction).toBe('inbound');
+    expect(cdr.transfers).toEqual([expect.objectContaining({ transferredBy: '1001', transferTo: '1002', outcome: 'connected', sipStatus: 200 })]);
+    const t = cdr.transfers[0]!;
+    expect(t.transferorSeconds).toBeGreaterThanOrEqual(1);
+    expect(t.targetSeconds).toBeGreaterThanOrEqual(2);
+    expect(cdr.charges).toEqual([{ account: PACKAGE_ACCOUNT, reservation: cdr.callId, cost: 2500 }]); // 0.25 yuan, one started minute
+    expect((await bench.app.ledger.getAccount(PACKAGE_ACCOUNT))!.balance).toBe(pkgBefore - 2500);
+    expect((await seat1001.stop()).successful, 'seat 1001 got 202, NOTIFY 100 and 200, then BYE').toBe(1);
+    expect((await seat1002.stop()).successful).toBe(1);
     peers = [];
   });
 });
