@@ -26,10 +26,10 @@ async function registerSeat(bench: Bench, seat: keyof typeof SEATS): Promise<num
   return port;
 }
 
-/** Seat 1001 calls `callee` and refers the call to `referTo`. */
-function transferCall(bench: Bench, callee: string, referTo: string, o: SeatTransferOptions) {
+/** Seat 1001 calls `callee` and refers the call to `referTo` (generated scenario, or the desktop softphone's file). */
+function transferCall(bench: Bench, callee: string, referTo: string, o: SeatTransferOptions | 'softphone') {
   return runSipp({
-    scenario: seatTransfer(o), target: bench.sipTarget, calls: 1, timeoutMs: 30_000, vars: { refer_to: referTo },
+    scenario: o === 'softphone' ? 'seat-blind-transfer' : seatTransfer(o), target: bench.sipTarget, calls: 1, timeoutMs: 30_000, vars: { refer_to: referTo },
     ...(process.env.SIPP_TRACE ? { extraArgs: ['-trace_msg', '-message_file', process.env.SIPP_TRACE] } : {}),
     injectionFile: injection([['1001', SEATS['1001'], callee, '1001']]),
     auth: { username: '1001', password: SEATS['1001'], uri: `${callee}@${bench.sipTarget}` },
@@ -168,7 +168,8 @@ describe('blind transfer to a number: a second carrier leg on the same account',
     peers.push(first, second);
     const balanceBefore = (await bench.app.ledger.getAccount('telesales'))!.balance;
     const before = readCdrs(bench).length;
-    const r = await transferCall(bench, '13812345678', '13812345679', { holdMs: 1000, expectNotify: 200 });
+    // The desktop softphone's scenario (test/sipp/seat-blind-transfer.xml), as a user would run it.
+    const r = await transferCall(bench, '13812345678', '13812345679', 'softphone');
     expect(r.exitCode, r.errors + r.stdout.slice(-1500)).toBe(0);
     const cdr = await lastCdr(bench, before);
     expect(cdr.transfers).toEqual([expect.objectContaining({
