@@ -473,6 +473,8 @@ export interface SeatTransferOptions {
   expectNotify: 200 | { status: number; reason: string };
   /** A refused transfer: the seat talks on this long, then hangs up. */
   resumeMs?: number;
+  /** The phone hangs up right after NOTIFY 100 (many do): the transfer must go on without it. */
+  hangUpAfterTrying?: boolean;
 }
 
 /** 200 OK to an in-dialog NOTIFY (RFC 3515 §2.4.4: the transferor accepts each one). */
@@ -518,7 +520,24 @@ Content-Length: 0
   </send>
   <recv response="202"/>
   <recv request="NOTIFY"><action><ereg regexp="^SIP/2.0 100 Trying" search_in="body" check_it="true" assign_to="7"/></action></recv>
-${OK_TO_NOTIFY}  <recv request="NOTIFY"><action>${final}<ereg regexp="terminated" search_in="hdr" header="Subscription-State:" check_it="true" assign_to="6"/></action></recv>
+${OK_TO_NOTIFY}`;
+  const bye = (cseq: number) => `  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: [$5]
+Call-ID: [call_id]
+CSeq: ${cseq} BYE
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"><action><log message="NOTIFY [$7]"/></action></recv>
+`;
+  if (o.hangUpAfterTrying) return write('seat-transfer-and-leave', body + bye(4));
+  body += `  <recv request="NOTIFY"><action>${final}<ereg regexp="terminated" search_in="hdr" header="Subscription-State:" check_it="true" assign_to="6"/></action></recv>
 ${OK_TO_NOTIFY}`;
   // sipp refuses variables never used: they are logged. Not in a <nop> before the BYE's <recv>: a
   // BYE arriving while the next element is a nop counts as unexpected.

@@ -106,6 +106,21 @@ for (const media of ['direct', 'anchored'] as const) {
       expect(s2.successful, s2.errors).toBe(1);
     });
 
+    it.runIf(media === 'direct')('goes on when the transferor hangs up right after NOTIFY 100, as many phones do', async () => {
+      const trunk = await startTrunk(ports[0], { answer: 200, reinvite: true });
+      const seat1002 = await startSipp({ scenario: trunkUas({ answer: 200, hangup: 'trunk', holdMs: 1500 }), localPort: port1002, timeoutMs: 60_000 });
+      peers.push(trunk, seat1002);
+      const before = readCdrs(bench).length;
+      const r = await transferCall(bench, '13812345678', '1002', { holdMs: 500, expectNotify: 200, hangUpAfterTrying: true });
+      expect(r.exitCode, r.errors + r.stdout.slice(-1500)).toBe(0);
+      const cdr = await lastCdr(bench, before);
+      expect(cdr.transfers).toEqual([expect.objectContaining({ transferTo: '1002', outcome: 'connected' })]);
+      // The carrier talked to 1002 until 1002 hung up, not until 1001 left.
+      expect(cdr.endAt - cdr.transfers[0]!.at).toBeGreaterThanOrEqual(1400);
+      expect((await trunk.stop()).successful).toBe(1);
+      expect((await seat1002.stop()).successful).toBe(1);
+    });
+
     it('refuses a transfer to a number once the dialing window has closed: NOTIFY 403 with the Reason, the call stays up', async () => {
       bench.clock.set(Date.parse(WINDOW_CLOSING));
       const trunk = await startTrunk(ports[0], { answer: 200 });
