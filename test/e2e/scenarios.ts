@@ -475,6 +475,8 @@ export interface SeatTransferOptions {
   resumeMs?: number;
   /** The phone hangs up right after NOTIFY 100 (many do): the transfer must go on without it. */
   hangUpAfterTrying?: boolean;
+  /** Attended transfer: Refer-To carries Replaces; the REFER must be answered with this status (and the call go on). */
+  replacesExpect?: number;
 }
 
 /** 200 OK to an in-dialog NOTIFY (RFC 3515 §2.4.4: the transferor accepts each one). */
@@ -511,16 +513,33 @@ To: [$5]
 Call-ID: [call_id]
 CSeq: 3 REFER
 Contact: <sip:[field3]@[local_ip]:[local_port]>
-Refer-To: <sip:[refer_to]@[remote_ip]:[remote_port]>
+Refer-To: <sip:[refer_to]@[remote_ip]:[remote_port]${o.replacesExpect ? '?Replaces=consult-1%40seat%3Bto-tag%3Da%3Bfrom-tag%3Db' : ''}>
 Referred-By: <sip:[field3]@[remote_ip]>
 Max-Forwards: 70
 Content-Length: 0
 
     ]]>
   </send>
-  <recv response="202"/>
+${o.replacesExpect ? `  <recv response="${o.replacesExpect}"/>
+  <pause milliseconds="300"/>
+  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: [$5]
+Call-ID: [call_id]
+CSeq: 4 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+` : ''}  <recv response="202"/>
   <recv request="NOTIFY"><action><ereg regexp="^SIP/2.0 100 Trying" search_in="body" check_it="true" assign_to="7"/></action></recv>
 ${OK_TO_NOTIFY}`;
+  if (o.replacesExpect) return write(`seat-transfer-replaces-${o.replacesExpect}`, body.slice(0, body.indexOf('  <recv response="202"/>')));
   const bye = (cseq: number) => `  <send retrans="500">
     <![CDATA[
 BYE [next_url] SIP/2.0

@@ -121,6 +121,18 @@ for (const media of ['direct', 'anchored'] as const) {
       expect((await seat1002.stop()).successful).toBe(1);
     });
 
+    it.runIf(media === 'direct')('answers an attended transfer (Refer-To with Replaces) 501, and the call goes on', async () => {
+      const trunk = await startTrunk(ports[0], { answer: 200 });
+      peers.push(trunk);
+      const before = readCdrs(bench).length;
+      const r = await transferCall(bench, '13812345678', '1002', { holdMs: 300, expectNotify: 200, replacesExpect: 501 });
+      expect(r.exitCode, r.errors + r.stdout.slice(-1500)).toBe(0);
+      const cdr = await lastCdr(bench, before);
+      expect(cdr.transfers).toEqual([]);
+      expect(cdr.hangupBy).toBe('caller');
+      expect((await trunk.stop()).successful).toBe(1);
+    });
+
     it('refuses a transfer to a number once the dialing window has closed: NOTIFY 403 with the Reason, the call stays up', async () => {
       bench.clock.set(Date.parse(WINDOW_CLOSING));
       const trunk = await startTrunk(ports[0], { answer: 200 });
