@@ -30,6 +30,8 @@ export interface BoundaryHost {
 
 export class PaidBoundary {
   private cutTimer: Timer | null = null;
+  /** One pending extension at a time, also when a transfer re-arms the boundary. */
+  private extendTimer: Timer | null = null;
 
   constructor(private readonly call: BoundaryHost) {}
 
@@ -44,7 +46,8 @@ export class PaidBoundary {
     const now = c.deps.clock.now();
     c.cancelTimer(this.cutTimer);
     this.cutTimer = c.after(cutAt - now, () => c.end('cutoff', 'balance-exhausted'));
-    c.after(warnAt - EXTEND_LEAD_MS - now, () => void this.tryExtend(cutAt, warnAt));
+    c.cancelTimer(this.extendTimer);
+    this.extendTimer = c.after(warnAt - EXTEND_LEAD_MS - now, () => void this.tryExtend(cutAt, warnAt));
   }
 
   private async tryExtend(cutAt: number, warnAt: number): Promise<void> {
