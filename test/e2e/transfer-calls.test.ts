@@ -121,6 +121,22 @@ for (const media of ['direct', 'anchored'] as const) {
       expect((await seat1002.stop()).successful).toBe(1);
     });
 
+    it.runIf(media === 'direct')('cancels the ringing target when the remaining party hangs up during the transfer', async () => {
+      const trunk = await startTrunk(ports[0], { answer: 200, hangup: 'trunk', holdMs: 1500 });
+      const seat1002 = await startSipp({ scenario: trunkUas({ answer: 'cancel' }), localPort: port1002, timeoutMs: 60_000 });
+      peers.push(trunk, seat1002);
+      const before = readCdrs(bench).length;
+      const r = await transferCall(bench, '13812345678', '1002', { holdMs: 300, expectNotify: 200, hangUpAfterTrying: true });
+      expect(r.exitCode, r.errors + r.stdout.slice(-1500)).toBe(0);
+      const cdr = await lastCdr(bench, before);
+      expect(cdr.hangupBy).toBe('callee');
+      expect(cdr.transfers).toEqual([expect.objectContaining({ transferTo: '1002', outcome: 'cancelled', transferorSeconds: null })]);
+      expect(cdr.charges).toHaveLength(1);
+      // 1002 was rung and then CANCELled (its scenario: CANCEL → 200, 487, ACK).
+      expect((await seat1002.stop()).successful).toBe(1);
+      expect((await trunk.stop()).successful).toBe(1);
+    });
+
     it.runIf(media === 'direct')('answers an attended transfer (Refer-To with Replaces) 501, and the call goes on', async () => {
       const trunk = await startTrunk(ports[0], { answer: 200 });
       peers.push(trunk);
