@@ -104,10 +104,10 @@ export class BlindTransfers {
       log.error({ err }, 'transfer attempt failed');
       r = { status: 500, outcome: 'failed-500' };
     }
-    const transferorGone = s.endTransfer();
     record.outcome = r.outcome;
     record.sipStatus = r.status;
     if (r.reservation) record.reservation = r.reservation;
+    const transferorGone = s.endTransfer();
     log.info({ status: r.status, outcome: r.outcome }, 'blind transfer done');
     if (r.old) {
       if (!transferorGone) {

@@ -26,6 +26,8 @@ export type { LiveCall, SessionDeps, SessionSettings, SessionSpec } from './sess
 
 /** A BYE's transaction normally completes in milliseconds; past this the call goes on without it. */
 export const BYE_TIMEOUT_MS = 2_000;
+/** How long the CDR waits for a transfer still deciding when the call ends (a CANCEL's grace is 2 s). */
+const TRANSFER_WAIT_MS = 3_000;
 /** A slot lives this long without refresh: a crashed instance's calls stop counting. */
 export const SLOT_TTL_MS = 4 * 60 * 60 * 1000;
 /** A hung call (a seat gone without BYE) still ends: 4 h unless the tenant says otherwise. */
@@ -53,7 +55,9 @@ export class CallSession {
   /** Blind transfers (issue 13), in order; a connected one's seconds are filled in at the end. */
   readonly transfers: CdrTransfer[] = [];
   /** The leg whose REFER is being carried out: its BYE meanwhile does not end the call. */
-  private transferring: { leg: 'caller' | 'far'; legGone: boolean } | null = null;
+  private transferring: { leg: 'caller' | 'far'; legGone: boolean; over: () => void } | null = null;
+  /** Resolves when the transfer in progress is decided: the CDR waits for its outcome. */
+  private transferOver: Promise<void> | null = null;
   /** Told when the answered call starts ending (a transfer in progress stops its INVITE). */
   private readonly endHooks = new Set<() => void>();
   /** Session timers drachtio-server runs on each leg (null: none negotiated). */
@@ -142,13 +146,16 @@ export class CallSession {
   /** A transfer of `leg` starts; false when one is already running (the REFER gets 491). */
   beginTransfer(leg: 'caller' | 'far'): boolean {
     if (this.transferring || this.phase !== 'answered') return false;
-    this.transferring = { leg, legGone: false };
+    let over!: () => void;
+    this.transferOver = new Promise((resolve) => { over = resolve; });
+    this.transferring = { leg, legGone: false, over };
     return true;
   }
 
   /** The transfer is over; true when the transferor hung up meanwhile. */
   endTransfer(): boolean {
     const gone = this.transferring?.legGone ?? false;
+    this.transferring?.over();
     this.transferring = null;
     return gone;
   }
@@ -407,6 +414,7 @@ export class CallSession {
     let from = this.answerAt;
     const connected = this.transfers.filter((t) => t.outcome === 'connected');
     return this.transfers.map((t) => {
+      if (t.outcome === 'pending') return { ...t, outcome: 'cancelled' };
       if (t.outcome !== 'connected' || from === null) return t;
       const next = connected[connected.indexOf(t) + 1]?.at ?? endAt;
       const out = { ...t, transferorSeconds: Math.ceil(Math.max(0, t.at - from) / 1000), targetSeconds: Math.ceil(Math.max(0, next - t.at) / 1000) };
@@ -421,6 +429,13 @@ export class CallSession {
     deps.live.delete(spec.callId);
     for (const t of this.timers) deps.clock.clearTimeout(t);
     this.timers.clear();
+    // A transfer still deciding (its target's INVITE being CANCELled) is waited for, briefly: its
+    // outcome and its leg's reservation belong in this CDR.
+    if (this.transferring && this.transferOver) {
+      let t: Timer | undefined;
+      await Promise.race([this.transferOver, new Promise<void>((resolve) => { t = deps.clock.setTimeout(resolve, TRANSFER_WAIT_MS); })]);
+      if (t) deps.clock.clearTimeout(t);
+    }
     // Whatever path got here, no FreeSWITCH endpoint outlives the call (each release is bounded).
     await this.releaseMedia();
     const settled: Settled[] = [];
