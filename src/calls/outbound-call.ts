@@ -19,7 +19,8 @@ import { Reservation, type Settled } from './reservation.js';
 import { normalizeNumber } from '../numbers/normalize.js';
 import { DEFAULT_TIME_ZONE } from '../time/schedule.js';
 import { answerTimer, offerHeaders } from './session-timer.js';
-import { DialFailure, TrunkDialer, type TrunkTarget } from './trunk-dialer.js';
+import { DialFailure, TrunkDialer, trunkTargets } from './trunk-dialer.js';
+import { BlindTransfers } from './blind-transfer.js';
 
 export type { LiveCall } from './call-session.js';
 
@@ -176,6 +177,7 @@ class OutboundFlow {
   private deny: Deny | null = null;
   /** The seat leg is a browser's (its offer, or SIP over WebSocket): always anchored. */
   private readonly webrtc: WebRtcSignal;
+  private readonly transfers: BlindTransfers | null;
 
   constructor(
     private readonly deps: OutboundDeps,
@@ -206,7 +208,12 @@ class OutboundFlow {
       cdrBase: () => cdrBase(call, cfg, this.deny ?? decision, inviteAt, deps.clock.now()),
       onStop: () => this.dialer.cancel(),
       afterSettle: (endAt, settled) => this.countSpend(endAt, settled),
+      // Issue 13: the seat may transfer the callee to another seat or a number.
+      ...(deps.registrar ? { onRefer: (leg, req, res) => this.transfers!.onRefer(leg, req, res) } : {}),
     }, log);
+    this.transfers = deps.registrar ? new BlindTransfers(this.s, {
+      registrar: deps.registrar, cfg, tenant, seatOn: { caller: call.seatId, far: null }, presented: decision.callee.national,
+    }) : null;
     this.s.watchCancel(cancelledEarly);
   }
 
@@ -267,16 +274,6 @@ class OutboundFlow {
     await this.s.finish(deny.sipStatus);
   }
 
-  private targets(): TrunkTarget[] {
-    return this.decision.trunks.map((t) => {
-      const trunk = this.cfg.trunks.get(t.trunkId)!;
-      return {
-        trunkId: t.trunkId, requestUri: t.requestUri, callerId: t.callerId, timeoutSeconds: trunk.timeoutSeconds,
-        ...(trunk.username && trunk.password ? { auth: { username: trunk.username, password: trunk.password } } : {}),
-      };
-    });
-  }
-
   /**
    * Media endpoints when the route (or `recording: required`, or a WebRTC seat) wants them; the
    * offer to send. A WebRTC caller's endpoint is made at the answer, together with the caller's
@@ -326,7 +323,7 @@ class OutboundFlow {
     let dialled;
     try {
       dialled = await this.dialer.dial({
-        targets: this.targets(),
+        targets: trunkTargets(this.decision, this.cfg),
         localSdp: offer,
         fromHost: deps.settings.sipDomain,
         ...(sessionTimersOf(deps, this.cfg) ? { headers: offerHeaders(sessionTimersOf(deps, this.cfg)!) } : {}),

@@ -10,6 +10,7 @@ import type { Clock } from './clock.js';
 import type { Settled } from './reservation.js';
 import type { SessionTimerSettings } from './session-timer.js';
 import type { FraudCounters, SpendCapCrossed } from '../fraud/counters.js';
+import type { RegistrarStore } from '../registrar/store.js';
 
 export interface SessionSettings {
   /** Seconds of talk time reserved per extension; small chunks share one balance fairly. */
@@ -35,6 +36,8 @@ export interface SessionDeps extends RecordDeps {
   settings: SessionSettings;
   /** Calls in progress on this instance, for status and graceful shutdown. */
   live: Map<string, LiveCall>;
+  /** Seats' registrations: where a transfer to a seat rings (absent: REFER is answered 501). */
+  registrar?: RegistrarStore;
   /** Toll-fraud counters (issue 16); absent: tenant caps are not applied. */
   fraud?: FraudCounters;
   /** A tenant's spend cap was crossed by a settlement (once per crossing, across instances). */
@@ -85,6 +88,8 @@ export interface SessionSpec {
   cdrBase(): CdrInput;
   /** Stops what runs before the answer (dialler, member legs, prompts); the flow then abandons. */
   onStop(by: HangupBy, cause: string): void;
+  /** An answered call's leg sent REFER (blind transfer, issue 13); absent: answered 501. */
+  onRefer?(leg: 'caller' | 'far', req: Srf.SrfRequest, res: Srf.SrfResponse): void;
   /** After every reservation is settled, before the CDR: flow money and state (missed calls). */
   afterSettle?(endAt: number, settled: Settled[]): Promise<Partial<CdrInput>>;
 }

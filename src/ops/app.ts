@@ -216,7 +216,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       ...opts.outbound,
     },
   };
-  const outbound = new OutboundCallHandler({ ...calls, log: log.child({ component: 'outbound' }) });
+  const outbound = new OutboundCallHandler({ ...calls, registrar: registrations, log: log.child({ component: 'outbound' }) });
   // Inbound 400 calls (issue 6): carriers' INVITEs to configured numbers, routed to seats and numbers.
   const inbound = new InboundCallHandler({
     ...calls, registrar: registrations, state: new InboundState(redis), log: log.child({ component: 'inbound' }),
@@ -290,7 +290,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     await outbound.handle(req, res, a.seat, cfg);
   }));
   routes.options((req: Srf.SrfRequest, res: Srf.SrfResponse) => {
-    if (admitted(req, res)) res.send(200, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER' } });
+    if (admitted(req, res)) res.send(200, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, REFER' } });
   });
   // drachtio-server binds each dialog to the connection that created it (client-controller.cpp
   // findClientForDialog): once that connection is gone, nothing inside our calls (BYE, re-INVITE,

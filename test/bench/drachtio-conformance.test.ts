@@ -131,6 +131,36 @@ describe('SIP behaviour', () => {
     expect(header(byeMsg, 'from')).toBe(header(res, 'to'));
   });
 
+  it('relays an in-dialog REFER to the app with its dialog, and sends the app\'s NOTIFY from the dialog state (issue 13)', async () => {
+    // drachtio-server (sip-dialog-controller.cpp processRequestInsideDialog, client-controller.cpp
+    // route_request_inside_dialog): a REFER inside an INVITE dialog goes to the app owning the
+    // dialog like INFO does; the app's NOTIFY is built from the dialog (doSendRequestInsideDialog):
+    // next CSeq, From/To with the tags, no Contact added (only INVITE, SUBSCRIBE and REFER get one),
+    // and a NOTIFY with Subscription-State terminated does not end an INVITE dialog.
+    const from = dr.frames.length;
+    const r = await caller('call-send-refer', 'refer');
+    expect(r.exitCode, r.stdout + r.errors).toBe(0);
+    await sleep(100);
+    const frames = dr.frames.slice(from);
+    const refer = frames.find((f) => f.dir === 'SERVER ==> APP' && sipOf(f).startsWith('REFER '));
+    expect(refer).toBeDefined();
+    const ok = frames.find((f) => f.dir === 'SERVER ==> APP' && /\|response\|/.test(f.payload) && sipOf(f).startsWith('SIP/2.0 200'));
+    const dialogId = fields(ok!)[11]; // uuid|response|msgId|OK|meta(6)|txn|dialog
+    expect(dialogId).toBeTruthy();
+    expect(fields(refer!)[9]).toBe(dialogId); // uuid|sip|meta(6)|txn|dialog
+    const notifyFrame = frames.find((f) => f.dir === 'SERVER ==> APP' && /\|response\|/.test(f.payload) && sipOf(f).startsWith('NOTIFY '));
+    expect(notifyFrame).toBeDefined();
+    const notify = parseMessage(sipOf(notifyFrame!));
+    const answer = parseMessage(sipOf(ok!));
+    expect(notify.uri).toMatch(/^sip:1001@127\.0\.0\.1:\d+$/);
+    expect(header(notify, 'cseq')).toBe('2 NOTIFY');
+    expect(header(notify, 'from')).toBe(header(answer, 'to'));
+    expect(header(notify, 'contact')).toBeUndefined();
+    expect(header(notify, 'event')).toBe('refer');
+    // The dialog outlived the terminated subscription: the caller's BYE reached the app.
+    expect(frames.some((f) => f.dir === 'SERVER ==> APP' && sipOf(f).startsWith('BYE '))).toBe(true);
+  });
+
   it('sends 100 Trying to an INVITE before the app answers', async () => {
     const peer = await udpPeer();
     try {
