@@ -185,6 +185,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     now: () => clock.now(),
   });
   const live = new Map<string, LiveCall>();
+  let invitesInFlight = 0;
   const registrations = createRegistrarStore(redis);
 
   const srf = new Srf();
@@ -278,6 +279,16 @@ export async function startApp(opts: AppOptions): Promise<App> {
     metrics.register(res.statusCode);
   }));
   srf.invite(guard('invite', async (req, res) => {
+    // Counted from the first line: a call still authenticating is not in `live` yet, and a drain
+    // must not end the process under it.
+    invitesInFlight++;
+    try {
+      await handleInvite(req, res);
+    } finally {
+      invitesInFlight--;
+    }
+  }));
+  const handleInvite = async (req: Srf.SrfRequest, res: Srf.SrfResponse): Promise<void> => {
     if (!admitted(req, res)) return;
     // srf emits CANCEL once and only marks req.canceled inside createUAS: mark it from the start,
     // so a CANCEL during authentication is not lost (the call path checks req.canceled).
@@ -288,7 +299,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const a = await auth.authenticate(req, res, cfg);
     if (!a.ok) return;
     await outbound.handle(req, res, a.seat, cfg);
-  }));
+  };
   routes.options((req: Srf.SrfRequest, res: Srf.SrfResponse) => {
     if (admitted(req, res)) res.send(200, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, REFER' } });
   });
@@ -391,10 +402,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
   replay();
 
   let drainStarted: Promise<DrainReport> | null = null;
-  /** Waits until no call is live or the deadline passes; true when none is left. */
+  /** Waits until no call is live or being set up, or the deadline passes; true when none is left. */
   const settled = async (deadline: number): Promise<boolean> => {
-    while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    return live.size === 0;
+    while ((live.size > 0 || invitesInFlight > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return live.size === 0 && invitesInFlight === 0;
   };
   const drain = (limitMs: number): Promise<DrainReport> => {
     drainStarted ??= (async () => {

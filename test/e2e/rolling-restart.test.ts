@@ -1,4 +1,4 @@
-// Graceful drain and rolling restarts (issue 15): two `dialgate serve` processes share one
+// Graceful drain and rolling restarts (issue 15): three `dialgate serve` processes share one
 // drachtio-server (stand-in; it spreads new INVITEs over the connected apps like the real one) and
 // one Redis. Under a steady sipp load each instance in turn gets SIGTERM, drains (drachtio stops
 // sending it new calls; its live calls finish), exits, and is started again. No answered call may
@@ -28,7 +28,7 @@ const ACCT = 'telesales';
 const INITIAL = 10_000_000; // 1000 yuan
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('rolling restart of two instances under load', () => {
+describe('rolling restart of instances under load', () => {
   let dir: string;
   let redis: RedisInstance;
   let drachtio: DrachtioStandIn;
@@ -76,8 +76,12 @@ describe('rolling restart of two instances under load', () => {
   const cdrsOf = (...names: string[]): Cdr[] => names.flatMap((n) => readCdrDir(join(dir, `cdr-${n}`)));
 
   it('drops no answered call and loses no CDR while each instance in turn drains and restarts', async () => {
+    // Three instances: drachtio-server hands each new INVITE to the next app in turn, and every
+    // seat call brings two (the 407 challenge, then the authenticated one), so with two apps every
+    // authenticated INVITE would land on the same one (phones that reuse their nonce send one).
     const a = await instance('a');
     const b = await instance('b');
+    const c = await instance('c');
     const CALLS = 200;
     const load = runSipp({
       scenario: seatCall({ expect: 200, holdMs: 2000 }), target, calls: CALLS, rate: 8, timeoutMs: 60_000,
@@ -86,13 +90,17 @@ describe('rolling restart of two instances under load', () => {
     });
     const before = await ledger.getAccount(ACCT);
 
-    // Restart a, then b, while the calls keep coming (8 per second for 25 s, each held 2 s).
-    await sleep(3000);
+    // Restart a, then b, while the calls keep coming (8 per second for 25 s, each held 2 s); each
+    // instance is stopped only once it has calls of its own up (a loaded machine starts slowly).
+    const allowed = (c: ServeChild) => c.logs.filter((l) => l.msg === 'outbound call allowed').length;
+    const took = (c: ServeChild, n: number, name: string) => until(() => allowed(c) >= n, `${n} calls on ${name} (has ${allowed(c)})`, 20_000);
+    await took(a, 3, 'a');
     const aStopped = Date.now();
     await a.kill('SIGTERM');
     const aDrainMs = Date.now() - aStopped;
     const a2 = await instance('a2');
-    await sleep(2000);
+    await took(a2, 3, 'a2');
+    await took(b, 6, 'b');
     await b.kill('SIGTERM');
     const b2 = await instance('b2');
 
@@ -109,34 +117,33 @@ describe('rolling restart of two instances under load', () => {
     expect(aDrainMs).toBeLessThan(10_000);
     // Every instance took calls: the restarts really happened under load.
     await sleep(1500);
-    const cdrs = cdrsOf('a', 'b', 'a2', 'b2');
-    for (const n of ['a', 'b', 'a2', 'b2']) expect(readCdrDir(join(dir, `cdr-${n}`)).length, `instance ${n}`).toBeGreaterThan(0);
+    const cdrs = cdrsOf('a', 'b', 'c', 'a2', 'b2');
+    for (const n of ['a', 'b', 'a2']) expect(readCdrDir(join(dir, `cdr-${n}`)).length, `instance ${n}`).toBeGreaterThan(0);
     // One CDR per call, all answered, and the money moved by exactly their costs.
     expect(new Set(cdrs.map((c) => c.callId)).size).toBe(CALLS);
     expect(cdrs).toHaveLength(CALLS);
     expect(cdrs.every((c) => c.answerAt !== undefined && c.answerAt !== null)).toBe(true);
-    console.info(`rolling restart: ${CALLS} calls, 0 failed; CDRs per instance ${['a', 'b', 'a2', 'b2'].map((n) => `${n}=${readCdrDir(join(dir, `cdr-${n}`)).length}`).join(' ')}; a drained and exited in ${aDrainMs} ms`);
+    console.info(`rolling restart: ${CALLS} calls, 0 failed; CDRs per instance ${['a', 'b', 'c', 'a2', 'b2'].map((n) => `${n}=${readCdrDir(join(dir, `cdr-${n}`)).length}`).join(' ')}; a drained and exited in ${aDrainMs} ms`);
     const after = await ledger.getAccount(ACCT);
     const cost = cdrs.reduce((s, c) => s + (c.cost ?? 0), 0);
     expect(cost).toBeGreaterThan(0);
     expect(before!.balance - after!.balance).toBe(cost);
     expect((await ledger.liveIndex(ACCT)).size).toBe(0);
-    await a2.kill('SIGTERM');
-    await b2.kill('SIGTERM');
+    await Promise.all([a2, b2, c].map((x) => x.kill('SIGTERM')));
   }, 120_000);
 
   it('`dialgate drain` ends a call still up at the limit and settles it; /health says draining meanwhile', async () => {
     const yamlPath = join(dir, 'dialgate.yaml');
     writeFileSync(yamlPath, readFileSync(yamlPath, 'utf8').replace('drain: { seconds: 20 }', 'drain: { seconds: 2 }'));
     const port = await freeTcpPort();
-    const c = await startServe(dir, { ...env, DIALGATE_CDR_DIR: join(dir, 'cdr-c'), DIALGATE_HTTP_PORT: String(port) });
+    const d = await startServe(dir, { ...env, DIALGATE_CDR_DIR: join(dir, 'cdr-drain'), DIALGATE_HTTP_PORT: String(port) });
     // The seat holds the call until we hang up (hangup: remote): only the drain can end it.
     const call = runSipp({
       scenario: seatCall({ expect: 200, hangup: 'remote', remoteByeTimeoutMs: 15_000 }), target, calls: 1, timeoutMs: 30_000,
       injectionFile: injection([['1001', SEATS['1001'], '13812349999', '1001']]),
       auth: { username: '1001', password: SEATS['1001'], uri: `13812349999@${target}` },
     });
-    await until(() => c.logs.some((l) => l.msg === 'outbound call allowed'), 'the call to start', 10_000);
+    await until(() => d.logs.some((l) => l.msg === 'outbound call allowed'), 'the call to start', 10_000);
     await sleep(500);
     const out = await cliDrain(`http://127.0.0.1:${port}`);
     expect(out.code, out.err).toBe(0);
@@ -146,12 +153,12 @@ describe('rolling restart of two instances under load', () => {
     expect(await health.json()).toMatchObject({ status: 'draining', draining: true });
     const r = await call;
     expect(r.failed, r.errors).toBe(0); // the seat got our BYE
-    const exit = await c.exited;
+    const exit = await d.exited;
     expect(exit.code).toBe(0);
-    const [cdr] = readCdrDir(join(dir, 'cdr-c'));
+    const [cdr] = readCdrDir(join(dir, 'cdr-drain'));
     expect(cdr).toMatchObject({ hangupCause: expect.stringMatching(/shutdown/) });
     expect(cdr!.cost).toBeGreaterThan(0);
-    const drained = c.logs.find((l) => l.msg === 'drained');
+    const drained = d.logs.find((l) => l.msg === 'drained');
     expect(drained).toMatchObject({ live: 1, cut: 1 });
     expect((await ledger.liveIndex(ACCT)).size).toBe(0);
   }, 60_000);
