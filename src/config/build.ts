@@ -212,6 +212,7 @@ export interface TenantYaml {
   maxSpendPerHour?: string | number;
   maxSpendPerDay?: string | number;
   maxAttemptsPerCalleePerDay?: number;
+  wrapUpSeconds?: number;
 }
 
 /** A schema-checked yuan amount (dg: money) as Money; an unreadable one was reported already. */
@@ -266,12 +267,13 @@ export function buildTenant(item: Item<TenantYaml>, ctx: BuildContext): TenantDr
     ...(yuan(y.maxSpendPerHour) !== undefined ? { maxSpendPerHour: yuan(y.maxSpendPerHour)! } : {}),
     ...(yuan(y.maxSpendPerDay) !== undefined ? { maxSpendPerDay: yuan(y.maxSpendPerDay)! } : {}),
     ...(y.maxAttemptsPerCalleePerDay !== undefined ? { maxAttemptsPerCalleePerDay: y.maxAttemptsPerCalleePerDay } : {}),
+    wrapUpSeconds: y.wrapUpSeconds ?? 0,
   };
 }
 
 // ---- seats.yaml -------------------------------------------------------------------------------
 
-export interface SeatYaml { id: string | number; name?: string; tenant: string; password?: SecretSpec; ha1?: SecretSpec; callerId?: string | number }
+export interface SeatYaml { id: string | number; name?: string; tenant: string; password?: SecretSpec; ha1?: SecretSpec; callerId?: string | number; wrapUpSeconds?: number }
 
 export async function buildSeat(item: Item<SeatYaml>, ctx: BuildContext): Promise<Seat | undefined> {
   const y = item.data;
@@ -305,6 +307,7 @@ export async function buildSeat(item: Item<SeatYaml>, ctx: BuildContext): Promis
     ha1,
     ...(ha1Sha256 ? { ha1Sha256 } : {}),
     ...(y.callerId !== undefined ? { callerId: national(y.callerId) } : {}),
+    ...(y.wrapUpSeconds !== undefined ? { wrapUpSeconds: y.wrapUpSeconds } : {}),
   };
 }
 

@@ -73,6 +73,8 @@ export interface Tenant {
   maxSpendPerHour?: Money;
   maxSpendPerDay?: Money;
   maxAttemptsPerCalleePerDay?: number;
+  /** Seconds of wrap-up after an answered call before 400 distribution rings a seat again (issue 13). */
+  wrapUpSeconds?: number;
 }
 
 /** Constant-time membership over normalised national numbers (see numbers/normalize). */
@@ -103,6 +105,8 @@ export interface Seat {
   ha1Sha256?: string;
   /** The number presented by default when the seat dials out. */
   callerId?: string;
+  /** Seconds of wrap-up after an answered call (issue 13); absent = the tenant's. */
+  wrapUpSeconds?: number;
 }
 
 export interface Trunk {
