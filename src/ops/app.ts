@@ -5,6 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import Srf from 'drachtio-srf';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
+import { AgentStore } from '../agents/agent-store.js';
 import { createAccessLog } from '../auth/access-log.js';
 import { createDigestAuth } from '../auth/digest.js';
 import { createLockout, type LockoutOptions } from '../auth/lockout.js';
@@ -203,8 +204,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
       if (c) metrics.callEnded(c);
     },
   };
+  // Issue 13: agent state shared by every instance (seats on a call, in wrap-up or away are not rung).
+  const agents = new AgentStore(redis);
   const calls = {
-    ...callRecord, srf, media, ledger, slots, clock, live, fraud: new FraudCounters(redis), onSpendCap,
+    ...callRecord, srf, media, ledger, slots, clock, live, fraud: new FraudCounters(redis), onSpendCap, agents,
     onMediaDegraded: () => metrics.mediaDegraded(),
     onAnswered: (c: AnsweredCall) => metrics.callAnswered(c),
     settings: {
