@@ -65,7 +65,7 @@ interface ServerYaml {
   timezone?: string;
   log?: { level?: ServerSettings['log']['level'] };
   http?: {
-    host?: string; port?: number; token?: SecretSpec; metricsOpen?: boolean;
+    host?: string; port?: number; token?: SecretSpec; metricsOpen?: boolean; seatTokenKey?: SecretSpec; seatTokenHours?: number;
     tokens?: { name: string; role: HttpToken['role']; tenant?: string; token: SecretSpec }[];
   };
   drachtio: { host?: string; port?: number; secret: SecretSpec };
@@ -137,6 +137,12 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
   if (y.http?.token !== undefined && token === undefined) return undefined;
   const tokens = y.http?.tokens === undefined ? undefined : await buildHttpTokens(item, y.http.tokens, token, ctx);
   if (y.http?.tokens !== undefined && tokens === undefined) return undefined;
+  const seatTokenKey = y.http?.seatTokenKey === undefined ? undefined : await secret(ctx, sub('http'), 'seatTokenKey', y.http.seatTokenKey);
+  if (y.http?.seatTokenKey !== undefined && seatTokenKey === undefined) return undefined;
+  if (seatTokenKey !== undefined && seatTokenKey.length < MIN_HTTP_TOKEN_LENGTH) {
+    ctx.issues.error(item.src.issue([...item.path, 'http', 'seatTokenKey'], `seatTokenKey is too short (${seatTokenKey.length} characters; at least ${MIN_HTTP_TOKEN_LENGTH})`, 'use a random value, e.g. `openssl rand -hex 32`'));
+    return undefined;
+  }
   const fsHost = y.freeswitch.host ?? '127.0.0.1';
   const cdrDir = y.cdr?.dir ?? 'var/cdr';
   return {
@@ -149,6 +155,8 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
       ...(token !== undefined ? { token } : {}),
       ...(tokens !== undefined ? { tokens } : {}),
       ...(y.http?.metricsOpen !== undefined ? { metricsOpen: y.http.metricsOpen } : {}),
+      ...(seatTokenKey !== undefined ? { seatTokenKey } : {}),
+      seatTokenHours: y.http?.seatTokenHours ?? 8,
     },
     drachtio: { host: y.drachtio.host ?? '127.0.0.1', port: y.drachtio.port ?? 9022, secret: drachtioSecret },
     freeswitch: {

@@ -152,6 +152,10 @@ const server: Schema = obj({
       token: secret,
     }, ['name', 'role', 'token'])),
     metricsOpen: { type: 'boolean' },
+    // Seat sessions of the web phone (issue 13, ops/phone-routes.ts): the HMAC key of seat tokens
+    // (a secret; absent = derived from the drachtio secret) and how long a token lasts.
+    seatTokenKey: secret,
+    seatTokenHours: { type: 'integer', minimum: 1, maximum: 168 },
   }),
   drachtio: obj({ host, port, secret }, ['secret']),
   freeswitch: obj({

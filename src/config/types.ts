@@ -186,7 +186,13 @@ export interface ServerSettings {
    * Ops HTTP API. `token` (secret) is a single admin token; `tokens` adds named tokens with roles
    * (ops/access.ts). None at all: the API is open. `metricsOpen`: /metrics needs no token.
    */
-  http: { host: string; port: number; token?: string; tokens?: HttpToken[]; metricsOpen?: boolean };
+  http: {
+    host: string; port: number; token?: string; tokens?: HttpToken[]; metricsOpen?: boolean;
+    /** HMAC key of the web phone's seat tokens (secret); absent: derived from the drachtio secret. */
+    seatTokenKey?: string;
+    /** Lifetime of a seat token (default 8 h: a shift). */
+    seatTokenHours?: number;
+  };
   /** drachtio-server admin connection (inbound mode); `secret` is a secret. */
   drachtio: { host: string; port: number; secret: string };
   /** FreeSWITCH event socket (`secret` is a secret) and its SIP address for fsmrf. */
