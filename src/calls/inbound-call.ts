@@ -254,10 +254,10 @@ class InboundFlow {
     const { s, deps } = this;
     const uac = won.dialog!;
     this.answered = won.member;
-    // The answering seat is on this call from now on, for 400 distribution on every instance.
-    if (won.member.kind === 'seat') await s.agentOnCall(won.member.seat);
     // Watch the member leg from now on: it may hang up while the caller leg is being answered.
     s.farAnswered(uac);
+    // The answering seat is on this call from now on, for 400 distribution on every instance.
+    if (won.member.kind === 'seat') await s.agentOnCall(won.member.seat);
     if (s.aborted) return s.abandon();
     s.media = s.epA && s.epB ? 'anchored' : 'direct';
     try {

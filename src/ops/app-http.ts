@@ -126,7 +126,9 @@ function phoneProviders(app: App, store: ConfigStore, o: AppHttpOptions, agentDe
     },
     async me(seat) {
       const cfg = store.current();
-      const a = (await listAgents(cfg, agentDeps, now(), { seats: [seat] }))[0]!;
+      const a = (await listAgents(cfg, agentDeps, now(), { seats: [seat] }))[0];
+      // Removed by a reload since the token was checked.
+      if (!a) throw new HttpError(401, 'this seat is no longer configured');
       return { seat: a.seat, tenant: a.tenant, name: a.name, state: a.state, callerId: cfg.seats.get(seat)?.callerId ?? null, registered: a.registered };
     },
     async setState(seat, state) {
