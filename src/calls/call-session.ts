@@ -72,6 +72,8 @@ export class CallSession {
   private finishing: Promise<void> | null = null;
   /** The seat whose agent is on this call (reported to deps.agents), if any. */
   private agentSeat: string | null = null;
+  /** The agent's call end, once reported. */
+  private agentEnd: Promise<void> | null = null;
   private finished!: () => void;
   /** Resolves once the CDR is written (or failed): the flow's handle() returns then. */
   readonly done: Promise<void>;
@@ -335,6 +337,15 @@ export class CallSession {
       .catch((err: unknown) => this.log.warn({ err, seat }, 'agent call start not recorded'));
   }
 
+  /** Reports the agent's call end once (wrap-up follows if the call was answered); never throws. */
+  private agentOffCall(endAt: number): Promise<void> {
+    const seat = this.agentSeat;
+    if (seat === null || !this.deps.agents) return Promise.resolve();
+    this.agentEnd ??= this.deps.agents.onCallEnd(seat, this.spec.callId, endAt, this.answerAt !== null)
+      .catch((err: unknown) => this.log.warn({ err, seat }, 'agent call end not recorded'));
+    return this.agentEnd;
+  }
+
   /** Both legs are up: talk time starts, paid by `payers`. Resolves when the call has finished. */
   async answered(payers: Reservation[]): Promise<void> {
     this.to('answered');
@@ -388,6 +399,9 @@ export class CallSession {
     const endAt = at === undefined ? now : Math.min(now, Math.max(at, this.answerAt ?? at));
     this.to('ending');
     for (const fn of this.endHooks) fn();
+    // The seat is free the moment the call ends, not after settlement: sent now, it reaches Redis
+    // before a next 400 call's distribution read that this instance sends afterwards.
+    void this.agentOffCall(endAt);
     this.hangupLeg(this.uas);
     this.hangupLeg(this.uac);
     void this.releaseMedia().then(() => this.finish(200, {}, endAt));
@@ -473,11 +487,8 @@ export class CallSession {
     const slots = [...this.slots.values()];
     this.slots.clear();
     await releaseSlotsOnce(deps.slots, slots, this.log);
-    // The agent's wrap-up (if the call was answered) runs from the end the CDR records.
-    if (this.agentSeat !== null) {
-      await deps.agents?.onCallEnd(this.agentSeat, spec.callId, endAt, this.answerAt !== null)
-        .catch((err: unknown) => this.log.warn({ err, seat: this.agentSeat }, 'agent call end not recorded'));
-    }
+    // Calls that end before the answer report it here; the wrap-up runs from the CDR's end.
+    await this.agentOffCall(endAt);
     const flowExtra = (await spec.afterSettle?.(endAt, settled).catch((err: unknown) => {
       this.log.error({ err }, 'settlement of the call failed');
       return {};
