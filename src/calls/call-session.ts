@@ -32,6 +32,8 @@ const TRANSFER_WAIT_MS = 3_000;
 export const SLOT_TTL_MS = 4 * 60 * 60 * 1000;
 /** A hung call (a seat gone without BYE) still ends: 4 h unless the tenant says otherwise. */
 export const DEFAULT_MAX_CALL_SECONDS = 4 * 60 * 60;
+/** Setup (dialling, ringing, prompts) before the answer, on top of the longest call: an agent's on-call entry lasts this long past it. */
+const AGENT_SETUP_MARGIN_S = 15 * 60;
 
 /** Session timers of a call: the settings override (tests), else dialgate.yaml. */
 export function sessionTimersOf(deps: Pick<SessionDeps, 'settings'>, cfg: ConfigSnapshot): SessionTimerSettings | null {
@@ -68,6 +70,10 @@ export class CallSession {
   private hbTimer: Timer | null = null;
   private readonly boundary = new PaidBoundary(this);
   private finishing: Promise<void> | null = null;
+  /** The seat whose agent is on this call (reported to deps.agents), if any. */
+  private agentSeat: string | null = null;
+  /** The agent's call end, once reported. */
+  private agentEnd: Promise<void> | null = null;
   private finished!: () => void;
   /** Resolves once the CDR is written (or failed): the flow's handle() returns then. */
   readonly done: Promise<void>;
@@ -317,6 +323,29 @@ export class CallSession {
     this.hbTimer = this.after(this.deps.settings.heartbeatMs, beat);
   }
 
+  /**
+   * The seat's agent is on this call (issue 13): on-call for 400 distribution on every instance
+   * until the session's teardown reports the end. Bounded by the call's longest life, so a crash
+   * that loses the end frees the seat then. A Redis failure here never fails the call.
+   */
+  async agentOnCall(seat: string): Promise<void> {
+    if (!this.deps.agents || this.agentSeat !== null || !seat) return;
+    this.agentSeat = seat;
+    const now = this.deps.clock.now();
+    const until = now + ((this.spec.maxCallSeconds ?? DEFAULT_MAX_CALL_SECONDS) + AGENT_SETUP_MARGIN_S) * 1000;
+    await this.deps.agents.onCallStart(seat, this.spec.callId, now, until)
+      .catch((err: unknown) => this.log.warn({ err, seat }, 'agent call start not recorded'));
+  }
+
+  /** Reports the agent's call end once (wrap-up follows if the call was answered); never throws. */
+  private agentOffCall(endAt: number): Promise<void> {
+    const seat = this.agentSeat;
+    if (seat === null || !this.deps.agents) return Promise.resolve();
+    this.agentEnd ??= this.deps.agents.onCallEnd(seat, this.spec.callId, endAt, this.answerAt !== null)
+      .catch((err: unknown) => this.log.warn({ err, seat }, 'agent call end not recorded'));
+    return this.agentEnd;
+  }
+
   /** Both legs are up: talk time starts, paid by `payers`. Resolves when the call has finished. */
   async answered(payers: Reservation[]): Promise<void> {
     this.to('answered');
@@ -370,6 +399,9 @@ export class CallSession {
     const endAt = at === undefined ? now : Math.min(now, Math.max(at, this.answerAt ?? at));
     this.to('ending');
     for (const fn of this.endHooks) fn();
+    // The seat is free the moment the call ends, not after settlement: sent now, it reaches Redis
+    // before a next 400 call's distribution read that this instance sends afterwards.
+    void this.agentOffCall(endAt);
     this.hangupLeg(this.uas);
     this.hangupLeg(this.uac);
     void this.releaseMedia().then(() => this.finish(200, {}, endAt));
@@ -455,6 +487,8 @@ export class CallSession {
     const slots = [...this.slots.values()];
     this.slots.clear();
     await releaseSlotsOnce(deps.slots, slots, this.log);
+    // Calls that end before the answer report it here; the wrap-up runs from the CDR's end.
+    await this.agentOffCall(endAt);
     const flowExtra = (await spec.afterSettle?.(endAt, settled).catch((err: unknown) => {
       this.log.error({ err }, 'settlement of the call failed');
       return {};

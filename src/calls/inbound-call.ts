@@ -26,6 +26,7 @@ import { reasonHeader } from '../policy/reasons.js';
 import type { RegistrarStore } from '../registrar/store.js';
 import { userPart } from './call-record.js';
 import { CallSession, DEFAULT_MAX_CALL_SECONDS, sessionTimersOf, type SessionDeps, type SessionSettings } from './call-session.js';
+import type { AgentEvents, AgentStore } from '../agents/agent-store.js';
 import { InboundIvr } from './inbound-ivr.js';
 import { Ringer } from './inbound-ringing.js';
 import { missedDay, type InboundState } from './inbound-state.js';
@@ -39,6 +40,8 @@ export type InboundSettings = SessionSettings;
 export interface InboundDeps extends SessionDeps {
   registrar: RegistrarStore;
   state: InboundState;
+  /** Agent state (issue 13): seats not available are not rung; absent = every seat is. */
+  agents?: AgentEvents & Pick<AgentStore, 'records'>;
 }
 
 /** When the owner tenant configures none. */
@@ -241,7 +244,7 @@ class InboundFlow {
     }
     if (s.aborted) return s.abandon();
     s.to('dialling');
-    this.ringer = new Ringer(s, d, this.cfg, deps.registrar, deps.state);
+    this.ringer = new Ringer(s, d, this.cfg, deps.registrar, deps.state, deps.agents);
     const won = await this.ringer.ring();
     if (!won) return this.unanswered(d);
     await this.bridge(d, won);
@@ -253,6 +256,8 @@ class InboundFlow {
     this.answered = won.member;
     // Watch the member leg from now on: it may hang up while the caller leg is being answered.
     s.farAnswered(uac);
+    // The answering seat is on this call from now on, for 400 distribution on every instance.
+    if (won.member.kind === 'seat') await s.agentOnCall(won.member.seat);
     if (s.aborted) return s.abandon();
     s.media = s.epA && s.epB ? 'anchored' : 'direct';
     try {

@@ -1,9 +1,13 @@
 // Rings the destinations of a 400 call group by group, each group in the waves of its distribution
 // strategy (002 §1.3 smart distribution); ring-all forks and CANCELs the losers. A leg to a number
 // is an outbound call of the owner tenant: reserved on its account at its tariff before it rings.
+// Seats whose agent is not available (issue 13) are left out of every wave; their last call end
+// (any call, outbound too) counts for longest-idle.
+import { agentState, wrapUpSecondsOf, type AgentState } from '../agents/agent-state.js';
+import type { AgentStore } from '../agents/agent-store.js';
 import { slotKey } from '../ledger/concurrency.js';
 import { distribute } from '../policy/inbound/distribution.js';
-import type { InboundConnect, RouteMember } from '../policy/inbound/types.js';
+import type { InboundConnect, RouteGroup, RouteMember } from '../policy/inbound/types.js';
 import type { CallSession } from './call-session.js';
 import type { InboundState } from './inbound-state.js';
 import { hangUp } from './invite-attempt.js';
@@ -25,7 +29,34 @@ export class Ringer {
     private readonly cfg: ConfigSnapshot,
     private readonly registrar: RegistrarStore,
     private readonly state: InboundState,
+    private readonly agents?: Pick<AgentStore, 'records'>,
   ) {}
+
+  /**
+   * Agent state of the group's seats: those not available (skipped), and when each one's last
+   * call ended (longest-idle). One Redis read; if it fails every seat counts as available, so a
+   * Redis hiccup never leaves a 400 call unrung.
+   */
+  private async agentsOf(group: RouteGroup): Promise<{ unavailable: Map<string, AgentState>; lastEnd: Map<string, number> }> {
+    const unavailable = new Map<string, AgentState>();
+    const lastEnd = new Map<string, number>();
+    const seats = group.members.filter((m): m is Extract<RouteMember, { kind: 'seat' }> => m.kind === 'seat');
+    if (!this.agents || seats.length === 0) return { unavailable, lastEnd };
+    const now = this.s.deps.clock.now();
+    try {
+      const records = await this.agents.records(seats.map((m) => m.seat));
+      for (const m of seats) {
+        const rec = records.get(m.seat);
+        if (!rec) continue;
+        const v = agentState(rec, wrapUpSecondsOf(this.cfg, m.seat), now);
+        if (v.state !== 'available') unavailable.set(m.key, v.state);
+        if (rec.lastEnd !== null) lastEnd.set(m.key, rec.lastEnd);
+      }
+    } catch (err) {
+      this.s.log.warn({ err, group: group.id }, 'agent state not read: every seat counts as available');
+    }
+    return { unavailable, lastEnd };
+  }
 
   /** CANCELs every leg still ringing. */
   stop(): void {
@@ -45,8 +76,14 @@ export class Ringer {
     for (const group of d.groups) {
       if (s.aborted) break;
       const state = await this.state.take(d.number, group.id, group.strategy, s.deps.clock.now());
-      const waves = distribute(group, state, d.callId);
-      tried.push(`${group.id}(${group.strategy}): ${waves.map((w) => w.map((m) => m.key.replace(/^\w+:/, '')).join('+')).join(' > ')}`);
+      const agents = await this.agentsOf(group);
+      // The later of the two ends: a seat that just finished an outbound call is not idle.
+      const lastEnd = new Map(state.lastEnd);
+      for (const [k, t] of agents.lastEnd) lastEnd.set(k, Math.max(t, lastEnd.get(k) ?? -Infinity));
+      const waves = distribute(group, { ...state, lastEnd, unavailable: new Set(agents.unavailable.keys()) }, d.callId);
+      const skipped = [...agents.unavailable].map(([k, st]) => `${k.replace(/^\w+:/, '')} ${st}`);
+      tried.push(`${group.id}(${group.strategy}): ${waves.length ? waves.map((w) => w.map((m) => m.key.replace(/^\w+:/, '')).join('+')).join(' > ') : 'nobody available'}`
+        + (skipped.length ? ` [skipped ${skipped.join(', ')}]` : ''));
       for (const wave of waves) {
         if (s.aborted) break;
         const won = await this.ringWave(wave);

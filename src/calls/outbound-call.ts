@@ -240,6 +240,8 @@ class OutboundFlow {
         if (!r.ok) return await this.denyAtRuntime(ledgerDeny(r.reason), `ledger: ${r.reason}, available ${r.available}`);
         s.addReservation(this.money);
       }
+      // The seat is on this call (issue 13) from now until the teardown: 400 calls do not ring it.
+      await s.agentOnCall(call.seatId);
       s.startHeartbeat();
       await this.connect();
     } catch (err) {

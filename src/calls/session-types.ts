@@ -11,6 +11,7 @@ import type { Settled } from './reservation.js';
 import type { SessionTimerSettings } from './session-timer.js';
 import type { FraudCounters, SpendCapCrossed } from '../fraud/counters.js';
 import type { RegistrarStore } from '../registrar/store.js';
+import type { AgentEvents } from '../agents/agent-store.js';
 
 export interface SessionSettings {
   /** Seconds of talk time reserved per extension; small chunks share one balance fairly. */
@@ -38,6 +39,8 @@ export interface SessionDeps extends RecordDeps {
   live: Map<string, LiveCall>;
   /** Seats' registrations: where a transfer to a seat rings (absent: REFER is answered 501). */
   registrar?: RegistrarStore;
+  /** Agent state (issue 13): a seat's call start and end, one Redis round trip each; absent: not kept. */
+  agents?: AgentEvents;
   /** Toll-fraud counters (issue 16); absent: tenant caps are not applied. */
   fraud?: FraudCounters;
   /** A tenant's spend cap was crossed by a settlement (once per crossing, across instances). */

@@ -16,6 +16,8 @@ export interface CdrQuery {
   /** Invite time, epoch ms, exclusive. */
   to?: number;
   tenant?: string;
+  /** The seat's own calls: the caller seat of an outbound call, the answering seat of an inbound one. */
+  seat?: string;
   /** Digits matched anywhere in caller or callee, raw or normalised; +86/0086 forms also match. */
   number?: string;
   /** Default 1000 for queryCdrs; exportCsv is unlimited unless given. */
@@ -51,7 +53,8 @@ export async function* iterateCdrs(dir: string, q: CdrQuery = {}): AsyncGenerato
   const match = matcher(q);
   // Parsing is most of a scan's cost: lines that cannot match are skipped unparsed. The writer
   // JSON-encodes each CDR whole, so a CDR of the tenant holds its "tenant":"<id>" text verbatim.
-  const hints = [q.lineHint, q.tenant === undefined ? undefined : `"tenant":${JSON.stringify(q.tenant)}`].filter((h): h is string => !!h);
+  const hints = [q.lineHint, q.tenant === undefined ? undefined : `"tenant":${JSON.stringify(q.tenant)}`,
+    q.seat === undefined ? undefined : `"seat":${JSON.stringify(q.seat)}`].filter((h): h is string => !!h);
   let left = q.limit ?? Infinity;
   let skip = q.offset ?? 0;
   for (const day of days) {
@@ -80,6 +83,20 @@ export async function queryCdrs(dir: string, q: CdrQuery = {}): Promise<Cdr[]> {
   return out;
 }
 
+/**
+ * The newest `limit` matching CDRs, newest first, from the last `days` days' files (a seat's
+ * recent calls: the files are appended in time order, so only the tail of the scan is kept).
+ */
+export async function recentCdrs(dir: string, q: CdrQuery & { now: number; days?: number }, limit: number): Promise<Cdr[]> {
+  const { now, days = 30, ...rest } = q;
+  const keep: Cdr[] = [];
+  for await (const c of iterateCdrs(dir, { ...rest, from: now - days * 86_400_000, to: now + 86_400_000 })) {
+    keep.push(c);
+    if (keep.length > limit) keep.shift();
+  }
+  return keep.sort((a, b) => b.inviteAt - a.inviteAt);
+}
+
 /** Writes the matching CDRs as CSV (header first) to `out`, honouring backpressure. */
 export async function exportCsv(dir: string, q: CdrQuery, out: Writable, opts: { bom?: boolean } = {}): Promise<number> {
   const put = async (s: string) => { if (!out.write(s)) await once(out, 'drain'); };
@@ -106,6 +123,7 @@ function matcher(q: CdrQuery): (c: Cdr) => boolean {
     if (q.from !== undefined && c.inviteAt < q.from) return false;
     if (q.to !== undefined && c.inviteAt >= q.to) return false;
     if (q.tenant !== undefined && c.tenant !== q.tenant) return false;
+    if (q.seat !== undefined && c.seat !== q.seat) return false;
     if (q.number !== undefined) {
       const hay = [c.callerRaw, c.callerPresented, c.calleeRaw, c.calleeNormalised]
         .filter((s): s is string => typeof s === 'string');

@@ -65,7 +65,7 @@ interface ServerYaml {
   timezone?: string;
   log?: { level?: ServerSettings['log']['level'] };
   http?: {
-    host?: string; port?: number; token?: SecretSpec; metricsOpen?: boolean;
+    host?: string; port?: number; token?: SecretSpec; metricsOpen?: boolean; seatTokenKey?: SecretSpec; seatTokenHours?: number;
     tokens?: { name: string; role: HttpToken['role']; tenant?: string; token: SecretSpec }[];
   };
   drachtio: { host?: string; port?: number; secret: SecretSpec };
@@ -137,6 +137,12 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
   if (y.http?.token !== undefined && token === undefined) return undefined;
   const tokens = y.http?.tokens === undefined ? undefined : await buildHttpTokens(item, y.http.tokens, token, ctx);
   if (y.http?.tokens !== undefined && tokens === undefined) return undefined;
+  const seatTokenKey = y.http?.seatTokenKey === undefined ? undefined : await secret(ctx, sub('http'), 'seatTokenKey', y.http.seatTokenKey);
+  if (y.http?.seatTokenKey !== undefined && seatTokenKey === undefined) return undefined;
+  if (seatTokenKey !== undefined && seatTokenKey.length < MIN_HTTP_TOKEN_LENGTH) {
+    ctx.issues.error(item.src.issue([...item.path, 'http', 'seatTokenKey'], `seatTokenKey is too short (${seatTokenKey.length} characters; at least ${MIN_HTTP_TOKEN_LENGTH})`, 'use a random value, e.g. `openssl rand -hex 32`'));
+    return undefined;
+  }
   const fsHost = y.freeswitch.host ?? '127.0.0.1';
   const cdrDir = y.cdr?.dir ?? 'var/cdr';
   return {
@@ -149,6 +155,8 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
       ...(token !== undefined ? { token } : {}),
       ...(tokens !== undefined ? { tokens } : {}),
       ...(y.http?.metricsOpen !== undefined ? { metricsOpen: y.http.metricsOpen } : {}),
+      ...(seatTokenKey !== undefined ? { seatTokenKey } : {}),
+      seatTokenHours: y.http?.seatTokenHours ?? 8,
     },
     drachtio: { host: y.drachtio.host ?? '127.0.0.1', port: y.drachtio.port ?? 9022, secret: drachtioSecret },
     freeswitch: {
@@ -212,6 +220,7 @@ export interface TenantYaml {
   maxSpendPerHour?: string | number;
   maxSpendPerDay?: string | number;
   maxAttemptsPerCalleePerDay?: number;
+  wrapUpSeconds?: number;
 }
 
 /** A schema-checked yuan amount (dg: money) as Money; an unreadable one was reported already. */
@@ -266,12 +275,13 @@ export function buildTenant(item: Item<TenantYaml>, ctx: BuildContext): TenantDr
     ...(yuan(y.maxSpendPerHour) !== undefined ? { maxSpendPerHour: yuan(y.maxSpendPerHour)! } : {}),
     ...(yuan(y.maxSpendPerDay) !== undefined ? { maxSpendPerDay: yuan(y.maxSpendPerDay)! } : {}),
     ...(y.maxAttemptsPerCalleePerDay !== undefined ? { maxAttemptsPerCalleePerDay: y.maxAttemptsPerCalleePerDay } : {}),
+    wrapUpSeconds: y.wrapUpSeconds ?? 0,
   };
 }
 
 // ---- seats.yaml -------------------------------------------------------------------------------
 
-export interface SeatYaml { id: string | number; name?: string; tenant: string; password?: SecretSpec; ha1?: SecretSpec; callerId?: string | number }
+export interface SeatYaml { id: string | number; name?: string; tenant: string; password?: SecretSpec; ha1?: SecretSpec; callerId?: string | number; wrapUpSeconds?: number }
 
 export async function buildSeat(item: Item<SeatYaml>, ctx: BuildContext): Promise<Seat | undefined> {
   const y = item.data;
@@ -305,6 +315,7 @@ export async function buildSeat(item: Item<SeatYaml>, ctx: BuildContext): Promis
     ha1,
     ...(ha1Sha256 ? { ha1Sha256 } : {}),
     ...(y.callerId !== undefined ? { callerId: national(y.callerId) } : {}),
+    ...(y.wrapUpSeconds !== undefined ? { wrapUpSeconds: y.wrapUpSeconds } : {}),
   };
 }
 

@@ -34,6 +34,7 @@ const secret: Schema = { dg: 'secret' };
 const port: Schema = { type: 'integer', minimum: 1, maximum: 65535 };
 const host: Schema = { type: 'string', minLength: 1 };
 const numberClass: Schema = { type: 'string', enum: [...NUMBER_CLASSES] };
+const wrapUpSeconds: Schema = { type: 'integer', minimum: 0, maximum: 3600 };
 const timeRanges: Schema = list({ type: 'string', dg: 'timeRange' });
 
 const dayRange = `^(${WEEKDAYS.join('|')})-(${WEEKDAYS.join('|')})$`;
@@ -85,6 +86,8 @@ const tenant: Schema = obj({
   maxSpendPerHour: money,
   maxSpendPerDay: money,
   maxAttemptsPerCalleePerDay: { type: 'integer', minimum: 1 },
+  // Issue 13 agent state: seconds after an answered call before 400 distribution rings the seat again.
+  wrapUpSeconds,
 }, ['id', 'maxConcurrent', 'tariff']);
 
 const seat: Schema = obj({
@@ -94,6 +97,8 @@ const seat: Schema = obj({
   password: secret,
   ha1: secret,
   callerId: phone,
+  // Overrides the tenant's wrapUpSeconds for this seat.
+  wrapUpSeconds,
 }, ['id', 'tenant']);
 
 const trunk: Schema = obj({
@@ -147,6 +152,10 @@ const server: Schema = obj({
       token: secret,
     }, ['name', 'role', 'token'])),
     metricsOpen: { type: 'boolean' },
+    // Seat sessions of the web phone (issue 13, ops/phone-routes.ts): the HMAC key of seat tokens
+    // (a secret; absent = derived from the drachtio secret) and how long a token lasts.
+    seatTokenKey: secret,
+    seatTokenHours: { type: 'integer', minimum: 1, maximum: 168 },
   }),
   drachtio: obj({ host, port, secret }, ['secret']),
   freeswitch: obj({

@@ -73,6 +73,8 @@ export interface Tenant {
   maxSpendPerHour?: Money;
   maxSpendPerDay?: Money;
   maxAttemptsPerCalleePerDay?: number;
+  /** Seconds of wrap-up after an answered call before 400 distribution rings a seat again (issue 13). */
+  wrapUpSeconds?: number;
 }
 
 /** Constant-time membership over normalised national numbers (see numbers/normalize). */
@@ -103,6 +105,8 @@ export interface Seat {
   ha1Sha256?: string;
   /** The number presented by default when the seat dials out. */
   callerId?: string;
+  /** Seconds of wrap-up after an answered call (issue 13); absent = the tenant's. */
+  wrapUpSeconds?: number;
 }
 
 export interface Trunk {
@@ -182,7 +186,13 @@ export interface ServerSettings {
    * Ops HTTP API. `token` (secret) is a single admin token; `tokens` adds named tokens with roles
    * (ops/access.ts). None at all: the API is open. `metricsOpen`: /metrics needs no token.
    */
-  http: { host: string; port: number; token?: string; tokens?: HttpToken[]; metricsOpen?: boolean };
+  http: {
+    host: string; port: number; token?: string; tokens?: HttpToken[]; metricsOpen?: boolean;
+    /** HMAC key of the web phone's seat tokens (secret); absent: derived from the drachtio secret. */
+    seatTokenKey?: string;
+    /** Lifetime of a seat token (default 8 h: a shift). */
+    seatTokenHours?: number;
+  };
   /** drachtio-server admin connection (inbound mode); `secret` is a secret. */
   drachtio: { host: string; port: number; secret: string };
   /** FreeSWITCH event socket (`secret` is a secret) and its SIP address for fsmrf. */

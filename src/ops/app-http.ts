@@ -6,7 +6,12 @@ import type { Logger } from 'pino';
 import { buildStatement } from '../billing/statement.js';
 import { readStatementSource, StatementInputError } from '../billing/statement-source.js';
 import { readLedgerView } from '../calls/ledger-view.js';
-import { exportCsv, queryCdrs } from '../cdr/query.js';
+import { exportCsv, queryCdrs, recentCdrs } from '../cdr/query.js';
+import { seatLogin, seatOfClaims } from '../auth/seat-login.js';
+import { seatTokenKey, verifySeatToken } from '../auth/seat-token.js';
+import { listAgents, setAgentState, type AgentDeps } from './agents.js';
+import type { PhoneProviders } from './phone-routes.js';
+import { HttpError } from './http-util.js';
 import { ConcurrencySlots, slotKey } from '../ledger/concurrency.js';
 import { analyseDay } from '../stats/caller-analysis-day.js';
 import { readTrunksDay } from '../stats/trunk-day-read.js';
@@ -91,6 +96,50 @@ function consoleProviders(app: App, store: ConfigStore, o: AppHttpOptions): Cons
   };
 }
 
+/** The web phone's seat session on a running app (phone-routes.ts). */
+function phoneProviders(app: App, store: ConfigStore, o: AppHttpOptions, agentDeps: AgentDeps): PhoneProviders {
+  const now = o.now ?? Date.now;
+  const key = () => {
+    const s = store.current().server;
+    return seatTokenKey(s.http, s.drachtio.secret);
+  };
+  const log = o.log.child({ component: 'phone' });
+  return {
+    async login(seat, password, source) {
+      let r;
+      try {
+        r = await seatLogin({ lockout: app.lockout, config: () => store.current(), key, now }, seat, password, source);
+      } catch (err) {
+        log.error({ err, seat }, 'seat login failed: lockout state not read');
+        throw new HttpError(503, 'login unavailable for a moment (Redis); try again shortly');
+      }
+      if (!r.ok) {
+        log.info({ seat, source, outcome: r.why }, 'seat login refused');
+        return null;
+      }
+      log.info({ seat, tenant: r.seat.tenant, source }, 'seat logged in');
+      return { token: r.token, seat: r.seat.id, tenant: r.seat.tenant, name: r.seat.name ?? r.seat.id, expiresAt: r.claims.expiresAt };
+    },
+    authenticate(token) {
+      const claims = verifySeatToken(key(), token, now());
+      return claims && seatOfClaims(store.current(), claims) ? claims : null;
+    },
+    async me(seat) {
+      const cfg = store.current();
+      const a = (await listAgents(cfg, agentDeps, now(), { seats: [seat] }))[0];
+      // Removed by a reload since the token was checked.
+      if (!a) throw new HttpError(401, 'this seat is no longer configured');
+      return { seat: a.seat, tenant: a.tenant, name: a.name, state: a.state, callerId: cfg.seats.get(seat)?.callerId ?? null, registered: a.registered };
+    },
+    async setState(seat, state) {
+      const a = await setAgentState(store.current(), agentDeps, seat, state, now());
+      log.info({ seat, state }, 'agent state set by the seat');
+      return { state: a?.state ?? state };
+    },
+    calls: (seat, limit) => recentCdrs(o.cdrDir, { seat, now: now() }, limit),
+  };
+}
+
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
@@ -104,6 +153,7 @@ export async function startAppHttp(app: App, store: ConfigStore, o: AppHttpOptio
     if (h !== tokensOf) { tokensOf = h; table = AccessTable.fromSettings(h); }
     return table;
   };
+  const agentDeps: AgentDeps = { agents: app.agents, registrar: app.registrar };
   if (access().open && !isLoopback(o.host)) {
     o.log.warn({ host: o.host }, 'ops http listens beyond loopback with no token: anyone who reaches it reads every call record; set http.tokens');
   }
@@ -138,7 +188,18 @@ export async function startAppHttp(app: App, store: ConfigStore, o: AppHttpOptio
         ],
       };
     },
-    calls: () => [...app.live.values()].map(({ callId, tenant, seat, callee, answeredAt }) => ({ callId, tenant, seat, callee, answeredAt })),
+    calls: async () => {
+      const calls = [...app.live.values()].map(({ callId, tenant, seat, callee, answeredAt }) => ({ callId, tenant, seat, callee, answeredAt }));
+      // Each seat's agent state next to its calls (issue 13): one read for all of them.
+      const seats = [...new Set(calls.map((c) => c.seat).filter((s) => s !== ''))];
+      const states = new Map((await listAgents(store.current(), agentDeps, (o.now ?? Date.now)(), { seats, registration: false }).catch(() => [])).map((a) => [a.seat, a.state]));
+      return calls.map((c) => ({ ...c, agentState: states.get(c.seat) ?? null }));
+    },
+    agents: {
+      list: (tenant) => listAgents(store.current(), agentDeps, (o.now ?? Date.now)(), tenant !== undefined ? { tenant } : {}),
+      set: (seat, state) => setAgentState(store.current(), agentDeps, seat, state, (o.now ?? Date.now)()),
+    },
+    phone: phoneProviders(app, store, o, agentDeps),
     metrics: () => app.metrics.render(),
     tenantExists: (id) => store.current().tenants.has(id),
     balance: (id) => tenantBalance(store.current(), app.ledger, id),

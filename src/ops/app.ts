@@ -5,9 +5,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import Srf from 'drachtio-srf';
 import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
+import { AgentStore } from '../agents/agent-store.js';
 import { createAccessLog } from '../auth/access-log.js';
 import { createDigestAuth } from '../auth/digest.js';
-import { createLockout, type LockoutOptions } from '../auth/lockout.js';
+import { createLockout, type Lockout, type LockoutOptions } from '../auth/lockout.js';
 import { createReplayGuard } from '../auth/replay.js';
 import { isDeferred, pendingRetries } from '../calls/retry-later.js';
 import type { ServerSettings } from '../config/types.js';
@@ -35,7 +36,7 @@ import type { FreeSwitchStatus } from '../media/freeswitch-status.js';
 import { FreeSwitchWatcher } from '../media/freeswitch-watcher.js';
 import { MediaFarm } from '../media/media-farm.js';
 import { preloadRegions } from '../numbers/region.js';
-import { createRegistrarStore } from '../registrar/store.js';
+import { createRegistrarStore, type RegistrarStore } from '../registrar/store.js';
 import { Authenticator } from '../sip/authenticator.js';
 import { createRegisterHandler } from '../sip/registrar.js';
 import { OpsMetrics, timeOperations, type CdrOutcome } from './metrics.js';
@@ -84,6 +85,11 @@ export interface App {
   redisState(): Promise<{ status: string; spooledCdrs: number; deferredLedgerSteps: number }>;
   redis: Redis;
   ledger: Ledger;
+  /** Agent state of the seats (issue 13), shared by every instance. */
+  agents: AgentStore;
+  registrar: RegistrarStore;
+  /** Brute-force lockout shared by SIP digest and the web phone's login. */
+  lockout: Lockout;
   live: Map<string, LiveCall>;
   log: Logger;
   /** Runs orphan recovery once now (also runs at start and on an interval). */
@@ -176,9 +182,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const cdr = new CdrWriter({ redis, dir: opts.cdrDir, onReplayFailed: () => metrics.cdrFailed() });
   // Nonces are signed with a key every instance derives from the shared drachtio secret.
   const nonceKey = createHash('sha256').update(`dialgate-nonce:${opts.drachtio.secret}`).digest();
+  // One lockout for SIP digest and the web phone's login (issue 13): failures of both count together.
+  const lockout = createLockout(redis, opts.lockout);
   const auth = new Authenticator({
     digest: createDigestAuth({ secrets: [nonceKey] }),
-    lockout: createLockout(redis, opts.lockout),
+    lockout,
     replay: createReplayGuard(redis),
     log: log.child({ component: 'auth' }),
     access: createAccessLog(redis, log.child({ component: 'access' })),
@@ -204,8 +212,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
       if (c) metrics.callEnded(c);
     },
   };
+  // Issue 13: agent state shared by every instance (seats on a call, in wrap-up or away are not rung).
+  const agents = new AgentStore(redis);
   const calls = {
-    ...callRecord, srf, media, ledger, slots, clock, live, fraud: new FraudCounters(redis), onSpendCap,
+    ...callRecord, srf, media, ledger, slots, clock, live, fraud: new FraudCounters(redis), onSpendCap, agents,
     onMediaDegraded: () => metrics.mediaDegraded(),
     onAnswered: (c: AnsweredCall) => metrics.callAnswered(c),
     settings: {
@@ -432,7 +442,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   };
 
   return {
-    srf, redis, ledger, live, log, metrics, drain,
+    srf, redis, ledger, live, log, metrics, drain, agents, registrar: registrations, lockout,
     draining: () => drainStarted !== null,
     connected: () => connected,
     mediaConnected: () => media.available,

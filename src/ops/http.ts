@@ -5,10 +5,14 @@
 //   GET /cdrs[?tenant=&from=&to=&number=&limit=&offset=&format=csv]   call records, same scoping
 //   GET /tenants/:id/calls | /cdrs | /balance | /recordings/:day/:file   one tenant's data
 //   POST /drain                                   admin: stop taking calls, let live ones finish, then stop
+//   GET /agents[?tenant=]                         seats with their agent state (issue 13), same scoping
+//   PUT /agents/:seat/state {state}               an admin sets a seat available or away
+//   /phone/login, /phone/me...                    the web phone's seat session (phone-routes.ts)
 //   (and the admin console's routes, console-routes.ts)
 // Its data comes from injected functions (the composition root wires them), so it holds no state.
 // Access (access.ts): bearer tokens with roles; 401 without a valid token, 403 for another tenant's
-// data. Tokens are compared in constant time and never logged or echoed.
+// data. Tokens are compared in constant time and never logged or echoed. Seat tokens of the web
+// phone open only /phone/me...; ops tokens do not open those.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -18,10 +22,13 @@ import type { Writable } from 'node:stream';
 import { Gauge, Registry } from 'prom-client';
 import type { Cdr } from '../cdr/model.js';
 import type { CdrQuery } from '../cdr/query.js';
-import { AccessTable, describe, readsAll, readsMetrics, readsTenant, type Principal } from './access.js';
+import { AccessTable, bearerOf, describe, readsAll, readsMetrics, readsTenant, type Principal } from './access.js';
 import { cdrQueryOf } from './commands/cdr.js';
 import { consoleRoute, type ConsoleProviders } from './console-routes.js';
-import { HttpError, send } from './http-util.js';
+import { HttpError, readJson, send } from './http-util.js';
+import type { AgentJson, SettableState } from './agents.js';
+import { phoneRoute, type PhoneProviders } from './phone-routes.js';
+import { looksLikeSeatToken } from '../auth/seat-token.js';
 
 /** A config problem as the health endpoint shows it (config/errors.ts ConfigError). */
 export interface HealthConfigError {
@@ -102,6 +109,13 @@ export interface OpsHttpOptions {
     query(q: CdrQuery): Promise<Cdr[]>;
     csv(q: CdrQuery, out: Writable): Promise<number>;
   };
+  /** Agents (issue 13): seats with their state; an admin may set one available or away. */
+  agents?: {
+    list(tenant: string | undefined): Promise<AgentJson[]>;
+    set(seat: string, state: SettableState): Promise<AgentJson | null>;
+  };
+  /** The web phone's seat session (phone-routes.ts); absent: no /phone endpoints. */
+  phone?: PhoneProviders;
   /** The admin console and its actions (console-routes.ts); absent: no console. */
   console?: ConsoleProviders;
   /** Root of the recordings (<dir>/<tenant>/<day>/<file>.wav, calls/recording.ts). */
@@ -265,6 +279,30 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
     }
   };
 
+  /** GET /agents (scoped like /calls), PUT /agents/:seat/state (admin). */
+  const agentsRoute = async (req: IncomingMessage, res: ServerResponse, who: Principal | null, rest: string[], params: URLSearchParams): Promise<number> => {
+    const agents = o.agents!;
+    if (rest.length === 0) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') { res.setHeader('allow', 'GET, HEAD'); throw new HttpError(405, `method ${req.method} not allowed`); }
+      const list = await agents.list(scope(need(who, () => true, 'agents'), params.get('tenant')));
+      send(res, 200, { count: list.length, agents: list });
+      return 200;
+    }
+    if (rest.length === 2 && rest[1] === 'state') {
+      need(who, readsAll, 'agent state (admin only)');
+      if (req.method !== 'PUT') { res.setHeader('allow', 'PUT'); throw new HttpError(405, `method ${req.method} not allowed; PUT {"state": "available" | "away"}`); }
+      const state = (await readJson(req)).state;
+      if (state !== 'available' && state !== 'away') throw new HttpError(400, 'state must be "available" or "away" (on-call and wrap-up follow calls)');
+      const a = await agents.set(rest[0]!, state);
+      if (!a) throw new HttpError(404, `no seat ${rest[0]}`);
+      o.log?.info({ seat: a.seat, state, by: describe(who) }, 'agent state set by admin');
+      send(res, 200, a);
+      return 200;
+    }
+    need(who, () => true, 'this API');
+    throw new HttpError(404, 'try GET /agents or PUT /agents/<seat>/state');
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse, who: Principal | null): Promise<number> => {
     // A token that names nobody is refused everywhere, /health too: a typo must not pass for anonymity.
     if (!who && req.headers.authorization !== undefined) need(who, () => true, 'this API');
@@ -285,6 +323,7 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
       send(res, 202, o.drain());
       return 202;
     }
+    if (parts[0] === 'agents' && o.agents) return agentsRoute(req, res, who, parts.slice(1), url.searchParams);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       need(who, () => true, 'this API');
       res.setHeader('allow', 'GET, HEAD');
@@ -323,16 +362,31 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
     }
   };
 
+  /** The web phone's routes, with seat tokens; undefined for every other path. */
+  const phone = async (req: IncomingMessage, res: ServerResponse, seat: { seat?: string }): Promise<number | undefined> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.replace(/\/+$/, '');
+    const bearer = bearerOf(req.headers.authorization);
+    if (o.phone && path.startsWith('/phone/')) {
+      const status = await phoneRoute(req, res, path, url.searchParams, bearer, o.phone, seat);
+      if (status !== undefined) return status;
+    }
+    // A seat token opens nothing else, even on an API left open (no ops tokens configured).
+    if (looksLikeSeatToken(bearer)) throw new HttpError(403, 'forbidden: a seat token opens only the /phone endpoints');
+    return undefined;
+  };
+
   const server = createServer((req, res) => {
+    const seat: { seat?: string } = {};
     const who = access().authenticate(req.headers.authorization);
     const entry = { who: describe(who), method: req.method, path: req.url?.split('?')[0], remote: req.socket.remoteAddress };
-    handle(req, res, who).then(
-      (status) => o.log?.info({ ...entry, status }, 'ops http'),
+    phone(req, res, seat).then((status) => status ?? handle(req, res, who)).then(
+      (status) => o.log?.info({ ...entry, ...(seat.seat !== undefined ? { who: `seat ${seat.seat}` } : {}), status }, 'ops http'),
       (err: Error) => {
         if (err instanceof HttpError) {
           if (err.status === 401) res.setHeader('www-authenticate', 'Bearer realm="dialgate"');
           if (!res.headersSent) send(res, err.status, { error: err.message });
-          o.log?.info({ ...entry, status: err.status }, 'ops http');
+          o.log?.info({ ...entry, ...(seat.seat !== undefined ? { who: `seat ${seat.seat}` } : {}), status: err.status }, 'ops http');
           return;
         }
         o.log?.warn({ ...entry, err }, 'ops http handler failed');

@@ -23,7 +23,8 @@ import { rateFromMeta, recoveryCdrs } from '../../src/calls/recovery-cdrs.js';
 import { CdrWriter as RedisCdrWriter } from '../../src/cdr/writer.js';
 import type { MediaGateway } from '../../src/media/media-gateway.js';
 import type { RegistrarStore } from '../../src/registrar/store.js';
-import { exampleCopy, load, removeTempDirs } from '../config/fixture.js';
+import { edit, exampleCopy, load, removeTempDirs } from '../config/fixture.js';
+import { AgentStore } from '../../src/agents/agent-store.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { deferred, FakeDialog, FakeMedia, FakeRes, FakeSrf, tick, until } from './fakes.js';
 
@@ -51,6 +52,7 @@ class FakeReq extends EventEmitter {
 const MONDAY_10 = Date.parse('2026-11-23T10:00:00+08:00');
 
 interface PlanOptions {
+  wrapUpSeconds?: number;
   strategy?: string;
   members?: string;
   noAnswerSeconds?: number;
@@ -92,6 +94,7 @@ describe('inbound 400 call edge cases', () => {
     const number = `40080506${String(i).padStart(2, '0')}`;
     const account = `pkg-${i}`;
     const dir = await exampleCopy();
+    if (o.wrapUpSeconds !== undefined) await edit(dir, 'tenants.yaml', ['    maxConcurrent: 30', `    maxConcurrent: 30\n    wrapUpSeconds: ${o.wrapUpSeconds}`]);
     const members = o.members ?? '[{ seat: "1001" }, { seat: "1002" }]';
     await writeFile(join(dir, 'plans400.yaml'), `plans400:
   - number: "${number}"
@@ -111,10 +114,12 @@ ${o.overflow ? `      - { id: ${o.overflow}, members: [{ seat: "1003" }] }\n` : 
   async function setup(o: PlanOptions & {
     ledger?: Ledger; balance?: number; chunkSeconds?: number; heartbeatMs?: number; beforeHandle?: (s: { req: FakeReq }) => void;
     media?: FakeMedia; mediaAvailable?: boolean;
+    /** Agent state (issue 13) and the tenant's wrap-up seconds; the call's clock starts at `at`. */
+    agents?: AgentStore; wrapUpSeconds?: number; at?: number; plan?: { cfg: ConfigSnapshot; number: string; account: string };
   } = {}) {
     const i = ++n;
     const callId = `in-unit-${i}-${Date.now()}`;
-    const { cfg, number, account } = await config(i, o);
+    const { cfg, number, account } = o.plan ?? await config(i, o);
     await ledger.createAccount(account, { tenant: 'telesales', prepaidTotal: 10_000_000 });
     await ledger.topUp(account, 'package', o.balance ?? 1_000_000, 'test');
     const srf = new FakeSrf();
@@ -124,13 +129,13 @@ ${o.overflow ? `      - { id: ${o.overflow}, members: [{ seat: "1003" }] }\n` : 
     const cdrs: Cdr[] = [];
     const cdr = { write: async (c: Cdr) => { cdrs.push(c); return 'written' as const; } } as unknown as CdrWriter;
     const live = new Map<string, LiveCall>();
-    const clock = shiftedClock(MONDAY_10);
+    const clock = shiftedClock(o.at ?? MONDAY_10);
     const registrar = {
       lookup: async (aor: string) => [{ contact: `sip:${aor}@10.0.0.${aor.slice(-1)}:5070`, registeredAt: 1 }],
     } as unknown as RegistrarStore;
     const handler = new InboundCallHandler({
       srf: srf as never, media: media as unknown as MediaGateway, ledger: o.ledger ?? ledger, slots, cdr, registrar, state,
-      clock, log: pino({ level: 'silent' }), live,
+      ...(o.agents ? { agents: o.agents } : {}), clock, log: pino({ level: 'silent' }), live,
       settings: { chunkSeconds: o.chunkSeconds ?? 120, heartbeatMs: o.heartbeatMs ?? 60_000, recordingsDir: '/tmp/rec', defaultWarning: 'tone', sipDomain: 'dialgate.test' },
     });
     const req = new FakeReq(callId, number);
@@ -163,6 +168,54 @@ ${o.overflow ? `      - { id: ${o.overflow}, members: [{ seat: "1003" }] }\n` : 
     await expectClean(s);
     expect(s.cdrs[0]!.sipStatus).toBe(487);
     expect(s.cdrs[0]!.hangupBy).toBe('caller');
+  });
+
+  it('agent state: the answering seat is on-call, then in wrap-up for wrapUpSeconds (injected clock), and not rung meanwhile', async () => {
+    await client.del('dialgate:agents:{agents}:records');
+    const agents = new AgentStore(client);
+    const plan = await config(++n, { strategy: 'sequential', wrapUpSeconds: 30 });
+    const first = (s: Setup) => until(() => s.srf.uacs.length >= 1, 'the first member INVITE').then(() => s.srf.uacs[0]!.uri);
+    // 1001 (first in order) answers.
+    const a = await setup({ plan, agents });
+    expect(await first(a)).toContain('sip:1001@');
+    a.srf.uacs[0]!.result.resolve(new FakeDialog());
+    await until(() => a.srf.uas.length === 1, 'createUAS');
+    const caller = new FakeDialog();
+    a.srf.uas[0]!.resolve(caller);
+    await until(() => a.live.get(a.callId)?.answeredAt != null, 'the answer');
+    // While 1001 talks, the next call starts at 1002.
+    const b = await setup({ plan, agents, at: MONDAY_10 + 5_000 });
+    expect(await first(b)).toContain('sip:1002@');
+    b.req.emit('cancel');
+    await b.done;
+    caller.emit('destroy');
+    await a.done;
+    const endAt = a.cdrs[0]!.endAt;
+    // 29 s after the end 1001 is still in wrap-up: skipped, and the CDR trace says why.
+    const c = await setup({ plan, agents, at: endAt + 29_000 });
+    expect(await first(c)).toContain('sip:1002@');
+    c.req.emit('cancel');
+    await c.done;
+    expect(c.cdrs[0]!.trace.find((t) => t.step === 'members')!.detail).toContain('skipped 1001 wrap-up');
+    // 30 s after it, 1001 is rung first again.
+    const d = await setup({ plan, agents, at: endAt + 30_000 });
+    expect(await first(d)).toContain('sip:1001@');
+    d.req.emit('cancel');
+    await d.done;
+  });
+
+  it('nobody available (both seats away): nobody is rung, 480 No answer, counted as a missed call', async () => {
+    await client.del('dialgate:agents:{agents}:records');
+    const agents = new AgentStore(client);
+    await agents.setAway('1001', MONDAY_10 - 1000);
+    await agents.setAway('1002', MONDAY_10 - 1000);
+    const s = await setup({ agents });
+    await s.done;
+    expect(s.srf.uacs).toHaveLength(0);
+    expect(s.cdrs[0]).toMatchObject({ sipStatus: 480, hangupCause: 'no-answer' });
+    expect(s.cdrs[0]!.trace.find((t) => t.step === 'members')!.detail).toContain('nobody available [skipped 1001 away, 1002 away]');
+    expect(await state.missedCount(s.number, missedDay(MONDAY_10))).toBeGreaterThanOrEqual(1);
+    await client.del('dialgate:agents:{agents}:records');
   });
 
   it('authorises one initial increment of the package at start, not a whole chunk', async () => {

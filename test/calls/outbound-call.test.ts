@@ -17,6 +17,8 @@ import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { deferred, FakeDialog, FakeMedia, FakeRes, FakeSrf, tick, until } from './fakes.js';
 import { beijing, rate, seat, snapshot, tenant, trunk } from '../policy/fixtures.js';
 import type { Redis } from 'ioredis';
+import { agentState } from '../../src/agents/agent-state.js';
+import { AgentStore } from '../../src/agents/agent-store.js';
 
 class FakeReq extends EventEmitter {
   method = 'INVITE';
@@ -64,7 +66,7 @@ describe('outbound call edge cases', () => {
   // Each test has its own tenant, account and trunks, so one test's leak cannot hide in another's.
   async function setup(o: {
     ledger?: Ledger; slots?: ConcurrencySlots; balance?: number; increments?: number; chunkSeconds?: number; heartbeatMs?: number;
-    mediaAvailable?: boolean; recordingRequired?: boolean; routeMedia?: 'anchored' | 'direct'; via?: string; body?: string;
+    mediaAvailable?: boolean; recordingRequired?: boolean; routeMedia?: 'anchored' | 'direct'; via?: string; body?: string; agents?: AgentStore;
   } = {}) {
     const i = ++n;
     const callId = `unit-${i}-${Date.now()}`;
@@ -89,7 +91,7 @@ describe('outbound call edge cases', () => {
     const clock = shiftedClock(NOON);
     const handler = new OutboundCallHandler({
       srf: srf as never, media: media as unknown as MediaGateway, ledger: o.ledger ?? ledger, slots: o.slots ?? slots, cdr,
-      clock, log: pino({ level: 'silent' }), live, onMediaDegraded: (note) => degraded.push(note),
+      clock, log: pino({ level: 'silent' }), live, onMediaDegraded: (note) => degraded.push(note), ...(o.agents ? { agents: o.agents } : {}),
       settings: { chunkSeconds: o.chunkSeconds ?? 120, heartbeatMs: o.heartbeatMs ?? 60_000, recordingsDir: '/tmp/rec', defaultWarning: 'tone', sipDomain: 'dialgate.test' },
     });
     const req = new FakeReq(callId);
@@ -155,6 +157,30 @@ describe('outbound call edge cases', () => {
     await s.done;
     await expectClean(s);
     expect(s.media.eps.every((e) => e.destroyed > 0)).toBe(true);
+  });
+
+  it('agent state: the seat is on-call from the allowed INVITE, in wrap-up after an answered call, available after a failed one', async () => {
+    const agents = new AgentStore(client);
+    const seatOf = async (at: number) => agentState((await agents.records(['1001'])).get('1001')!, 20, at);
+    const s = await setup({ agents });
+    const b = await answerTrunk(s);
+    expect((await seatOf(NOON + 1000)).state).toBe('on-call');
+    const a = new FakeDialog();
+    s.srf.uas[0]!.resolve(a);
+    await until(() => s.live.get(s.callId)?.answeredAt != null, 'the answer');
+    b.emit('destroy');
+    await s.done;
+    await expectClean(s);
+    const endAt = s.cdrs[0]!.endAt;
+    expect(await seatOf(endAt + 19_999)).toMatchObject({ state: 'wrap-up', since: endAt });
+    expect((await seatOf(endAt + 20_000)).state).toBe('available');
+    // A call that never connects (CANCEL while dialling): no wrap-up.
+    const c = await setup({ agents });
+    await until(() => c.srf.uacs.length === 1, 'the trunk INVITE');
+    expect((await seatOf(NOON + 1000)).state).toBe('on-call');
+    c.req.emit('cancel');
+    await c.done;
+    expect(await seatOf(c.cdrs[0]!.endAt)).toMatchObject({ state: 'available', since: c.cdrs[0]!.endAt });
   });
 
   it('the seat hanging up while the media bridge is being set up ends the trunk leg', async () => {

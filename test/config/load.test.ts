@@ -79,6 +79,23 @@ describe('schema errors', () => {
     ]);
   });
 
+  it('wrapUpSeconds (issue 13): tenant default, seat override, 0 when absent; a bad value at its line', async () => {
+    const dir = await exampleCopy();
+    await edit(dir, 'tenants.yaml', ['    maxConcurrent: 30', '    maxConcurrent: 30\n    wrapUpSeconds: 15']);
+    await edit(dir, 'seats.yaml', ['    callerId: "01088886601"', '    callerId: "01088886601"\n    wrapUpSeconds: 5']);
+    const r = await load(dir);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const t = r.snapshot.seats.get('1001')!.tenant;
+    expect([r.snapshot.seats.get('1001')!.wrapUpSeconds, r.snapshot.seats.get('1002')!.wrapUpSeconds, r.snapshot.tenants.get(t)!.wrapUpSeconds])
+      .toEqual([5, undefined, 15]);
+    await edit(dir, 'seats.yaml', ['wrapUpSeconds: 5', 'wrapUpSeconds: -1']);
+    const errors = await expectErrors(dir);
+    expect(errors.map((e) => [e.file, e.line, e.field, e.message])).toEqual([
+      ['seats.yaml', await lineOf(dir, 'seats.yaml', 'wrapUpSeconds: -1'), 'seats[0].wrapUpSeconds', '-1 is below the minimum 0'],
+    ]);
+  });
+
   it('YAML syntax errors carry their line', async () => {
     const dir = await exampleCopy();
     await edit(dir, 'trunks.yaml', ['    uri: sip:127.0.0.1:5091', '    uri: [sip:127.0.0.1:5091']);

@@ -221,13 +221,19 @@ describe('dialgate CLI', () => {
   });
 
   it('status prints the server health and exits by it', async () => {
+    const since = Date.UTC(2026, 10, 27, 2, 0, 0);
     const srv = await startOpsHttp({ host: '127.0.0.1', port: 0, token: 'tok', status: () => ({
       drachtioConnected: true, config: { version: 'v1', lastError: null }, liveCalls: 0, registeredSeats: 1,
-    }) });
+    }), agents: {
+      list: async () => [{ seat: '1001', tenant: 'telesales', name: 'a', state: 'away', since, calls: 0, away: true, wrapUpUntil: null, registered: true }],
+      set: async () => null,
+    } });
     try {
       const ok = await dialgate(['status', '--url', srv.url, '--token', 'tok']);
       expect(ok.code).toBe(0);
       expect(JSON.parse(ok.stdout)).toMatchObject({ status: 'ok', config: { version: 'v1' } });
+      // Issue 13: the agents, each with seat, tenant, state, since and registration.
+      expect(JSON.parse(ok.stdout).agents).toEqual([{ seat: '1001', tenant: 'telesales', state: 'away', since: '2026-11-27T02:00:00.000Z', registered: true }]);
       const noToken = await dialgate(['status', '--url', srv.url]);
       expect(noToken.code).toBe(3);
       expectOneLiner(noToken, /requires a token/);

@@ -175,8 +175,38 @@ describe('ops http: tokens with roles', () => {
       balance: async (t) => ({ tenant: t, accounts: [{ account: t, kind: 'prepaid', balance: t === 'telesales' ? 1000 : 2000 }] }),
       cdrs: { query: (q) => queryCdrs(join(dir, 'cdr'), q), csv: (q, out) => exportCsv(join(dir, 'cdr'), q, out) },
       recordingsDir: () => join(dir, 'rec'),
+      agents: {
+        list: async (tenant) => agentRows.filter((a) => tenant === undefined || a.tenant === tenant),
+        set: async (seat, state) => {
+          const a = agentRows.find((r) => r.seat === seat);
+          if (a) a.state = state;
+          return a ?? null;
+        },
+      },
     });
   };
+  const agentRows = [
+    { seat: '1001', tenant: 'telesales', name: '1001', state: 'available' as string, since: null, calls: 0, away: false, wrapUpUntil: null, registered: true },
+    { seat: '2001', tenant: 'other', name: '2001', state: 'available' as string, since: null, calls: 0, away: false, wrapUpUntil: null, registered: false },
+  ] as { seat: string; tenant: string; name: string; state: 'available' | 'away'; since: null; calls: number; away: boolean; wrapUpUntil: null; registered: boolean }[];
+
+  it('agents (issue 13): a tenant-viewer lists its own tenant\'s; only an admin sets a state; metrics tokens read none', async () => {
+    await start();
+    const put = (token: string, seat: string, body: unknown) => fetch(`${srv!.url}/agents/${seat}/state`, {
+      method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    expect(((await (await get('/agents', VIEWER)).json()) as { agents: { seat: string }[] }).agents.map((a) => a.seat)).toEqual(['1001']);
+    expect((await get('/agents?tenant=other', VIEWER)).status).toBe(403);
+    expect(((await (await get('/agents', ADMIN)).json()) as { count: number }).count).toBe(2);
+    expect((await get('/agents', SCRAPE)).status).toBe(403);
+    expect((await get('/agents')).status).toBe(401);
+    expect((await put(VIEWER, '1001', { state: 'away' })).status).toBe(403);
+    expect(agentRows[0]!.state).toBe('available');
+    expect((await put(ADMIN, '1001', { state: 'busy' })).status).toBe(400);
+    expect((await put(ADMIN, '1001', { state: 'away' })).status).toBe(200);
+    expect(agentRows[0]!.state).toBe('away');
+    expect((await put(ADMIN, 'nobody', { state: 'away' })).status).toBe(404);
+  });
 
   it('a tenant-viewer reads its own tenant\'s calls, CDRs, balance and recordings: 200', async () => {
     await start();

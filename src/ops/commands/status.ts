@@ -60,10 +60,30 @@ export function registerDrain(program: Command, run: Run): void {
     }));
 }
 
+interface AgentRow { seat: string; tenant: string; state: string; since: number | null; registered: boolean }
+
+/** The seats' agent states (issue 13) from GET /agents; nothing when the server has none to show. */
+async function agentsOf(o: OpsOptions): Promise<{ agents?: unknown[] }> {
+  try {
+    const { res } = await opsRequest(o, 'GET', '/agents');
+    if (res.status !== 200) return {};
+    const { agents } = (await res.json()) as { agents?: AgentRow[] };
+    if (!Array.isArray(agents)) return {};
+    return {
+      agents: agents.map((a) => ({
+        seat: a.seat, tenant: a.tenant, state: a.state,
+        since: a.since === null ? null : new Date(a.since).toISOString(), registered: a.registered,
+      })),
+    };
+  } catch {
+    return {};
+  }
+}
+
 export function registerStatus(program: Command, run: Run): void {
   opsOptions(program
     .command('status')
-    .description('print the running server\'s health (config version, reload errors, live calls, seats); exit 1 when unhealthy'))
+    .description('print the running server\'s health (config version, reload errors, live calls, seats) and its agents (seat, tenant, state, since, registered); exit 1 when unhealthy'))
     .action((o: OpsOptions) => run(async () => {
       const { base, res } = await opsRequest(o, 'GET', '/health');
       const text = await res.text();
@@ -77,7 +97,7 @@ export function registerStatus(program: Command, run: Run): void {
       if (typeof body === 'object' && body !== null && !('config' in body)) {
         throw new UserError(`${base} requires a token for the health details: pass --token or set DIALGATE_HTTP_TOKEN`, EXIT.failure);
       }
-      printJson(body);
+      printJson({ ...(body as object), ...(await agentsOf(o)) });
       return res.status === 200 ? EXIT.ok : EXIT.negative;
     }));
 }

@@ -2,6 +2,8 @@
 // state the adapter keeps in Redis: a round-robin ticket per group, and per member the end of its
 // last call and whether it is on a call now (longest-idle). The result is a list of waves: the
 // members of one wave ring together (ring-all: one wave of everyone), the waves one after the other.
+// Seats whose agent is not available (on a call, in wrap-up, away: issue 13) are left out under
+// every strategy, after the order is drawn, so the others keep their turn (round-robin stays fair).
 import type { RouteGroup, RouteMember } from './types.js';
 import { seededRandom, seedOf } from '../routing.js';
 
@@ -12,6 +14,8 @@ export interface DistributionState {
   lastEnd: ReadonlyMap<string, number>;
   /** Members on a call now. */
   busy: ReadonlySet<string>;
+  /** Seat members whose agent is not available (agents/agent-state.ts): never rung. */
+  unavailable?: ReadonlySet<string>;
 }
 
 export const NO_STATE: DistributionState = { ticket: 0, lastEnd: new Map(), busy: new Set() };
@@ -49,8 +53,14 @@ export function longestIdleOrder(members: readonly RouteMember[], state: Pick<Di
     .map((x) => x.m);
 }
 
-/** The waves in which the group's members are rung for this call. */
+/** The waves in which the group's members are rung for this call; empty when nobody can be. */
 export function distribute(group: RouteGroup, state: DistributionState, callId: string): RouteMember[][] {
+  return order(group, state, callId)
+    .map((wave) => wave.filter((m) => !state.unavailable?.has(m.key)))
+    .filter((wave) => wave.length > 0);
+}
+
+function order(group: RouteGroup, state: DistributionState, callId: string): RouteMember[][] {
   switch (group.strategy) {
     case 'ring-all':
       return group.members.length ? [[...group.members]] : [];

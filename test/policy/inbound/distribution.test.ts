@@ -48,4 +48,16 @@ describe('distribute', () => {
   it('ring-all: one wave with every member', () => {
     expect(keys(distribute(group('ring-all'), NO_STATE, 'x'))).toEqual([['a', 'b', 'c']]);
   });
+
+  it('agents not available are skipped under every strategy; the others keep their order', () => {
+    const away = { ...NO_STATE, unavailable: new Set(['seat:b']) };
+    expect(keys(distribute(group('sequential'), away, 'x'))).toEqual([['a'], ['c']]);
+    expect(keys(distribute(group('ring-all'), away, 'x'))).toEqual([['a', 'c']]);
+    // Round-robin turns over the whole group: ticket 1 would start on b, so it starts on c.
+    expect(keys(distribute(group('round-robin'), { ...away, ticket: 1 }, 'x'))).toEqual([['c'], ['a']]);
+    expect(keys(distribute(group('weighted'), away, 'call-1')).flat().sort()).toEqual(['a', 'c']);
+    expect(keys(distribute(group('longest-idle'), { ...away, lastEnd: new Map([['seat:a', 5]]) }, 'x'))).toEqual([['c'], ['a']]);
+    // Nobody available: no wave at all (the no-answer / overflow path follows).
+    expect(distribute(group('ring-all'), { ...NO_STATE, unavailable: new Set(['seat:a', 'seat:b', 'seat:c']) }, 'x')).toEqual([]);
+  });
 });
