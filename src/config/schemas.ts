@@ -33,6 +33,9 @@ const money: Schema = { type: ['string', 'number'], dg: 'money' };
 const secret: Schema = { dg: 'secret' };
 const port: Schema = { type: 'integer', minimum: 1, maximum: 65535 };
 const host: Schema = { type: 'string', minLength: 1 };
+const hostPort: Schema = {
+  type: 'string', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):[0-9]{1,5}$', expected: 'host:port, e.g. 10.0.0.5:7000',
+};
 const numberClass: Schema = { type: 'string', enum: [...NUMBER_CLASSES] };
 const timeRanges: Schema = list({ type: 'string', dg: 'timeRange' });
 
@@ -155,7 +158,15 @@ const server: Schema = obj({
     // set-up, which media-gateway.ts bounds at 5 s: a shorter one could kill a channel being born.
     reconcile: obj({ enabled: { type: 'boolean' }, intervalSeconds: { type: 'integer', minimum: 1 }, graceSeconds: { type: 'integer', minimum: 5 } }),
   }, ['secret']),
-  redis: obj({ url: { dg: 'secret' } }),
+  // Exactly one of url / cluster / sentinel (checked in build.ts, which can say which two clash).
+  redis: obj({
+    url: secret,
+    cluster: obj({ nodes: list(hostPort, { minItems: 1 }), password: secret }, ['nodes']),
+    sentinel: obj({ name: { type: 'string', minLength: 1 }, sentinels: list(hostPort, { minItems: 1 }), password: secret, sentinelPassword: secret }, ['name', 'sentinels']),
+    // CDR and alert streams are split over this many keys (slots), so one busy tenant does not
+    // pin one Cluster shard; 1 (the default) keeps the single stream of a one-server deployment.
+    streamShards: { type: 'integer', minimum: 1, maximum: 64 },
+  }),
   cdr: obj({ dir: host }),
   alerts: obj({ webhook: { type: 'string', pattern: '^https?://', expected: 'an http(s) URL' }, timeoutMs: { type: 'integer', minimum: 100 } }),
   // Per-source request limits (sip/flood-guard.ts): requests per second and the ban that follows.

@@ -17,7 +17,7 @@ export interface ResolvedSecret {
 }
 
 /** Field names whose values are secrets wherever they appear. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'secret', 'ha1', 'ha1Sha256', 'token']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'sentinelPassword', 'secret', 'ha1', 'ha1Sha256', 'token']);
 
 export const REDACTED = '[redacted]';
 

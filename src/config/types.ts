@@ -2,6 +2,8 @@
 // Produced by config/ from the YAML files in the config directory; never mutated after load.
 // Money is integer units of 0.0001 yuan ("fen4"); durations are integer seconds unless named *Ms.
 
+import type { RedisTarget } from './redis-target.js';
+
 /** 0.0001 yuan. 0.13 yuan = 1300 units. */
 export type Money = number;
 
@@ -191,8 +193,9 @@ export interface ServerSettings {
     /** Orphan channels: looked for every intervalSeconds, killed once unheld for graceSeconds. */
     reconcile: { enabled: boolean; intervalSeconds: number; graceSeconds: number };
   };
-  /** Redis URL (may carry a password: treated as a secret). */
-  redis: { url: string };
+  /** Where Redis is: one URL (may carry a password), Cluster seed nodes, or Sentinel; passwords are
+   *  secrets. streamShards: keys the CDR and alert streams are spread over (1 = one stream). */
+  redis: RedisTarget & { streamShards: number };
   /** Directory for daily CDR files, absolute (relative paths resolve against the config dir). */
   cdr: { dir: string };
   /** Low-balance alerts (003 §2.2): POSTed as JSON to `webhook` when set. */

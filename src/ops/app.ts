@@ -1,9 +1,7 @@
 // Composition root: wires the adapters (drachtio, FreeSWITCH, Redis, files) around the pure core.
 // `serve` and the end-to-end tests both start dialgate through here, so tests run the real thing.
-import { coalesceWrites } from '../ledger/coalesce-writes.js';
 import { createHash, randomUUID } from 'node:crypto';
 import Srf from 'drachtio-srf';
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { createAccessLog } from '../auth/access-log.js';
 import { createDigestAuth } from '../auth/digest.js';
@@ -25,6 +23,9 @@ import { writeCdr } from '../calls/call-record.js';
 import { rateFromMeta, recoveryCdrs } from '../calls/recovery-cdrs.js';
 import type { ConfigSnapshot, Tenant } from '../config/types.js';
 import { ConcurrencySlots } from '../ledger/concurrency.js';
+import { coalesceWrites } from '../ledger/coalesce-writes.js';
+import { createRedisClient, describeTarget, type RedisTarget } from '../ledger/redis-client.js';
+import type { RedisClient } from '../ledger/lua/script.js';
 import { createAlertWebhook } from '../ledger/alert-webhook.js';
 import { FraudCounters, type SpendCapCrossed } from '../fraud/counters.js';
 import { Ledger } from '../ledger/ledger.js';
@@ -44,7 +45,11 @@ import { LOG_REDACT_PATHS } from './log.js';
 export interface AppOptions {
   /** The current config snapshot; read once per request (reloads swap it underneath). */
   config: () => ConfigSnapshot;
-  redisUrl: string;
+  /** Where Redis is; `redisUrl` is the older spelling of { kind: 'url', url }. */
+  redis?: RedisTarget;
+  redisUrl?: string;
+  /** Keys the CDR and alert streams are spread over (dialgate.yaml redis.streamShards). Default 1. */
+  streamShards?: number;
   drachtio: { host: string; port: number; secret: string };
   /** FreeSWITCH event socket; null = no media server (direct media only). */
   freeswitch: { host: string; port: number; secret: string } | null;
@@ -76,7 +81,7 @@ export interface App {
   reconciler: ChannelReconciler | null;
   /** Redis connection state and CDRs waiting in the local spool. */
   redisState(): Promise<{ status: string; spooledCdrs: number; deferredLedgerSteps: number }>;
-  redis: Redis;
+  redis: RedisClient;
   ledger: Ledger;
   live: Map<string, LiveCall>;
   log: Logger;
@@ -97,13 +102,14 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const instanceId = opts.instanceId ?? `dg-${randomUUID().slice(0, 8)}`;
   // Fail fast and closed: while Redis is away a command fails at once (no offline queue) or after
   // 1 s (a hung server), so a seat hears 503 within a second instead of waiting on retries.
-  const redis = new Redis(opts.redisUrl, { enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 0 });
+  const target: RedisTarget = opts.redis ?? { kind: 'url', url: opts.redisUrl ?? 'redis://127.0.0.1:6379' };
+  const redis = createRedisClient(target);
   if (process.env.DIALGATE_NO_COALESCE !== '1') coalesceWrites(redis);
   const metrics = new OpsMetrics();
   let redisDownLogged = false;
   redis.on('error', (err: Error) => {
     metrics.redisError('connection');
-    if (!redisDownLogged) log.error({ err }, 'redis error');
+    if (!redisDownLogged) log.error({ err, redis: describeTarget(target) }, 'redis error');
     redisDownLogged = true;
   });
   redis.on('ready', () => {
