@@ -26,6 +26,7 @@ import { ConcurrencySlots } from '../ledger/concurrency.js';
 import { coalesceWrites } from '../ledger/coalesce-writes.js';
 import { createRedisClient, describeTarget, type RedisTarget } from '../ledger/redis-client.js';
 import type { RedisClient } from '../ledger/lua/script.js';
+import type { ShardedStream } from '../ledger/stream-shards.js';
 import { createAlertWebhook } from '../ledger/alert-webhook.js';
 import { FraudCounters, type SpendCapCrossed } from '../fraud/counters.js';
 import { Ledger } from '../ledger/ledger.js';
@@ -82,6 +83,8 @@ export interface App {
   /** Redis connection state and CDRs waiting in the local spool. */
   redisState(): Promise<{ status: string; spooledCdrs: number; deferredLedgerSteps: number }>;
   redis: RedisClient;
+  /** The CDR stream's shards (every reader takes them all). */
+  cdrStream: ShardedStream;
   ledger: Ledger;
   live: Map<string, LiveCall>;
   log: Logger;
@@ -143,7 +146,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     });
   };
   // Ledger latency on /metrics: the call path's Redis operations, timed where they are called.
-  const ledger = timeOperations(new Ledger(redis, { instanceId, heartbeatMs, onAlert, onArrears }),
+  const streamShards = opts.streamShards ?? 1;
+  const ledger = timeOperations(new Ledger(redis, { instanceId, heartbeatMs, onAlert, onArrears, alertStreamShards: streamShards }),
     { reserve: 'reserve', extend: 'extend', heartbeat: 'heartbeat', settle: 'settle', release: 'release' }, metrics);
   // Issue 16 toll-fraud caps: a crossed spend cap goes out on the same webhook, typed spend-cap.
   const onSpendCap = (c: SpendCapCrossed): void => {
@@ -156,7 +160,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   };
   const slots = timeOperations(new ConcurrencySlots(redis),
     { acquire: 'slot-acquire', refresh: 'slot-refresh', release: 'slot-release' }, metrics);
-  const cdr = new CdrWriter({ redis, dir: opts.cdrDir, onReplayFailed: () => metrics.cdrFailed() });
+  const cdr = new CdrWriter({ redis, dir: opts.cdrDir, shards: streamShards, onReplayFailed: () => metrics.cdrFailed() });
   // Nonces are signed with a key every instance derives from the shared drachtio secret.
   const nonceKey = createHash('sha256').update(`dialgate-nonce:${opts.drachtio.secret}`).digest();
   const auth = new Authenticator({
@@ -164,7 +168,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     lockout: createLockout(redis, opts.lockout),
     replay: createReplayGuard(redis),
     log: log.child({ component: 'auth' }),
-    access: createAccessLog(redis, log.child({ component: 'access' })),
+    access: createAccessLog(redis, log.child({ component: 'access' }), { shards: streamShards }),
     now: () => clock.now(),
   });
   const live = new Map<string, LiveCall>();
@@ -345,7 +349,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   replay();
 
   return {
-    srf, redis, ledger, live, log, metrics,
+    srf, redis, ledger, live, log, metrics, cdrStream: cdr.streams,
     connected: () => connected,
     mediaConnected: () => media.available,
     freeswitch: () => metrics.sources.freeswitch?.() ?? null,
