@@ -40,11 +40,14 @@ export function createRedisClient(t: RedisTarget, profile: ClientProfile = { mod
   const opts: ClusterOptions = {
     enableOfflineQueue: base.enableOfflineQueue ?? false,
     redisOptions: { ...perNode, ...(t.password !== undefined ? { password: t.password } : {}) },
-    // Redirections (MOVED after a failover) are followed; a command sent to a master that just
-    // died fails at once instead and is answered 503 by the call path, like a single Redis outage.
-    retryDelayOnFailover: 100,
-    retryDelayOnClusterDown: 100,
+    // Redirections (MOVED after a failover) are followed at once. A command for a master that just
+    // died, or for a cluster that is down until its replica is promoted, is not retried every
+    // 100 ms (ioredis' default, up to 16 times: 1.6 s): it fails now, and the call path answers
+    // 503, as with a single Redis away; a deferred settlement retries on its own.
+    retryDelayOnFailover: cli ? 100 : 0,
+    retryDelayOnClusterDown: cli ? 100 : 0,
     retryDelayOnTryAgain: 100,
+    maxRedirections: 6,
     slotsRefreshTimeout: 1000,
     // Pick up a promoted replica within seconds even if no command hits the moved slots.
     slotsRefreshInterval: 2000,
