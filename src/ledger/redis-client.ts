@@ -40,11 +40,13 @@ export function createRedisClient(t: RedisTarget, profile: ClientProfile = { mod
   const opts: ClusterOptions = {
     enableOfflineQueue: base.enableOfflineQueue ?? false,
     redisOptions: { ...perNode, ...(t.password !== undefined ? { password: t.password } : {}) },
-    // Redirections (MOVED after a failover) are followed at once. A command for a master that just
-    // died, or for a cluster that is down until its replica is promoted, is not retried every
-    // 100 ms (ioredis' default, up to 16 times: 1.6 s): it fails now, and the call path answers
-    // 503, as with a single Redis away; a deferred settlement retries on its own.
-    retryDelayOnFailover: cli ? 100 : 0,
+    // Redirections (MOVED after a failover) are followed at once. A command whose connection
+    // closed under it (ioredis replaces node connections when the slot map changes) is retried
+    // after 20 ms, at most 6 times, not every 100 ms up to 16 times (1.6 s, ioredis' default); a
+    // cluster that is down until a replica is promoted fails the command now. Either way the call
+    // path answers 503 well within a second, as with a single Redis away; a deferred settlement
+    // retries on its own.
+    retryDelayOnFailover: cli ? 100 : 20,
     retryDelayOnClusterDown: cli ? 100 : 0,
     retryDelayOnTryAgain: 100,
     maxRedirections: 6,
