@@ -13,7 +13,9 @@ import { startFreeSwitch, type FreeSwitchOptions, type FreeSwitchStandIn } from 
 import { runSipp, startSipp, type SippProcess, type SippResult } from '../bench/sipp.js';
 import { startRedis, type RedisInstance, type StartRedisOptions } from '../helpers/redis.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import { startRedisSentinel, type RedisSentinel } from '../helpers/redis-sentinel.js';
+import type { RedisTarget } from '../../src/ledger/redis-client.js';
 import { REAL, realFreeSwitchView, rtpAudioFile, standInView, type MediaView } from './real-servers.js';
 import { injection, seatCall, setScenarioAudio, trunkUas, type SeatCallOptions, type TrunkOptions } from './scenarios.js';
 
@@ -139,6 +141,31 @@ export function clusterMode(): boolean {
   return process.env.DIALGATE_TEST_REDIS === 'cluster';
 }
 
+/** DIALGATE_TEST_REDIS=sentinel: a master, a replica and three sentinels, two instances likewise. */
+export function sentinelMode(): boolean {
+  return process.env.DIALGATE_TEST_REDIS === 'sentinel';
+}
+
+let fileSentinel: Promise<RedisSentinel> | null = null;
+/** The test file's Sentinel deployment, started on first use and killed when the process exits. */
+export function sharedSentinel(): Promise<RedisSentinel> {
+  if (!fileSentinel) {
+    fileSentinel = startRedisSentinel();
+    void fileSentinel.then((c) => process.once('exit', () => { void c.stop(); }), () => undefined);
+  }
+  return fileSentinel;
+}
+
+async function sentinelInstance(): Promise<RedisInstance & { target: RedisTarget }> {
+  const s = await sharedSentinel();
+  const target: RedisTarget = { kind: 'sentinel', name: s.name, sentinels: s.sentinels };
+  const client = () => new Redis({ sentinels: s.sentinels, name: s.name });
+  const c = client();
+  await c.flushall();
+  c.disconnect();
+  return { target, port: 0, url: '', client, stop: async () => undefined };
+}
+
 let fileCluster: Promise<RedisCluster> | null = null;
 /** The test file's cluster, started on first use and killed when the file's process exits. */
 export function sharedCluster(): Promise<RedisCluster> {
@@ -215,7 +242,9 @@ export async function startBench(o: BenchOptions): Promise<Bench> {
   const dir = mkdtempSync(join(tmpdir(), 'dialgate-e2e-'));
   writeFixtureConfig(dir, o);
   const cluster = clusterMode() ? await clusterInstance() : null;
-  const redis = cluster ?? await startRedis(o.redisOptions);
+  const sentinel = sentinelMode() ? await sentinelInstance() : null;
+  const redis = cluster ?? sentinel ?? await startRedis(o.redisOptions);
+  const shared: RedisTarget | null = cluster ? { kind: 'cluster', nodes: cluster.cluster.nodes } : sentinel?.target ?? null;
   const real = REAL;
   // Real media needs real RTP: the seats and trunks stream audio on the real lane.
   setScenarioAudio(real ? rtpAudioFile() : null);
@@ -226,12 +255,12 @@ export async function startBench(o: BenchOptions): Promise<Bench> {
   const store = await ConfigStore.open(dir);
   const clock = shiftedClock(Date.parse(o.at));
   const logger = pino({ level: process.env.E2E_LOG ?? 'silent' });
-  const instances = cluster ? 2 : 1;
+  const instances = shared ? 2 : 1;
   const cdrDirs = Array.from({ length: instances }, (_, i) => join(dir, i === 0 ? 'cdr' : `cdr-${i + 1}`));
   const apps: App[] = [];
   for (let i = 0; i < instances; i++) apps.push(await startApp({
     config: () => store.current(),
-    ...(cluster ? { redis: { kind: 'cluster' as const, nodes: cluster.cluster.nodes }, streamShards: 4, instanceId: `dg-${i + 1}` } : { redisUrl: redis.url }),
+    ...(shared ? { redis: shared, streamShards: cluster ? 4 : 1, instanceId: `dg-${i + 1}` } : { redisUrl: redis.url }),
     drachtio: real ? real.drachtio : { host: '127.0.0.1', port: drachtio!.adminPort, secret: 'cymru' },
     freeswitch: o.withMedia === false ? null
       : real ? { host: real.esl.host, port: real.esl.port, secret: real.esl.password }
