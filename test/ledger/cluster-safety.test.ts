@@ -20,6 +20,7 @@ import { accountKeys } from '../../src/ledger/keys.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { createRedisClient } from '../../src/ledger/redis-client.js';
 import { createRegistrarStore } from '../../src/registrar/store.js';
+import { redisUrlOf, withRedis } from '../../src/ops/commands/common.js';
 import { sampleCdr } from '../cdr/fixtures.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 
@@ -131,6 +132,14 @@ describe('on Redis Cluster', () => {
     await inbound.answered('m1', T0);
     expect((await inbound.take('4008001234', 'g1', 'longest-idle', T0)).busy.has('m1')).toBe(true);
     expect(await inbound.countMissed('4008001234', '2026-11-23')).toBe(1);
+  });
+
+  it('the CLI reaches the cluster from --redis host:port,host:port (or DIALGATE_REDIS_CLUSTER)', async () => {
+    const target = redisUrlOf(cluster.seedList)!;
+    expect(target.kind).toBe('cluster');
+    const acct = await withRedis(target, (r) => new Ledger(r, { instanceId: 'cli' }).getAccount('acct-3'));
+    expect(acct).toMatchObject({ id: 'acct-3', reserved: 0 });
+    expect(() => redisUrlOf('127.0.0.1:7000,nonsense')).toThrow('"nonsense" is not host:port');
   });
 
   it('scripts reload on a node that lost them (NOSCRIPT → EVAL), and the ledger goes on on a promoted replica', async () => {
