@@ -1,6 +1,6 @@
 // Where Redis is, as configured (dialgate.yaml `redis`, DIALGATE_REDIS_* or the CLI's --redis):
 // pure data and parsing, no client; src/ledger/redis-client.ts turns it into one.
-import { redactUrl } from './secrets.js';
+import { redactUrl } from './redact-url.js';
 
 export interface HostPort { host: string; port: number }
 

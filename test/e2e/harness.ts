@@ -151,7 +151,7 @@ let fileSentinel: Promise<RedisSentinel> | null = null;
 export function sharedSentinel(): Promise<RedisSentinel> {
   if (!fileSentinel) {
     fileSentinel = startRedisSentinel();
-    void fileSentinel.then((c) => process.once('exit', () => { void c.stop(); }), () => undefined);
+    void fileSentinel.then((c) => process.once('exit', () => c.killNow()), () => undefined);
   }
   return fileSentinel;
 }
@@ -171,7 +171,7 @@ let fileCluster: Promise<RedisCluster> | null = null;
 export function sharedCluster(): Promise<RedisCluster> {
   if (!fileCluster) {
     fileCluster = startRedisCluster();
-    void fileCluster.then((c) => process.once('exit', () => { void c.stop(); }), () => undefined);
+    void fileCluster.then((c) => process.once('exit', () => c.killNow()), () => undefined);
   }
   return fileCluster;
 }

@@ -29,6 +29,8 @@ export interface RedisCluster {
    */
   killMaster(i: number): Promise<{ killed: number; promoted: number; promotionMs: number }>;
   stop(): Promise<void>;
+  /** Synchronous SIGKILL of every process and removal of the data directory (for a process 'exit' hook). */
+  killNow(): void;
 }
 
 export interface StartClusterOptions {
@@ -147,5 +149,9 @@ export async function startRedisCluster(o: StartClusterOptions = {}): Promise<Re
       }
     },
     stop: stopAll,
+    killNow() {
+      for (const n of nodes) if (n.alive) n.proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }

@@ -14,6 +14,8 @@ export interface RedisSentinel {
   /** SIGKILLs the current master; resolves once the sentinels name the replica, with the time taken. */
   killMaster(): Promise<{ killed: number; promoted: number; promotionMs: number }>;
   stop(): Promise<void>;
+  /** Synchronous SIGKILL of every process and removal of the data directory (for a process 'exit' hook). */
+  killNow(): void;
 }
 
 interface Proc { port: number; proc: ChildProcess; alive: boolean }
@@ -117,5 +119,9 @@ export async function startRedisSentinel(name = 'ledger'): Promise<RedisSentinel
       return { killed, promoted, promotionMs: Date.now() - t0 };
     },
     stop,
+    killNow() {
+      for (const p of all) if (p.alive) p.proc.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
