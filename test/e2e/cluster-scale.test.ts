@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountKeys } from '../../src/ledger/keys.js';
 import { freeUdpPort, runSipp, type SippProcess } from '../bench/sipp.js';
 import { injection, seatCallOrDeny } from './scenarios.js';
-import { readCdrs, SEATS, sharedCluster, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
+import { readCdrs, SEATS, sharedCluster, startBench, stopSharedRedis, startTrunk, waitForCdrs, type Bench } from './harness.js';
 
 process.env.DIALGATE_TEST_REDIS = 'cluster';
+afterAll(stopSharedRedis);
 
 const MINUTE = 1300; // 0.13 yuan per started minute (004 §3.1)
 const AT = '2026-11-23T10:00:00+08:00';

@@ -176,6 +176,17 @@ export function sharedCluster(): Promise<RedisCluster> {
   return fileCluster;
 }
 
+/**
+ * Stops the file's cluster or Sentinel deployment: files that use them call it in afterAll (a
+ * 'exit' hook alone is not enough: vitest may end its worker with a signal).
+ */
+export async function stopSharedRedis(): Promise<void> {
+  const [c, s] = [fileCluster, fileSentinel];
+  fileCluster = null;
+  fileSentinel = null;
+  await Promise.all([c?.then((x) => x.stop(), () => undefined), s?.then((x) => x.stop(), () => undefined)]);
+}
+
 /** The cluster as the bench's `redis`: clients are Cluster clients; stop() leaves it for the next bench. */
 async function clusterInstance(): Promise<RedisInstance & { cluster: RedisCluster }> {
   const cluster = await sharedCluster();

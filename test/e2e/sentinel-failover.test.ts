@@ -5,9 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort, runSipp, type SippProcess } from '../bench/sipp.js';
 import { injection, seatCallOrDeny } from './scenarios.js';
-import { SEATS, sharedSentinel, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
+import { SEATS, sharedSentinel, startBench, stopSharedRedis, startTrunk, waitForCdrs, type Bench } from './harness.js';
 
 process.env.DIALGATE_TEST_REDIS = 'sentinel';
+afterAll(stopSharedRedis);
 
 describe('a Sentinel master killed under load', () => {
   let bench: Bench;

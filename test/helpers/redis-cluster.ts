@@ -1,14 +1,13 @@
 // A real Redis Cluster for one test file: 3 masters + 3 replicas of Debian's redis-server on free
-// loopback ports, joined by `redis-cli --cluster create`. A short cluster-node-timeout makes a
+// loopback ports (node and bus ports from the kernel's ephemeral range), joined by `redis-cli --cluster create`. A short cluster-node-timeout makes a
 // killed master's replica take over in a second or two, so failover tests stay short.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
-import { realClockEnv } from './redis.js';
+import { freeTcpPort, realClockEnv } from './redis.js';
 
 const run = promisify(execFile);
 
@@ -40,19 +39,14 @@ export interface StartClusterOptions {
   nodeTimeoutMs?: number;
 }
 
-/** A port p with p and p + 10000 (the cluster bus) free on loopback. */
-async function freeClusterPort(taken: Set<number>): Promise<number> {
-  const free = (port: number) => new Promise<boolean>((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-  for (let i = 0; i < 200; i++) {
-    const p = 20_000 + Math.floor(Math.random() * 10_000);
-    if (taken.has(p)) continue;
-    if (await free(p) && await free(p + 10_000)) { taken.add(p); return p; }
+/** Two free loopback ports from the kernel's ephemeral range: the node's and its cluster bus. */
+async function freePortPair(taken: Set<number>): Promise<[number, number]> {
+  const pair: number[] = [];
+  while (pair.length < 2) {
+    const p = await freeTcpPort();
+    if (!taken.has(p)) { taken.add(p); pair.push(p); }
   }
-  throw new Error('no free port pair for a cluster node');
+  return pair as [number, number];
 }
 
 async function info(port: number, section: string): Promise<string> {
@@ -77,12 +71,13 @@ export async function startRedisCluster(o: StartClusterOptions = {}): Promise<Re
   const masterCount = o.masters ?? 3;
   const dir = mkdtempSync(join(tmpdir(), 'dialgate-cluster-'));
   const taken = new Set<number>();
-  const ports: number[] = [];
-  for (let i = 0; i < masterCount * 2; i++) ports.push(await freeClusterPort(taken));
-  const nodes: ClusterNode[] = ports.map((port) => {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < masterCount * 2; i++) pairs.push(await freePortPair(taken));
+  const ports = pairs.map(([p]) => p);
+  const nodes: ClusterNode[] = pairs.map(([port, bus]) => {
     const proc = spawn('redis-server', [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
-      '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`,
+      '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-port', String(bus),
       '--cluster-node-timeout', String(o.nodeTimeoutMs ?? 1000),
       '--daemonize', 'no', '--loglevel', 'warning',
     ], { stdio: ['ignore', 'ignore', 'pipe'], env: realClockEnv() });
