@@ -5,7 +5,7 @@
 // Contract clauses cited here and in the flows (003 §2.2 ...) are listed in docs/contracts.md.
 import type Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
-import type { CdrInput, HangupBy } from '../cdr/model.js';
+import type { CdrInput, CdrTransfer, HangupBy } from '../cdr/model.js';
 import type { SlotResult } from '../ledger/concurrency.js';
 import { withDeadline } from '../media/deadlines.js';
 import { releaseEndpoint, type Endpoint } from '../media/media-gateway.js';
@@ -26,6 +26,8 @@ export type { LiveCall, SessionDeps, SessionSettings, SessionSpec } from './sess
 
 /** A BYE's transaction normally completes in milliseconds; past this the call goes on without it. */
 export const BYE_TIMEOUT_MS = 2_000;
+/** How long the CDR waits for a transfer still deciding when the call ends (a CANCEL's grace is 2 s). */
+const TRANSFER_WAIT_MS = 3_000;
 /** A slot lives this long without refresh: a crashed instance's calls stop counting. */
 export const SLOT_TTL_MS = 4 * 60 * 60 * 1000;
 /** A hung call (a seat gone without BYE) still ends: 4 h unless the tenant says otherwise. */
@@ -50,6 +52,14 @@ export class CallSession {
   recordingPath: string | null = null;
   media: 'anchored' | 'direct' | null = null;
   mediaNote: string | null = null;
+  /** Blind transfers (issue 13), in order; a connected one's seconds are filled in at the end. */
+  readonly transfers: CdrTransfer[] = [];
+  /** The leg whose REFER is being carried out: its BYE meanwhile does not end the call. */
+  private transferring: { leg: 'caller' | 'far'; legGone: boolean; over: () => void } | null = null;
+  /** Resolves when the transfer in progress is decided: the CDR waits for its outcome. */
+  private transferOver: Promise<void> | null = null;
+  /** Told when the answered call starts ending (a transfer in progress stops its INVITE). */
+  private readonly endHooks = new Set<() => void>();
   /** Session timers drachtio-server runs on each leg (null: none negotiated). */
   private readonly legTimers: { caller: LegTimer | null; far: LegTimer | null } = { caller: null, far: null };
   private readonly reservations: Reservation[] = [];
@@ -101,32 +111,94 @@ export class CallSession {
   callerLeg(uas: Srf.Dialog, timer: LegTimer | null = null): void {
     this.uas = uas;
     this.legTimers.caller = timer;
-    uas.on('destroy', (_req: unknown, reason?: string) => {
-      if (reason === SESSION_EXPIRED_TEXT) this.legExpired('caller');
-      else this.end('caller', 'bye');
-    });
+    this.watchLeg(uas, 'caller');
   }
 
   /** The far-end leg answered; its BYE (or its session timer running out) ends the call. */
   farLeg(uac: Srf.Dialog, timer: LegTimer | null = null): void {
     this.uac = uac;
     this.legTimers.far = timer;
-    uac.on('destroy', (_req: unknown, reason?: string) => {
-      if (reason === SESSION_EXPIRED_TEXT) this.legExpired('far');
-      else this.end('callee', 'bye');
+    this.watchLeg(uac, 'far');
+  }
+
+  private watchLeg(d: Srf.Dialog, leg: 'caller' | 'far'): void {
+    d.on('destroy', (_req: unknown, reason?: string) => {
+      if (reason === SESSION_EXPIRED_TEXT) return this.legExpired(leg);
+      // A transferor hanging up after its REFER (many phones do, right after 202): the transfer
+      // goes on and decides; a failed one ends the call then.
+      if (this.transferring?.leg === leg) {
+        this.transferring.legGone = true;
+        return;
+      }
+      this.end(leg === 'caller' ? 'caller' : 'callee', 'bye');
+    });
+    // In-dialog REFER (RFC 3515): the flow decides; without a handler srf would answer 200 and do nothing.
+    d.on('refer', (req: Srf.SrfRequest, res: Srf.SrfResponse) => {
+      const handler = this.spec.onRefer;
+      if (!handler || this.phase !== 'answered') {
+        res.send(handler ? 491 : 501, { headers: { Reason: reasonHeader(handler ? 491 : 501, handler ? 'Call not in a state to transfer' : 'Transfer not supported on this call') } });
+        return;
+      }
+      handler(leg, req, res);
     });
   }
+
+  /** A transfer of `leg` starts; false when one is already running (the REFER gets 491). */
+  beginTransfer(leg: 'caller' | 'far'): boolean {
+    if (this.transferring || this.phase !== 'answered') return false;
+    let over!: () => void;
+    this.transferOver = new Promise((resolve) => { over = resolve; });
+    this.transferring = { leg, legGone: false, over };
+    return true;
+  }
+
+  /** The transfer is over; true when the transferor hung up meanwhile. */
+  endTransfer(): boolean {
+    const gone = this.transferring?.legGone ?? false;
+    this.transferring?.over();
+    this.transferring = null;
+    return gone;
+  }
+
+  /**
+   * A connected transfer: `leg` is now the target's dialog. The transferor's dialog is returned
+   * unwatched (its BYE no longer ends the call) for the caller to hang up.
+   */
+  replaceLeg(leg: 'caller' | 'far', d: Srf.Dialog): Srf.Dialog | undefined {
+    const old = leg === 'caller' ? this.uas : this.uac;
+    old?.removeAllListeners('destroy');
+    old?.removeAllListeners('refer');
+    if (leg === 'caller') this.callerLeg(d, null);
+    else this.farLeg(d, null);
+    return old;
+  }
+
+  /** Hangs up a dialog the call no longer holds (a replaced transferor leg), bounded. */
+  hangupDialog(d: Srf.Dialog | undefined): void { this.hangupLeg(d); }
+
+  onEnding(fn: () => void): () => void {
+    this.endHooks.add(fn);
+    return () => this.endHooks.delete(fn);
+  }
+
+  /** Re-arms the paid boundary (a reservation joined the payers). */
+  rescheduleBoundary(): void { this.boundary.schedule(); }
 
   /**
    * Answers the caller (200 with `localSdp`) and watches its leg. With session timers on, the 200
    * carries our Session-Expires, so drachtio-server refreshes (or expects refreshes on) the leg.
    */
   async answerCaller(localSdp: string): Promise<void> {
+    await this.answerCallerWith((headers) => this.deps.srf.createUAS(this.req, this.res, { localSdp, ...(headers ? { headers } : {}) }));
+  }
+
+  /** answerCaller with the 200 OK sent by `answer` (a WebRTC caller answered through FreeSWITCH). */
+  async answerCallerWith(answer: (headers: Record<string, string> | undefined) => Promise<Srf.Dialog>): Promise<void> {
     const st = this.spec.sessionTimers;
     const a = st ? answerTimer(this.req, st) : null;
     // A too-small interval was refused with 422 before the call started (see outbound-call.ts).
     const timer = a?.kind === 'answer' ? a : null;
-    const uas = await this.deps.srf.createUAS(this.req, this.res, { localSdp, ...(timer ? { headers: timer.headers } : {}) });
+    const uas = await answer(timer ? timer.headers : undefined);
     this.callerLeg(uas, timer?.timer ?? null);
   }
 
@@ -297,6 +369,7 @@ export class CallSession {
     const now = this.deps.clock.now();
     const endAt = at === undefined ? now : Math.min(now, Math.max(at, this.answerAt ?? at));
     this.to('ending');
+    for (const fn of this.endHooks) fn();
     this.hangupLeg(this.uas);
     this.hangupLeg(this.uac);
     void this.releaseMedia().then(() => this.finish(200, {}, endAt));
@@ -341,12 +414,33 @@ export class CallSession {
     return this.finishing;
   }
 
+  /** Transfers with each leg's connected seconds: answer → first transfer → ... → end. */
+  private transferLegs(endAt: number): CdrTransfer[] {
+    let from = this.answerAt;
+    const connected = this.transfers.filter((t) => t.outcome === 'connected');
+    return this.transfers.map((t) => {
+      if (t.outcome === 'pending') return { ...t, outcome: 'cancelled' };
+      if (t.outcome !== 'connected' || from === null) return t;
+      const next = connected[connected.indexOf(t) + 1]?.at ?? endAt;
+      const out = { ...t, transferorSeconds: Math.ceil(Math.max(0, t.at - from) / 1000), targetSeconds: Math.ceil(Math.max(0, next - t.at) / 1000) };
+      from = t.at;
+      return out;
+    });
+  }
+
   private async settleAndRecord(sipStatus: number, extra: Partial<CdrInput>, endAt: number): Promise<void> {
     const { deps, spec } = this;
     if (this.phase !== 'ending') this.to('ending');
     deps.live.delete(spec.callId);
     for (const t of this.timers) deps.clock.clearTimeout(t);
     this.timers.clear();
+    // A transfer still deciding (its target's INVITE being CANCELled) is waited for, briefly: its
+    // outcome and its leg's reservation belong in this CDR.
+    if (this.transferring && this.transferOver) {
+      let t: Timer | undefined;
+      await Promise.race([this.transferOver, new Promise<void>((resolve) => { t = deps.clock.setTimeout(resolve, TRANSFER_WAIT_MS); })]);
+      if (t) deps.clock.clearTimeout(t);
+    }
     // Whatever path got here, no FreeSWITCH endpoint outlives the call (each release is bounded).
     await this.releaseMedia();
     const settled: Settled[] = [];
@@ -387,6 +481,7 @@ export class CallSession {
       recordingPath: this.recordingPath,
       media: this.media,
       mediaNote: this.mediaNote,
+      transfers: this.transferLegs(endAt),
       ...flowExtra,
       ...extra,
     });

@@ -32,6 +32,7 @@ import { missedDay, type InboundState } from './inbound-state.js';
 import type { LegResult } from './member-dialer.js';
 import { Reservation, type Settled } from './reservation.js';
 import { answerTimer } from './session-timer.js';
+import { BlindTransfers } from './blind-transfer.js';
 
 export type InboundSettings = SessionSettings;
 
@@ -120,6 +121,8 @@ class InboundFlow {
   private answered: RouteMember | null = null;
   /** The call was stopped by us (shutdown, admin) before the answer: not a missed call. */
   private stoppedBySystem = false;
+  /** Blind transfers by the answering seat (issue 13); null until a seat answered. */
+  private transfers: BlindTransfers | null = null;
 
   constructor(
     private readonly deps: InboundDeps,
@@ -142,6 +145,10 @@ class InboundFlow {
       cdrBase: () => this.cdrBase(),
       onStop: (by) => this.onStop(by),
       afterSettle: (endAt, settled) => this.afterSettle(endAt, settled),
+      onRefer: (leg, req, res) => {
+        if (this.transfers) return this.transfers.onRefer(leg, req, res);
+        res.send(603, { headers: { Reason: reasonHeader(603, 'Only a seat may transfer the call') } });
+      },
     }, log);
     this.ivr = new InboundIvr(this.s, d.trace);
     this.s.watchCancel(cancelledEarly);
@@ -214,7 +221,7 @@ class InboundFlow {
     if (anchored) {
       try {
         s.epA = await deps.media.endpointFor(s.req.body);
-        s.epB = await deps.media.offeringEndpoint();
+        s.epB = await deps.media.offeringEndpoint(s.epA);
       } catch (err) {
         s.log.warn({ err }, 'media endpoints failed');
         s.degraded(`media endpoints failed (${(err as Error).message})`, d.recording);
@@ -269,6 +276,13 @@ class InboundFlow {
     await s.answered([...(this.pkg ? [this.pkg] : []), ...(forward ? [forward] : [])]);
     const live = deps.live.get(d.callId);
     if (live) live.seat = won.member.kind === 'seat' ? won.member.seat : '';
+    const owner = this.cfg.tenants.get(d.owner);
+    // The answering seat may transfer the caller (issue 13): the far leg is the seat's.
+    if (won.member.kind === 'seat' && owner && deps.registrar) {
+      this.transfers = new BlindTransfers(s, {
+        registrar: deps.registrar, cfg: this.cfg, tenant: owner, seatOn: { caller: null, far: won.member.seat }, presented: d.callerRaw,
+      });
+    }
     s.log.info({ member: won.member.key, maxBilledSeconds: this.pkg?.maxBilled }, 'inbound call answered');
     await deps.state.answered(won.member.key, s.answerAt!).catch(() => {});
   }

@@ -8,6 +8,7 @@ import type { ConfigSnapshot, Seat, Tenant } from '../config/types.js';
 import { slotKey } from '../ledger/concurrency.js';
 import { playBounded, releaseEndpoint, type Endpoint } from '../media/media-gateway.js';
 import { decideOutbound, hasFraudCaps, stepOf } from '../policy/decideOutbound.js';
+import { chooseMedia, viaTransport, webRtcSignal, type WebRtcSignal } from '../policy/media-mode.js';
 import { DENY_REASONS, reasonHeader, type DenyReason } from '../policy/reasons.js';
 import type { Allow, Decision, Deny, LedgerView, OutboundCall } from '../policy/types.js';
 import { isRedisUnavailable } from '../ledger/redis-errors.js';
@@ -18,7 +19,8 @@ import { Reservation, type Settled } from './reservation.js';
 import { normalizeNumber } from '../numbers/normalize.js';
 import { DEFAULT_TIME_ZONE } from '../time/schedule.js';
 import { answerTimer, offerHeaders } from './session-timer.js';
-import { DialFailure, TrunkDialer, type TrunkTarget } from './trunk-dialer.js';
+import { DialFailure, TrunkDialer, trunkTargets } from './trunk-dialer.js';
+import { BlindTransfers } from './blind-transfer.js';
 
 export type { LiveCall } from './call-session.js';
 
@@ -89,6 +91,8 @@ function retryAfter(reason: DenyReason): Record<string, string> {
 /** Plays an announcement as early media (183 + FreeSWITCH endpoint), then returns. */
 async function announce(deps: Pick<SessionDeps, 'media'>, req: Srf.SrfRequest, res: Srf.SrfResponse, file: string, log: Logger): Promise<void> {
   if (!deps.media.available || !req.body) return;
+  // Early media to a browser would need FreeSWITCH's DTLS answer in the 183; the Reason says it.
+  if (webRtcSignal(req.body, null) !== null) return;
   let ep: Endpoint | undefined;
   try {
     ep = await deps.media.endpointFor(req.body);
@@ -171,6 +175,9 @@ class OutboundFlow {
   private readonly dialer: TrunkDialer;
   private readonly money: Reservation | null;
   private deny: Deny | null = null;
+  /** The seat leg is a browser's (its offer, or SIP over WebSocket): always anchored. */
+  private readonly webrtc: WebRtcSignal;
+  private readonly transfers: BlindTransfers | null;
 
   constructor(
     private readonly deps: OutboundDeps,
@@ -185,6 +192,7 @@ class OutboundFlow {
     cancelledEarly: boolean,
   ) {
     this.dialer = new TrunkDialer(deps.srf);
+    this.webrtc = webRtcSignal(req.body, viaTransport(req.has('Via') ? req.get('Via') : null) ?? (req as { protocol?: string }).protocol);
     // Emergency calls are never rated nor charged (issue 4 §8): no reservation at all.
     this.money = decision.emergency || !decision.rate ? null : new Reservation(deps.ledger, tenant.account, call.callId, {
       rate: decision.rate, tenant: tenant.id, seat: call.seatId, callee: decision.callee.national, caller: call.from, inviteAt,
@@ -200,7 +208,12 @@ class OutboundFlow {
       cdrBase: () => cdrBase(call, cfg, this.deny ?? decision, inviteAt, deps.clock.now()),
       onStop: () => this.dialer.cancel(),
       afterSettle: (endAt, settled) => this.countSpend(endAt, settled),
+      // Issue 13: the seat may transfer the callee to another seat or a number.
+      ...(deps.registrar ? { onRefer: (leg, req, res) => this.transfers!.onRefer(leg, req, res) } : {}),
     }, log);
+    this.transfers = deps.registrar ? new BlindTransfers(this.s, {
+      registrar: deps.registrar, cfg, tenant, seatOn: { caller: call.seatId, far: null }, presented: decision.callee.national,
+    }) : null;
     this.s.watchCancel(cancelledEarly);
   }
 
@@ -261,36 +274,33 @@ class OutboundFlow {
     await this.s.finish(deny.sipStatus);
   }
 
-  private targets(): TrunkTarget[] {
-    return this.decision.trunks.map((t) => {
-      const trunk = this.cfg.trunks.get(t.trunkId)!;
-      return {
-        trunkId: t.trunkId, requestUri: t.requestUri, callerId: t.callerId, timeoutSeconds: trunk.timeoutSeconds,
-        ...(trunk.username && trunk.password ? { auth: { username: trunk.username, password: trunk.password } } : {}),
-      };
-    });
-  }
-
-  /** Media endpoints when the route (or `recording: required`) wants them; the offer to send. */
+  /**
+   * Media endpoints when the route (or `recording: required`, or a WebRTC seat) wants them; the
+   * offer to send. A WebRTC caller's endpoint is made at the answer, together with the caller's
+   * 200 OK (MediaGateway.answerWebRtcCaller): fsmrf makes no endpoint for a DTLS offer otherwise.
+   */
   private async anchor(): Promise<string> {
     const { s, deps, decision } = this;
-    // `recording: required` anchors even a direct route: only FreeSWITCH can record.
-    const wantAnchor = decision.media === 'anchored' || decision.recordingRequired;
-    if (!wantAnchor && decision.recording) s.mediaNote = 'not recorded: the route is media: direct';
-    if (!wantAnchor) return this.req.body;
+    const choice = chooseMedia({
+      route: decision.media, recordingRequired: decision.recordingRequired, recording: decision.recording, webrtc: this.webrtc,
+    });
+    s.mediaNote = choice.note;
+    if (!choice.anchor) return this.req.body;
     const why = !deps.media.available ? 'media server unavailable' : !this.req.body ? 'the caller offered no SDP' : null;
     if (why !== null) {
-      s.degraded(why, decision.recording);
+      if (!choice.mustAnchor) s.degraded(why, decision.recording);
+      else s.mediaNote = `not connected: WebRTC seat, ${why}`;
       return this.req.body;
     }
     try {
-      s.epA = await deps.media.endpointFor(this.req.body);
-      s.epB = await deps.media.offeringEndpoint();
+      if (!choice.mustAnchor) s.epA = await deps.media.endpointFor(this.req.body);
+      s.epB = await deps.media.offeringEndpoint(s.epA);
       return s.epB.local.sdp;
     } catch (err) {
       s.log.warn({ err }, 'media endpoints failed');
       await s.releaseMedia();
-      s.degraded(`media endpoints failed (${(err as Error).message})`, decision.recording);
+      if (!choice.mustAnchor) s.degraded(`media endpoints failed (${(err as Error).message})`, decision.recording);
+      else s.mediaNote = `not connected: WebRTC seat, media endpoints failed (${(err as Error).message})`;
       return this.req.body;
     }
   }
@@ -299,7 +309,11 @@ class OutboundFlow {
     const { s, deps, call } = this;
     if (s.aborted) return s.abandon();
     const offer = await this.anchor();
-    const anchored = s.epA !== undefined && s.epB !== undefined;
+    // A WebRTC caller's own endpoint comes at the answer; the trunk's is made now.
+    const anchored = s.epB !== undefined && (s.epA !== undefined || this.webrtc !== null);
+    if (!anchored && this.webrtc !== null && !s.aborted) {
+      return this.denyAtRuntime('webrtc-media-unavailable', s.mediaNote ?? 'media server unavailable');
+    }
     if (!anchored && this.decision.recordingRequired && !s.aborted) {
       return this.denyAtRuntime('recording-unavailable', s.mediaNote ?? 'media server unavailable');
     }
@@ -309,7 +323,7 @@ class OutboundFlow {
     let dialled;
     try {
       dialled = await this.dialer.dial({
-        targets: this.targets(),
+        targets: trunkTargets(this.decision, this.cfg),
         localSdp: offer,
         fromHost: deps.settings.sipDomain,
         ...(sessionTimersOf(deps, this.cfg) ? { headers: offerHeaders(sessionTimersOf(deps, this.cfg)!) } : {}),
@@ -353,7 +367,17 @@ class OutboundFlow {
     // The caller gave up (or the call was stopped) just as the callee answered.
     if (s.aborted) return s.abandon();
     try {
-      if (s.epA && s.epB) {
+      if (s.epB && this.webrtc !== null) {
+        await s.epB.modify(dialled.dialog.remote.sdp);
+        if (s.aborted) return await s.abandon();
+        await s.answerCallerWith(async (headers) => {
+          const pair = await deps.media.answerWebRtcCaller(this.req, this.res, headers, s.epB);
+          s.epA = pair.endpoint;
+          return pair.dialog;
+        });
+        await s.epA!.bridge(s.epB);
+        if (this.decision.recording && !s.aborted) await s.startRecording(this.tenant.id);
+      } else if (s.epA && s.epB) {
         await s.epB.modify(dialled.dialog.remote.sdp);
         if (s.aborted) return await s.abandon();
         await s.answerCaller(s.epA.local.sdp);

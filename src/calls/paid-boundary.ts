@@ -30,20 +30,24 @@ export interface BoundaryHost {
 
 export class PaidBoundary {
   private cutTimer: Timer | null = null;
+  /** One pending extension at a time, also when a transfer re-arms the boundary. */
+  private extendTimer: Timer | null = null;
 
   constructor(private readonly call: BoundaryHost) {}
 
   /** Arms the cut-off at the first boundary of the paying reservations (none: unlimited). */
   schedule(): void {
     const c = this.call;
-    const limits = c.payers().map((r) => r.maxBilled).filter((x): x is number => x !== null);
-    if (!limits.length || c.answerAt === null || c.phase !== 'answered') return;
-    const cutAt = c.answerAt + Math.min(...limits) * 1000 - CUTOFF_MARGIN_MS;
+    // Each payer's own answer: a leg added by a transfer started paying later than the call.
+    const ends = c.payers().filter((r) => r.maxBilled !== null).map((r) => (r.answeredAt ?? c.answerAt!) + r.maxBilled! * 1000);
+    if (!ends.length || c.answerAt === null || c.phase !== 'answered') return;
+    const cutAt = Math.min(...ends) - CUTOFF_MARGIN_MS;
     const warnAt = cutAt - c.spec.warningSeconds * 1000;
     const now = c.deps.clock.now();
     c.cancelTimer(this.cutTimer);
     this.cutTimer = c.after(cutAt - now, () => c.end('cutoff', 'balance-exhausted'));
-    c.after(warnAt - EXTEND_LEAD_MS - now, () => void this.tryExtend(cutAt, warnAt));
+    c.cancelTimer(this.extendTimer);
+    this.extendTimer = c.after(warnAt - EXTEND_LEAD_MS - now, () => void this.tryExtend(cutAt, warnAt));
   }
 
   private async tryExtend(cutAt: number, warnAt: number): Promise<void> {

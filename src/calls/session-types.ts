@@ -4,12 +4,13 @@ import type Srf from 'drachtio-srf';
 import type { CallDirection, CdrInput, HangupBy } from '../cdr/model.js';
 import type { ConcurrencySlots } from '../ledger/concurrency.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { MediaGateway } from '../media/media-gateway.js';
+import type { MediaFarm } from '../media/media-farm.js';
 import type { RecordDeps } from './call-record.js';
 import type { Clock } from './clock.js';
 import type { Settled } from './reservation.js';
 import type { SessionTimerSettings } from './session-timer.js';
 import type { FraudCounters, SpendCapCrossed } from '../fraud/counters.js';
+import type { RegistrarStore } from '../registrar/store.js';
 
 export interface SessionSettings {
   /** Seconds of talk time reserved per extension; small chunks share one balance fairly. */
@@ -27,13 +28,16 @@ export interface SessionSettings {
 
 export interface SessionDeps extends RecordDeps {
   srf: Srf;
-  media: MediaGateway;
+  /** FreeSWITCH: one server or a farm (a call's endpoints all on one server). */
+  media: Pick<MediaFarm, 'available' | 'prompts' | 'endpointFor' | 'offeringEndpoint' | 'answerWebRtcCaller'>;
   ledger: Ledger;
   slots: ConcurrencySlots;
   clock: Clock;
   settings: SessionSettings;
   /** Calls in progress on this instance, for status and graceful shutdown. */
   live: Map<string, LiveCall>;
+  /** Seats' registrations: where a transfer to a seat rings (absent: REFER is answered 501). */
+  registrar?: RegistrarStore;
   /** Toll-fraud counters (issue 16); absent: tenant caps are not applied. */
   fraud?: FraudCounters;
   /** A tenant's spend cap was crossed by a settlement (once per crossing, across instances). */
@@ -84,6 +88,8 @@ export interface SessionSpec {
   cdrBase(): CdrInput;
   /** Stops what runs before the answer (dialler, member legs, prompts); the flow then abandons. */
   onStop(by: HangupBy, cause: string): void;
+  /** An answered call's leg sent REFER (blind transfer, issue 13); absent: answered 501. */
+  onRefer?(leg: 'caller' | 'far', req: Srf.SrfRequest, res: Srf.SrfResponse): void;
   /** After every reservation is settled, before the CDR: flow money and state (missed calls). */
   afterSettle?(endAt: number, settled: Settled[]): Promise<Partial<CdrInput>>;
 }

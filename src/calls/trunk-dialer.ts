@@ -3,6 +3,8 @@
 // callee's own answer (486 busy, 404, 6xx ...) ends the attempt, since another carrier would get
 // the same answer from the same phone.
 import type Srf from 'drachtio-srf';
+import type { ConfigSnapshot } from '../config/types.js';
+import type { Allow } from '../policy/types.js';
 import type { Clock } from './clock.js';
 import { InviteAttempt, type DialAttempt } from './invite-attempt.js';
 
@@ -39,6 +41,17 @@ export class DialFailure extends Error {
   constructor(readonly status: number, readonly attempts: DialAttempt[], readonly cancelled = false) {
     super(`all trunks failed, last status ${status}`);
   }
+}
+
+/** An allowed decision's trunks as the dialler takes them (timeouts and credentials from the config). */
+export function trunkTargets(decision: Pick<Allow, 'trunks'>, cfg: ConfigSnapshot): TrunkTarget[] {
+  return decision.trunks.map((t) => {
+    const trunk = cfg.trunks.get(t.trunkId)!;
+    return {
+      trunkId: t.trunkId, requestUri: t.requestUri, callerId: t.callerId, timeoutSeconds: trunk.timeoutSeconds,
+      ...(trunk.username && trunk.password ? { auth: { username: trunk.username, password: trunk.password } } : {}),
+    };
+  });
 }
 
 /** Statuses after which the next trunk is tried. */

@@ -1,6 +1,7 @@
 // CDR rows as RFC 4180 CSV for admins (Excel/WPS): CRLF lines, fields quoted when they hold a
 // comma, quote, CR/LF or edge spaces, quotes doubled.
 import { formatYuan, type Cdr } from './model.js';
+import { zonedIso } from './time.js';
 
 const COLUMNS: ReadonlyArray<readonly [string, (c: Cdr) => string | number | boolean | null]> = [
   ['cdrId', (c) => c.cdrId],
@@ -38,6 +39,10 @@ const COLUMNS: ReadonlyArray<readonly [string, (c: Cdr) => string | number | boo
   ['trace', (c) => c.trace.map((s) => `${s.step}=${s.outcome}${s.detail ? `(${s.detail})` : ''}`).join(';')],
   // Added after the first release: last, so spreadsheets that read columns by position keep working.
   ['route', (c) => c.route ?? null],
+  // Issue 13: blind transfers, "by>to@time:outcome(transferor s/target s)" joined by ';'.
+  ['transfers', (c) => (c.transfers ?? []).map((t) => `${t.transferredBy}>${t.transferTo}@${zonedIso(t.at)}:${t.outcome}`
+    + (t.transferorSeconds === null ? '' : `(${t.transferorSeconds}s/${t.targetSeconds ?? 0}s)`)).join(';') || null],
+  ['transferredTo', (c) => (c.transfers ?? []).filter((t) => t.outcome === 'connected').at(-1)?.transferTo ?? null],
 ];
 
 export const CSV_COLUMNS: readonly string[] = COLUMNS.map(([name]) => name);

@@ -21,6 +21,26 @@ export interface CdrCharge {
   cost: Money;
 }
 
+/** One blind transfer (REFER) in the call, allowed or not (issue 13). */
+export interface CdrTransfer {
+  /** The seat that sent REFER. */
+  transferredBy: string;
+  /** Seat id or dialled number the Refer-To named. */
+  transferTo: string;
+  /** Epoch ms the REFER arrived. */
+  at: number;
+  /** 'connected', or why not: a deny reason, 'failed-<status>', 'cancelled'. */
+  outcome: string;
+  /** Final status told to the transferor in the last NOTIFY. */
+  sipStatus: number;
+  /** Whole seconds the transferor's leg was connected (answer or previous transfer → this one); connected transfers only. */
+  transferorSeconds: number | null;
+  /** Whole seconds the target's leg was connected (this transfer → the next one or the end); connected transfers only. */
+  targetSeconds: number | null;
+  /** A number target's new trunk leg: its reservation (charged on the same account, listed in charges). */
+  reservation: string | null;
+}
+
 /** One policy step as the CDR keeps it: enough to tell why, not the full explain trace. */
 export interface CdrTraceStep {
   step: string;
@@ -75,13 +95,15 @@ export interface Cdr {
   /** Written by crash recovery from live-call state rather than by the call itself. */
   recovered: boolean;
   trace: CdrTraceStep[];
+  /** Blind transfers in the call, in order (empty: none). */
+  transfers: CdrTransfer[];
 }
 
 type Derived = 'inviteIso' | 'ringIso' | 'answerIso' | 'endIso';
 type Defaulted =
   | 'tenant' | 'seat' | 'callerPresented' | 'calleeNormalised' | 'numberClass' | 'region' | 'denyReason'
   | 'route' | 'trunks' | 'ringAt' | 'answerAt' | 'billableSeconds' | 'billedSeconds' | 'cost' | 'balanceAfter' | 'charges'
-  | 'hangupBy' | 'hangupCause' | 'recordingPath' | 'media' | 'mediaNote' | 'recovered' | 'trace';
+  | 'hangupBy' | 'hangupCause' | 'recordingPath' | 'media' | 'mediaNote' | 'recovered' | 'trace' | 'transfers';
 
 export type CdrInput = Omit<Cdr, Derived | Defaulted> & Partial<Pick<Cdr, Defaulted>>;
 
@@ -126,6 +148,7 @@ export function buildCdr(input: CdrInput, timeZone = BEIJING): Cdr {
     configVersion: input.configVersion,
     recovered: input.recovered ?? false,
     trace: input.trace ?? [],
+    transfers: input.transfers ?? [],
   };
   validateCdr(cdr);
   return cdr;

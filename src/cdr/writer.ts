@@ -13,7 +13,7 @@
 // Several instances sharing one directory is not supported: give each instance its own directory.
 // Redis away: the CDR goes to a local spool (append + fsync, spool.jsonl in the directory) and is
 // replayed into the stream, and then the daily files, exactly once by cdrId when Redis is back.
-import { appendFile, mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { isRedisUnavailable } from '../ledger/redis-errors.js';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
@@ -69,7 +69,7 @@ export class CdrWriter {
    * Open append handles of the files being written, closed after HANDLE_IDLE_MS without a write:
    * under load an open/close per batch cost as much as the write itself.
    */
-  private readonly handles = new Map<string, { fh: FileHandle; idle?: NodeJS.Timeout }>();
+  private readonly handles = new Map<string, { fh: FileHandle; ino: number; dev: number; idle?: NodeJS.Timeout }>();
   /** Files whose header / trailing newline have been checked by this process. */
   private readonly ready = new Set<string>();
   private dirReady = false;
@@ -198,7 +198,9 @@ export class CdrWriter {
   private async appendRows(path: string, data: string): Promise<void> {
     let h = this.handles.get(path);
     if (!h) {
-      h = { fh: await open(path, 'a') };
+      const fh = await open(path, 'a');
+      const st = await fh.stat();
+      h = { fh, ino: st.ino, dev: st.dev };
       this.handles.set(path, h);
     }
     clearTimeout(h.idle);
@@ -210,6 +212,19 @@ export class CdrWriter {
     }
     h.idle = setTimeout(() => void this.closeHandle(path), HANDLE_IDLE_MS);
     h.idle.unref();
+  }
+
+  /**
+   * The path must still name the file the open handle writes (one stat instead of open + close):
+   * a file moved or deleted meanwhile (archived, rotated) is closed here and reopened at its path.
+   */
+  private async movedAway(path: string): Promise<boolean> {
+    const h = this.handles.get(path);
+    if (!h) return false;
+    const st = await stat(path).catch(() => null);
+    if (st && st.ino === h.ino && st.dev === h.dev) return false;
+    await this.closeHandle(path);
+    return true;
   }
 
   private async closeHandle(path: string): Promise<void> {
@@ -236,6 +251,7 @@ export class CdrWriter {
     const task = async () => {
       this.batches.delete(path); // rows from now on go to the next write
       if (!this.dirReady) { await mkdir(this.opts.dir, { recursive: true }); this.dirReady = true; }
+      if (await this.movedAway(path)) this.ready.delete(path); // a new file: header again
       let prefix = '';
       if (!this.ready.has(path)) {
         prefix = await this.startOf(path, header);

@@ -73,6 +73,7 @@ interface ServerYaml {
   freeswitch: {
     host?: string; port?: number; secret: SecretSpec; sipAddress?: string; recordingDir?: string;
     reconcile?: { enabled?: boolean; intervalSeconds?: number; graceSeconds?: number };
+    servers?: { host: string; port?: number }[];
   };
   redis?: {
     url?: SecretSpec;
@@ -84,6 +85,7 @@ interface ServerYaml {
   alerts?: { webhook?: string; timeoutMs?: number };
   security?: { invitePerSecond?: number; registerPerSecond?: number; optionsPerSecond?: number; banSeconds?: number; digestAlgorithms?: ('SHA-256' | 'MD5')[] };
   sessionTimers?: { seconds?: number; minSeconds?: number };
+  drain?: { seconds?: number };
 }
 
 /** A bearer token shorter than this is guessable: refused at load. */
@@ -161,6 +163,7 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
       secret: eslSecret,
       sipAddress: y.freeswitch.sipAddress ?? `${fsHost}:5080`,
       recordingDir: y.freeswitch.recordingDir ?? '/var/lib/freeswitch/recordings',
+      ...(y.freeswitch.servers ? { servers: y.freeswitch.servers.map((s) => ({ host: s.host, port: s.port ?? 8021 })) } : {}),
       // Issue 14: every minute; a channel unheld for 30 s is an orphan.
       reconcile: {
         enabled: y.freeswitch.reconcile?.enabled ?? true,
@@ -170,6 +173,8 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
     },
     redis,
     cdr: { dir: isAbsolute(cdrDir) ? cdrDir : resolve(ctx.dir, cdrDir) },
+    // Long enough for most calls of a call centre to end by themselves during a rolling restart.
+    drain: { seconds: y.drain?.seconds ?? 300 },
     alerts: { ...(y.alerts?.webhook ? { webhook: y.alerts.webhook } : {}), timeoutMs: y.alerts?.timeoutMs ?? 5000 },
     security: {
       invitePerSecond: y.security?.invitePerSecond ?? 50,

@@ -157,6 +157,8 @@ const server: Schema = obj({
     // The orphan-channel reconciler (media/channel-reconciler.ts). The grace covers an endpoint's
     // set-up, which media-gateway.ts bounds at 5 s: a shorter one could kill a channel being born.
     reconcile: obj({ enabled: { type: 'boolean' }, intervalSeconds: { type: 'integer', minimum: 1 }, graceSeconds: { type: 'integer', minimum: 5 } }),
+    // A farm (issue 15): each call goes to the least loaded server that is up; all share `secret`.
+    servers: list(obj({ host, port }, ['host']), { minItems: 1 }),
   }, ['secret']),
   // Exactly one of url / cluster / sentinel (checked in build.ts, which can say which two clash).
   redis: obj({
@@ -168,6 +170,8 @@ const server: Schema = obj({
     streamShards: { type: 'integer', minimum: 1, maximum: 64 },
   }),
   cdr: obj({ dir: host }),
+  // Graceful drain (SIGTERM, POST /drain): how long live calls may go on before they are ended.
+  drain: obj({ seconds: { type: 'integer', minimum: 0, maximum: 86_400 } }),
   alerts: obj({ webhook: { type: 'string', pattern: '^https?://', expected: 'an http(s) URL' }, timeoutMs: { type: 'integer', minimum: 100 } }),
   // Per-source request limits (sip/flood-guard.ts): requests per second and the ban that follows.
   // RFC 4028 session timers on both legs of an answered call; RFC 4028 puts Min-SE at 90 s or more.

@@ -192,12 +192,16 @@ export interface ServerSettings {
     host: string; port: number; secret: string; sipAddress: string; recordingDir: string;
     /** Orphan channels: looked for every intervalSeconds, killed once unheld for graceSeconds. */
     reconcile: { enabled: boolean; intervalSeconds: number; graceSeconds: number };
+    /** Several FreeSWITCH servers (a farm, all with `secret`); absent: just host:port. */
+    servers?: { host: string; port: number }[];
   };
   /** Where Redis is: one URL (may carry a password), Cluster seed nodes, or Sentinel; passwords are
    *  secrets. streamShards: keys the CDR and alert streams are spread over (1 = one stream). */
   redis: RedisTarget & { streamShards: number };
   /** Directory for daily CDR files, absolute (relative paths resolve against the config dir). */
   cdr: { dir: string };
+  /** Drain (SIGTERM, POST /drain): live calls get this long to finish before they are ended and settled. */
+  drain: { seconds: number };
   /** Low-balance alerts (003 §2.2): POSTed as JSON to `webhook` when set. */
   alerts?: { webhook?: string; timeoutMs: number };
   /** Per-source request limits before authentication; a source over a limit is refused banSeconds. */

@@ -22,9 +22,16 @@ export interface MediaSettings {
 export type Endpoint = Mrf.Endpoint;
 
 const ENDPOINT_TIMEOUT_MS = 5_000;
+/** fsmrf itself gives up 4 s after FreeSWITCH's 200 when the channel's event socket has not connected. */
+const WEBRTC_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Which gateway handed an endpoint out, so releaseEndpoint() can tell it the endpoint is let go. */
 const holders = new WeakMap<object, MediaGateway>();
+
+/** The gateway that handed an endpoint out (its server: the call's other endpoints go there too). */
+export function gatewayOf(ep: object): MediaGateway | undefined {
+  return holders.get(ep);
+}
 
 /** The media operations a call needs; null-object when no FreeSWITCH is configured. */
 export class MediaGateway {
@@ -110,6 +117,36 @@ export class MediaGateway {
   async offeringEndpoint(): Promise<Endpoint> {
     if (!this.ms) throw new Error('no media server connected');
     return this.bounded(this.ms.createEndpoint());
+  }
+
+  /**
+   * Answers a WebRTC caller through FreeSWITCH: its offer goes to FreeSWITCH and FreeSWITCH's
+   * answer (DTLS fingerprint, ICE) back in the caller's 200 OK, after which the browser and
+   * FreeSWITCH run ICE and DTLS (traces/freeswitch/webrtc-*). fsmrf's createEndpoint refuses SAVP
+   * offers outright; its connectCaller does this. `headers` go on the 200 OK (session timer).
+   */
+  async answerWebRtcCaller(req: Srf.SrfRequest, res: Srf.SrfResponse, headers?: Record<string, string>): Promise<{ endpoint: Endpoint; dialog: Srf.Dialog }> {
+    if (!this.ms) throw new Error('no media server connected');
+    const p = this.ms.connectCaller(req, res, headers ? { headers } : {});
+    // Two SIP transactions and fsmrf's wait for the event socket: more than an endpoint gets.
+    return new Promise((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        reject(new Error(`WebRTC caller not connected to the media server within ${WEBRTC_CONNECT_TIMEOUT_MS} ms`));
+      }, WEBRTC_CONNECT_TIMEOUT_MS);
+      p.then((pair) => {
+        clearTimeout(timer);
+        this.heldUuids.add(pair.endpoint.uuid);
+        holders.set(pair.endpoint, this);
+        if (!late) return resolve(pair);
+        void releaseEndpoint(pair.endpoint, this.log);
+        void Promise.resolve().then(() => pair.dialog.destroy()).catch(() => {});
+      }, (err: unknown) => {
+        clearTimeout(timer);
+        if (!late) reject(err);
+      });
+    });
   }
 
   /**

@@ -32,6 +32,8 @@ export interface AppHttpOptions {
   consoleDir?: string;
   /** The app's clock (tests shift it): top-up and statement times, explain's default "now". */
   now?: () => number;
+  /** POST /drain (admin): drain this instance, then stop it (serve.ts). Absent: 404. */
+  drain?: () => void;
 }
 
 /** Where `npm run build` puts the console, the same from src/ops (tsx) and dist/ops (node). */
@@ -111,21 +113,26 @@ export async function startAppHttp(app: App, store: ConfigStore, o: AppHttpOptio
     access,
     metricsOpen: () => store.current().server.http.metricsOpen === true,
     log: o.log,
+    ...(o.drain ? { drain: () => { o.drain!(); return { draining: true, liveCalls: app.live.size, limitSeconds: store.current().server.drain.seconds }; } } : {}),
     status: async () => {
       const c = store.status();
       const holidayCalendar = o.calendar?.status();
       return {
         drachtioConnected: app.connected(),
+        draining: app.draining(),
         config: { version: c.version, loadedAt: c.loadedAt, dir: c.dir, lastError: c.lastError },
         liveCalls: app.live.size,
         registeredSeats: await app.registeredSeats().catch(() => -1),
         media: { connected: app.mediaConnected(), degradedCalls: app.metrics.mediaDegradedCalls },
         freeswitch: app.freeswitch(),
+        ...(app.freeswitchServers().length > 1 ? { freeswitchServers: app.freeswitchServers() } : {}),
         redis: await app.redisState(),
         ...(holidayCalendar ? { holidayCalendar } : {}),
         warnings: [
           ...(app.mediaConnected() ? [] : ['media server not connected: anchored calls bridge direct and are not recorded']),
-          ...(app.freeswitch()?.connected === false ? ['FreeSWITCH watcher not connected: its load is unknown and orphan channels are not reconciled'] : []),
+          ...app.freeswitchServers().filter((f) => !f.connected).map((f, _i, down) => (app.freeswitchServers().length > 1
+            ? `FreeSWITCH ${f.address} not connected: calls use the other servers${down.length === app.freeswitchServers().length ? ' (none is up)' : ''}; its orphan channels are not reconciled`
+            : 'FreeSWITCH watcher not connected: its load is unknown and orphan channels are not reconciled')),
           ...(app.redis.status === 'ready' ? [] : ['redis unavailable: seats get 503 (emergency calls still connect), CDRs are spooled locally']),
           ...(!holidayCalendar || holidayCalendar.covered ? [] : [`holiday calendar has no data for ${holidayCalendar.missingYears.join(', ')}`]),
         ],

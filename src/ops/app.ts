@@ -35,7 +35,7 @@ import { recoverOrphans } from '../ledger/recovery.js';
 import { ChannelReconciler } from '../media/channel-reconciler.js';
 import type { FreeSwitchStatus } from '../media/freeswitch-status.js';
 import { FreeSwitchWatcher } from '../media/freeswitch-watcher.js';
-import { MediaGateway } from '../media/media-gateway.js';
+import { MediaFarm } from '../media/media-farm.js';
 import { preloadRegions } from '../numbers/region.js';
 import { createRegistrarStore } from '../registrar/store.js';
 import { Authenticator } from '../sip/authenticator.js';
@@ -52,8 +52,8 @@ export interface AppOptions {
   /** Keys the CDR and alert streams are spread over (dialgate.yaml redis.streamShards). Default 1. */
   streamShards?: number;
   drachtio: { host: string; port: number; secret: string };
-  /** FreeSWITCH event socket; null = no media server (direct media only). */
-  freeswitch: { host: string; port: number; secret: string } | null;
+  /** FreeSWITCH event socket(s); several = a farm (each call on the least loaded); null = no media server (direct media only). */
+  freeswitch: FreeSwitchTarget | FreeSwitchTarget[] | null;
   cdrDir: string;
   recordingsDir: string;
   clock?: Clock;
@@ -65,7 +65,11 @@ export interface AppOptions {
   stopTimeoutMs?: number;
   /** Settle orphaned reservations of crashed instances at start and then periodically. */
   recoveryIntervalMs?: number;
+  /** Calls up when the drachtio connection dropped are ended at reconnect, or after this long without one. Default 5 s. */
+  drachtioDropGraceMs?: number;
 }
+
+export interface FreeSwitchTarget { host: string; port: number; secret: string }
 
 export interface App {
   srf: Srf;
@@ -76,8 +80,10 @@ export interface App {
   registeredSeats(): Promise<number>;
   /** The FreeSWITCH event socket is connected (anchored calls and recordings are possible). */
   mediaConnected(): boolean;
-  /** FreeSWITCH's health and load, and the orphan channels killed; null without a media server. */
+  /** FreeSWITCH's health and load, and the orphan channels killed; null without a media server. With a farm, the first server's. */
   freeswitch(): FreeSwitchStatus | null;
+  /** Every FreeSWITCH server's status (one entry per configured server). */
+  freeswitchServers(): FreeSwitchStatus[];
   /** The orphan-channel reconciler (null without a media server); runs on its own every interval. */
   reconciler: ChannelReconciler | null;
   /** Redis connection state and CDRs waiting in the local spool. */
@@ -90,7 +96,24 @@ export interface App {
   log: Logger;
   /** Runs orphan recovery once now (also runs at start and on an interval). */
   recover(): Promise<number>;
+  /**
+   * Stops taking new calls (drachtio-server sends them to the other instances), waits up to
+   * limitMs for live calls to end by themselves, then ends and settles the rest.
+   */
+  drain(limitMs: number): Promise<DrainReport>;
+  /** A drain has started: no new calls come to this instance. */
+  draining(): boolean;
   stop(): Promise<void>;
+}
+
+export interface DrainReport {
+  /** Live calls when the drain started. */
+  live: number;
+  /** Of those, calls that ended by themselves within the limit. */
+  finished: number;
+  /** Calls ended by the drain at the limit (CDR reason "shutdown"). */
+  cut: number;
+  durationMs: number;
 }
 
 export function createLogger(level = process.env.DIALGATE_LOG_LEVEL ?? 'info'): Logger {
@@ -175,7 +198,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const registrations = createRegistrarStore(redis);
 
   const srf = new Srf();
-  const media = new MediaGateway(srf, log.child({ component: 'media' }));
+  const fsTargets = opts.freeswitch === null ? [] : Array.isArray(opts.freeswitch) ? opts.freeswitch : [opts.freeswitch];
+  const media = new MediaFarm(srf, log.child({ component: 'media' }), fsTargets.length);
   // One set of call dependencies for both directions: the same session, metrics and settings.
   const callRecord = {
     cdr, log: log.child({ component: 'recovery' }),
@@ -202,7 +226,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
       ...opts.outbound,
     },
   };
-  const outbound = new OutboundCallHandler({ ...calls, log: log.child({ component: 'outbound' }) });
+  const outbound = new OutboundCallHandler({ ...calls, registrar: registrations, log: log.child({ component: 'outbound' }) });
   // Inbound 400 calls (issue 6): carriers' INVITEs to configured numbers, routed to seats and numbers.
   const inbound = new InboundCallHandler({
     ...calls, registrar: registrations, state: new InboundState(redis), log: log.child({ component: 'inbound' }),
@@ -276,41 +300,66 @@ export async function startApp(opts: AppOptions): Promise<App> {
     await outbound.handle(req, res, a.seat, cfg);
   }));
   routes.options((req: Srf.SrfRequest, res: Srf.SrfResponse) => {
-    if (admitted(req, res)) res.send(200, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER' } });
+    if (admitted(req, res)) res.send(200, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, REFER' } });
   });
+  // drachtio-server binds each dialog to the connection that created it (client-controller.cpp
+  // findClientForDialog): once that connection is gone, nothing inside our calls (BYE, re-INVITE,
+  // session refresh) can reach us again, even after we reconnect, and after a server restart the
+  // server knows none of them. Such calls could never be seen to end, so they are ended: on
+  // reconnect (BYE to both legs through the server, which delivers it if it kept the dialogs) or
+  // after dropGraceMs without one, and settled then with hangupCause "drachtio-lost".
   let connected = false;
+  let started = false;
+  let lost: { calls: LiveCall[]; timer: NodeJS.Timeout } | null = null;
+  const endLost = (why: string): void => {
+    if (!lost) return;
+    clearTimeout(lost.timer);
+    const calls = lost.calls.filter((c) => live.get(c.callId) === c);
+    lost = null;
+    if (calls.length) log.warn({ calls: calls.length, why }, 'ending calls whose dialogs drachtio-server no longer routes to us');
+    for (const call of calls) call.hangup('drachtio-lost');
+  };
   srf.on('error', (err: Error) => log.error({ err }, 'drachtio connection error'));
-  srf.on('connect', () => { connected = true; });
-  srf.on('disconnect', () => {
+  srf.on('connect', (err: Error | null) => {
+    if (err) return;
+    if (started && !connected) log.info({ host: opts.drachtio.host, port: opts.drachtio.port }, 'reconnected to drachtio-server');
+    connected = true;
+    endLost('reconnected');
+  });
+  // srf re-emits its socket's 'close' (it has no 'disconnect' event) and reconnects by itself.
+  (srf as unknown as NodeJS.EventEmitter).on('close', () => {
+    if (!connected) return;
     connected = false;
-    log.error('disconnected from drachtio-server; srf reconnects');
+    log.error({ liveCalls: live.size }, 'disconnected from drachtio-server; reconnecting');
+    if (live.size > 0 && !lost) {
+      lost = { calls: [...live.values()], timer: setTimeout(() => endLost('not reconnected'), opts.drachtioDropGraceMs ?? 5000) };
+      lost.timer.unref();
+    }
   });
 
-  await srf.connect({ host: opts.drachtio.host, port: opts.drachtio.port, secret: opts.drachtio.secret });
+  // Reconnect attempts back off from 150 ms up to 1 s: a restarted server has us back within a second.
+  await srf.connect({ host: opts.drachtio.host, port: opts.drachtio.port, secret: opts.drachtio.secret, reconnect: { retryMaxDelay: 1000 } } as Parameters<Srf['connect']>[0]);
   connected = true;
+  started = true;
   log.info({ host: opts.drachtio.host, port: opts.drachtio.port, instanceId }, 'connected to drachtio-server');
-  if (opts.freeswitch) {
-    const settings = { address: opts.freeswitch.host, port: opts.freeswitch.port, secret: opts.freeswitch.secret };
-    try {
-      await media.connect(settings);
-    } catch (err) {
-      log.error({ err }, 'media server unavailable: anchored calls bridge direct until it is back');
-      media.retryInBackground(settings);
-    }
+  if (fsTargets.length) {
+    await media.connect(fsTargets.map((t) => ({ address: t.host, port: t.port, secret: t.secret })), log.child({ component: 'media' }));
   }
 
-  // Issue 14: our own event socket follows FreeSWITCH's channels and load, and every interval the
-  // reconciler kills channels no call of ours holds (a lost teardown must not leave media running).
-  let watcher: FreeSwitchWatcher | null = null;
-  let reconciler: ChannelReconciler | null = null;
-  if (opts.freeswitch) {
-    const fsLog = log.child({ component: 'freeswitch' });
-    watcher = new FreeSwitchWatcher({ host: opts.freeswitch.host, port: opts.freeswitch.port, password: opts.freeswitch.secret }, { clock, log: fsLog });
+  // Issue 14: our own event socket follows each FreeSWITCH's channels and load (the farm picks by
+  // it), and every interval its reconciler kills channels no call of ours holds there.
+  const watchers: FreeSwitchWatcher[] = [];
+  const reconcilers: ChannelReconciler[] = [];
+  fsTargets.forEach((t, i) => {
+    const fsLog = log.child({ component: 'freeswitch', ...(fsTargets.length > 1 ? { server: i } : {}) });
+    const watcher = new FreeSwitchWatcher({ host: t.host, port: t.port, password: t.secret }, { clock, log: fsLog });
     watcher.start();
-    reconciler = new ChannelReconciler({
+    const gateway = media.gateways[i]!;
+    media.setLoad(i, { sessions: () => (watcher.health().connected ? watcher.health().sessions : undefined) });
+    const reconciler = new ChannelReconciler({
       watcher,
       held: () => new Set([...media.held(), ...[...live.values()].flatMap((c) => c.mediaUuids())]),
-      self: () => media.outboundAddress,
+      self: () => gateway.outboundAddress,
       settings: () => {
         const r = opts.config().server.freeswitch.reconcile;
         return { enabled: r.enabled, intervalMs: r.intervalSeconds * 1000, graceMs: r.graceSeconds * 1000 };
@@ -319,9 +368,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
       log: fsLog,
     });
     reconciler.start();
-    const w = watcher, rc = reconciler;
-    metrics.sources.freeswitch = () => ({ ...w.health(), orphansKilled: rc.killed, lastReconcile: rc.lastReport });
-  }
+    watchers.push(watcher);
+    reconcilers.push(reconciler);
+  });
+  const fsStatus = (i: number): FreeSwitchStatus => ({ ...watchers[i]!.health(), orphansKilled: reconcilers[i]!.killed, lastReconcile: reconcilers[i]!.lastReport });
+  if (watchers.length) metrics.sources.freeswitch = () => fsStatus(0);
+  const reconciler = reconcilers[0] ?? null;
 
   const recover = async (): Promise<number> => {
     const outcomes = await recoverOrphans(ledger, clock.now(), rateFromMeta, { skip: isDeferred });
@@ -348,11 +400,43 @@ export async function startApp(opts: AppOptions): Promise<App> {
   replayTimer.unref();
   replay();
 
+  let drainStarted: Promise<DrainReport> | null = null;
+  /** Waits until no call is live or the deadline passes; true when none is left. */
+  const settled = async (deadline: number): Promise<boolean> => {
+    while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return live.size === 0;
+  };
+  const drain = (limitMs: number): Promise<DrainReport> => {
+    drainStarted ??= (async () => {
+      const started = Date.now();
+      const before = live.size;
+      // remove_route: drachtio-server stops offering this connection new requests (it drops all
+      // of the connection's routes, not just INVITE's: drachtio-server client-controller.cpp),
+      // while requests inside our dialogs (BYE, re-INVITE) still reach us.
+      try {
+        (srf as unknown as { unregisterForMessages(verb: string): void }).unregisterForMessages('invite');
+      } catch (err) {
+        log.warn({ err }, 'drain: could not withdraw from drachtio-server');
+      }
+      log.info({ liveCalls: before, limitSeconds: limitMs / 1000 }, 'draining: no new calls; live calls finish');
+      await settled(started + limitMs);
+      const cut = live.size;
+      for (const call of live.values()) call.hangup('shutdown');
+      await settled(Date.now() + (opts.stopTimeoutMs ?? 10_000));
+      const report = { live: before, finished: Math.max(0, before - cut), cut, durationMs: Date.now() - started };
+      log.info(report, 'drained');
+      return report;
+    })();
+    return drainStarted;
+  };
+
   return {
-    srf, redis, ledger, live, log, metrics, cdrStream: cdr.streams,
+    srf, redis, ledger, live, log, metrics, drain, cdrStream: cdr.streams,
+    draining: () => drainStarted !== null,
     connected: () => connected,
     mediaConnected: () => media.available,
     freeswitch: () => metrics.sources.freeswitch?.() ?? null,
+    freeswitchServers: () => watchers.map((_, i) => fsStatus(i)),
     reconciler,
     redisState: async () => ({ status: redis.status, spooledCdrs: await cdr.spoolDepth().catch(() => -1), deferredLedgerSteps: pendingRetries() }),
     registeredSeats: async () => (await registrations.count(clock.now())).aors,
@@ -363,11 +447,10 @@ export async function startApp(opts: AppOptions): Promise<App> {
       for (const call of live.values()) call.hangup('shutdown');
       // Hangups settle money and write CDRs before the connections close; a call still finishing
       // after this is settled by crash recovery (its reservation heartbeats stop).
-      const deadline = Date.now() + (opts.stopTimeoutMs ?? 10_000);
-      while (live.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await settled(Date.now() + (opts.stopTimeoutMs ?? 10_000));
       await cdr.flush();
-      reconciler?.stop();
-      watcher?.stop();
+      for (const r of reconcilers) r.stop();
+      for (const w of watchers) w.stop();
       media.disconnect();
       srf.disconnect();
       redis.disconnect();

@@ -4,6 +4,7 @@
 //   GET /calls[?tenant=]                          live calls (a tenant-viewer sees its own tenant's only)
 //   GET /cdrs[?tenant=&from=&to=&number=&limit=&offset=&format=csv]   call records, same scoping
 //   GET /tenants/:id/calls | /cdrs | /balance | /recordings/:day/:file   one tenant's data
+//   POST /drain                                   admin: stop taking calls, let live ones finish, then stop
 //   (and the admin console's routes, console-routes.ts)
 // Its data comes from injected functions (the composition root wires them), so it holds no state.
 // Access (access.ts): bearer tokens with roles; 401 without a valid token, 403 for another tenant's
@@ -35,6 +36,8 @@ export interface HealthConfigError {
 export interface StatusJson {
   /** drachtio-server connection is up. */
   drachtioConnected: boolean;
+  /** The instance is draining (it takes no new calls): 503 "draining". */
+  draining?: boolean;
   config: {
     /** Version (content hash) of the running snapshot; null when none could be loaded. */
     version: string | null;
@@ -86,6 +89,8 @@ export interface OpsHttpOptions {
   access?: () => AccessTable;
   /** /metrics without a token (a Prometheus on a trusted network). Default false. */
   metricsOpen?: () => boolean;
+  /** POST /drain (admin): starts a drain of this instance; returns what /drain answers. */
+  drain?: () => Record<string, unknown>;
   status: () => MaybePromise<StatusJson>;
   calls?: () => MaybePromise<readonly LiveCallJson[]>;
   /** Prometheus text exposition; default: the few gauges derivable from status(). */
@@ -121,7 +126,7 @@ export interface OpsHttp {
  * in shared config files must not make a load balancer drop every instance at once.
  */
 export function isHealthy(s: StatusJson): boolean {
-  return s.drachtioConnected && s.config.version !== null;
+  return s.drachtioConnected && s.config.version !== null && s.draining !== true;
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -275,6 +280,11 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
       const status = await consoleRoute(req, res, who, path, parts, url.searchParams, o.console, need);
       if (status !== undefined) return status;
     }
+    if (path === '/drain' && req.method === 'POST' && o.drain) {
+      need(who, (p) => p.role === 'admin', 'POST /drain');
+      send(res, 202, o.drain());
+      return 202;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       need(who, () => true, 'this API');
       res.setHeader('allow', 'GET, HEAD');
@@ -285,7 +295,7 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
       case '/health': {
         const s = await withUptime();
         const code = isHealthy(s) ? 200 : 503;
-        const status = code !== 200 ? 'unavailable' : s.config.lastError || s.warnings?.length ? 'degraded' : 'ok';
+        const status = s.draining === true ? 'draining' : code !== 200 ? 'unavailable' : s.config.lastError || s.warnings?.length ? 'degraded' : 'ok';
         // Open for load balancers, which need only the code; the details (config paths and errors,
         // counts, Redis and media state) are for admins.
         send(res, code, who && readsAll(who) ? { status, ...s } : { status });

@@ -1,7 +1,8 @@
 // `dialgate serve`: load and watch the config, start the app, reload on SIGHUP, stop on SIGTERM.
 import { resolve } from 'node:path';
 import { ConfigLoadError, ConfigStore, reloadOnSighup } from '../config/index.js';
-import { createLogger, startApp, type App } from './app.js';
+import { createLogger, startApp, type App, type FreeSwitchTarget } from './app.js';
+import type { ServerSettings } from '../config/types.js';
 import { systemClock } from '../calls/clock.js';
 import { watchCalendar } from './calendar-watch.js';
 import { startAppHttp } from './app-http.js';
@@ -24,6 +25,26 @@ function envMs(name: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 100) throw new Error(`${name} must be a whole number of milliseconds ≥ 100, got ${JSON.stringify(v)}`);
   return n;
+}
+
+/**
+ * The FreeSWITCH servers: DIALGATE_ESL_SERVERS ("host:port,host:port"), else DIALGATE_ESL_HOST/PORT,
+ * else freeswitch.servers, else freeswitch.host/port; all with one password.
+ */
+function freeSwitchTargets(fs: ServerSettings['freeswitch']): FreeSwitchTarget[] {
+  const secret = env('DIALGATE_ESL_PASSWORD') ?? fs.secret;
+  const list = env('DIALGATE_ESL_SERVERS');
+  if (list) {
+    return list.split(',').map((hp) => {
+      const m = /^\s*([^:\s]+):(\d+)\s*$/.exec(hp);
+      if (!m) throw new Error(`DIALGATE_ESL_SERVERS must be host:port[,host:port...], got ${JSON.stringify(hp)}`);
+      return { host: m[1]!, port: Number(m[2]), secret };
+    });
+  }
+  if (env('DIALGATE_ESL_HOST') !== undefined || env('DIALGATE_ESL_PORT') !== undefined || !fs.servers) {
+    return [{ host: env('DIALGATE_ESL_HOST') ?? fs.host, port: Number(env('DIALGATE_ESL_PORT') ?? fs.port), secret }];
+  }
+  return fs.servers.map((s) => ({ ...s, secret }));
 }
 
 export async function serve(opts: ServeOptions): Promise<App> {
@@ -59,11 +80,7 @@ export async function serve(opts: ServeOptions): Promise<App> {
       port: Number(env('DIALGATE_DRACHTIO_PORT') ?? server.drachtio.port),
       secret: env('DIALGATE_DRACHTIO_SECRET') ?? server.drachtio.secret,
     },
-    freeswitch: {
-      host: env('DIALGATE_ESL_HOST') ?? server.freeswitch.host,
-      port: Number(env('DIALGATE_ESL_PORT') ?? server.freeswitch.port),
-      secret: env('DIALGATE_ESL_PASSWORD') ?? server.freeswitch.secret,
-    },
+    freeswitch: freeSwitchTargets(server.freeswitch),
     cdrDir: env('DIALGATE_CDR_DIR') ?? server.cdr.dir,
     // The path FreeSWITCH writes to; it must see the same directory (a shared volume in compose).
     recordingsDir: env('DIALGATE_RECORDINGS_DIR') ?? server.freeswitch.recordingDir,
@@ -73,9 +90,12 @@ export async function serve(opts: ServeOptions): Promise<App> {
   await store.watch();
   const unhook = reloadOnSighup(store);
   const calendar = watchCalendar(() => store.current(), systemClock, log.child({ component: 'calendar' }));
+  let drainRequested: (why: string) => void = () => undefined;
   const ops = await startAppHttp(app, store, {
+    drain: () => drainRequested('POST /drain'),
     host: server.http.host,
-    port: server.http.port,
+    // Several instances on one host share the config directory but not a port.
+    port: Number(env('DIALGATE_HTTP_PORT') ?? server.http.port),
     cdrDir: env('DIALGATE_CDR_DIR') ?? server.cdr.dir,
     recordingsDir: env('DIALGATE_RECORDINGS_DIR') ?? server.freeswitch.recordingDir,
     log: log.child({ component: 'http' }),
@@ -98,7 +118,15 @@ export async function serve(opts: ServeOptions): Promise<App> {
     void ops.close();
     void app.stop().finally(() => process.exit(0));
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  // SIGTERM (a rolling restart, `docker stop`) and POST /drain: drain first. The ops API stays up
+  // meanwhile (/health answers 503 "draining", so load balancers look elsewhere). A second SIGTERM
+  // or a SIGINT stops at once.
+  const drainThenStop = (why: string): void => {
+    if (app.draining()) return shutdown(`${why} while draining`);
+    void app.drain(store.current().server.drain.seconds * 1000).finally(() => shutdown(why));
+  };
+  drainRequested = drainThenStop;
+  process.on('SIGTERM', () => drainThenStop('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   // Capacity measurements (heap per live call): started with --expose-gc, SIGUSR2 runs a full
   // collection, so /health's memory shows only live objects. Without the flag the signal is ignored.

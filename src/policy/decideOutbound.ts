@@ -57,7 +57,7 @@ export function stepOf(reason: DenyReason): TraceEntry['step'] {
     case 'tenant-busy': return 'concurrency';
     case 'no-route': case 'trunks-full': return 'route';
     case 'no-rate': case 'insufficient-balance': case 'ledger-unavailable': return 'balance';
-    case 'recording-unavailable': case 'unsupported-body': case 'unusable-sdp': return 'media';
+    case 'recording-unavailable': case 'webrtc-media-unavailable': case 'unsupported-body': case 'unusable-sdp': return 'media';
     case 'calls-per-second': case 'spend-per-hour': case 'spend-per-day': case 'callee-attempts': return 'fraud';
   }
 }

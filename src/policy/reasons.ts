@@ -27,6 +27,7 @@ export type DenyReason =
   | 'no-rate'
   | 'insufficient-balance'
   | 'recording-unavailable'
+  | 'webrtc-media-unavailable'
   | 'ledger-unavailable'
   | 'unsupported-body'
   | 'unusable-sdp'
@@ -59,6 +60,8 @@ export const DENY_REASONS: Readonly<Record<DenyReason, DenyDefaults>> = {
   'insufficient-balance': { sipStatus: 402, text: 'Insufficient balance' }, // 003 §2.2, 002 §2.3
   // The tenant requires recording (recording: required) and no media server can record the call.
   'recording-unavailable': { sipStatus: 503, text: 'Recording required, media server unavailable' },
+  // A browser leg (DTLS-SRTP/ICE) cannot reach a carrier's plain RTP without FreeSWITCH.
+  'webrtc-media-unavailable': { sipStatus: 503, text: 'WebRTC call, media server unavailable' },
   // Redis (balances, ports) unreachable: fail closed, nothing is bridged without a reservation.
   'ledger-unavailable': { sipStatus: 503, text: 'Service temporarily unavailable' },
   // RFC 3261 §21.4.13 / §21.4.26: a body we do not understand is the caller's error, not a trunk's.

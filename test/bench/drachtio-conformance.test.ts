@@ -39,7 +39,7 @@ const sipOf = (f: FrameRecord) => f.payload.slice(f.payload.indexOf('\r\n') + 2)
 const fields = (f: FrameRecord) => f.payload.slice(0, f.payload.indexOf('\r\n') < 0 ? undefined : f.payload.indexOf('\r\n')).split('|');
 
 /** A raw UDP peer for hand-made datagrams. */
-async function udpPeer() {
+async function udpPeer(serverPort?: number) {
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
   const inbox: string[] = [];
@@ -47,7 +47,7 @@ async function udpPeer() {
   return {
     port: sock.address().port,
     inbox,
-    send: (text: string) => new Promise<void>((r) => sock.send(Buffer.from(text), dr.sipPort, '127.0.0.1', () => r())),
+    send: (text: string) => new Promise<void>((r) => sock.send(Buffer.from(text), serverPort ?? dr.sipPort, '127.0.0.1', () => r())),
     async waitFor(pred: (m: string) => boolean, ms = 2000): Promise<string | undefined> {
       const end = Date.now() + ms;
       while (Date.now() < end) {
@@ -129,6 +129,36 @@ describe('SIP behaviour', () => {
     expect(header(byeMsg, 'via')).toMatch(new RegExp(`^SIP/2\\.0/UDP 127\\.0\\.0\\.1:${dr.sipPort};rport;branch=z9hG4bK[A-Za-z0-9]{13}$`));
     expect(header(byeMsg, 'cseq')).toBe('2 BYE');
     expect(header(byeMsg, 'from')).toBe(header(res, 'to'));
+  });
+
+  it('relays an in-dialog REFER to the app with its dialog, and sends the app\'s NOTIFY from the dialog state (issue 13)', async () => {
+    // drachtio-server (sip-dialog-controller.cpp processRequestInsideDialog, client-controller.cpp
+    // route_request_inside_dialog): a REFER inside an INVITE dialog goes to the app owning the
+    // dialog like INFO does; the app's NOTIFY is built from the dialog (doSendRequestInsideDialog):
+    // next CSeq, From/To with the tags, no Contact added (only INVITE, SUBSCRIBE and REFER get one),
+    // and a NOTIFY with Subscription-State terminated does not end an INVITE dialog.
+    const from = dr.frames.length;
+    const r = await caller('call-send-refer', 'refer');
+    expect(r.exitCode, r.stdout + r.errors).toBe(0);
+    await sleep(100);
+    const frames = dr.frames.slice(from);
+    const refer = frames.find((f) => f.dir === 'SERVER ==> APP' && sipOf(f).startsWith('REFER '));
+    expect(refer).toBeDefined();
+    const ok = frames.find((f) => f.dir === 'SERVER ==> APP' && /\|response\|/.test(f.payload) && sipOf(f).startsWith('SIP/2.0 200'));
+    const dialogId = fields(ok!)[11]; // uuid|response|msgId|OK|meta(6)|txn|dialog
+    expect(dialogId).toBeTruthy();
+    expect(fields(refer!)[9]).toBe(dialogId); // uuid|sip|meta(6)|txn|dialog
+    const notifyFrame = frames.find((f) => f.dir === 'SERVER ==> APP' && /\|response\|/.test(f.payload) && sipOf(f).startsWith('NOTIFY '));
+    expect(notifyFrame).toBeDefined();
+    const notify = parseMessage(sipOf(notifyFrame!));
+    const answer = parseMessage(sipOf(ok!));
+    expect(notify.uri).toMatch(/^sip:1001@127\.0\.0\.1:\d+$/);
+    expect(header(notify, 'cseq')).toBe('2 NOTIFY');
+    expect(header(notify, 'from')).toBe(header(answer, 'to'));
+    expect(header(notify, 'contact')).toBeUndefined();
+    expect(header(notify, 'event')).toBe('refer');
+    // The dialog outlived the terminated subscription: the caller's BYE reached the app.
+    expect(frames.some((f) => f.dir === 'SERVER ==> APP' && sipOf(f).startsWith('BYE '))).toBe(true);
   });
 
   it('sends 100 Trying to an INVITE before the app answers', async () => {
@@ -296,6 +326,37 @@ describe('several apps', () => {
       const r = await runSipp({ scenario: 'options', service: 'ping', target: `127.0.0.1:${dr2.sipPort}`, calls: 10, rate: 50, timeoutMs: 10_000 });
       expect(r.exitCode, r.stdout + r.errors).toBe(0);
       expect(counts).toEqual([5, 5]);
+    } finally {
+      for (const a of apps) await disconnectSrf(a);
+      await dr2.stop();
+    }
+  });
+
+  // Recorded on drachtio-server 0.9.10-1 with two srf apps and hand-made UDP requests: after app A's
+  // remove_route|invite, OPTIONS, INVITE and REGISTER all went to B; with A alone, each got 503.
+  it('remove_route withdraws the app from every method, as the real server does; alone, requests get 503', async () => {
+    const dr2 = await startDrachtio({ recordFrames: false });
+    const seen: string[][] = [[], []];
+    const apps: Srf[] = [];
+    try {
+      for (const i of [0, 1]) {
+        apps.push(await connectSrf(dr2.adminPort, 'cymru', (srf) => {
+          verbs(srf).options((_req: Srf.SrfRequest, res: Srf.SrfResponse) => { seen[i]!.push('OPTIONS'); res.send(200); });
+          srf.invite((_req: Srf.SrfRequest, res: Srf.SrfResponse) => { seen[i]!.push('INVITE'); res.send(486); });
+        }));
+      }
+      (apps[0] as unknown as { unregisterForMessages(v: string): void }).unregisterForMessages('invite');
+      await sleep(100);
+      const r = await runSipp({ scenario: 'options', service: 'ping', target: `127.0.0.1:${dr2.sipPort}`, calls: 4, rate: 50, timeoutMs: 10_000 });
+      expect(r.exitCode, r.stdout + r.errors).toBe(0);
+      expect(seen).toEqual([[], ['OPTIONS', 'OPTIONS', 'OPTIONS', 'OPTIONS']]);
+      (apps[1] as unknown as { unregisterForMessages(v: string): void }).unregisterForMessages('invite');
+      await sleep(100);
+      const peer = await udpPeer(dr2.sipPort);
+      await peer.send(`OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${peer.port};branch=z9hG4bK-rr1;rport\r\nMax-Forwards: 70\r\nFrom: <sip:p@127.0.0.1>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: rr-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`);
+      expect(await peer.waitFor((m) => m.startsWith('SIP/2.0 503'))).toBeDefined();
+      await peer.close();
+      expect(seen[1]).toHaveLength(4);
     } finally {
       for (const a of apps) await disconnectSrf(a);
       await dr2.stop();

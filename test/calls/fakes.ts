@@ -46,8 +46,14 @@ export class FakeEndpoint extends EventEmitter {
   digits = '';
   failExecute = false;
   apis: string[] = [];
-  async modify(): Promise<void> {}
-  async bridge(): Promise<void> { if (this.bridgeGate) await this.bridgeGate.promise; }
+  /** The SDP each modify() gave (the far end's answer, for an offering endpoint). */
+  modified: string[] = [];
+  bridgedTo: FakeEndpoint | null = null;
+  async modify(sdp: string): Promise<void> { this.modified.push(sdp); }
+  async bridge(other: FakeEndpoint): Promise<void> {
+    this.bridgedTo = other;
+    if (this.bridgeGate) await this.bridgeGate.promise;
+  }
   async execute(app: string): Promise<{ getHeader(h: string): string }> {
     if (this.failExecute) throw new Error('media server connection lost');
     if (app === 'play_and_get_digits' && this.playGate) await this.playGate.promise;
@@ -71,6 +77,16 @@ export class FakeMedia {
   failExecute = false;
   async endpointFor(): Promise<FakeEndpoint> { return this.make(); }
   async offeringEndpoint(): Promise<FakeEndpoint> { return this.make(); }
+  /** WebRTC callers answered through the media server (fsmrf connectCaller): the 200's headers each got. */
+  webrtcAnswers: Array<Record<string, string> | undefined> = [];
+  /** The caller dialogs those answers made (the browser's leg). */
+  webrtcDialogs: FakeDialog[] = [];
+  async answerWebRtcCaller(_req: unknown, _res: unknown, headers?: Record<string, string>): Promise<{ endpoint: FakeEndpoint; dialog: FakeDialog }> {
+    this.webrtcAnswers.push(headers);
+    const dialog = new FakeDialog();
+    this.webrtcDialogs.push(dialog);
+    return { endpoint: await this.make(), dialog };
+  }
   private async make(): Promise<FakeEndpoint> {
     const e = new FakeEndpoint();
     e.digits = this.pinDigits;

@@ -22,11 +22,15 @@ class FakeReq extends EventEmitter {
   method = 'INVITE';
   uri = 'sip:13812345678@dialgate.test';
   body = 'v=0\r\nm=audio 40000 RTP/AVP 8\r\n';
+  /** The seat's SIP transport as drachtio reports it (`tcp` for WebSocket too) and its top Via. */
+  protocol = 'udp';
+  via = 'SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK1';
   constructor(readonly callId: string) { super(); }
   get(h: string): string {
     if (h === 'Call-ID') return this.callId;
     if (h === 'From') return '<sip:01088886666@dialgate.test>;tag=1';
     if (h === 'Content-Type') return 'application/sdp';
+    if (h === 'Via') return this.via;
     return '';
   }
   has(h: string): boolean { return this.get(h) !== ''; }
@@ -60,7 +64,7 @@ describe('outbound call edge cases', () => {
   // Each test has its own tenant, account and trunks, so one test's leak cannot hide in another's.
   async function setup(o: {
     ledger?: Ledger; slots?: ConcurrencySlots; balance?: number; increments?: number; chunkSeconds?: number; heartbeatMs?: number;
-    mediaAvailable?: boolean; recordingRequired?: boolean;
+    mediaAvailable?: boolean; recordingRequired?: boolean; routeMedia?: 'anchored' | 'direct'; via?: string; body?: string;
   } = {}) {
     const i = ++n;
     const callId = `unit-${i}-${Date.now()}`;
@@ -72,7 +76,7 @@ describe('outbound call edge cases', () => {
       tenants: [t],
       seats: [seat({ tenant: t.id })],
       trunks: trunkIds.map((id) => trunk({ id })),
-      routes: [{ id: 'default', priority: 100, match: {}, trunks: trunkIds.map((id) => ({ trunk: id, weight: 1 })), media: 'anchored' }],
+      routes: [{ id: 'default', priority: 100, match: {}, trunks: trunkIds.map((id) => ({ trunk: id, weight: 1 })), media: o.routeMedia ?? 'anchored' }],
       tariffs: [{ id: 'telesales', rates: [rate(o.increments ? { initialIncrement: o.increments, subsequentIncrement: o.increments } : {})] }],
     });
     const srf = new FakeSrf();
@@ -89,6 +93,11 @@ describe('outbound call edge cases', () => {
       settings: { chunkSeconds: o.chunkSeconds ?? 120, heartbeatMs: o.heartbeatMs ?? 60_000, recordingsDir: '/tmp/rec', defaultWarning: 'tone', sipDomain: 'dialgate.test' },
     });
     const req = new FakeReq(callId);
+    if (o.via) {
+      req.via = o.via;
+      req.protocol = 'tcp';
+    }
+    if (o.body) req.body = o.body;
     const res = new FakeRes();
     const done = handler.handle(req as never, res as never, seat({ tenant: t.id }), cfg);
     return { callId, srf, media, cdrs, live, req, res, done, tenant: t, trunkIds, clock, degraded };
@@ -106,6 +115,12 @@ describe('outbound call edge cases', () => {
     for (const id of s.trunkIds) expect(await slots.count(slotKey('trunk', id))).toBe(0);
     expect(s.live.size).toBe(0);
     expect(unhandled).toEqual([]);
+  }
+
+  async function answerTrunkWebRtc(s: Setup): Promise<void> {
+    await until(() => s.srf.uacs.length === 1, 'the trunk INVITE');
+    s.srf.uacs[0]!.result.resolve(new FakeDialog());
+    await until(() => s.media.webrtcDialogs.length === 1, 'the WebRTC answer');
   }
 
   async function answerTrunk(s: Setup): Promise<FakeDialog> {
@@ -313,6 +328,50 @@ describe('outbound call edge cases', () => {
     expect(b.destroyed).toBe(1);
     expect(s.cdrs[0]).toMatchObject({ sipStatus: 200, media: 'direct', mediaNote: 'not recorded: media server unavailable', recordingPath: null });
     expect(s.degraded).toEqual(['not recorded: media server unavailable']);
+  });
+
+  const WEBRTC_OFFER = 'v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 0 8\r\na=fingerprint:sha-256 AB:CD\r\na=setup:actpass\r\na=ice-ufrag:x\r\n';
+
+  it('a WebRTC seat on a media: direct route: anchored anyway, its 200 sent through the media server, the CDR says why', async () => {
+    const s = await setup({ routeMedia: 'direct', body: WEBRTC_OFFER });
+    await until(() => s.srf.uacs.length === 1, 'the trunk INVITE');
+    // Only the trunk's endpoint before the answer: the browser's needs its DTLS handshake, at the answer.
+    expect(s.media.eps).toHaveLength(1);
+    const trunkEp = s.media.eps[0]!;
+    s.srf.uacs[0]!.result.resolve(new FakeDialog({ sdp: 'v=0 trunk answer' }));
+    await until(() => s.live.get(s.callId)?.answeredAt != null, 'the answer');
+    expect(trunkEp.modified).toEqual(['v=0 trunk answer']);
+    // The seat was answered through the media server (FreeSWITCH's DTLS answer), not by createUAS.
+    expect(s.media.webrtcAnswers).toHaveLength(1);
+    expect(s.srf.uas).toHaveLength(0);
+    expect(s.media.eps[1]!.bridgedTo).toBe(trunkEp);
+    s.media.webrtcDialogs[0]!.emit('destroy');
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]).toMatchObject({ sipStatus: 200, hangupBy: 'caller', media: 'anchored', mediaNote: 'anchored: WebRTC seat (route media: direct overridden)' });
+    expect(s.cdrs[0]!.recordingPath).toMatch(/\.wav$/);
+  });
+
+  it('a seat on SIP over WebSocket counts as WebRTC even when its offer does not say so (its Via does; drachtio says tcp)', async () => {
+    const s = await setup({ routeMedia: 'direct', via: 'SIP/2.0/WSS df7jal23ls0d.invalid;branch=z9hG4bK7;received=192.0.2.20;rport=50412' });
+    await answerTrunkWebRtc(s);
+    s.media.webrtcDialogs[0]!.emit('destroy');
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]).toMatchObject({ media: 'anchored', mediaNote: 'anchored: WebRTC seat (route media: direct overridden)' });
+  });
+
+  it('a WebRTC seat and no media server: 503 with a Reason, no trunk dialled (a browser cannot reach plain RTP)', async () => {
+    const s = await setup({ routeMedia: 'direct', body: WEBRTC_OFFER, mediaAvailable: false });
+    await s.done;
+    await expectClean(s);
+    expect(s.srf.uacs).toHaveLength(0);
+    expect(s.res.sent.at(-1)).toBe(503);
+    expect(s.res.headers.at(-1)?.Reason).toBe('SIP ;cause=503 ;text="WebRTC call, media server unavailable"');
+    expect(s.cdrs[0]).toMatchObject({
+      decision: 'deny', denyReason: 'webrtc-media-unavailable', sipStatus: 503, mediaNote: 'not connected: WebRTC seat, media server unavailable',
+    });
+    expect(s.degraded).toEqual([]);
   });
 
   it('recording: required and no media server: 503 with a Reason, no trunk dialled, a CDR that says why', async () => {

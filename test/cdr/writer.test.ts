@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, appendFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, appendFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -154,6 +154,21 @@ describe('CdrWriter', () => {
     const csv = readFileSync(join(dir, 'cdr-2025-03-01.csv'), 'utf8').split('\r\n');
     expect(csv[0]).toBe(CSV_COLUMNS.join(','));
     expect(csv[2]?.startsWith('cdr-1,')).toBe(true);
+  });
+
+  it('a daily file moved away between writes (archived) is started again at its path, with its header', async () => {
+    const w = new CdrWriter({ redis, dir });
+    await w.write(sampleCdr({ cdrId: 'before' }));
+    renameSync(join(dir, 'cdr-2025-03-01.csv'), join(dir, 'archived.csv'));
+    renameSync(join(dir, 'cdr-2025-03-01.jsonl'), join(dir, 'archived.jsonl'));
+    await w.write(sampleCdr({ cdrId: 'after' }));
+    const jsonl = readFileSync(join(dir, 'cdr-2025-03-01.jsonl'), 'utf8').trim().split('\n');
+    expect(jsonl.map((l) => (JSON.parse(l) as Cdr).cdrId)).toEqual(['after']);
+    const csv = parseCsv(readFileSync(join(dir, 'cdr-2025-03-01.csv'), 'utf8'));
+    expect(csv[0]).toEqual([...CSV_COLUMNS]);
+    expect(csv.slice(1).map((r) => r[0])).toEqual(['after']);
+    expect(readFileSync(join(dir, 'archived.jsonl'), 'utf8')).toContain('"before"');
+    await w.flush();
   });
 
   it('caps the stream with MAXLEN ~', async () => {

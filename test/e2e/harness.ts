@@ -245,8 +245,8 @@ export interface BenchOptions extends Omit<FixtureOptions, 'trunkPorts'> {
   sessionTimers?: { seconds: number; minSeconds: number };
   /** drachtio stand-in options (T1, session timer floor and jitter). */
   drachtioOptions?: Omit<DrachtioOptions, 'log' | 'recordFrames'>;
-  /** A FreeSWITCH (stand-in) the test runs itself, e.g. in a child process it can kill. */
-  externalFreeSwitch?: { port: number; password: string };
+  /** FreeSWITCH (stand-ins) the test runs itself, e.g. in child processes it can kill; several = a farm. */
+  externalFreeSwitch?: { port: number; password: string } | { port: number; password: string }[];
 }
 
 export async function startBench(o: BenchOptions): Promise<Bench> {
@@ -275,7 +275,7 @@ export async function startBench(o: BenchOptions): Promise<Bench> {
     drachtio: real ? real.drachtio : { host: '127.0.0.1', port: drachtio!.adminPort, secret: 'cymru' },
     freeswitch: o.withMedia === false ? null
       : real ? { host: real.esl.host, port: real.esl.port, secret: real.esl.password }
-        : external ? { host: '127.0.0.1', port: external.port, secret: external.password } : { host: '127.0.0.1', port: fs!.eslPort, secret: fs!.password },
+        : external ? [external].flat().map((e) => ({ host: '127.0.0.1', port: e.port, secret: e.password })) : { host: '127.0.0.1', port: fs!.eslPort, secret: fs!.password },
     cdrDir: cdrDirs[i]!,
     recordingsDir: join(dir, 'rec'),
     clock,
@@ -348,7 +348,7 @@ const arrivals = new Map<string, { seen: Set<string>; order: Cdr[] }>();
  */
 export function readCdrs(bench: Pick<Bench, 'dir'> & Partial<Pick<Bench, 'cdrDirs'>>): Cdr[] {
   const dirs = bench.cdrDirs ?? [join(bench.dir, 'cdr')];
-  if (dirs.length === 1) return readCdrFiles(dirs[0]!);
+  if (dirs.length === 1) return readCdrDir(dirs[0]!);
   let a = arrivals.get(bench.dir);
   if (!a) arrivals.set(bench.dir, a = { seen: new Set(), order: [] });
   // Keyed by directory and line, not cdrId: a CDR written twice must show up twice.
@@ -360,10 +360,11 @@ export function readCdrs(bench: Pick<Bench, 'dir'> & Partial<Pick<Bench, 'cdrDir
 
 /** All CDRs in the `cdr/` directory of a config directory (e.g. of a `dialgate serve` child). */
 export function readCdrsIn(configDir: string): Cdr[] {
-  return readCdrFiles(join(configDir, 'cdr'));
+  return readCdrDir(join(configDir, 'cdr'));
 }
 
-function readCdrFiles(dir: string): Cdr[] {
+/** All CDRs in a CDR directory (an instance's DIALGATE_CDR_DIR), oldest file first. */
+export function readCdrDir(dir: string): Cdr[] {
   return readCdrLines(dir).map((l) => l.cdr);
 }
 

@@ -4,9 +4,7 @@
 // since the media server is gone) instead of 486 for the slot's 4 h TTL. Then FreeSWITCH comes
 // back on its port: the watcher and fsmrf reconnect, /health says so, calls are anchored again.
 // Bench only: the real FreeSWITCH is shared and must not be killed.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slotKey } from '../../src/ledger/concurrency.js';
 import pino from 'pino';
@@ -14,6 +12,7 @@ import { startAppHttp } from '../../src/ops/app-http.js';
 import { freeUdpPort } from '../bench/sipp.js';
 import { readCdrs, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { REAL } from './real-servers.js';
+import { startFreeSwitchProcess } from './freeswitch-child.js';
 
 const IN_WINDOW = '2026-11-23T10:00:00+08:00';
 /**
@@ -22,16 +21,6 @@ const IN_WINDOW = '2026-11-23T10:00:00+08:00';
  * loaded CI machine.
  */
 const RECOVERY_BOUND_MS = 6_000;
-
-async function startFreeSwitchProcess(port?: number): Promise<{ child: ChildProcess; port: number; password: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'freeswitch-process.ts'), ...(port ? [String(port)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`FreeSWITCH stand-in exited (${code})`)));
-  });
-  const { eslPort, password } = JSON.parse(line) as { eslPort: number; password: string };
-  return { child, port: eslPort, password };
-}
 
 describe.skipIf(REAL !== null)('FreeSWITCH killed mid-call', () => {
   let bench: Bench;

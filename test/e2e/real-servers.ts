@@ -14,13 +14,15 @@ export interface RealServers {
   /** Where seats and carriers send SIP (drachtio's SIP address). */
   sip: string;
   esl: { host: string; port: number; password: string };
+  /** drachtio's SIP-over-WebSocket URL (`ws=HOST:PORT`), for the WebRTC seat; absent when not given. */
+  ws?: string;
 }
 
 /** realstack's loopback addresses (../shared/realstack/README.md). */
 const REALSTACK = 'drachtio=127.0.0.1:9022/cymru,sip=127.0.0.1:5060,esl=127.0.0.1:8021/ClueCon';
 
 /**
- * DIALGATE_REAL_SERVERS: `realstack`, or `drachtio=HOST:PORT/SECRET,sip=HOST:PORT,esl=HOST:PORT/PASSWORD`.
+ * DIALGATE_REAL_SERVERS: `realstack`, or `drachtio=HOST:PORT/SECRET,sip=HOST:PORT,esl=HOST:PORT/PASSWORD[,ws=HOST:PORT]`.
  * Null when unset: the bench lane.
  */
 export function realServers(env = process.env.DIALGATE_REAL_SERVERS): RealServers | null {
@@ -36,7 +38,11 @@ export function realServers(env = process.env.DIALGATE_REAL_SERVERS): RealServer
   const d = addr('drachtio');
   const s = addr('sip');
   const e = addr('esl');
-  return { drachtio: { ...d, secret: d.secret || 'cymru' }, sip: `${s.host}:${s.port}`, esl: { host: e.host, port: e.port, password: e.secret || 'ClueCon' } };
+  const ws = parts.has('ws') ? addr('ws') : null;
+  return {
+    drachtio: { ...d, secret: d.secret || 'cymru' }, sip: `${s.host}:${s.port}`, esl: { host: e.host, port: e.port, password: e.secret || 'ClueCon' },
+    ...(ws ? { ws: `ws://${ws.host}:${ws.port}` } : {}),
+  };
 }
 
 export const REAL = realServers();

@@ -6,6 +6,7 @@ import { realServers, reachable } from './real-servers.js';
 
 const SUITES = [
   'test/e2e/outbound-calls.test.ts',
+  'test/e2e/drachtio-restart.test.ts', // restarts realstack's drachtio-server (needs REALSTACK_HOME)
   'test/e2e/prepaid-calls.test.ts',
   'test/e2e/prepaid-race.test.ts',
   'test/e2e/emergency-calls.test.ts',
@@ -16,6 +17,8 @@ const SUITES = [
   'test/e2e/hung-calls.test.ts', // 90 s session intervals there: about 3 minutes
   'test/e2e/session-timers.test.ts', // 400 calls' timers and 422 from trunks: about 3 minutes too
   'test/e2e/orphan-channels.test.ts', // issue 14: an originated channel killed by the reconciler, a live call untouched
+  'test/e2e/webrtc-calls.test.ts', // issue 13: Chromium over ws (needs ws=HOST:PORT in DIALGATE_REAL_SERVERS), DTLS, RTP, recording
+  'test/e2e/transfer-calls.test.ts', // issue 13: REFER from sipp seats; NOTIFYs and re-INVITEs through the real drachtio-server
 ];
 
 const spec = process.env.DIALGATE_REAL_SERVERS ?? 'realstack';

@@ -32,7 +32,7 @@ function write(name: string, body: string): string {
   return path;
 }
 
-function invite(auth: boolean, cseq: number, to: string): string {
+function invite(auth: boolean, cseq: number, to: string, sdp = SDP): string {
   return `
   <send retrans="500">
     <![CDATA[
@@ -48,7 +48,7 @@ User-Agent: sipp-seat
 ${auth ? '[authentication]\n' : ''}Content-Type: application/sdp
 Content-Length: [len]
 
-${SDP}
+${sdp}
     ]]>
   </send>`;
 }
@@ -131,6 +131,10 @@ export interface SeatCallOptions {
   refresh?: 'answer' | 'ignore';
   /** A regular expression the final response's Reason header must match (sipp fails the call otherwise). */
   expectReason?: string;
+  /** The offer instead of sipp's plain RTP one (e.g. a browser's WebRTC offer, CRLF lines). */
+  sdp?: string;
+  /** A regular expression the 200's SDP answer must match (sipp fails the call otherwise). */
+  expectAnswer?: string;
 }
 
 /** A 200 with SDP to a received re-INVITE, then its ACK. */
@@ -173,13 +177,15 @@ ${ANSWER_REINVITE}  <nop next="${tag}"/>
  * A seat placing one call per injection line: fields user;password;callee;presented caller id. Challenged first
  * (407), then authenticated (RFC 3261 §22.3).
  */
+const xmlAttr = (v: string): string => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
 export function seatCall(o: SeatCallOptions): string {
   const to = '[field2]';
-  let body = `${invite(false, 1, to)}
+  let body = `${invite(false, 1, to, o.sdp)}
   <recv response="100" optional="true"/>
   <recv response="407" auth="true"/>
 ${ACK_NON2XX(1)}
-${invite(true, 2, to)}
+${invite(true, 2, to, o.sdp)}
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
@@ -187,14 +193,16 @@ ${invite(true, 2, to)}
 `;
   if (o.expect !== 200) {
     const reason = o.expectReason === undefined ? ''
-      : `<action><ereg regexp="${o.expectReason.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')}" search_in="hdr" header="Reason:" check_it="true" assign_to="9"/></action>`;
+      : `<action><ereg regexp="${xmlAttr(o.expectReason)}" search_in="hdr" header="Reason:" check_it="true" assign_to="9"/></action>`;
     // sipp refuses a variable that is assigned but never used: the log action uses it.
     body += reason ? `  <recv response="${o.expect}">${reason}</recv>\n  <nop><action><log message="Reason [$9]"/></action></nop>\n` : `  <recv response="${o.expect}"/>\n`;
     body += `${ACK_NON2XX(2)}\n`;
     return write(`seat-expect-${o.expect}`, body);
   }
-  body += `  <recv response="200" rtd="true" rrs="true"/>
-${SEAT_ACK_2XX}${streamAudio()}`;
+  body += o.expectAnswer === undefined ? '  <recv response="200" rtd="true" rrs="true"/>\n'
+    : `  <recv response="200" rtd="true" rrs="true"><action><ereg regexp="${xmlAttr(o.expectAnswer)}" search_in="body" check_it="true" assign_to="8"/></action></recv>
+  <nop><action><log message="answer [$8]"/></action></nop>\n`;
+  body += `${SEAT_ACK_2XX}${streamAudio()}`;
   if ((o.hangup ?? 'seat') === 'seat') {
     body += `  <pause milliseconds="${o.holdMs ?? 1000}"/>
 ${SEAT_BYE}  <recv response="200"/>
@@ -205,7 +213,7 @@ ${SEAT_BYE}  <recv response="200"/>
     body += `  <recv request="BYE" timeout="${o.remoteByeTimeoutMs ?? 30000}"/>
 ${OK_TO_REQUEST}`;
   }
-  return write(`seat-call-${o.hangup ?? 'seat'}${o.refresh ? `-refresh-${o.refresh}` : ''}`, body);
+  return write(`seat-call${o.sdp ? '-sdp' : ''}${o.expectAnswer ? '-answer' : ''}-${o.hangup ?? 'seat'}${o.refresh ? `-refresh-${o.refresh}` : ''}`, body);
 }
 
 /** A REGISTER challenged with 401, then sent with credentials; fields user;password. */
@@ -248,6 +256,13 @@ export interface TrunkOptions {
    * else sipp would see a new call) must offer Session-Expires equal to it, or the scenario fails.
    */
   reject422MinSe?: number;
+  /**
+   * The port the 200's SDP names for media, where the test listens itself (counting the RTP the
+   * trunk receives); the trunk then streams nothing, so its own RTP cannot move the far end's aim.
+   */
+  mediaPort?: number;
+  /** Answered, then a re-INVITE must come (the media moved by a transfer) and is answered; then the BYE. */
+  reinvite?: boolean;
 }
 
 /** A carrier gateway (UAS). */
@@ -366,12 +381,16 @@ Contact: <sip:[local_ip]:[local_port]>
 ${o.sessionTimer ? `Require: timer\nSession-Expires: ${o.sessionTimer.seconds};refresher=uac\n` : ''}${o.reject422MinSe ? 'X-Retry-Session-Expires: [$4][$5]\n' : ''}${o.sessionTimer ? 'X-Offered-Session-Expires: [$6]\n' : ''}Content-Type: application/sdp
 Content-Length: [len]
 
-${SDP}
+${o.mediaPort ? SDP.replace('[media_port]', String(o.mediaPort)) : SDP}
     ]]>
   </send>
   <recv request="ACK"/>
-${streamAudio()}`;
-  if (o.sessionTimer) {
+${o.mediaPort ? '' : streamAudio()}`;
+  if (o.reinvite) {
+    body += `  <recv request="INVITE"/>
+${ANSWER_REINVITE}  <recv request="BYE"/>
+${OK_TO_REQUEST}`;
+  } else if (o.sessionTimer) {
     body += awaitRemoteBye(o.sessionTimer.refresh, 120_000, 'trunkwait');
   } else if ((o.hangup ?? 'wait') === 'wait') {
     body += `  <recv request="BYE"/>
@@ -394,7 +413,7 @@ Content-Length: 0
   <recv response="200"/>
 `;
   }
-  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
+  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.mediaPort ? `-media-${o.mediaPort}` : ''}${o.reinvite ? '-reinvite' : ''}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
 }
 
 /** An injection file for seat scenarios: one line per call (SEQUENTIAL). */
@@ -458,4 +477,186 @@ ${SEAT_BYE}  <recv response="200" next="done"/>
 ${ACK_NON2XX(2)}
   <label id="done"/>
 `);
+}
+
+export interface SeatTransferOptions {
+  /** Talk time before the REFER. */
+  holdMs: number;
+  /** What the transferor must be told in the final NOTIFY: 200 (then dialgate's BYE), or a refusal. */
+  expectNotify: 200 | { status: number; reason: string };
+  /** A refused transfer: the seat talks on this long, then hangs up. */
+  resumeMs?: number;
+  /** The phone hangs up right after NOTIFY 100 (many do): the transfer must go on without it. */
+  hangUpAfterTrying?: boolean;
+  /** Attended transfer: Refer-To carries Replaces; the REFER must be answered with this status (and the call go on). */
+  replacesExpect?: number;
+}
+
+/** 200 OK to an in-dialog NOTIFY (RFC 3515 §2.4.4: the transferor accepts each one). */
+const OK_TO_NOTIFY = OK_TO_REQUEST;
+
+/**
+ * A seat (desktop softphone) that places a call (fields user;password;callee;caller id), then
+ * blind-transfers it with REFER (Refer-To: sip:[refer_to]@dialgate, sipp -key refer_to) and reads
+ * the NOTIFYs: 100 Trying, then the final sipfrag. test/sipp/seat-blind-transfer.xml is the same
+ * flow as a standalone file for a manual run.
+ */
+export function seatTransfer(o: SeatTransferOptions): string {
+  const to = '[field2]';
+  const final = o.expectNotify === 200
+    ? '<ereg regexp="^SIP/2.0 200 OK" search_in="body" check_it="true" assign_to="8"/>'
+    : `<ereg regexp="^SIP/2.0 ${o.expectNotify.status} " search_in="body" check_it="true" assign_to="8"/><ereg regexp="Reason: SIP ;cause=${o.expectNotify.status} ;text=&quot;${o.expectNotify.reason}&quot;" search_in="body" check_it="true" assign_to="9"/>`;
+  let body = `${invite(false, 1, to)}
+  <recv response="100" optional="true"/>
+  <recv response="407" auth="true"/>
+${ACK_NON2XX(1)}
+${invite(true, 2, to)}
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"><action><ereg regexp=".*" search_in="hdr" header="To:" assign_to="5"/></action></recv>
+${SEAT_ACK_2XX}${streamAudio()}  <pause milliseconds="${o.holdMs}"/>
+  <send retrans="500">
+    <![CDATA[
+REFER [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: [$5]
+Call-ID: [call_id]
+CSeq: 3 REFER
+Contact: <sip:[field3]@[local_ip]:[local_port]>
+Refer-To: <sip:[refer_to]@[remote_ip]:[remote_port]${o.replacesExpect ? '?Replaces=consult-1%40seat%3Bto-tag%3Da%3Bfrom-tag%3Db' : ''}>
+Referred-By: <sip:[field3]@[remote_ip]>
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+${o.replacesExpect ? `  <recv response="${o.replacesExpect}"/>
+  <pause milliseconds="300"/>
+  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: [$5]
+Call-ID: [call_id]
+CSeq: 4 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+` : ''}  <recv response="202"/>
+  <recv request="NOTIFY"><action><ereg regexp="^SIP/2.0 100 Trying" search_in="body" check_it="true" assign_to="7"/></action></recv>
+${OK_TO_NOTIFY}`;
+  if (o.replacesExpect) return write(`seat-transfer-replaces-${o.replacesExpect}`, body.slice(0, body.indexOf('  <recv response="202"/>')));
+  const bye = (cseq: number) => `  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: [$5]
+Call-ID: [call_id]
+CSeq: ${cseq} BYE
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"><action><log message="NOTIFY [$7]"/></action></recv>
+`;
+  if (o.hangUpAfterTrying) return write('seat-transfer-and-leave', body + bye(4));
+  body += `  <recv request="NOTIFY"><action>${final}<ereg regexp="terminated" search_in="hdr" header="Subscription-State:" check_it="true" assign_to="6"/></action></recv>
+${OK_TO_NOTIFY}`;
+  // sipp refuses variables never used: they are logged. Not in a <nop> before the BYE's <recv>: a
+  // BYE arriving while the next element is a nop counts as unexpected.
+  const log = `<action><log message="NOTIFY [$7] / [$8]${o.expectNotify === 200 ? '' : ' [$9]'} [$6]"/></action>`;
+  if (o.expectNotify === 200) {
+    body += `  <recv request="BYE">${log}</recv>
+${OK_TO_REQUEST}`;
+  } else {
+    body += `  <nop>${log}</nop>
+`;
+    body += `  <pause milliseconds="${o.resumeMs ?? 500}"/>
+  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: [$5]
+Call-ID: [call_id]
+CSeq: 4 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+`;
+  }
+  return write(`seat-transfer-${o.expectNotify === 200 ? 200 : o.expectNotify.status}`, body);
+}
+
+/**
+ * A seat answering a call (a 400 call rung to it), then blind-transferring it with REFER
+ * (Refer-To: sip:[refer_to]@dialgate): the seat is the UAS of the dialog, so its REFER's From is
+ * the INVITE's To (with its tag) and its To the INVITE's From.
+ */
+export function seatAnswerAndTransfer(o: { holdMs: number; seat: string }): string {
+  return write('seat-answer-transfer', `
+  <recv request="INVITE" rrs="true"><action><ereg regexp=".*" search_in="hdr" header="From:" assign_to="1"/><ereg regexp=".*" search_in="hdr" header="To:" assign_to="2"/></action></recv>
+  <send>
+    <![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:${o.seat}@[local_ip]:[local_port]>
+Content-Length: 0
+
+    ]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:${o.seat}@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+${SDP}
+    ]]>
+  </send>
+  <recv request="ACK"/>
+${streamAudio()}  <pause milliseconds="${o.holdMs}"/>
+  <send retrans="500">
+    <![CDATA[
+REFER [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: [$2];tag=[pid]SIPpTag01[call_number]
+To: [$1]
+Call-ID: [call_id]
+CSeq: 1 REFER
+Contact: <sip:${o.seat}@[local_ip]:[local_port]>
+Refer-To: <sip:[refer_to]@[remote_ip]:[remote_port]>
+Referred-By: <sip:${o.seat}@[remote_ip]>
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="202"/>
+  <recv request="NOTIFY"><action><ereg regexp="^SIP/2.0 100 Trying" search_in="body" check_it="true" assign_to="7"/></action></recv>
+${OK_TO_REQUEST}  <recv request="NOTIFY"><action><ereg regexp="^SIP/2.0 200 OK" search_in="body" check_it="true" assign_to="8"/></action></recv>
+${OK_TO_REQUEST}  <recv request="BYE"><action><log message="NOTIFY [$7] / [$8]"/></action></recv>
+${OK_TO_REQUEST}`);
 }

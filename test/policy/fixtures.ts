@@ -103,6 +103,7 @@ export function snapshot(parts: SnapshotParts = {}): ConfigSnapshot {
       freeswitch: { host: '127.0.0.1', port: 8021, secret: 'x', sipAddress: '127.0.0.1:5080', recordingDir: '/tmp', reconcile: { enabled: true, intervalSeconds: 60, graceSeconds: 30 } },
       redis: { kind: 'url', url: 'redis://127.0.0.1:6379', streamShards: 1 },
       cdr: { dir: '/tmp/cdr' },
+      drain: { seconds: 300 },
     },
     tenants: new Map(tenants.map((t) => [t.id, t])),
     seats: new Map(seats.map((s) => [s.id, s])),

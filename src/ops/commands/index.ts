@@ -11,7 +11,7 @@ import { registerComplaint } from './complaint.js';
 import { registerConfig } from './config.js';
 import { registerExplain } from './explain.js';
 import { registerStatsCommand } from './stats.js';
-import { registerStatus } from './status.js';
+import { registerDrain, registerStatus } from './status.js';
 
 export { UserError, EXIT } from './common.js';
 
@@ -37,6 +37,7 @@ export async function run(fn: () => Promise<number>): Promise<void> {
 
 export function registerCommands(program: Command): void {
   registerExplain(program, run);
+  registerDrain(program, run);
   registerConfig(program, run);
   registerAccount(program, run);
   registerBilling(program, run);

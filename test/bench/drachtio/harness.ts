@@ -112,6 +112,23 @@ export async function startTraceApp(adminPort: number, config: TraceAppConfig): 
           .catch(fail('createUAS'));
         return;
       }
+      case 'refer': {
+        // In-dialog REFER (RFC 3515): 202, then a sipfrag NOTIFY sent inside the same dialog.
+        srf.createUAS(req, res, { localSdp: APP_SDP })
+          .then((dlg) => {
+            dlg.on('refer', (_r: Srf.SrfRequest, rr: Srf.SrfResponse) => {
+              rr.send(202);
+              const send = dlg.request as unknown as (o: { method: string; headers: Record<string, string>; body: string }) => Promise<unknown>;
+              settle(send.call(dlg, {
+                method: 'NOTIFY', body: 'SIP/2.0 100 Trying\r\n',
+                headers: { Event: 'refer', 'Subscription-State': 'terminated;reason=noresource', 'Content-Type': 'message/sipfrag;version=2.0' },
+              })).catch(fail('notify'));
+            });
+            dlg.on('destroy', () => { events.byes++; });
+          })
+          .catch(fail('createUAS'));
+        return;
+      }
       case 'reject':
         anyRes.send(486);
         return;

@@ -477,10 +477,15 @@ export class DrachtioServer implements DrachtioStandIn {
         return;
       }
       case 'remove_route': {
-        const verb = (tokens[2] ?? '').toLowerCase();
-        const left = (this.routes.get(verb) ?? []).filter((c) => c !== client);
-        if (left.length) this.routes.set(verb, left);
-        else this.routes.delete(verb);
+        // drachtio-server 0.9.10 (client-controller.cpp no_longer_wants_requests) drops every
+        // route of the connection, whatever verb is named: after `remove_route|invite` the app
+        // gets no new OPTIONS or REGISTER either (checked on the real server, see
+        // drachtio-conformance.test.ts). Requests inside its dialogs still reach it.
+        for (const [verb, list] of this.routes) {
+          const left = list.filter((c) => c !== client);
+          if (left.length) this.routes.set(verb, left);
+          else this.routes.delete(verb);
+        }
         this.apiResponse(client, msgId, 'OK');
         return;
       }

@@ -14,6 +14,11 @@ export interface ProfileSettings {
   threePcc: ThreePcc;
   /** rtp-timer-name: with a timer, media reads return every frame whether or not the peer sends RTP. */
   rtpTimer: string | null;
+  /**
+   * inbound-codec-negotiation greedy (or scrooge): an offer is answered with the first codec of the
+   * profile's codec-prefs that it contains, not the offer's first. Null: generous (the offer's order).
+   */
+  greedyPrefs: string[] | null;
   params: Array<[string, string]>;
 }
 
@@ -56,5 +61,11 @@ export function loadProfile(source: string = DEFAULT_PROFILE_XML): ProfileSettin
     else if (value.toLowerCase() === 'proxy' && threePcc === 'off') threePcc = 'proxy';
   }
   const timer = params.filter(([n]) => n.toLowerCase() === 'rtp-timer-name').at(-1)?.[1] ?? null;
-  return { threePcc, params, rtpTimer: timer && timer.toLowerCase() !== 'none' ? timer : null };
+  const last = (n: string) => params.filter(([k]) => k.toLowerCase() === n).at(-1)?.[1];
+  const negotiation = (last('inbound-codec-negotiation') ?? 'generous').toLowerCase();
+  const prefs = (last('inbound-codec-prefs') ?? last('codec-prefs') ?? '').split(',').map((c) => c.trim().toUpperCase()).filter(Boolean);
+  return {
+    threePcc, params, rtpTimer: timer && timer.toLowerCase() !== 'none' ? timer : null,
+    greedyPrefs: (negotiation === 'greedy' || negotiation === 'scrooge') && prefs.length ? prefs : null,
+  };
 }

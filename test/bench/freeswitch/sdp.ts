@@ -11,7 +11,22 @@ export interface SdpSummary {
   /** telephone-event/8000 payload type when offered. */
   dtmfPt?: number;
   direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
+  /** CN/8000 when offered (FreeSWITCH keeps it in a WebRTC answer). */
+  cnPt?: number;
+  /** A browser's offer: DTLS-SRTP (RFC 5763) over ICE; absent for plain RTP. */
+  webrtc?: WebRtcOffer;
 }
+
+export interface WebRtcOffer {
+  fingerprint: string;
+  setup: 'actpass' | 'active' | 'passive' | 'holdconn';
+  iceUfrag?: string;
+  icePwd?: string;
+  rtcpMux: boolean;
+}
+
+/** The m=audio protocols the stand-in negotiates on, as mod_sofia does (first usable one wins). */
+const AUDIO_PROTOS = new Set(['RTP/AVP', 'UDP/TLS/RTP/SAVPF', 'RTP/SAVPF']);
 
 const STATIC: Record<number, [string, number]> = { 0: ['PCMU', 8000], 8: ['PCMA', 8000], 9: ['G722', 8000], 13: ['CN', 8000], 18: ['G729', 8000] };
 
@@ -23,6 +38,19 @@ export function parseSdp(body: string): SdpSummary {
   let inAudio = false;
   let done = false;
   const out: SdpSummary = { codecs: [], direction: 'sendrecv' };
+  // DTLS/ICE attributes may sit at session level (RFC 8839, 8842) or in the audio section.
+  const dtls: Partial<WebRtcOffer> = { rtcpMux: false };
+  const webrtcAttr = (line: string): void => {
+    const a = /^a=(fingerprint|setup|ice-ufrag|ice-pwd):(.*)$/.exec(line);
+    if (a) {
+      const v = a[2]!.trim();
+      if (a[1] === 'fingerprint') dtls.fingerprint = v;
+      else if (a[1] === 'setup') dtls.setup = v as WebRtcOffer['setup'];
+      else if (a[1] === 'ice-ufrag') dtls.iceUfrag = v;
+      else dtls.icePwd = v;
+    }
+    if (line === 'a=rtcp-mux') dtls.rtcpMux = true;
+  };
   const rtpmap = new Map<number, SdpCodec>();
   const fmtps = new Map<number, string>();
   let payloads: number[] = [];
@@ -30,7 +58,7 @@ export function parseSdp(body: string): SdpSummary {
     if (line.startsWith('m=')) {
       if (inAudio) done = true;
       const m = /^m=audio (\d+) (\S+) (.*)$/.exec(line);
-      if (m && !done && Number(m[1]) !== 0 && m[2] === 'RTP/AVP') {
+      if (m && !done && Number(m[1]) !== 0 && AUDIO_PROTOS.has(m[2]!)) {
         inAudio = true;
         out.port = Number(m[1]);
         out.proto = m[2];
@@ -44,6 +72,7 @@ export function parseSdp(body: string): SdpSummary {
       else if (inAudio) ip = c;
       continue;
     }
+    if ((out.port === undefined && !inAudio) || (inAudio && !done)) webrtcAttr(line);
     if (!inAudio || done) {
       if (!done && /^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line) && out.port === undefined) {
         out.direction = line.slice(2) as SdpSummary['direction'];
@@ -57,12 +86,17 @@ export function parseSdp(body: string): SdpSummary {
     if (/^a=(sendrecv|sendonly|recvonly|inactive)$/.test(line)) out.direction = line.slice(2) as SdpSummary['direction'];
   }
   out.ip = ip ?? sessionIp;
+  if (out.proto !== 'RTP/AVP' && dtls.fingerprint) {
+    out.webrtc = { fingerprint: dtls.fingerprint, setup: dtls.setup ?? 'actpass', rtcpMux: dtls.rtcpMux ?? false,
+      ...(dtls.iceUfrag ? { iceUfrag: dtls.iceUfrag } : {}), ...(dtls.icePwd ? { icePwd: dtls.icePwd } : {}) };
+  }
   for (const pt of payloads) {
     const c = rtpmap.get(pt) ?? (STATIC[pt] ? { pt, name: STATIC[pt][0], rate: STATIC[pt][1] } : undefined);
     if (!c) continue;
     const fmtp = fmtps.get(pt);
     out.codecs.push(fmtp ? { ...c, fmtp } : c);
     if (c.name.toLowerCase() === 'telephone-event' && c.rate === 8000 && out.dtmfPt === undefined) out.dtmfPt = pt;
+    if (c.name.toUpperCase() === 'CN' && c.rate === 8000 && out.cnPt === undefined) out.cnPt = pt;
   }
   return out;
 }
@@ -70,8 +104,16 @@ export function parseSdp(body: string): SdpSummary {
 /** Audio codecs the stand-in can "transcode" (rtp_use_codec_string PCMU,PCMA,OPUS,G722 narrowed to G.711). */
 const SUPPORTED = ['PCMU', 'PCMA'];
 
-export function chooseCodec(offer: SdpSummary): SdpCodec | undefined {
-  return offer.codecs.find((c) => SUPPORTED.includes(c.name.toUpperCase()) && c.rate === 8000);
+/** The codec an offer is answered with: in the profile's order when greedy, else the offer's. */
+export function chooseCodec(offer: SdpSummary, greedyPrefs: readonly string[] | null = null): SdpCodec | undefined {
+  const usable = offer.codecs.filter((c) => SUPPORTED.includes(c.name.toUpperCase()) && c.rate === 8000);
+  if (greedyPrefs) {
+    for (const name of greedyPrefs) {
+      const c = usable.find((u) => u.name.toUpperCase() === name);
+      if (c) return c;
+    }
+  }
+  return usable[0];
 }
 
 export interface LocalSdp {
@@ -125,6 +167,45 @@ export function buildOffer(ip: string, port: number, sessId: number, version: nu
     ...suites.map(([s, n], i) => `a=crypto:${i + 1} ${s} inline:${cryptoKey(n)}`),
     'a=ptime:20',
     `m=audio ${port} RTP/AVP 0 8 102 9 101 13 103 104`, ...codecs, 'a=ptime:20',
+  ];
+  const wire = lines.join('\r\n') + '\r\n';
+  return { wire, localStr: wire };
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+function token(n: number): string {
+  return Array.from(randomBytes(n), (b) => ALNUM[b % ALNUM.length]).join('');
+}
+
+/** The stand-in's DTLS certificate fingerprint (FreeSWITCH's is that of <certs>/dtls-srtp.pem). */
+const FINGERPRINT = Array.from(randomBytes(32), (b) => b.toString(16).toUpperCase().padStart(2, '0')).join(':');
+
+/**
+ * FreeSWITCH 1.10.12's answer to a browser's offer, line for line as recorded
+ * (traces/freeswitch/webrtc-freeswitch-answer.sdp): the chosen codec, telephone-event/8000 and CN
+ * when offered, its certificate's fingerprint, the DTLS role the offer leaves it (actpass → active),
+ * rtcp-mux when offered, fresh ICE credentials, one host candidate on the RTP address, and msid/ssrc.
+ */
+export function buildWebRtcAnswer(ip: string, port: number, sessId: number, version: number, codec: SdpCodec, offer: SdpSummary): LocalSdp {
+  const w = offer.webrtc!;
+  const msid = token(32);
+  const ssrc = randomBytes(4).readUInt32BE(0);
+  const pts = [codec.pt, ...(offer.dtmfPt !== undefined ? [offer.dtmfPt] : []), ...(offer.cnPt !== undefined ? [offer.cnPt] : [])];
+  const lines = [
+    'v=0', origin(sessId, version, ip), 's=Drachtio-Mediaserver', `c=IN IP4 ${ip}`, 't=0 0',
+    `a=msid-semantic: WMS ${msid}`,
+    `m=audio ${port} ${offer.proto} ${pts.join(' ')}`, `a=rtpmap:${codec.pt} ${codec.name}/${codec.rate}`,
+    ...(offer.dtmfPt !== undefined ? [`a=rtpmap:${offer.dtmfPt} telephone-event/8000`] : []),
+    ...(offer.cnPt !== undefined ? [`a=rtpmap:${offer.cnPt} CN/8000`] : []),
+    'a=ptime:20',
+    `a=fingerprint:sha-256 ${FINGERPRINT}`,
+    `a=setup:${w.setup === 'active' ? 'passive' : 'active'}`,
+    ...(w.rtcpMux ? ['a=rtcp-mux'] : []),
+    `a=rtcp:${w.rtcpMux ? port : port + 1} IN IP4 ${ip}`,
+    `a=ice-ufrag:${token(16)}`, `a=ice-pwd:${token(24)}`,
+    `a=candidate:${1_000_000_000 + (randomBytes(4).readUInt32BE(0) % 9_000_000_000)} 1 udp 2130706431 ${ip} ${port} typ host generation 0`,
+    'a=end-of-candidates',
+    `a=ssrc:${ssrc} cname:${token(16)}`, `a=ssrc:${ssrc} msid:${msid} a0`, `a=ssrc:${ssrc} mslabel:${msid}`, `a=ssrc:${ssrc} label:${msid}a0`,
   ];
   const wire = lines.join('\r\n') + '\r\n';
   return { wire, localStr: wire };

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { header, headers as headerValues, hostPortOf, param, uriOf, userOf, type SipMessage } from '../sip/message.js';
 import { FsEvent, eventDates, nameEvent } from './event.js';
 import { cmdHeader, EslListener, type EslCommand, type EslHost } from './esl.js';
-import { buildAnswer, buildOffer, chooseCodec, parseSdp, type LocalSdp, type SdpCodec } from './sdp.js';
+import { buildAnswer, buildOffer, buildWebRtcAnswer, chooseCodec, parseSdp, type LocalSdp, type SdpCodec } from './sdp.js';
 import { FRAME_MS, LEAD_FRAMES, MediaModel, type BridgeLoop } from './media.js';
 import { loadProfile, type ThreePcc } from './profile.js';
 import { RtpPort } from './rtp.js';
@@ -264,6 +264,8 @@ export class FreeSwitchCore implements EslHost {
   private readonly spsHistory: number[] = [];
   private sessionId = 0;
   readonly threePcc: ThreePcc;
+  /** The profile's codec order when inbound-codec-negotiation is greedy (profile.ts). */
+  private readonly greedyPrefs: string[] | null;
   readonly media: MediaModel;
   private readonly sockets = new Set<net.Socket>();
   sip!: SipAgent;
@@ -278,6 +280,7 @@ export class FreeSwitchCore implements EslHost {
     const forced = opts.enable3pcc;
     const profile = loadProfile(opts.profileXml);
     this.threePcc = forced === undefined ? profile.threePcc : forced === 'proxy' ? 'proxy' : forced ? 'on' : 'off';
+    this.greedyPrefs = profile.greedyPrefs;
     // A profile with rtp-timer-name reads every 20 ms whether or not the peer sends RTP.
     this.media = new MediaModel(opts.silentLegStalls ?? profile.rtpTimer === null, opts.silentPollMs ?? 5000);
   }
@@ -671,7 +674,7 @@ export class FreeSwitchCore implements EslHost {
     let local: LocalSdp;
     if (req.body.trim()) {
       const offer = parseSdp(req.body);
-      const codec = chooseCodec(offer);
+      const codec = chooseCodec(offer, this.greedyPrefs);
       if (!codec || offer.port === undefined) {
         this.sip.reject(call, 488, 'Not Acceptable Here', [['Reason', 'Q.850;cause=88;text="INCOMPATIBLE_DESTINATION"']]);
         this.hangup(ch, 'INCOMPATIBLE_DESTINATION');
@@ -679,7 +682,11 @@ export class FreeSwitchCore implements EslHost {
       }
       ch.codec = codec;
       ch.dtmfPt = offer.dtmfPt;
-      local = buildAnswer(this.host, ch.rtpPort, ch.sessId, ch.sdpVersion, codec, offer.dtmfPt);
+      // A browser's offer is answered with DTLS-SRTP and ICE (traces/freeswitch/webrtc-*); the
+      // stand-in does not run the handshake: the channel goes on as soon as it is answered.
+      local = offer.webrtc
+        ? buildWebRtcAnswer(this.host, ch.rtpPort, ch.sessId, ch.sdpVersion, codec, offer)
+        : buildAnswer(this.host, ch.rtpPort, ch.sessId, ch.sdpVersion, codec, offer.dtmfPt);
       this.setRemoteMedia(ch, req.body, offer.ip, offer.port);
     } else {
       local = buildOffer(this.host, ch.rtpPort, ch.sessId, ch.sdpVersion);
@@ -881,14 +888,16 @@ export class FreeSwitchCore implements EslHost {
         return;
       }
       const offer = parseSdp(req.body);
-      const codec = chooseCodec(offer);
+      const codec = chooseCodec(offer, this.greedyPrefs);
       if (!codec || offer.port === undefined) {
         result = { status: 488, reason: 'Not Acceptable Here' };
         return;
       }
       ch.codec = codec;
       ch.dtmfPt = offer.dtmfPt;
-      ch.local = buildAnswer(this.host, ch.rtpPort, ch.sessId, ch.sdpVersion, codec, offer.dtmfPt);
+      ch.local = offer.webrtc
+        ? buildWebRtcAnswer(this.host, ch.rtpPort, ch.sessId, ch.sdpVersion, codec, offer)
+        : buildAnswer(this.host, ch.rtpPort, ch.sessId, ch.sdpVersion, codec, offer.dtmfPt);
       this.setRemoteMedia(ch, req.body, offer.ip, offer.port);
       this.setLocalMedia(ch);
       result = { status: 200, reason: 'OK', sdp: ch.local.wire };

@@ -1,0 +1,149 @@
+// WebRTC seats (issue 13): a browser's leg is DTLS-SRTP over ICE, a carrier's plain RTP, so such a
+// call is always anchored in FreeSWITCH, even on a `media: direct` route, and the CDR says why.
+// Bench lane (CI): a seat offering what Chromium offers (recorded from Chromium 1xx against the real
+// FreeSWITCH, test/traces/freeswitch/webrtc-*) is anchored; the stand-in answers like FreeSWITCH.
+// Real lane (`test:real` with ws=HOST:PORT): real Chromium with sip.js registers over WebSocket to
+// the real drachtio-server and calls a carrier; DTLS completes with the real FreeSWITCH, the trunk
+// receives the browser's audio as RTP, and the recording holds it.
+import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freeUdpPort, type SippProcess } from '../bench/sipp.js';
+import { expectAudio } from './audio.js';
+import { channelsGone, readCdrs, SEATS, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
+import { REAL } from './real-servers.js';
+import { HAVE_CHROMIUM, startWebRtcSeat, type WebRtcSeat } from './webrtc-seat.js';
+
+const IN_WINDOW = '2026-11-23T10:00:00+08:00';
+const TRACES = join(import.meta.dirname, '../traces/freeswitch');
+const NOTE = 'anchored: WebRTC seat (route media: direct overridden)';
+
+/** Chromium's offer as recorded (LF lines in the file), as a sipp seat sends it (CRLF, its own address). */
+function chromiumOffer(): string {
+  return readFileSync(join(TRACES, 'webrtc-chromium-offer.sdp'), 'utf8').trim().split('\n')
+    .map((l) => l.replace(/^c=IN IP4 .*/, 'c=IN IP4 [media_ip]').replace(/^m=audio \d+ /, 'm=audio [media_port] ')).join('\r\n') + '\r\n';
+}
+
+describe.skipIf(REAL !== null)('a WebRTC offer on a media: direct route (bench)', () => {
+  let bench: Bench;
+  let ports: [number, number];
+  let trunks: SippProcess[] = [];
+
+  beforeAll(async () => {
+    ports = [await freeUdpPort(), await freeUdpPort()];
+    bench = await startBench({ trunkPorts: ports, at: IN_WINDOW, balance: 1_000_000, media: 'direct', increments: '6/6' });
+  });
+  afterAll(async () => { await bench?.stop(); });
+  afterEach(async () => {
+    await Promise.all(trunks.map((t) => t.stop()));
+    trunks = [];
+  });
+
+  it('is anchored through FreeSWITCH, the browser answered with DTLS and ICE, and the CDR says why', async () => {
+    trunks.push(await startTrunk(ports[0], { answer: 200 }));
+    const before = readCdrs(bench).length;
+    // The seat's 200 carries FreeSWITCH's DTLS/ICE answer (G.711 chosen from Chromium's list),
+    // not the trunk's plain RTP: sipp fails the call otherwise.
+    const r = await seatCalls(bench, {
+      callee: '13812345678', expect: 200, holdMs: 1500, sdp: chromiumOffer(),
+      expectAnswer: 'm=audio [0-9]+ UDP/TLS/RTP/SAVPF 8 126 13\\s+.*a=fingerprint:sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\\s+a=setup:active\\s+a=rtcp-mux\\s+'
+        + '.*a=ice-ufrag:[A-Za-z0-9]{16}\\s+a=ice-pwd:[A-Za-z0-9]{24}\\s+a=candidate:[0-9]+ 1 udp 2130706431 127\\.0\\.0\\.1 [0-9]+ typ host',
+    });
+    expect(r.exitCode, r.errors).toBe(0);
+    const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+    expect(cdr).toMatchObject({ decision: 'allow', sipStatus: 200, media: 'anchored', mediaNote: NOTE });
+    expect(cdr.recordingPath).toMatch(/\.wav$/);
+    expect(await channelsGone(bench)).toBe(0);
+  });
+
+  it('a plain RTP seat on the same route still goes direct (nothing is anchored that need not be)', async () => {
+    trunks.push(await startTrunk(ports[0], { answer: 200 }));
+    const before = readCdrs(bench).length;
+    const r = await seatCalls(bench, { callee: '13812345678', expect: 200, holdMs: 500 });
+    expect(r.exitCode, r.errors).toBe(0);
+    const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+    expect(cdr).toMatchObject({ sipStatus: 200, media: 'direct', mediaNote: 'not recorded: the route is media: direct' });
+  });
+});
+
+/** Counts the RTP a trunk receives, and how much of it is not A-law silence (0xD5/0x55). */
+function rtpCounter(port: number): Promise<{ packets: number; voiced: number; close(): void }> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    const c = { packets: 0, voiced: 0, close: () => s.close() };
+    s.on('message', (m) => {
+      if (m.length <= 12 || (m[0]! & 0xc0) !== 0x80) return;
+      c.packets++;
+      const payload = m.subarray(12);
+      if (payload.some((b) => b !== 0xd5 && b !== 0x55 && b !== 0xd4 && b !== 0x54)) c.voiced++;
+    });
+    s.bind(port, '127.0.0.1', () => resolve(c));
+  });
+}
+
+describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a WebRTC seat in Chromium on the real servers', () => {
+  let bench: Bench;
+  let ports: [number, number];
+  let seat: WebRtcSeat | null = null;
+  let trunk: SippProcess | null = null;
+  let tmp: string;
+
+  beforeAll(async () => {
+    ports = [await freeUdpPort(), await freeUdpPort()];
+    bench = await startBench({ trunkPorts: ports, at: IN_WINDOW, balance: 1_000_000, media: 'direct', increments: '6/6' });
+    tmp = mkdtempSync(join(tmpdir(), 'dialgate-webrtc-mic-'));
+  }, 60_000);
+  afterAll(async () => {
+    await seat?.close();
+    await trunk?.stop();
+    await bench?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('registers over WebSocket, calls a carrier: DTLS completes, the trunk gets its audio, the recording holds it', async () => {
+    // The fake microphone: speech-band tones, continuous (Chromium loops the file).
+    const mic = join(tmp, 'mic.wav');
+    execFileSync('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', mic, 'synth', '5', 'sine', '300-3000', 'vol', '0.5']);
+    const rtpPort = await freeUdpPort();
+    const rtp = await rtpCounter(rtpPort);
+    try {
+      trunk = await startTrunk(ports[0], { answer: 200, mediaPort: rtpPort });
+      seat = await startWebRtcSeat(mic);
+      await seat.register({ wsUrl: REAL!.ws!, seat: '1001', password: SEATS['1001'], domain: 'dialgate.test' });
+      const before = readCdrs(bench).length;
+      const out = await seat.call('13812345678', 'dialgate.test');
+      expect(out).toEqual({ result: 'established', reason: null });
+      const answeredAt = Date.now();
+      await new Promise((r) => setTimeout(r, 4000));
+      const stats = await seat.stats();
+      // The figures for a report (DIALGATE_WEBRTC_FIGURES=1).
+      if (process.env.DIALGATE_WEBRTC_FIGURES) {
+        process.stderr.write(`webrtc: dtls ${stats.dtlsState}, browser sent ${stats.packetsSent} / received ${stats.packetsReceived} packets; trunk received ${rtp.packets} RTP packets, ${rtp.voiced} not silence\n`);
+      }
+      expect(stats.dtlsState).toBe('connected');
+      expect(stats.connectionState).toBe('connected');
+      expect(stats.packetsSent).toBeGreaterThan(100);
+      // FreeSWITCH's answer: DTLS-SRTP (its fingerprint; Chromium offers actpass and FreeSWITCH
+      // takes the client role, setup:active), ICE with a host candidate, rtcp-mux.
+      expect(stats.remoteSdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF /m);
+      expect(stats.remoteSdp).toMatch(/^a=fingerprint:sha-256 /m);
+      expect(stats.remoteSdp).toMatch(/^a=setup:active/m);
+      expect(stats.remoteSdp).toMatch(/^a=candidate:/m);
+      expect(stats.remoteSdp).toMatch(/^a=rtcp-mux/m);
+      // The carrier leg: plain RTP, and the browser's tones in it (not silence).
+      expect(rtp.packets).toBeGreaterThan(100);
+      expect(rtp.voiced).toBeGreaterThan(50);
+      await seat.hangup();
+      const talkMs = Date.now() - answeredAt;
+      const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+      expect(cdr).toMatchObject({ decision: 'allow', sipStatus: 200, hangupBy: 'caller', media: 'anchored', mediaNote: NOTE });
+      expectAudio(cdr.recordingPath!, talkMs);
+      expect(await channelsGone(bench)).toBe(0);
+    } finally {
+      rtp.close();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,74 @@
+// A test-only WebRTC seat until the product's /phone page (issue 13, web phone) lands: sip.js
+// registering over WebSocket and placing one call, driven from the test through window.seat.
+// The call's media is the browser's own (fake microphone), its stats read from the peer connection.
+import type { CallOutcome, MediaStats } from './types.js';
+import { Inviter, Registerer, RegistererState, SessionState, UserAgent, Web, type Session } from 'sip.js';
+
+interface Login { wsUrl: string; seat: string; password: string; domain: string }
+
+let ua: UserAgent | null = null;
+let session: Session | null = null;
+
+function peer(): RTCPeerConnection | null {
+  const sdh = session?.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
+  return sdh?.peerConnection ?? null;
+}
+
+const seat = {
+  async register(l: Login): Promise<void> {
+    ua = new UserAgent({
+      uri: UserAgent.makeURI(`sip:${l.seat}@${l.domain}`)!,
+      transportOptions: { server: l.wsUrl },
+      authorizationUsername: l.seat,
+      authorizationPassword: l.password,
+      logLevel: 'warn',
+      // No STUN/TURN: the media server is on the seat's network; host candidates are enough.
+      sessionDescriptionHandlerFactoryOptions: { iceGatheringTimeout: 1000, peerConnectionConfiguration: { iceServers: [] } },
+    });
+    await ua.start();
+    const reg = new Registerer(ua, { expires: 300 });
+    await new Promise<void>((resolve, reject) => {
+      reg.stateChange.addListener((s) => { if (s === RegistererState.Registered) resolve(); });
+      reg.register({ requestDelegate: { onReject: (r) => reject(new Error(`REGISTER ${r.message.statusCode}`)) } }).catch(reject);
+    });
+  },
+
+  call(number: string, domain: string): Promise<CallOutcome> {
+    if (!ua) throw new Error('not registered');
+    const inviter = new Inviter(ua, UserAgent.makeURI(`sip:${number}@${domain}`)!, {
+      sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } },
+    });
+    session = inviter;
+    return new Promise<CallOutcome>((resolve, reject) => {
+      inviter.stateChange.addListener((s) => { if (s === SessionState.Established) resolve({ result: 'established', reason: null }); });
+      inviter.invite({
+        requestDelegate: {
+          onReject: (r) => resolve({ result: r.message.statusCode ?? 0, reason: r.message.getHeader('Reason') ?? null }),
+        },
+      }).catch(reject);
+    });
+  },
+
+  async stats(): Promise<MediaStats> {
+    const pc = peer();
+    const out: MediaStats = { connectionState: pc?.connectionState ?? 'none', dtlsState: null, packetsSent: 0, packetsReceived: 0,
+      localSdp: pc?.localDescription?.sdp ?? null, remoteSdp: pc?.remoteDescription?.sdp ?? null };
+    if (!pc) return out;
+    (await pc.getStats()).forEach((r: { type: string; dtlsState?: string; kind?: string; packetsSent?: number; packetsReceived?: number }) => {
+      if (r.type === 'transport' && r.dtlsState) out.dtlsState = r.dtlsState;
+      if (r.type === 'outbound-rtp' && r.kind === 'audio') out.packetsSent += r.packetsSent ?? 0;
+      if (r.type === 'inbound-rtp' && r.kind === 'audio') out.packetsReceived += r.packetsReceived ?? 0;
+    });
+    return out;
+  },
+
+  async hangup(): Promise<void> {
+    if (session?.state === SessionState.Established) await session.bye();
+  },
+
+  async stop(): Promise<void> {
+    await ua?.stop();
+  },
+};
+
+(window as unknown as { seat: typeof seat }).seat = seat;
