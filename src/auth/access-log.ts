@@ -6,6 +6,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { BEIJING, zonedIso } from '../cdr/time.js';
 import { LuaScript } from '../ledger/lua/script.js';
+import { ShardedStream } from '../ledger/stream-shards.js';
 
 export type AccessOutcome =
   | 'challenged' // no or stale credentials: 401/407 sent
@@ -34,6 +35,8 @@ export interface AccessLogOptions {
   /** Approximate cap (XADD MAXLEN ~). Default 1,000,000 entries. */
   maxLen?: number;
   timeZone?: string;
+  /** Keys the stream is spread over (a batch goes to the next one in turn; 1 = the plain key). */
+  shards?: number;
 }
 
 export interface AccessLog {
@@ -58,13 +61,15 @@ return 1
 const BATCH_MAX = 200;
 
 export function createAccessLog(redis: Redis | Cluster, logger: Logger, opts: AccessLogOptions = {}): AccessLog {
-  const stream = opts.stream ?? 'dialgate:access';
+  const streams = new ShardedStream(opts.stream ?? 'dialgate:access', opts.shards ?? 1);
+  let turn = 0;
   const maxLen = opts.maxLen ?? 1_000_000;
   const tz = opts.timeZone ?? BEIJING;
   // Entries of the same tick (two per call, many under load) go to Redis in one script call;
   // each caller's promise settles with the write that carried its entry.
   let pending: { args: (string | number)[]; count: number; done: Promise<void> } | null = null;
   const flush = async (batch: { args: (string | number)[]; count: number }): Promise<void> => {
+    const stream = streams.keys[turn++ % streams.keys.length]!;
     try {
       await XADD_MANY.run(redis, [stream], [maxLen, ...batch.args]);
     } catch (err) {

@@ -2,10 +2,10 @@
 // members' last call end and current calls (longest-idle), and the day's missed-call count per
 // number (002 §3.5). Each operation is one Redis command on one key (Cluster-safe); the ones that
 // must not race are atomic by construction (INCR hands out distinct tickets and ordinals).
-import type { Redis } from 'ioredis';
 import type { DistributionStrategy } from '../config/types.js';
 import type { DistributionState } from '../policy/inbound/distribution.js';
 import { localDate } from '../time/zone.js';
+import type { RedisClient } from '../ledger/lua/script.js';
 
 const PREFIX = 'dialgate:400';
 /** A member counts as busy this long after it answered, unless its call end clears it (crash safety). */
@@ -28,7 +28,7 @@ export function missedDay(now: number, zone = 'Asia/Shanghai'): string {
 }
 
 export class InboundState {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /** State for ringing one group now; takes a round-robin ticket when the group needs one. */
   async take(number: string, group: string, strategy: DistributionStrategy, now: number): Promise<DistributionState> {

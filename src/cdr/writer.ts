@@ -3,7 +3,9 @@
 //
 // Idempotent by cdrId: a Lua script sets a marker (SET NX EX) and XADDs in one step, so a retried
 // write after a crash or a double hang-up path cannot produce a second record. The marker shares
-// the stream's hash slot ({<stream>}:seen:<id>), so the script is valid on Redis Cluster.
+// the stream's hash slot ({<stream>}:seen:<id>), so the script is valid on Redis Cluster. With
+// `shards` > 1 the stream is several keys and a CDR goes to the one its cdrId hashes to (with its
+// marker), so a busy tenant's CDRs spread over the Cluster's masters.
 // A CDR is filed by the Beijing date of its INVITE, so a call crossing midnight stays in the file
 // of the day it was placed, and queries by invite time read exactly the files of their days.
 // If a file append fails after the stream write, write() rejects (the CDR is safe in the stream);
@@ -16,6 +18,7 @@ import { isRedisUnavailable } from '../ledger/redis-errors.js';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { LuaScript } from '../ledger/lua/script.js';
+import { ShardedStream } from '../ledger/stream-shards.js';
 import { CSV_HEADER, cdrToCsvRow } from './csv.js';
 import { validateCdr, type Cdr } from './model.js';
 import { BEIJING, zonedDate } from './time.js';
@@ -25,6 +28,8 @@ export interface CdrWriterOptions {
   /** Directory of the daily files. */
   dir: string;
   stream?: string;
+  /** Keys the stream is spread over, by cdrId (1 = the plain key). Default 1. */
+  shards?: number;
   /** Approximate stream cap (XADD MAXLEN ~). Default 10,000,000. */
   maxLen?: number;
   /** How long a cdrId is remembered for de-duplication. Default 30 days. */
@@ -51,6 +56,8 @@ export function cdrFileName(inviteAt: number, ext: 'jsonl' | 'csv', timeZone = B
 
 export class CdrWriter {
   private readonly stream: string;
+  /** The stream's shards; readers take them all (ShardedStream.range). */
+  readonly streams: ShardedStream;
   private readonly maxLen: number;
   private readonly ttl: number;
   private readonly tz: string;
@@ -74,6 +81,7 @@ export class CdrWriter {
 
   constructor(private readonly opts: CdrWriterOptions) {
     this.stream = opts.stream ?? 'dialgate:cdr';
+    this.streams = new ShardedStream(this.stream, opts.shards ?? 1);
     this.maxLen = opts.maxLen ?? 10_000_000;
     this.ttl = opts.markerTtlSeconds ?? 30 * 86_400;
     this.tz = opts.timeZone ?? BEIJING;
@@ -169,7 +177,8 @@ export class CdrWriter {
   }
 
   private async writeStreamAndFiles(cdr: Cdr, json: string): Promise<'written' | 'duplicate'> {
-    const id = await WRITE_ONCE.run(this.opts.redis, [this.stream, markerKey(this.stream, cdr.cdrId)],
+    const key = this.streams.keyFor(cdr.cdrId);
+    const id = await WRITE_ONCE.run(this.opts.redis, [key, markerKey(key, cdr.cdrId)],
       [this.ttl, this.maxLen, cdr.cdrId, cdr.tenant ?? '', json]);
     if (id === null) return 'duplicate';
     await Promise.all([

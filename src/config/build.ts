@@ -11,6 +11,7 @@ import type {
   HttpToken, NumberClass, Route, RouteMatch, Seat, ServerSettings, Tariff, TariffRate, Tenant, Trunk,
 } from './types.js';
 import { parseCidr } from '../auth/sources.js';
+import { parseHostPort } from './redis-target.js';
 import { noticeCalendar, noticeEnd } from './validity.js';
 import { buildSchedule, type ScheduleYaml } from './window.js';
 
@@ -74,7 +75,12 @@ interface ServerYaml {
     reconcile?: { enabled?: boolean; intervalSeconds?: number; graceSeconds?: number };
     servers?: { host: string; port?: number }[];
   };
-  redis?: { url?: SecretSpec };
+  redis?: {
+    url?: SecretSpec;
+    cluster?: { nodes: string[]; password?: SecretSpec };
+    sentinel?: { name: string; sentinels: string[]; password?: SecretSpec; sentinelPassword?: SecretSpec };
+    streamShards?: number;
+  };
   cdr?: { dir?: string };
   alerts?: { webhook?: string; timeoutMs?: number };
   security?: { invitePerSecond?: number; registerPerSecond?: number; optionsPerSecond?: number; banSeconds?: number; digestAlgorithms?: ('SHA-256' | 'MD5')[] };
@@ -132,8 +138,8 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
   const drachtioSecret = await secret(ctx, sub('drachtio'), 'secret', y.drachtio.secret);
   const eslSecret = await secret(ctx, sub('freeswitch'), 'secret', y.freeswitch.secret);
   const token = y.http?.token === undefined ? undefined : await secret(ctx, sub('http'), 'token', y.http.token);
-  const redisUrl = y.redis?.url === undefined ? 'redis://127.0.0.1:6379' : await secret(ctx, sub('redis'), 'url', y.redis.url);
-  if (drachtioSecret === undefined || eslSecret === undefined || redisUrl === undefined) return undefined;
+  const redis = await buildRedis(item, ctx);
+  if (drachtioSecret === undefined || eslSecret === undefined || redis === undefined) return undefined;
   if (y.http?.token !== undefined && token === undefined) return undefined;
   const tokens = y.http?.tokens === undefined ? undefined : await buildHttpTokens(item, y.http.tokens, token, ctx);
   if (y.http?.tokens !== undefined && tokens === undefined) return undefined;
@@ -173,7 +179,7 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
         graceSeconds: y.freeswitch.reconcile?.graceSeconds ?? 30,
       },
     },
-    redis: { url: redisUrl },
+    redis,
     cdr: { dir: isAbsolute(cdrDir) ? cdrDir : resolve(ctx.dir, cdrDir) },
     // Long enough for most calls of a call centre to end by themselves during a rolling restart.
     drain: { seconds: y.drain?.seconds ?? 300 },
@@ -188,6 +194,44 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
     // RFC 4028's recommended 1800 s; a leg that vanished is found within one interval.
     sessionTimers: sessionTimers(y.sessionTimers),
   };
+}
+
+/**
+ * redis: exactly one of url, cluster, sentinel (none: the local default URL). Passwords resolve
+ * through the secret mechanism; node lists are host:port (the schema checked the shape).
+ */
+async function buildRedis(item: Item<ServerYaml>, ctx: BuildContext): Promise<ServerSettings['redis'] | undefined> {
+  const y = item.data.redis ?? {};
+  const at = (...p: (string | number)[]) => ({ src: item.src, path: [...item.path, 'redis', ...p] });
+  const streamShards = y.streamShards ?? 1;
+  const given = (['url', 'cluster', 'sentinel'] as const).filter((k) => y[k] !== undefined);
+  if (given.length > 1) {
+    ctx.issues.error(item.src.issue([...item.path, 'redis', given[1]!], `redis has both \`${given[0]}\` and \`${given[1]}\`: give exactly one`,
+      'url for one server, cluster for Redis Cluster seed nodes, sentinel for a Sentinel-watched master'));
+    return undefined;
+  }
+  const opt = async (path: ReturnType<typeof at>, field: string, spec: SecretSpec | undefined): Promise<{ ok: boolean; value?: string }> => {
+    if (spec === undefined) return { ok: true };
+    const v = await secret(ctx, path, field, spec);
+    return v === undefined ? { ok: false } : { ok: true, value: v };
+  };
+  const nodes = (list: string[]) => list.map((n) => parseHostPort(n)!);
+  if (y.cluster) {
+    const pw = await opt(at('cluster'), 'password', y.cluster.password);
+    if (!pw.ok) return undefined;
+    return { kind: 'cluster', nodes: nodes(y.cluster.nodes), ...(pw.value !== undefined ? { password: pw.value } : {}), streamShards };
+  }
+  if (y.sentinel) {
+    const pw = await opt(at('sentinel'), 'password', y.sentinel.password);
+    const spw = await opt(at('sentinel'), 'sentinelPassword', y.sentinel.sentinelPassword);
+    if (!pw.ok || !spw.ok) return undefined;
+    return {
+      kind: 'sentinel', name: y.sentinel.name, sentinels: nodes(y.sentinel.sentinels),
+      ...(pw.value !== undefined ? { password: pw.value } : {}), ...(spw.value !== undefined ? { sentinelPassword: spw.value } : {}), streamShards,
+    };
+  }
+  const url = y.url === undefined ? 'redis://127.0.0.1:6379' : await secret(ctx, { src: item.src, path: [...item.path, 'redis'] }, 'url', y.url);
+  return url === undefined ? undefined : { kind: 'url', url, streamShards };
 }
 
 function sessionTimers(y: ServerYaml['sessionTimers']): { seconds: number; minSeconds: number } {

@@ -33,6 +33,9 @@ const money: Schema = { type: ['string', 'number'], dg: 'money' };
 const secret: Schema = { dg: 'secret' };
 const port: Schema = { type: 'integer', minimum: 1, maximum: 65535 };
 const host: Schema = { type: 'string', minLength: 1 };
+const hostPort: Schema = {
+  type: 'string', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):[0-9]{1,5}$', expected: 'host:port, e.g. 10.0.0.5:7000',
+};
 const numberClass: Schema = { type: 'string', enum: [...NUMBER_CLASSES] };
 const wrapUpSeconds: Schema = { type: 'integer', minimum: 0, maximum: 3600 };
 const timeRanges: Schema = list({ type: 'string', dg: 'timeRange' });
@@ -166,7 +169,15 @@ const server: Schema = obj({
     // A farm (issue 15): each call goes to the least loaded server that is up; all share `secret`.
     servers: list(obj({ host, port }, ['host']), { minItems: 1 }),
   }, ['secret']),
-  redis: obj({ url: { dg: 'secret' } }),
+  // Exactly one of url / cluster / sentinel (checked in build.ts, which can say which two clash).
+  redis: obj({
+    url: secret,
+    cluster: obj({ nodes: list(hostPort, { minItems: 1 }), password: secret }, ['nodes']),
+    sentinel: obj({ name: { type: 'string', minLength: 1 }, sentinels: list(hostPort, { minItems: 1 }), password: secret, sentinelPassword: secret }, ['name', 'sentinels']),
+    // CDR and alert streams are split over this many keys (slots), so one busy tenant does not
+    // pin one Cluster shard; 1 (the default) keeps the single stream of a one-server deployment.
+    streamShards: { type: 'integer', minimum: 1, maximum: 64 },
+  }),
   cdr: obj({ dir: host }),
   // Graceful drain (SIGTERM, POST /drain): how long live calls may go on before they are ended.
   drain: obj({ seconds: { type: 'integer', minimum: 0, maximum: 86_400 } }),

@@ -17,9 +17,10 @@ export interface ResolvedSecret {
 }
 
 /** Field names whose values are secrets wherever they appear. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'secret', 'ha1', 'ha1Sha256', 'token', 'seatTokenKey']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['password', 'sentinelPassword', 'secret', 'ha1', 'ha1Sha256', 'token', 'seatTokenKey']);
 
-export const REDACTED = '[redacted]';
+export { REDACTED } from './redact-url.js';
+import { REDACTED, redactUrl } from './redact-url.js';
 
 /** Shape check for the schema keyword; never echoes the value. */
 export function checkSecretSpec(value: unknown): { reason: string; hint?: string } | null {
@@ -107,9 +108,7 @@ function redact(value: unknown, seen: WeakSet<object>): unknown {
   return out;
 }
 
-export function redactUrl(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*:)[^@\s]+@/i, `$1${REDACTED}@`);
-}
+export { redactUrl } from './redact-url.js';
 
 /**
  * pino `redact` paths covering secrets in the shapes dialgate logs: a config (server settings,

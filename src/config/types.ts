@@ -2,6 +2,8 @@
 // Produced by config/ from the YAML files in the config directory; never mutated after load.
 // Money is integer units of 0.0001 yuan ("fen4"); durations are integer seconds unless named *Ms.
 
+import type { RedisTarget } from './redis-target.js';
+
 /** 0.0001 yuan. 0.13 yuan = 1300 units. */
 export type Money = number;
 
@@ -203,8 +205,9 @@ export interface ServerSettings {
     /** Several FreeSWITCH servers (a farm, all with `secret`); absent: just host:port. */
     servers?: { host: string; port: number }[];
   };
-  /** Redis URL (may carry a password: treated as a secret). */
-  redis: { url: string };
+  /** Where Redis is: one URL (may carry a password), Cluster seed nodes, or Sentinel; passwords are
+   *  secrets. streamShards: keys the CDR and alert streams are spread over (1 = one stream). */
+  redis: RedisTarget & { streamShards: number };
   /** Directory for daily CDR files, absolute (relative paths resolve against the config dir). */
   cdr: { dir: string };
   /** Drain (SIGTERM, POST /drain): live calls get this long to finish before they are ended and settled. */

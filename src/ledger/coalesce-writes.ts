@@ -3,13 +3,21 @@
 // settlement): a syscall each cost more CPU than the rest of the command. Corking the socket for
 // the rest of the turn makes them one writev; nothing waits longer than the current tick.
 import type { Socket } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 const PATCHED = Symbol('dialgate.coalesced');
 
-export function coalesceWrites(redis: Redis): void {
+export function coalesceWrites(redis: Redis | Cluster): void {
+  // Cluster: each node has its own socket; patch every node ioredis connects to (now and later).
+  if ((redis as { isCluster?: boolean }).isCluster) {
+    const cluster = redis as Cluster;
+    cluster.on('+node', (node: Redis) => coalesceWrites(node));
+    for (const node of cluster.nodes('all')) coalesceWrites(node);
+    return;
+  }
+  const single = redis as Redis;
   const patch = (): void => {
-    const stream = (redis as unknown as { stream?: Socket & { [PATCHED]?: true } }).stream;
+    const stream = (single as unknown as { stream?: Socket & { [PATCHED]?: true } }).stream;
     if (!stream || stream[PATCHED] || typeof stream.cork !== 'function') return;
     stream[PATCHED] = true;
     const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
@@ -28,6 +36,6 @@ export function coalesceWrites(redis: Redis): void {
     }) as Socket['write'];
   };
   // A new socket on every (re)connect.
-  redis.on('connect', patch);
+  single.on('connect', patch);
   patch();
 }

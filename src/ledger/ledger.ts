@@ -10,6 +10,8 @@ import { ENTRY, FORFEIT } from './lua/entry.js';
 import { EXTEND, HEARTBEAT, RESERVE } from './lua/reserve.js';
 import type { RedisClient } from './lua/script.js';
 import { SETTLE } from './lua/settle.js';
+import { isCluster } from './redis-client.js';
+import { ShardedStream } from './stream-shards.js';
 import { recoverOrphans, type RateFn, type RecoverOptions, type RecoveryOutcome } from './recovery.js';
 import {
   LedgerError, type Account, type AccountInit, type ArrearsAlert, type AccountPatch, type AccountStatus, type EntryResult,
@@ -30,6 +32,8 @@ export interface LedgerOptions {
   liveIndexKey?: string;
   liveAccountsKey?: string;
   alertStreamKey?: string;
+  /** Keys the alert stream is spread over (by account; 1 = the plain key). Default 1. */
+  alertStreamShards?: number;
   /** Called for each low-balance alert after it is on the stream (e.g. the webhook POSTer). */
   onAlert?: (alert: LowBalanceAlert) => void;
   /** Called for each arrears step (001 §6: suspended, first late fee, closed) once it is on the stream. */
@@ -59,6 +63,8 @@ export class Ledger {
   readonly liveIndexKey: string;
   readonly liveAccountsKey: string;
   readonly alertStreamKey: string;
+  /** The alert stream's shards (an account's alerts stay in one, in order). */
+  readonly alertStream: ShardedStream;
   private readonly settlementTtlMs: number;
   /** Accounts this process put in the registry, and when (re-added every 10 minutes at most). */
   private readonly registered = new Map<string, number>();
@@ -71,6 +77,7 @@ export class Ledger {
     this.liveIndexKey = opts.liveIndexKey ?? LIVE_INDEX_KEY;
     this.liveAccountsKey = opts.liveAccountsKey ?? LIVE_ACCOUNTS_KEY;
     this.alertStreamKey = opts.alertStreamKey ?? ALERT_STREAM_KEY;
+    this.alertStream = new ShardedStream(this.alertStreamKey, opts.alertStreamShards ?? 1);
   }
 
   // ── accounts ──────────────────────────────────────────────────────────────────────────────
@@ -246,11 +253,11 @@ export class Ledger {
     this.checkReq(req);
     const k = accountKeys(acct);
     const register = this.register(acct, nowMs);
-    const [, r] = await Promise.all([
-      register,
-      RESERVE.json<ReserveResult & ScriptErr>(this.redis, [k.account, k.reservations, k.settlement(callId), k.live],
-        [callId, req.min, req.max, nowMs, this.instanceId, meta]),
-    ]);
+    const script = () => RESERVE.json<ReserveResult & ScriptErr>(this.redis, [k.account, k.reservations, k.settlement(callId), k.live],
+      [callId, req.min, req.max, nowMs, this.instanceId, meta]);
+    // One connection keeps the order for free; on Cluster the registry and the account live on
+    // different masters, so the registry write must be acknowledged first (once per 10 minutes).
+    const r = isCluster(this.redis) ? await register.then(script) : (await Promise.all([register, script()]))[1];
     if (r.err === 'NO_ACCOUNT') throw noAccount(acct);
     return r;
   }
@@ -337,7 +344,7 @@ export class Ledger {
   /** Puts arrears steps on the global alert stream (outside the script: another Cluster slot). */
   private async withArrears<T extends { arrearsAlerts?: ArrearsAlert[] }>(result: T, alerts: ArrearsAlert[]): Promise<T> {
     for (const a of alerts) {
-      await this.redis.xadd(this.alertStreamKey, 'MAXLEN', '~', 100_000, '*',
+      await this.redis.xadd(this.alertStream.keyFor(a.account), 'MAXLEN', '~', 100_000, '*',
         'type', a.type, 'account', a.account, 'tenant', a.tenant, 'arrears', String(a.arrears), 'since', String(a.since),
         'time', String(a.time), 'entry', a.entry, ...(a.fee !== undefined ? ['fee', String(a.fee)] : []));
       this.opts.onArrears?.(a);
@@ -348,7 +355,7 @@ export class Ledger {
   /** Puts a fired alert on the global stream (outside the script: another Cluster slot). */
   private async withAlert<T extends { alert?: LowBalanceAlert }>(result: T, alert: LowBalanceAlert | undefined): Promise<T> {
     if (!alert) return result;
-    await this.redis.xadd(this.alertStreamKey, 'MAXLEN', '~', 100_000, '*',
+    await this.redis.xadd(this.alertStream.keyFor(alert.account), 'MAXLEN', '~', 100_000, '*',
       'type', 'low-balance', 'account', alert.account, 'balance', String(alert.balance), 'reason', alert.reason,
       'prepaidTotal', String(alert.prepaidTotal), 'monthlyFees', String(alert.monthlyFees), 'time', String(alert.time));
     this.opts.onAlert?.(alert);

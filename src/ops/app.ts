@@ -1,9 +1,7 @@
 // Composition root: wires the adapters (drachtio, FreeSWITCH, Redis, files) around the pure core.
 // `serve` and the end-to-end tests both start dialgate through here, so tests run the real thing.
-import { coalesceWrites } from '../ledger/coalesce-writes.js';
 import { createHash, randomUUID } from 'node:crypto';
 import Srf from 'drachtio-srf';
-import { Redis } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { AgentStore } from '../agents/agent-store.js';
 import { createAccessLog } from '../auth/access-log.js';
@@ -26,6 +24,10 @@ import { writeCdr } from '../calls/call-record.js';
 import { rateFromMeta, recoveryCdrs } from '../calls/recovery-cdrs.js';
 import type { ConfigSnapshot, Tenant } from '../config/types.js';
 import { ConcurrencySlots } from '../ledger/concurrency.js';
+import { coalesceWrites } from '../ledger/coalesce-writes.js';
+import { createRedisClient, describeTarget, type RedisTarget } from '../ledger/redis-client.js';
+import type { RedisClient } from '../ledger/lua/script.js';
+import type { ShardedStream } from '../ledger/stream-shards.js';
 import { createAlertWebhook } from '../ledger/alert-webhook.js';
 import { FraudCounters, type SpendCapCrossed } from '../fraud/counters.js';
 import { Ledger } from '../ledger/ledger.js';
@@ -45,7 +47,11 @@ import { LOG_REDACT_PATHS } from './log.js';
 export interface AppOptions {
   /** The current config snapshot; read once per request (reloads swap it underneath). */
   config: () => ConfigSnapshot;
-  redisUrl: string;
+  /** Where Redis is; `redisUrl` is the older spelling of { kind: 'url', url }. */
+  redis?: RedisTarget;
+  redisUrl?: string;
+  /** Keys the CDR and alert streams are spread over (dialgate.yaml redis.streamShards). Default 1. */
+  streamShards?: number;
   drachtio: { host: string; port: number; secret: string };
   /** FreeSWITCH event socket(s); several = a farm (each call on the least loaded); null = no media server (direct media only). */
   freeswitch: FreeSwitchTarget | FreeSwitchTarget[] | null;
@@ -83,7 +89,9 @@ export interface App {
   reconciler: ChannelReconciler | null;
   /** Redis connection state and CDRs waiting in the local spool. */
   redisState(): Promise<{ status: string; spooledCdrs: number; deferredLedgerSteps: number }>;
-  redis: Redis;
+  redis: RedisClient;
+  /** The CDR stream's shards (every reader takes them all). */
+  cdrStream: ShardedStream;
   ledger: Ledger;
   /** Agent state of the seats (issue 13), shared by every instance. */
   agents: AgentStore;
@@ -126,13 +134,14 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const instanceId = opts.instanceId ?? `dg-${randomUUID().slice(0, 8)}`;
   // Fail fast and closed: while Redis is away a command fails at once (no offline queue) or after
   // 1 s (a hung server), so a seat hears 503 within a second instead of waiting on retries.
-  const redis = new Redis(opts.redisUrl, { enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 0 });
+  const target: RedisTarget = opts.redis ?? { kind: 'url', url: opts.redisUrl ?? 'redis://127.0.0.1:6379' };
+  const redis = createRedisClient(target);
   if (process.env.DIALGATE_NO_COALESCE !== '1') coalesceWrites(redis);
   const metrics = new OpsMetrics();
   let redisDownLogged = false;
   redis.on('error', (err: Error) => {
     metrics.redisError('connection');
-    if (!redisDownLogged) log.error({ err }, 'redis error');
+    if (!redisDownLogged) log.error({ err, redis: describeTarget(target) }, 'redis error');
     redisDownLogged = true;
   });
   redis.on('ready', () => {
@@ -166,7 +175,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     });
   };
   // Ledger latency on /metrics: the call path's Redis operations, timed where they are called.
-  const ledger = timeOperations(new Ledger(redis, { instanceId, heartbeatMs, onAlert, onArrears }),
+  const streamShards = opts.streamShards ?? 1;
+  const ledger = timeOperations(new Ledger(redis, { instanceId, heartbeatMs, onAlert, onArrears, alertStreamShards: streamShards }),
     { reserve: 'reserve', extend: 'extend', heartbeat: 'heartbeat', settle: 'settle', release: 'release' }, metrics);
   // Issue 16 toll-fraud caps: a crossed spend cap goes out on the same webhook, typed spend-cap.
   const onSpendCap = (c: SpendCapCrossed): void => {
@@ -179,7 +189,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   };
   const slots = timeOperations(new ConcurrencySlots(redis),
     { acquire: 'slot-acquire', refresh: 'slot-refresh', release: 'slot-release' }, metrics);
-  const cdr = new CdrWriter({ redis, dir: opts.cdrDir, onReplayFailed: () => metrics.cdrFailed() });
+  const cdr = new CdrWriter({ redis, dir: opts.cdrDir, shards: streamShards, onReplayFailed: () => metrics.cdrFailed() });
   // Nonces are signed with a key every instance derives from the shared drachtio secret.
   const nonceKey = createHash('sha256').update(`dialgate-nonce:${opts.drachtio.secret}`).digest();
   // One lockout for SIP digest and the web phone's login (issue 13): failures of both count together.
@@ -189,7 +199,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     lockout,
     replay: createReplayGuard(redis),
     log: log.child({ component: 'auth' }),
-    access: createAccessLog(redis, log.child({ component: 'access' })),
+    access: createAccessLog(redis, log.child({ component: 'access' }), { shards: streamShards }),
     now: () => clock.now(),
   });
   const live = new Map<string, LiveCall>();
@@ -442,7 +452,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   };
 
   return {
-    srf, redis, ledger, live, log, metrics, drain, agents, registrar: registrations, lockout,
+    srf, redis, ledger, live, log, metrics, drain, agents, registrar: registrations, lockout, cdrStream: cdr.streams,
     draining: () => drainStarted !== null,
     connected: () => connected,
     mediaConnected: () => media.available,

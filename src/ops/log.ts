@@ -1,7 +1,7 @@
 // pino redaction: secrets never reach a log line, whatever object a caller logs by mistake.
 // Field names follow config/secrets.ts SECRET_KEYS (password, secret, ha1, ha1Sha256, token) plus the SIP
 // headers that carry credentials.
-const FIELDS = ['password', 'secret', 'ha1', 'ha1Sha256', 'token', 'seatTokenKey', 'authorization', 'proxyAuthorization', 'Authorization', '"Proxy-Authorization"'];
+const FIELDS = ['password', 'sentinelPassword', 'secret', 'ha1', 'ha1Sha256', 'token', 'seatTokenKey', 'authorization', 'proxyAuthorization', 'Authorization', '"Proxy-Authorization"'];
 
 export const LOG_REDACT_PATHS: string[] = [
   ...FIELDS,

@@ -6,6 +6,7 @@ import type { ServerSettings } from '../config/types.js';
 import { systemClock } from '../calls/clock.js';
 import { watchCalendar } from './calendar-watch.js';
 import { startAppHttp } from './app-http.js';
+import { redisTargetFromEnv, type RedisTarget } from '../config/redis-target.js';
 
 export interface ServeOptions {
   configDir: string;
@@ -63,9 +64,17 @@ export async function serve(opts: ServeOptions): Promise<App> {
   const log = createLogger(env('DIALGATE_LOG_LEVEL') ?? server.log.level);
   // Ledger heartbeat of live calls (crash recovery bills up to one interval after the last one).
   const heartbeatMs = envMs('DIALGATE_HEARTBEAT_MS');
+  let redisTarget: RedisTarget;
+  try {
+    redisTarget = redisTargetFromEnv(process.env, server.redis);
+  } catch (err) {
+    process.stderr.write(`dialgate: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   const app = await startApp({
     config: () => store.current(),
-    redisUrl: env('DIALGATE_REDIS_URL') ?? server.redis.url,
+    redis: redisTarget,
+    streamShards: server.redis.streamShards,
     drachtio: {
       host: env('DIALGATE_DRACHTIO_HOST') ?? server.drachtio.host,
       port: Number(env('DIALGATE_DRACHTIO_PORT') ?? server.drachtio.port),

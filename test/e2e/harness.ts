@@ -12,6 +12,10 @@ import { startDrachtio, type DrachtioOptions, type DrachtioStandIn } from '../be
 import { startFreeSwitch, type FreeSwitchOptions, type FreeSwitchStandIn } from '../bench/freeswitch/index.js';
 import { runSipp, startSipp, type SippProcess, type SippResult } from '../bench/sipp.js';
 import { startRedis, type RedisInstance, type StartRedisOptions } from '../helpers/redis.js';
+import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
+import { Redis } from 'ioredis';
+import { startRedisSentinel, type RedisSentinel } from '../helpers/redis-sentinel.js';
+import type { RedisTarget } from '../../src/ledger/redis-client.js';
 import { REAL, realFreeSwitchView, rtpAudioFile, standInView, type MediaView } from './real-servers.js';
 import { injection, seatCall, setScenarioAudio, trunkUas, type SeatCallOptions, type TrunkOptions } from './scenarios.js';
 
@@ -127,9 +131,86 @@ ${Object.entries(SEATS).map(([id, pw], i) => `  - id: "${id}"
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
 }
 
+/**
+ * DIALGATE_TEST_REDIS=cluster: the bench's Redis is a 3 + 3 Redis Cluster (one per test file,
+ * emptied for each bench) shared by TWO dialgate instances on the one drachtio stand-in, which
+ * hands new requests to them in turn (issue 15). test/e2e/cluster-suites.test.ts runs the
+ * outbound, prepaid-race and inbound suites this way.
+ */
+export function clusterMode(): boolean {
+  return process.env.DIALGATE_TEST_REDIS === 'cluster';
+}
+
+/** DIALGATE_TEST_REDIS=sentinel: a master, a replica and three sentinels, two instances likewise. */
+export function sentinelMode(): boolean {
+  return process.env.DIALGATE_TEST_REDIS === 'sentinel';
+}
+
+let fileSentinel: Promise<RedisSentinel> | null = null;
+/** The test file's Sentinel deployment, started on first use and killed when the process exits. */
+export function sharedSentinel(): Promise<RedisSentinel> {
+  if (!fileSentinel) {
+    fileSentinel = startRedisSentinel();
+    void fileSentinel.then((c) => process.once('exit', () => c.killNow()), () => undefined);
+  }
+  return fileSentinel;
+}
+
+async function sentinelInstance(): Promise<RedisInstance & { target: RedisTarget }> {
+  const s = await sharedSentinel();
+  const target: RedisTarget = { kind: 'sentinel', name: s.name, sentinels: s.sentinels };
+  const client = () => new Redis({ sentinels: s.sentinels, name: s.name });
+  const c = client();
+  await c.flushall();
+  c.disconnect();
+  return { target, port: 0, url: '', client, stop: async () => undefined };
+}
+
+let fileCluster: Promise<RedisCluster> | null = null;
+/** The test file's cluster, started on first use and killed when the file's process exits. */
+export function sharedCluster(): Promise<RedisCluster> {
+  if (!fileCluster) {
+    fileCluster = startRedisCluster();
+    void fileCluster.then((c) => process.once('exit', () => c.killNow()), () => undefined);
+  }
+  return fileCluster;
+}
+
+/**
+ * Stops the file's cluster or Sentinel deployment: files that use them call it in afterAll (a
+ * 'exit' hook alone is not enough: vitest may end its worker with a signal).
+ */
+export async function stopSharedRedis(): Promise<void> {
+  const [c, s] = [fileCluster, fileSentinel];
+  fileCluster = null;
+  fileSentinel = null;
+  await Promise.all([c?.then((x) => x.stop(), () => undefined), s?.then((x) => x.stop(), () => undefined)]);
+}
+
+/** The cluster as the bench's `redis`: clients are Cluster clients; stop() leaves it for the next bench. */
+async function clusterInstance(): Promise<RedisInstance & { cluster: RedisCluster }> {
+  const cluster = await sharedCluster();
+  const c = cluster.client();
+  await new Promise<void>((r) => c.once('ready', () => r()));
+  await Promise.all(c.nodes('master').map((m) => m.flushall()));
+  c.disconnect();
+  return {
+    cluster,
+    port: cluster.nodes[0]!.port,
+    url: '',
+    // Suites that use bench.redis directly run on a single server; Cluster has the same commands.
+    client: () => cluster.client() as unknown as Redis,
+    stop: async () => undefined,
+  };
+}
+
 export interface Bench {
   dir: string;
   redis: RedisInstance;
+  /** Every dialgate instance (two in cluster mode); `app` is the first. */
+  apps: App[];
+  /** CDR directory of each instance (instances never share one). */
+  cdrDirs: string[];
   /** The stand-ins: null on the real-server lane (DIALGATE_REAL_SERVERS). */
   drachtio: DrachtioStandIn | null;
   fs: FreeSwitchStandIn | null;
@@ -171,7 +252,10 @@ export interface BenchOptions extends Omit<FixtureOptions, 'trunkPorts'> {
 export async function startBench(o: BenchOptions): Promise<Bench> {
   const dir = mkdtempSync(join(tmpdir(), 'dialgate-e2e-'));
   writeFixtureConfig(dir, o);
-  const redis = await startRedis(o.redisOptions);
+  const cluster = clusterMode() ? await clusterInstance() : null;
+  const sentinel = sentinelMode() ? await sentinelInstance() : null;
+  const redis = cluster ?? sentinel ?? await startRedis(o.redisOptions);
+  const shared: RedisTarget | null = cluster ? { kind: 'cluster', nodes: cluster.cluster.nodes } : sentinel?.target ?? null;
   const real = REAL;
   // Real media needs real RTP: the seats and trunks stream audio on the real lane.
   setScenarioAudio(real ? rtpAudioFile() : null);
@@ -182,14 +266,17 @@ export async function startBench(o: BenchOptions): Promise<Bench> {
   const store = await ConfigStore.open(dir);
   const clock = shiftedClock(Date.parse(o.at));
   const logger = pino({ level: process.env.E2E_LOG ?? 'silent' });
-  const app = await startApp({
+  const instances = shared ? 2 : 1;
+  const cdrDirs = Array.from({ length: instances }, (_, i) => join(dir, i === 0 ? 'cdr' : `cdr-${i + 1}`));
+  const apps: App[] = [];
+  for (let i = 0; i < instances; i++) apps.push(await startApp({
     config: () => store.current(),
-    redisUrl: redis.url,
+    ...(shared ? { redis: shared, streamShards: cluster ? 4 : 1, instanceId: `dg-${i + 1}` } : { redisUrl: redis.url }),
     drachtio: real ? real.drachtio : { host: '127.0.0.1', port: drachtio!.adminPort, secret: 'cymru' },
     freeswitch: o.withMedia === false ? null
       : real ? { host: real.esl.host, port: real.esl.port, secret: real.esl.password }
         : external ? [external].flat().map((e) => ({ host: '127.0.0.1', port: e.port, secret: e.password })) : { host: '127.0.0.1', port: fs!.eslPort, secret: fs!.password },
-    cdrDir: join(dir, 'cdr'),
+    cdrDir: cdrDirs[i]!,
     recordingsDir: join(dir, 'rec'),
     clock,
     logger,
@@ -199,14 +286,15 @@ export async function startBench(o: BenchOptions): Promise<Bench> {
       ...(o.chunkSeconds ? { chunkSeconds: o.chunkSeconds } : {}),
       ...(o.sessionTimers ? { sessionTimers: o.sessionTimers } : {}),
     },
-  });
+  }));
+  const app = apps[0]!;
   await app.ledger.createAccount('telesales', { tenant: 'telesales', prepaidTotal: 1_000_000 });
   if (o.balance > 0) await app.ledger.topUp('telesales', 'initial', o.balance, 'test deposit');
   return {
-    dir, redis, drachtio, fs, media, real: real !== null, store, app, clock,
+    dir, redis, drachtio, fs, media, real: real !== null, store, app, apps, cdrDirs, clock,
     sipTarget: real ? real.sip : `127.0.0.1:${drachtio!.sipPort}`,
     async stop() {
-      await app.stop();
+      await Promise.all(apps.map((a) => a.stop()));
       store.close();
       await media?.close();
       await drachtio?.stop();
@@ -250,9 +338,24 @@ export function seatCalls(bench: Bench, c: CallSpec): Promise<SippResult> {
   });
 }
 
-/** All CDRs written so far (daily JSONL files), oldest first. */
-export function readCdrs(bench: Bench): Cdr[] {
-  return readCdrsIn(bench.dir);
+/** Per bench with several instances: CDRs in the order this process first saw them. */
+const arrivals = new Map<string, { seen: Set<string>; order: Cdr[] }>();
+
+/**
+ * All CDRs written so far (daily JSONL files), oldest first. Several instances write several
+ * directories: their CDRs are listed in the order they appeared (tests poll every 50 ms; CDRs new
+ * in the same look are ordered by end time), since tests move the clock and end times alone mislead.
+ */
+export function readCdrs(bench: Pick<Bench, 'dir'> & Partial<Pick<Bench, 'cdrDirs'>>): Cdr[] {
+  const dirs = bench.cdrDirs ?? [join(bench.dir, 'cdr')];
+  if (dirs.length === 1) return readCdrDir(dirs[0]!);
+  let a = arrivals.get(bench.dir);
+  if (!a) arrivals.set(bench.dir, a = { seen: new Set(), order: [] });
+  // Keyed by directory and line, not cdrId: a CDR written twice must show up twice.
+  const fresh = dirs.flatMap((d) => readCdrLines(d).map(({ cdr: c, at }) => ({ c, key: `${d}/${at}` })))
+    .filter((x) => !a.seen.has(x.key)).sort((x, y) => x.c.endAt - y.c.endAt);
+  for (const x of fresh) { a.seen.add(x.key); a.order.push(x.c); }
+  return [...a.order];
 }
 
 /** All CDRs in the `cdr/` directory of a config directory (e.g. of a `dialgate serve` child). */
@@ -262,13 +365,18 @@ export function readCdrsIn(configDir: string): Cdr[] {
 
 /** All CDRs in a CDR directory (an instance's DIALGATE_CDR_DIR), oldest file first. */
 export function readCdrDir(dir: string): Cdr[] {
+  return readCdrLines(dir).map((l) => l.cdr);
+}
+
+/** Each CDR with where it is (file#line): a day's file may sort before files written earlier. */
+function readCdrLines(dir: string): { cdr: Cdr; at: string }[] {
   let files: string[] = [];
   try {
     files = readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
   } catch {
     return [];
   }
-  return files.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Cdr));
+  return files.flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean).map((l, i) => ({ cdr: JSON.parse(l) as Cdr, at: `${f}#${i}` })));
 }
 
 /** Waits until `n` CDRs exist (CDRs are written right after the final SIP message). */

@@ -101,7 +101,7 @@ export function snapshot(parts: SnapshotParts = {}): ConfigSnapshot {
       http: { host: '127.0.0.1', port: 0 },
       drachtio: { host: '127.0.0.1', port: 9022, secret: 'x' },
       freeswitch: { host: '127.0.0.1', port: 8021, secret: 'x', sipAddress: '127.0.0.1:5080', recordingDir: '/tmp', reconcile: { enabled: true, intervalSeconds: 60, graceSeconds: 30 } },
-      redis: { url: 'redis://127.0.0.1:6379' },
+      redis: { kind: 'url', url: 'redis://127.0.0.1:6379', streamShards: 1 },
       cdr: { dir: '/tmp/cdr' },
       drain: { seconds: 300 },
     },

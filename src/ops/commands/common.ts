@@ -1,8 +1,9 @@
 // Shared plumbing of the admin commands: user errors as one-liners, config and Redis access.
-import { Redis } from 'ioredis';
 import { formatErrors } from '../../config/errors.js';
 import { loadConfig } from '../../config/load.js';
-import { redactUrl } from '../../config/secrets.js';
+import { describeTarget, redisTargetFromEnv, type RedisTarget } from '../../config/redis-target.js';
+import { createRedisClient } from '../../ledger/redis-client.js';
+import type { RedisClient } from '../../ledger/lua/script.js';
 import type { ConfigSnapshot } from '../../config/types.js';
 import { ExplainInputError } from '../explain.js';
 
@@ -32,19 +33,36 @@ export async function loadSnapshot(dir: string, what = 'config'): Promise<Config
   return r.snapshot;
 }
 
-export function redisUrlOf(opt: string | undefined, required = true): string | undefined {
-  const url = opt ?? process.env.DIALGATE_REDIS_URL;
-  if (!url && required) throw new UserError('no Redis: pass --redis URL or set DIALGATE_REDIS_URL');
-  return url;
+/**
+ * Where the command's Redis is: --redis (a URL, or host:port,host:port… for Redis Cluster seed
+ * nodes), else DIALGATE_REDIS_CLUSTER / DIALGATE_REDIS_URL.
+ */
+export function redisUrlOf(opt: string | undefined, required = true): RedisTarget | undefined {
+  try {
+    if (opt !== undefined && opt !== '') {
+      return /^[a-z][a-z0-9+.-]*:\/\//i.test(opt) ? { kind: 'url', url: opt } : redisTargetFromEnv({ DIALGATE_REDIS_CLUSTER: opt, DIALGATE_REDIS_PASSWORD: process.env.DIALGATE_REDIS_PASSWORD }, { kind: 'url', url: '' });
+    }
+    const t = redisTargetFromEnv(process.env, { kind: 'url', url: '' });
+    if (t.kind === 'url' && t.url === '') {
+      if (required) throw new UserError('no Redis: pass --redis URL (or host:port,... of a cluster) or set DIALGATE_REDIS_URL / DIALGATE_REDIS_CLUSTER');
+      return undefined;
+    }
+    return t;
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError((e as Error).message);
+  }
 }
 
 /** Connects (failing fast, no endless retries), runs fn, disconnects. */
-export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>): Promise<T> {
-  let redis: Redis;
+export async function withRedis<T>(target: RedisTarget | string, fn: (redis: RedisClient) => Promise<T>): Promise<T> {
+  const t: RedisTarget = typeof target === 'string' ? { kind: 'url', url: target } : target;
+  const where = describeTarget(t);
+  let redis: RedisClient;
   try {
-    redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5_000, retryStrategy: () => null, enableOfflineQueue: true });
+    redis = createRedisClient(t, { mode: 'cli' });
   } catch (e) {
-    throw new UserError(`bad Redis URL ${redactUrl(url)}: ${(e as Error).message}`);
+    throw new UserError(`bad Redis URL ${where}: ${(e as Error).message}`);
   }
   let lastError: Error | undefined;
   redis.on('error', (e: Error) => { lastError = e; }); // reported by connect() or the command below
@@ -53,7 +71,7 @@ export async function withRedis<T>(url: string, fn: (redis: Redis) => Promise<T>
   } catch (e) {
     redis.disconnect();
     const why = (lastError as NodeJS.ErrnoException | undefined)?.code ?? lastError?.message ?? (e as Error).message;
-    throw new UserError(`cannot connect to Redis at ${redactUrl(url)} (${why})`, EXIT.failure);
+    throw new UserError(`cannot connect to Redis at ${where} (${why})`, EXIT.failure);
   }
   try {
     return await fn(redis);

@@ -13,6 +13,7 @@ import { DEFAULT_TIME_ZONE } from '../../time/schedule.js';
 import {
   explain, formatWhatIf, parseCallsCsv, parseMoneyArg, parseTime, resolveCall, whatIf, type BalanceJson, type LedgerInputs,
 } from '../explain.js';
+import type { RedisTarget } from '../../config/redis-target.js';
 import { defaultConfigDir, intArg, loadSnapshot, printJson, redisUrlOf, UserError, withRedis, EXIT } from './common.js';
 
 interface ExplainOpts {
@@ -34,7 +35,7 @@ interface ExplainOpts {
 }
 
 /** The ledger state a live call reads (calls/ledger-view.ts), from the given Redis. */
-async function readLedger(url: string, cfg: ConfigSnapshot, tenant: Tenant | undefined): Promise<{ available?: number; tenantActive: number; trunks: Map<string, number>; standing?: AccountStanding; note?: string }> {
+async function readLedger(url: RedisTarget, cfg: ConfigSnapshot, tenant: Tenant | undefined): Promise<{ available?: number; tenantActive: number; trunks: Map<string, number>; standing?: AccountStanding; note?: string }> {
   return withRedis(url, async (redis) => {
     const v = await readLedgerView(new Ledger(redis, { instanceId: 'dialgate-explain' }), new ConcurrencySlots(redis), cfg, tenant);
     return {
