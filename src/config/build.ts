@@ -65,7 +65,7 @@ interface ServerYaml {
   timezone?: string;
   log?: { level?: ServerSettings['log']['level'] };
   http?: {
-    host?: string; port?: number; token?: SecretSpec; metricsOpen?: boolean;
+    host?: string; port?: number; token?: SecretSpec; metricsOpen?: boolean; phone?: { wsUrl: string };
     tokens?: { name: string; role: HttpToken['role']; tenant?: string; token: SecretSpec }[];
   };
   drachtio: { host?: string; port?: number; secret: SecretSpec };
@@ -147,6 +147,7 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
       ...(token !== undefined ? { token } : {}),
       ...(tokens !== undefined ? { tokens } : {}),
       ...(y.http?.metricsOpen !== undefined ? { metricsOpen: y.http.metricsOpen } : {}),
+      ...(y.http?.phone ? { phone: { wsUrl: y.http.phone.wsUrl } } : {}),
     },
     drachtio: { host: y.drachtio.host ?? '127.0.0.1', port: y.drachtio.port ?? 9022, secret: drachtioSecret },
     freeswitch: {

@@ -147,6 +147,8 @@ const server: Schema = obj({
       token: secret,
     }, ['name', 'role', 'token'])),
     metricsOpen: { type: 'boolean' },
+    // The web phone (/phone): where browsers reach drachtio-server's SIP WebSocket (RFC 7118).
+    phone: obj({ wsUrl: { type: 'string', pattern: '^wss?://[^\\s/]+(/\\S*)?$', expected: 'a ws:// or wss:// URL such as wss://sip.example.com:8443' } }, ['wsUrl']),
   }),
   drachtio: obj({ host, port, secret }, ['secret']),
   freeswitch: obj({

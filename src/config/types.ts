@@ -181,8 +181,9 @@ export interface ServerSettings {
   /**
    * Ops HTTP API. `token` (secret) is a single admin token; `tokens` adds named tokens with roles
    * (ops/access.ts). None at all: the API is open. `metricsOpen`: /metrics needs no token.
+   * `phone.wsUrl`: the SIP WebSocket (drachtio-server ws/wss contact) the web phone registers to.
    */
-  http: { host: string; port: number; token?: string; tokens?: HttpToken[]; metricsOpen?: boolean };
+  http: { host: string; port: number; token?: string; tokens?: HttpToken[]; metricsOpen?: boolean; phone?: { wsUrl: string } };
   /** drachtio-server admin connection (inbound mode); `secret` is a secret. */
   drachtio: { host: string; port: number; secret: string };
   /** FreeSWITCH event socket (`secret` is a secret) and its SIP address for fsmrf. */

@@ -30,12 +30,15 @@ export interface AppHttpOptions {
   calendar?: CalendarWatch;
   /** The built console (index.html, app.js); default dist/console beside the code. */
   consoleDir?: string;
+  /** The built web phone (index.html, app.js); default dist/phone beside the code. */
+  phoneDir?: string;
   /** The app's clock (tests shift it): top-up and statement times, explain's default "now". */
   now?: () => number;
 }
 
 /** Where `npm run build` puts the console, the same from src/ops (tsx) and dist/ops (node). */
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
+export const DEFAULT_PHONE_DIR = fileURLToPath(new URL('../../dist/phone/', import.meta.url));
 
 /** Caller mistakes of the billing and explain code become 400s with their message. */
 async function asInput<T>(f: () => Promise<T> | T): Promise<T> {
@@ -142,5 +145,10 @@ export async function startAppHttp(app: App, store: ConfigStore, o: AppHttpOptio
     },
     recordingsDir: () => o.recordingsDir,
     console: consoleProviders(app, store, o),
+    phone: {
+      assetsDir: () => o.phoneDir ?? DEFAULT_PHONE_DIR,
+      wsUrl: () => store.current().server.http.phone?.wsUrl,
+      realm: () => store.current().server.realm,
+    },
   });
 }

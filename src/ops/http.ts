@@ -4,7 +4,7 @@
 //   GET /calls[?tenant=]                          live calls (a tenant-viewer sees its own tenant's only)
 //   GET /cdrs[?tenant=&from=&to=&number=&limit=&offset=&format=csv]   call records, same scoping
 //   GET /tenants/:id/calls | /cdrs | /balance | /recordings/:day/:file   one tenant's data
-//   (and the admin console's routes, console-routes.ts)
+//   (and the admin console's routes, console-routes.ts, and the web phone's page, phone-routes.ts)
 // Its data comes from injected functions (the composition root wires them), so it holds no state.
 // Access (access.ts): bearer tokens with roles; 401 without a valid token, 403 for another tenant's
 // data. Tokens are compared in constant time and never logged or echoed.
@@ -20,6 +20,7 @@ import type { CdrQuery } from '../cdr/query.js';
 import { AccessTable, describe, readsAll, readsMetrics, readsTenant, type Principal } from './access.js';
 import { cdrQueryOf } from './commands/cdr.js';
 import { consoleRoute, type ConsoleProviders } from './console-routes.js';
+import { phoneRoute, type PhoneProviders } from './phone-routes.js';
 import { HttpError, send } from './http-util.js';
 
 /** A config problem as the health endpoint shows it (config/errors.ts ConfigError). */
@@ -99,6 +100,8 @@ export interface OpsHttpOptions {
   };
   /** The admin console and its actions (console-routes.ts); absent: no console. */
   console?: ConsoleProviders;
+  /** The agents' web phone page (phone-routes.ts); absent: no /phone. */
+  phone?: PhoneProviders;
   /** Root of the recordings (<dir>/<tenant>/<day>/<file>.wav, calls/recording.ts). */
   recordingsDir?: () => string;
   /** Access log (001 §4(十七)): who (token name and role), method, path, status, remote address; never the token. */
@@ -270,6 +273,10 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
       parts = path.split('/').slice(1).map(decodeURIComponent);
     } catch {
       throw new HttpError(400, 'malformed path');
+    }
+    if (o.phone) {
+      const status = await phoneRoute(req, res, path, o.phone);
+      if (status !== undefined) return status;
     }
     if (o.console) {
       const status = await consoleRoute(req, res, who, path, parts, url.searchParams, o.console, need);
