@@ -248,6 +248,8 @@ export interface TrunkOptions {
    * else sipp would see a new call) must offer Session-Expires equal to it, or the scenario fails.
    */
   reject422MinSe?: number;
+  /** The 200's SDP instead of the plain RTP one (e.g. a WebRTC-shaped answer a browser accepts). */
+  sdp?: string;
 }
 
 /** A carrier gateway (UAS). */
@@ -366,7 +368,7 @@ Contact: <sip:[local_ip]:[local_port]>
 ${o.sessionTimer ? `Require: timer\nSession-Expires: ${o.sessionTimer.seconds};refresher=uac\n` : ''}${o.reject422MinSe ? 'X-Retry-Session-Expires: [$4][$5]\n' : ''}${o.sessionTimer ? 'X-Offered-Session-Expires: [$6]\n' : ''}Content-Type: application/sdp
 Content-Length: [len]
 
-${SDP}
+${o.sdp ?? SDP}
     ]]>
   </send>
   <recv request="ACK"/>
@@ -394,7 +396,7 @@ Content-Length: 0
   <recv response="200"/>
 `;
   }
-  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
+  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.sdp ? '-sdp' : ''}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
 }
 
 /** An injection file for seat scenarios: one line per call (SEQUENTIAL). */
