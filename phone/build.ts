@@ -20,10 +20,11 @@ const PAGE = `<!doctype html>
   body { font: 15px/1.45 system-ui, "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; margin: 0; color: #1d2430; background: #eef1f5; }
   header { background: #1f3a5f; color: #fff; padding: 10px 14px; display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
   header h1 { font-size: 16px; margin: 0; }
-  header .who { margin-left: auto; font-size: 13px; color: #cfe0f5; display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+  header .who { margin-left: auto; font-size: 13px; color: #cfe0f5; display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+  header button { background: transparent; color: #fff; border-color: #8fa9c9; min-height: 30px; padding: 3px 9px; font-size: 13px; }
+  header button.on { background: #ffd166; color: #1d2430; }
   main { max-width: 440px; margin: 0 auto; padding: 12px; }
   .en { color: #6a7485; font-weight: normal; font-size: 0.85em; }
-  header .en { color: #cfe0f5; }
   .card { background: #fff; border: 1px solid #dde1e7; border-radius: 10px; padding: 12px; margin: 10px 0; }
   label { display: flex; flex-direction: column; font-size: 13px; color: #4a5568; margin: 6px 0; }
   input { font: inherit; font-size: 17px; padding: 8px 10px; border: 1px solid #c5ccd6; border-radius: 8px; width: 100%; }
@@ -32,6 +33,7 @@ const PAGE = `<!doctype html>
   button.primary { background: #1f7a4d; border-color: #1f7a4d; color: #fff; }
   button.danger { background: #c0392b; border-color: #c0392b; color: #fff; }
   button.on { background: #ffd166; border-color: #e0b040; }
+  button .en, header .en { color: inherit; opacity: 0.8; }
   .pad { display: grid; grid-template-columns: repeat(3, 1fr); gap: 8px; margin: 10px 0; }
   .pad button { font-size: 22px; min-height: 54px; }
   .row { display: flex; gap: 8px; flex-wrap: wrap; }

@@ -177,7 +177,8 @@ function showCall(v: CallView | null): void {
   if (tick) { clearInterval(tick); tick = null; }
   if (!v) { panel.hidden = true; return; }
   const [zh, en] = PHASES[v.phase];
-  const timer = h('div', { class: 'timer', id: 'timer' }, v.answeredAt ? clock((v.endedAt ?? Date.now()) - v.answeredAt) : '00:00');
+  // The timer counts connected time only; a call that never connected shows none.
+  const timer = h('div', { class: 'timer', id: 'timer', hidden: v.phase === 'ended' && !v.answeredAt }, v.answeredAt ? clock((v.endedAt ?? Date.now()) - v.answeredAt) : '00:00');
   const live = v.phase !== 'ended';
   panel.hidden = false;
   panel.dataset.phase = v.phase;

@@ -189,6 +189,10 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
       expect(await tab.textContent('#denial-en')).toBe('Outside dialing window');
       const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
       expect(cdr).toMatchObject({ seat: SEAT, decision: 'deny', denyReason: 'outside-window', sipStatus: 403 });
+      // the refused attempt is in the seat's history too, with its reason
+      const row = tab.locator(`#history-list tr[data-call-id="${cdr.callId}"]`);
+      await row.waitFor({ timeout: 10_000 });
+      expect(await row.locator('td').nth(3).textContent()).toBe('403 · outside-window');
       await shot('denied');
     } finally {
       bench.clock.set(Date.parse(AT));
