@@ -213,7 +213,7 @@ function showCall(v: CallView | null): void {
     denial.hidden = true;
   }
   if (v.phase === 'ended') {
-    $('credit-warning').hidden = true;
+    // (a credit warning stays up: it tells why the call was cut off; the next call clears it)
     // The CDR is written as the call ends; give the server a moment, then show it.
     setTimeout(() => void refreshHistory(), 800);
     void refreshMe();

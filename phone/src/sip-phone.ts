@@ -6,6 +6,7 @@ import {
   Invitation, Inviter, Registerer, RegistererState, SessionState, UserAgent, Web,
   type Core, type Info, type InviterInviteOptions, type Session,
 } from 'sip.js';
+import { CREDIT_WARNING_TYPE } from '../../src/calls/credit-warning-info.js';
 import { plainWords, type PlainWords } from './deny-text.js';
 
 export type CallPhase = 'calling' | 'ringing' | 'incoming' | 'connected' | 'ended';
@@ -44,8 +45,6 @@ export interface PhoneOptions {
   audio: HTMLAudioElement;
 }
 
-/** The content type of dialgate's credit-warning INFO (calls/paid-boundary.ts). */
-export const CREDIT_WARNING_TYPE = 'application/vnd.dialgate.credit-warning+json';
 
 export class SipPhone {
   private readonly ua: UserAgent;

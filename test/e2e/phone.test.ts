@@ -79,7 +79,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
     phoneDir = mkdtempSync(join(tmpdir(), 'dialgate-phone-'));
     await buildPhone(phoneDir);
     bench = await startInboundBench({
-      at: AT, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'direct', withMedia: false,
+      at: AT, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'direct', withMedia: false, increments: '1/1', warningSeconds: 1,
       drachtioOptions: { wsPort: 0 },
     });
     const yaml = join(bench.dir, 'dialgate.yaml');
@@ -229,5 +229,25 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
     await tab.click('#availability');
     await tab.waitForSelector('#availability[data-state=available]');
     expect(seatApi.states.get(SEAT)).toBe('available');
+  });
+
+  it('with the balance nearly used up, the credit warning shows in the page, then the call is cut off', async () => {
+    const acct = (await bench.app.ledger.getAccount('telesales'))!;
+    // 0.13 yuan / 60 s billed per second: 3 s cost 65 units; leave that much.
+    await bench.app.ledger.adjust('telesales', 'phone-test-drain', -(acct.available - 65), 'test: leave three seconds');
+    const before = readCdrs(bench).length;
+    await tab.fill('#number', '13812345678');
+    await tab.click('#call');
+    await tab.waitForSelector('#call-state[data-phase=connected]', { timeout: 15_000 });
+    // dialgate's INFO reaches the page while the call is still up
+    const warning = tab.locator('#credit-warning:not([hidden])');
+    await warning.waitFor({ timeout: 5_000 });
+    expect(await tab.$('#call-state[data-phase=connected]')).not.toBeNull();
+    expect(await warning.textContent()).toContain('余额即将用尽');
+    expect(await warning.textContent()).toContain('Credit running out');
+    await tab.waitForSelector('#call-state[data-phase=ended]', { timeout: 10_000 });
+    const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+    expect(cdr).toMatchObject({ seat: SEAT, hangupBy: 'cutoff', hangupCause: 'balance-exhausted' });
+    expect((await bench.app.ledger.getAccount('telesales'))!.balance).toBeGreaterThanOrEqual(0);
   });
 });
