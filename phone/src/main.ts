@@ -138,7 +138,7 @@ function phonePage(): void {
 
 async function startPhone(wsUrl: string, realm: string): Promise<void> {
   const s = session!;
-  phone = new SipPhone({ wsUrl, realm, seat: s.seat, password: s.password, displayName: s.name, audio: $('remote-audio') as HTMLAudioElement }, {
+  phone = new SipPhone({ wsUrl, realm, seat: s.seat, password: s.password, displayName: s.name, audio: $('remote-audio') as HTMLAudioElement, debug: new URLSearchParams(location.search).has('debug') }, {
     registration: (state, detail) => {
       const pill = $('reg-state');
       if (!pill) return;

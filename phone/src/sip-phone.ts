@@ -43,6 +43,8 @@ export interface PhoneOptions {
   password: string;
   displayName?: string;
   audio: HTMLAudioElement;
+  /** sip.js's own log on the browser console (the page's `?debug`). */
+  debug?: boolean;
 }
 
 
@@ -61,7 +63,8 @@ export class SipPhone {
       authorizationUsername: o.seat,
       authorizationPassword: o.password,
       ...(o.displayName ? { displayName: o.displayName } : {}),
-      logBuiltinEnabled: false,
+      logBuiltinEnabled: o.debug === true,
+      logLevel: o.debug === true ? 'debug' : 'warn',
       // No STUN/TURN of ours: candidates are the host's; the media server (FreeSWITCH) is the peer.
       sessionDescriptionHandlerFactoryOptions: { peerConnectionConfiguration: { iceServers: [] }, iceGatheringTimeout: 2000 },
       delegate: { onInvite: (inv) => this.incoming(inv) },

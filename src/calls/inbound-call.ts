@@ -31,6 +31,7 @@ import { Ringer } from './inbound-ringing.js';
 import { missedDay, type InboundState } from './inbound-state.js';
 import type { LegResult } from './member-dialer.js';
 import { Reservation, type Settled } from './reservation.js';
+import { relayReInvites } from './reinvite-relay.js';
 import { answerTimer } from './session-timer.js';
 
 export type InboundSettings = SessionSettings;
@@ -257,6 +258,7 @@ class InboundFlow {
         if (d.recording && !s.aborted) await s.startRecording(d.owner);
       } else {
         await s.answerCaller(uac.remote.sdp);
+        if (s.uas) relayReInvites(s.uas, uac, s.log);
       }
     } catch (err) {
       s.log.warn({ err }, 'caller leg failed at answer');

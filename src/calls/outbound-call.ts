@@ -19,6 +19,7 @@ import { normalizeNumber } from '../numbers/normalize.js';
 import { DEFAULT_TIME_ZONE } from '../time/schedule.js';
 import { answerTimer, offerHeaders } from './session-timer.js';
 import { DialFailure, TrunkDialer, type TrunkTarget } from './trunk-dialer.js';
+import { relayReInvites } from './reinvite-relay.js';
 
 export type { LiveCall } from './call-session.js';
 
@@ -361,6 +362,7 @@ class OutboundFlow {
         if (this.decision.recording && !s.aborted) await s.startRecording(this.tenant.id);
       } else {
         await s.answerCaller(dialled.dialog.remote.sdp);
+        if (s.uas) relayReInvites(s.uas, dialled.dialog, s.log);
       }
     } catch (err) {
       s.log.warn({ err }, 'caller leg failed at answer');

@@ -133,7 +133,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
   });
 
   it('a wrong password is refused in plain words; the right one signs in and registers over WebSocket', async () => {
-    await tab.goto(`${seatApi.url}/phone`);
+    await tab.goto(`${seatApi.url}/phone${process.env.E2E_LOG ? '?debug' : ''}`);
     await tab.fill('#login input[name=seat]', SEAT);
     await tab.fill('#login input[name=password]', 'not-the-password');
     await tab.click('#login button[type=submit]');
@@ -174,6 +174,29 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
     const row = await tab.$$eval(`#history-list tr[data-call-id="${cdr.callId}"] td`, (tds) => tds.map((td) => td.textContent));
     expect(row.slice(1, 3)).toEqual(['呼出 Out', '13812345678']);
     expect(row[3]).toMatch(/^answered/);
+  });
+
+  it('hold and resume reach the far end: re-INVITEs offering sendonly, then sendrecv, answered by the trunk', async () => {
+    // A trunk that fails its call unless the two re-INVITEs arrive in that order.
+    await trunk.stop();
+    const holdTrunk = await startTrunk(bench.trunkPorts[0], { answer: 200, sdp: webrtcSdp('active'), holdResume: true });
+    try {
+      await tab.fill('#number', '13812345678');
+      await tab.click('#call');
+      await tab.waitForSelector('#call-state[data-phase=connected]', { timeout: 15_000 });
+      await tab.click('#hold');
+      await tab.waitForSelector('#held', { timeout: 10_000 });
+      expect(await tab.textContent('#hold')).toContain('恢复');
+      await tab.click('#hold');
+      await tab.waitForSelector('#call-state[data-phase=connected]:not(:has(#held))', { timeout: 10_000 });
+      await tab.click('#hangup');
+      await tab.waitForSelector('#call-state[data-phase=ended]');
+    } finally {
+      const r = await holdTrunk.stop();
+      trunk = await startTrunk(bench.trunkPorts[0], { answer: 200, sdp: webrtcSdp('active') });
+      expect(r.successful, r.errors).toBe(1);
+      expect(r.failed, r.errors).toBe(0);
+    }
   });
 
   it('at 20:00 Beijing the call is refused and the phone says why, from the 403\'s Reason', async () => {

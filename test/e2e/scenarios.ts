@@ -250,6 +250,11 @@ export interface TrunkOptions {
   reject422MinSe?: number;
   /** The 200's SDP instead of the plain RTP one (e.g. a WebRTC-shaped answer a browser accepts). */
   sdp?: string;
+  /**
+   * Answered, then hold and resume from the other side: a re-INVITE offering a=sendonly, then one
+   * offering a=sendrecv (sipp fails the call otherwise), each answered with the 200's SDP; then BYE.
+   */
+  holdResume?: boolean;
 }
 
 /** A carrier gateway (UAS). */
@@ -373,6 +378,29 @@ ${o.sdp ?? SDP}
   </send>
   <recv request="ACK"/>
 ${streamAudio()}`;
+  if (o.holdResume) {
+    // RFC 3264 §6.1: a sendonly offer is answered recvonly, a sendrecv one sendrecv.
+    const reinvite = (dir: string, v: number, answerDir: string) => `  <recv request="INVITE"><action><ereg regexp="a=${dir}" search_in="body" check_it="true" assign_to="${v}"/></action></recv>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port]>
+X-Offer-Seen: [$${v}]
+Content-Type: application/sdp
+Content-Length: [len]
+
+${(o.sdp ?? SDP).replace(/a=sendrecv/g, `a=${answerDir}`)}
+    ]]>
+  </send>
+  <recv request="ACK"/>
+`;
+    body += reinvite('sendonly', 7, 'recvonly') + reinvite('sendrecv', 8, 'sendrecv');
+  }
   if (o.sessionTimer) {
     body += awaitRemoteBye(o.sessionTimer.refresh, 120_000, 'trunkwait');
   } else if ((o.hangup ?? 'wait') === 'wait') {
@@ -396,7 +424,7 @@ Content-Length: 0
   <recv response="200"/>
 `;
   }
-  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.sdp ? '-sdp' : ''}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
+  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.sdp ? '-sdp' : ''}${o.holdResume ? '-hold' : ''}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
 }
 
 /** An injection file for seat scenarios: one line per call (SEQUENTIAL). */
