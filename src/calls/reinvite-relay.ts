@@ -23,9 +23,10 @@ export function relayReInvites(caller: Srf.Dialog, far: Srf.Dialog, log: Logger)
         res.send(200, { body: from.local.sdp, headers: { 'Content-Type': 'application/sdp' } });
         return;
       }
-      lastOffer = origin;
       (to.modify(req.body) as unknown as Promise<string>).then(
         (answer) => {
+          // a refused offer is not the current one: its retry is relayed again
+          lastOffer = origin;
           from.local.sdp = answer;
           res.send(200, { body: answer, headers: { 'Content-Type': 'application/sdp' } });
         },
