@@ -31,7 +31,7 @@ import { Ringer } from './inbound-ringing.js';
 import { missedDay, type InboundState } from './inbound-state.js';
 import type { LegResult } from './member-dialer.js';
 import { Reservation, type Settled } from './reservation.js';
-import { relayReInvites } from './reinvite-relay.js';
+import { relayOffers, relayReInvites } from './reinvite-relay.js';
 import { answerTimer } from './session-timer.js';
 
 export type InboundSettings = SessionSettings;
@@ -255,6 +255,9 @@ class InboundFlow {
         if (s.aborted) return await s.abandon();
         if (!s.callerAnswered) await s.answerCaller(s.epA.local.sdp);
         await s.epA.bridge(s.epB);
+        // hold/resume and new offers are answered by each leg's own endpoint
+        if (s.uas) relayOffers(s.uas, s.epA, s.log, 'caller');
+        relayOffers(uac, s.epB, s.log, 'far end');
         if (d.recording && !s.aborted) await s.startRecording(d.owner);
       } else {
         await s.answerCaller(uac.remote.sdp);

@@ -19,7 +19,7 @@ import { normalizeNumber } from '../numbers/normalize.js';
 import { DEFAULT_TIME_ZONE } from '../time/schedule.js';
 import { answerTimer, offerHeaders } from './session-timer.js';
 import { DialFailure, TrunkDialer, type TrunkTarget } from './trunk-dialer.js';
-import { relayReInvites } from './reinvite-relay.js';
+import { relayOffers, relayReInvites } from './reinvite-relay.js';
 
 export type { LiveCall } from './call-session.js';
 
@@ -359,6 +359,9 @@ class OutboundFlow {
         if (s.aborted) return await s.abandon();
         await s.answerCaller(s.epA.local.sdp);
         await s.epA.bridge(s.epB);
+        // hold/resume and new offers are answered by each leg's own endpoint
+        if (s.uas) relayOffers(s.uas, s.epA, s.log, 'caller');
+        relayOffers(dialled.dialog, s.epB, s.log, 'far end');
         if (this.decision.recording && !s.aborted) await s.startRecording(this.tenant.id);
       } else {
         await s.answerCaller(dialled.dialog.remote.sdp);

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { relayReInvites } from '../../src/calls/reinvite-relay.js';
+import { relayOffers, relayReInvites } from '../../src/calls/reinvite-relay.js';
 
 const sdp = (version: number, dir = 'sendrecv') => `v=0\r\no=- 42 ${version} IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=${dir}\r\n`;
 
@@ -58,5 +58,13 @@ describe('re-INVITE relay (direct media)', () => {
     status = undefined;
     expect((await caller.reinvite(sdp(3, 'sendonly'))).status).toBe(488); // the retry is offered again
     expect(far.offers).toHaveLength(2);
+  });
+
+  it('media anchored: the leg\'s offer is answered by its media endpoint (FreeSWITCH), not the other leg', async () => {
+    const caller = new FakeDialog({ sdp: sdp(2) }, { sdp: sdp(7) }, async () => sdp(1));
+    const endpoint = { offers: [] as string[], modify(offer: string) { this.offers.push(offer); return Promise.resolve(sdp(11, 'recvonly')); } };
+    relayOffers(caller as never, endpoint, log, 'caller');
+    expect(await caller.reinvite(sdp(3, 'sendonly'))).toEqual({ status: 200, body: sdp(11, 'recvonly') });
+    expect(endpoint.offers).toEqual([sdp(3, 'sendonly')]);
   });
 });
