@@ -32,6 +32,7 @@ import { Ringer } from './inbound-ringing.js';
 import { missedDay, type InboundState } from './inbound-state.js';
 import type { LegResult } from './member-dialer.js';
 import { Reservation, type Settled } from './reservation.js';
+import { relayOffers, relayReInvites } from './reinvite-relay.js';
 import { answerTimer } from './session-timer.js';
 import { BlindTransfers } from './blind-transfer.js';
 
@@ -266,9 +267,13 @@ class InboundFlow {
         if (s.aborted) return await s.abandon();
         if (!s.callerAnswered) await s.answerCaller(s.epA.local.sdp);
         await s.epA.bridge(s.epB);
+        // hold/resume and new offers are answered by each leg's own endpoint
+        if (s.uas) relayOffers(s.uas, s.epA, s.log, 'caller');
+        relayOffers(uac, s.epB, s.log, 'far end');
         if (d.recording && !s.aborted) await s.startRecording(d.owner);
       } else {
         await s.answerCaller(uac.remote.sdp);
+        if (s.uas) relayReInvites(s.uas, uac, s.log);
       }
     } catch (err) {
       s.log.warn({ err }, 'caller leg failed at answer');

@@ -21,6 +21,7 @@ import { DEFAULT_TIME_ZONE } from '../time/schedule.js';
 import { answerTimer, offerHeaders } from './session-timer.js';
 import { DialFailure, TrunkDialer, trunkTargets } from './trunk-dialer.js';
 import { BlindTransfers } from './blind-transfer.js';
+import { relayOffers, relayReInvites } from './reinvite-relay.js';
 
 export type { LiveCall } from './call-session.js';
 
@@ -378,15 +379,21 @@ class OutboundFlow {
           return pair.dialog;
         });
         await s.epA!.bridge(s.epB);
+        if (s.uas) relayOffers(s.uas, s.epA!, s.log, 'caller');
+        relayOffers(dialled.dialog, s.epB, s.log, 'far end');
         if (this.decision.recording && !s.aborted) await s.startRecording(this.tenant.id);
       } else if (s.epA && s.epB) {
         await s.epB.modify(dialled.dialog.remote.sdp);
         if (s.aborted) return await s.abandon();
         await s.answerCaller(s.epA.local.sdp);
         await s.epA.bridge(s.epB);
+        // hold/resume and new offers are answered by each leg's own endpoint
+        if (s.uas) relayOffers(s.uas, s.epA, s.log, 'caller');
+        relayOffers(dialled.dialog, s.epB, s.log, 'far end');
         if (this.decision.recording && !s.aborted) await s.startRecording(this.tenant.id);
       } else {
         await s.answerCaller(dialled.dialog.remote.sdp);
+        if (s.uas) relayReInvites(s.uas, dialled.dialog, s.log);
       }
     } catch (err) {
       s.log.warn({ err }, 'caller leg failed at answer');

@@ -2,11 +2,13 @@
 // reservations pay for is armed first, an extension is tried a little before the warning would
 // be due and moves the boundary when it succeeds, otherwise the warning plays and the cut-off
 // ends the call. A slow or hung extension can never let the call run past what is reserved.
+import type Srf from 'drachtio-srf';
 import type { Logger } from 'pino';
 import type { HangupBy } from '../cdr/model.js';
 import { endpointApi, type Endpoint } from '../media/media-gateway.js';
 import type { CallPhase } from './call-phase.js';
 import type { Clock, Timer } from './clock.js';
+import { creditWarningInfo, viaIsWebSocket } from './credit-warning-info.js';
 import type { Reservation } from './reservation.js';
 
 /** Cut a little before the boundary so signalling latency cannot cross into the next increment. */
@@ -19,6 +21,9 @@ export interface BoundaryHost {
   readonly phase: CallPhase;
   readonly answerAt: number | null;
   readonly epA: Endpoint | undefined;
+  /** The caller's leg and INVITE: a web phone (over WebSocket) is also told in an INFO. */
+  readonly uas?: Srf.Dialog | undefined;
+  readonly req?: { get(name: string): string | undefined };
   readonly spec: { warningSeconds: number; warningPrompt: string };
   readonly deps: { clock: Clock };
   readonly log: Logger;
@@ -71,6 +76,12 @@ export class PaidBoundary {
   private async warn(): Promise<void> {
     const c = this.call;
     if (c.phase !== 'answered') return;
+    if (c.uas && viaIsWebSocket(c.req?.get('Via'))) {
+      c.log.info('credit warning sent to the web phone');
+      // srf's typings want a full SrfRequest; at runtime Dialog#request takes {method, headers, body}
+      c.uas.request(creditWarningInfo(c.spec.warningSeconds) as unknown as Srf.SrfRequest)
+        .catch((err: unknown) => c.log.warn({ err }, 'credit warning INFO failed'));
+    }
     if (!c.epA) {
       c.log.info('credit warning due, no media anchored to play it');
       return;

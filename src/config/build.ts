@@ -66,7 +66,7 @@ interface ServerYaml {
   timezone?: string;
   log?: { level?: ServerSettings['log']['level'] };
   http?: {
-    host?: string; port?: number; token?: SecretSpec; metricsOpen?: boolean; seatTokenKey?: SecretSpec; seatTokenHours?: number;
+    host?: string; port?: number; token?: SecretSpec; metricsOpen?: boolean; seatTokenKey?: SecretSpec; seatTokenHours?: number; phone?: { wsUrl: string };
     tokens?: { name: string; role: HttpToken['role']; tenant?: string; token: SecretSpec }[];
   };
   drachtio: { host?: string; port?: number; secret: SecretSpec };
@@ -163,6 +163,7 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
       ...(y.http?.metricsOpen !== undefined ? { metricsOpen: y.http.metricsOpen } : {}),
       ...(seatTokenKey !== undefined ? { seatTokenKey } : {}),
       seatTokenHours: y.http?.seatTokenHours ?? 8,
+      ...(y.http?.phone ? { phone: { wsUrl: y.http.phone.wsUrl } } : {}),
     },
     drachtio: { host: y.drachtio.host ?? '127.0.0.1', port: y.drachtio.port ?? 9022, secret: drachtioSecret },
     freeswitch: {

@@ -159,6 +159,8 @@ const server: Schema = obj({
     // (a secret; absent = derived from the drachtio secret) and how long a token lasts.
     seatTokenKey: secret,
     seatTokenHours: { type: 'integer', minimum: 1, maximum: 168 },
+    // The web phone (/phone): where browsers reach drachtio-server's SIP WebSocket (RFC 7118).
+    phone: obj({ wsUrl: { type: 'string', pattern: '^wss?://[^\\s/]+(/\\S*)?$', expected: 'a ws:// or wss:// URL such as wss://sip.example.com:8443' } }, ['wsUrl']),
   }),
   drachtio: obj({ host, port, secret }, ['secret']),
   freeswitch: obj({

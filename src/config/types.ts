@@ -187,6 +187,7 @@ export interface ServerSettings {
   /**
    * Ops HTTP API. `token` (secret) is a single admin token; `tokens` adds named tokens with roles
    * (ops/access.ts). None at all: the API is open. `metricsOpen`: /metrics needs no token.
+   * `phone.wsUrl`: the SIP WebSocket (drachtio-server ws/wss contact) the web phone registers to.
    */
   http: {
     host: string; port: number; token?: string; tokens?: HttpToken[]; metricsOpen?: boolean;
@@ -194,6 +195,8 @@ export interface ServerSettings {
     seatTokenKey?: string;
     /** Lifetime of a seat token (default 8 h: a shift). */
     seatTokenHours?: number;
+    /** The web phone (/phone): where browsers reach drachtio-server's SIP WebSocket. */
+    phone?: { wsUrl: string };
   };
   /** drachtio-server admin connection (inbound mode); `secret` is a secret. */
   drachtio: { host: string; port: number; secret: string };

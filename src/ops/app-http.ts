@@ -35,6 +35,8 @@ export interface AppHttpOptions {
   calendar?: CalendarWatch;
   /** The built console (index.html, app.js); default dist/console beside the code. */
   consoleDir?: string;
+  /** The built web phone (index.html, app.js); default dist/phone beside the code. */
+  phoneDir?: string;
   /** The app's clock (tests shift it): top-up and statement times, explain's default "now". */
   now?: () => number;
   /** POST /drain (admin): drain this instance, then stop it (serve.ts). Absent: 404. */
@@ -43,6 +45,7 @@ export interface AppHttpOptions {
 
 /** Where `npm run build` puts the console, the same from src/ops (tsx) and dist/ops (node). */
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
+export const DEFAULT_PHONE_DIR = fileURLToPath(new URL('../../dist/phone/', import.meta.url));
 
 /** Caller mistakes of the billing and explain code become 400s with their message. */
 async function asInput<T>(f: () => Promise<T> | T): Promise<T> {
@@ -210,5 +213,10 @@ export async function startAppHttp(app: App, store: ConfigStore, o: AppHttpOptio
     },
     recordingsDir: () => o.recordingsDir,
     console: consoleProviders(app, store, o),
+    phonePage: {
+      assetsDir: () => o.phoneDir ?? DEFAULT_PHONE_DIR,
+      wsUrl: () => store.current().server.http.phone?.wsUrl,
+      realm: () => store.current().server.realm,
+    },
   });
 }

@@ -8,7 +8,7 @@
 //   GET /agents[?tenant=]                         seats with their agent state (issue 13), same scoping
 //   PUT /agents/:seat/state {state}               an admin sets a seat available or away
 //   /phone/login, /phone/me...                    the web phone's seat session (phone-routes.ts)
-//   (and the admin console's routes, console-routes.ts)
+//   (and the admin console's routes, console-routes.ts, and the web phone's page, phone-page.ts)
 // Its data comes from injected functions (the composition root wires them), so it holds no state.
 // Access (access.ts): bearer tokens with roles; 401 without a valid token, 403 for another tenant's
 // data. Tokens are compared in constant time and never logged or echoed. Seat tokens of the web
@@ -28,6 +28,7 @@ import { consoleRoute, type ConsoleProviders } from './console-routes.js';
 import { HttpError, readJson, send } from './http-util.js';
 import type { AgentJson, SettableState } from './agents.js';
 import { phoneRoute, type PhoneProviders } from './phone-routes.js';
+import { phonePageRoute, type PhonePageProviders } from './phone-page.js';
 import { looksLikeSeatToken } from '../auth/seat-token.js';
 
 /** A config problem as the health endpoint shows it (config/errors.ts ConfigError). */
@@ -118,6 +119,8 @@ export interface OpsHttpOptions {
   phone?: PhoneProviders;
   /** The admin console and its actions (console-routes.ts); absent: no console. */
   console?: ConsoleProviders;
+  /** The agents' web phone page (phone-page.ts); absent: no /phone page. */
+  phonePage?: PhonePageProviders;
   /** Root of the recordings (<dir>/<tenant>/<day>/<file>.wav, calls/recording.ts). */
   recordingsDir?: () => string;
   /** Access log (001 §4(十七)): who (token name and role), method, path, status, remote address; never the token. */
@@ -313,6 +316,10 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
       parts = path.split('/').slice(1).map(decodeURIComponent);
     } catch {
       throw new HttpError(400, 'malformed path');
+    }
+    if (o.phonePage) {
+      const status = await phonePageRoute(req, res, path, o.phonePage);
+      if (status !== undefined) return status;
     }
     if (o.console) {
       const status = await consoleRoute(req, res, who, path, parts, url.searchParams, o.console, need);

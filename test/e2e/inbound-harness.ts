@@ -83,6 +83,8 @@ export interface CarrierCallOptions {
   expectSessionExpires?: boolean;
   /** hangup 'remote': session refreshes meanwhile answered or ignored (a caller gone silent). */
   refresh?: 'answer' | 'ignore';
+  /** The INVITE's SDP instead of the plain RTP one (e.g. a WebRTC-shaped offer a browser accepts). */
+  sdp?: string;
 }
 
 /** The carrier delivering a call to a 400 number: INVITE from the caller (field0) to the number (field1). */
@@ -116,7 +118,7 @@ User-Agent: sipp-carrier
 ${o.sessionExpires ? `Supported: timer\nSession-Expires: ${o.sessionExpires}\n` : ''}Content-Type: application/sdp
 Content-Length: [len]
 
-${SDP}
+${o.sdp ?? SDP}
     ]]>
   </send>
   <recv response="100" optional="true"/>

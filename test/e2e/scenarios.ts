@@ -263,6 +263,13 @@ export interface TrunkOptions {
   mediaPort?: number;
   /** Answered, then a re-INVITE must come (the media moved by a transfer) and is answered; then the BYE. */
   reinvite?: boolean;
+  /** The 200's SDP instead of the plain RTP one (e.g. a WebRTC-shaped answer a browser accepts). */
+  sdp?: string;
+  /**
+   * Answered, then hold and resume from the other side: a re-INVITE offering a=sendonly, then one
+   * offering a=sendrecv (sipp fails the call otherwise), each answered with the 200's SDP; then BYE.
+   */
+  holdResume?: boolean;
 }
 
 /** A carrier gateway (UAS). */
@@ -381,11 +388,34 @@ Contact: <sip:[local_ip]:[local_port]>
 ${o.sessionTimer ? `Require: timer\nSession-Expires: ${o.sessionTimer.seconds};refresher=uac\n` : ''}${o.reject422MinSe ? 'X-Retry-Session-Expires: [$4][$5]\n' : ''}${o.sessionTimer ? 'X-Offered-Session-Expires: [$6]\n' : ''}Content-Type: application/sdp
 Content-Length: [len]
 
-${o.mediaPort ? SDP.replace('[media_port]', String(o.mediaPort)) : SDP}
+${o.mediaPort ? SDP.replace('[media_port]', String(o.mediaPort)) : (o.sdp ?? SDP)}
     ]]>
   </send>
   <recv request="ACK"/>
 ${o.mediaPort ? '' : streamAudio()}`;
+  if (o.holdResume) {
+    // RFC 3264 §6.1: a sendonly offer is answered recvonly, a sendrecv one sendrecv.
+    const reinvite = (dir: string, v: number, answerDir: string) => `  <recv request="INVITE"><action><ereg regexp="a=${dir}" search_in="body" check_it="true" assign_to="${v}"/></action></recv>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port]>
+X-Offer-Seen: [$${v}]
+Content-Type: application/sdp
+Content-Length: [len]
+
+${(o.sdp ?? SDP).replace(/a=sendrecv/g, `a=${answerDir}`)}
+    ]]>
+  </send>
+  <recv request="ACK"/>
+`;
+    body += reinvite('sendonly', 7, 'recvonly') + reinvite('sendrecv', 8, 'sendrecv');
+  }
   if (o.reinvite) {
     body += `  <recv request="INVITE"/>
 ${ANSWER_REINVITE}  <recv request="BYE"/>
@@ -413,7 +443,7 @@ Content-Length: 0
   <recv response="200"/>
 `;
   }
-  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.mediaPort ? `-media-${o.mediaPort}` : ''}${o.reinvite ? '-reinvite' : ''}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
+  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.mediaPort ? `-media-${o.mediaPort}` : ''}${o.sdp ? '-sdp' : ''}${o.holdResume ? '-hold' : ''}${o.reinvite ? '-reinvite' : ''}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
 }
 
 /** An injection file for seat scenarios: one line per call (SEQUENTIAL). */

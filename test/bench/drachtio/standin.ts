@@ -1,11 +1,12 @@
 // The call bench's drachtio-server: the same TCP wire protocol towards drachtio-srf apps, real SIP
-// over UDP towards the network. Behaviour follows drachtio-server (client.cpp, client-controller.cpp,
+// over UDP towards the network, and optionally SIP over WebSocket (RFC 7118) for browser phones. Behaviour follows drachtio-server (client.cpp, client-controller.cpp,
 // controller.cpp, sip-dialog-controller.cpp, sip-proxy-controller.cpp) and the recorded traces in
 // /work/shared/traces; comments name the server behaviour each piece reproduces.
 import { randomUUID } from 'node:crypto';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 import {
   cseqOf, header, headers as headerValues, hostPortOf, param, parseMessage, SipParseError, uriOf,
   type SipMessage,
@@ -44,6 +45,11 @@ export interface DrachtioOptions {
   sessionTimerFloorSeconds?: number;
   /** Random spread of a refresh around half the interval (drachtio: ±5000 ms); tests use 0. */
   sessionTimerJitterMs?: number;
+  /**
+   * Listen for SIP over WebSocket (RFC 7118, subprotocol `sip`) on this port (0 = ephemeral), as a
+   * drachtio-server `<contact>sip:host:port;transport=ws</contact>` does. Off when undefined.
+   */
+  wsPort?: number;
 }
 
 export type FrameDirection = 'APP ==> SERVER' | 'SERVER ==> APP';
@@ -61,11 +67,17 @@ export interface DrachtioStandIn {
   adminPort: number;
   sipPort: number;
   sipAddress: string;
+  /** WebSocket SIP port (0 when the stand-in has no ws listener). */
+  wsPort: number;
   frames: FrameRecord[];
   stop(): Promise<void>;
 }
 
-interface Peer { address: string; port: number }
+/** One WebSocket connection a browser phone opened to us; everything for it goes back over it. */
+interface WsLink { socket: WebSocket; id: number }
+
+/** Where SIP comes from / goes to: a UDP address, or a WebSocket connection (`ws` set). */
+interface Peer { address: string; port: number; ws?: WsLink }
 
 interface AppClient {
   id: number;
@@ -196,6 +208,7 @@ const CRLF = '\r\n';
 export class DrachtioServer implements DrachtioStandIn {
   adminPort = 0;
   sipPort = 0;
+  wsPort = 0;
   sipAddress: string;
   frames: FrameRecord[] = [];
 
@@ -212,6 +225,15 @@ export class DrachtioServer implements DrachtioStandIn {
 
   private tcp?: net.Server;
   private udp?: dgram.Socket;
+  private wss?: WebSocketServer;
+  private readonly wantWs: boolean;
+  private nextWsId = 1;
+  /**
+   * Contacts registered over a WebSocket, `user@host` → the connection (cacheTportForSubscription):
+   * a later INVITE/OPTIONS/NOTIFY/MESSAGE to that user@host goes over that connection, whatever the
+   * (unresolvable, `.invalid`) host says.
+   */
+  private readonly wsContacts = new Map<string, { link: WsLink; expiresAt: number }>();
   private stopped = false;
   private nextClientId = 1;
   private readonly clients = new Set<AppClient>();
@@ -246,6 +268,8 @@ export class DrachtioServer implements DrachtioStandIn {
     this.log = opts.log ?? (() => {});
     this.adminPort = opts.adminPort ?? 0;
     this.sipPort = opts.sipPort ?? 0;
+    this.wantWs = opts.wsPort !== undefined;
+    this.wsPort = opts.wsPort ?? 0;
   }
 
   async start(): Promise<void> {
@@ -281,6 +305,45 @@ export class DrachtioServer implements DrachtioStandIn {
     });
     const addr = tcp.address();
     if (addr && typeof addr === 'object') this.adminPort = addr.port;
+    if (this.wantWs) await this.startWs();
+  }
+
+  /** RFC 7118 listener: the `sip` subprotocol, one SIP message per text frame. */
+  private async startWs(): Promise<void> {
+    const wss = new WebSocketServer({
+      host: this.sipAddress, port: this.wsPort,
+      // sofia's ws transport accepts only the `sip` subprotocol
+      handleProtocols: (protocols) => (protocols.has('sip') ? 'sip' : false),
+      verifyClient: (info: { req: { headers: Record<string, string | string[] | undefined> } }) =>
+        String(info.req.headers['sec-websocket-protocol'] ?? '').split(',').map((x) => x.trim()).includes('sip'),
+    });
+    this.wss = wss;
+    wss.on('connection', (socket, req) => {
+      if (this.stopped) { socket.terminate(); return; }
+      const link: WsLink = { socket, id: this.nextWsId++ };
+      const peer: Peer = { address: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1', port: req.socket.remotePort ?? 0, ws: link };
+      socket.on('message', (data, isBinary) => {
+        const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
+        if (isBinary) this.log(`ws ${link.id}: binary frame (RFC 7118 allows it; browsers send text)`);
+        try {
+          this.onDatagram(buf, peer);
+        } catch (err) {
+          this.log(`ws message handling failed: ${(err as Error).stack ?? String(err)}`);
+        }
+      });
+      socket.on('error', (err) => this.log(`ws ${link.id} error: ${err.message}`));
+      // a closed connection takes its registrations' transport with it (the tport is destroyed)
+      socket.on('close', () => {
+        for (const [k, v] of this.wsContacts) if (v.link === link) this.wsContacts.delete(k);
+      });
+    });
+    wss.on('error', (err) => this.log(`ws server error: ${err.message}`));
+    await new Promise<void>((resolve, reject) => {
+      wss.once('error', reject);
+      wss.once('listening', () => { wss.off('error', reject); resolve(); });
+    });
+    const a = wss.address();
+    if (a && typeof a === 'object') this.wsPort = a.port;
   }
 
   async stop(): Promise<void> {
@@ -300,7 +363,10 @@ export class DrachtioServer implements DrachtioStandIn {
     this.clientTxnById.clear();
     this.dialogs.clear();
     this.dialogByTags.clear();
+    this.wsContacts.clear();
+    if (this.wss) for (const c of this.wss.clients) c.terminate();
     await Promise.all([
+      new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve())),
       new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve())),
       new Promise<void>((resolve) => {
         if (!this.udp) return resolve();
@@ -337,8 +403,15 @@ export class DrachtioServer implements DrachtioStandIn {
     list.length = 0;
   }
 
-  private sendUdp(data: Buffer, to: Peer): void {
-    if (this.stopped || !this.udp) return;
+  /** Sends over the peer's WebSocket (one text frame per message) or as a UDP datagram. */
+  private sendTo(data: Buffer, to: Peer): void {
+    if (this.stopped) return;
+    if (to.ws) {
+      if (to.ws.socket.readyState === to.ws.socket.OPEN) to.ws.socket.send(data.toString('utf8'));
+      else this.log(`ws ${to.ws.id} closed: message dropped`);
+      return;
+    }
+    if (!this.udp) return;
     try {
       this.udp.send(data, to.port, to.address, (err) => {
         if (err) this.log(`udp send to ${to.address}:${to.port} failed: ${err.message}`);
@@ -360,7 +433,9 @@ export class DrachtioServer implements DrachtioStandIn {
   }
 
   private meta(source: 'network' | 'application', len: number, proto: string, peer: Peer): string {
-    return `${source}|${len}|${proto}|${peer.address}|${peer.port}|${stackTime()}`;
+    // SipMsgData_t classifies a WebSocket tport as tcp (tport_is_tcp; tport_has_tls is TLS only)
+    const p = proto === 'udp' && peer.ws ? 'tcp' : proto;
+    return `${source}|${len}|${p}|${peer.address}|${peer.port}|${stackTime()}`;
   }
 
   private get hostport(): string {
@@ -375,7 +450,13 @@ export class DrachtioServer implements DrachtioStandIn {
     return { address: this.sipAddress, port: this.sipPort };
   }
 
-  private ourVia(branch: string): string {
+  /** The listener a message to `peer` leaves from: its Contact (getContactUri) and Via. */
+  private contactFor(peer: Peer): string {
+    return peer.ws ? `<sip:${this.sipAddress}:${this.wsPort};transport=ws>` : this.contact;
+  }
+
+  private ourVia(branch: string, peer?: Peer): string {
+    if (peer?.ws) return `SIP/2.0/WS ${this.sipAddress}:${this.wsPort};rport;branch=${branch}`;
     return `SIP/2.0/UDP ${this.hostport};rport;branch=${branch}`;
   }
 
@@ -596,13 +677,13 @@ export class DrachtioServer implements DrachtioStandIn {
       ['CSeq', header(req, 'cseq') ?? '']);
     const appHasContact = getHeader(m.headers, 'contact') !== undefined;
     // Contact: on INVITE 2xx (and on responses to in-dialog INVITEs) unless the app gave one
-    if (isInvite && !appHasContact && (txn.inDialog || (status >= 200 && status < 300))) list.push(['Contact', this.contact]);
+    if (isInvite && !appHasContact && (txn.inDialog || (status >= 200 && status < 300))) list.push(['Contact', this.contactFor(txn.src)]);
     list.push(...this.appHeaders(m, new Set()));
     const ct = this.contentType(m);
     if (ct) list.push(['Content-Type', ct]);
     const text = buildMessage(`SIP/2.0 ${status} ${reason}`, list, m.body);
     const data = Buffer.from(text);
-    this.sendUdp(data, txn.src);
+    this.sendTo(data, txn.src);
     txn.status = status;
     txn.lastResponse = data;
 
@@ -611,7 +692,7 @@ export class DrachtioServer implements DrachtioStandIn {
       const fromTag = tagOf(header(req, 'from')) ?? '';
       const callId = header(req, 'call-id') ?? '';
       if (!txn.dialog && status > 100) {
-        const contact = appHasContact ? asNameAddr(replaceLocalhost(getHeader(m.headers, 'contact')!, this.sipAddress, this.sipPort)) : this.contact;
+        const contact = appHasContact ? asNameAddr(replaceLocalhost(getHeader(m.headers, 'contact')!, this.sipAddress, this.sipPort)) : this.contactFor(txn.src);
         txn.dialog = this.newUasDialog(txn, callId, fromTag, contact);
       }
       dialogId = txn.dialog?.id ?? '';
@@ -632,11 +713,43 @@ export class DrachtioServer implements DrachtioStandIn {
         this.finishNonInvite(txn);
       }
     } else if (status >= 200) {
+      if (txn.method === 'REGISTER' && txn.src.ws && status === 200) this.cacheWsContact(txn, m);
       this.finishNonInvite(txn);
     }
     // transport is reported for INVITE transactions only (the traces leave it empty for BYE/REGISTER)
     const meta = this.meta('application', data.length, isInvite ? 'udp' : '', txn.src);
     this.apiResponse(client, msgId, `OK|${meta}|${txn.id}|${dialogId}||Msg sent:|${CRLF}${text}`);
+  }
+
+  /**
+   * doRespondToSipRequest on a 200 to a REGISTER that came over a connection: remember the REGISTER's
+   * Contact user@host → this connection for the expiry the 200 grants (its first Contact's
+   * ;expires, else Expires); 0 forgets it.
+   */
+  private cacheWsContact(txn: ServerTxn, m: AppMessage): void {
+    const uri = uriOf(header(txn.req, 'contact'));
+    const at = uri ? /^sips?:(?:([^@;>]+)@)?([^;:>]+)/i.exec(uri) : null;
+    if (!at) return;
+    const key = `${at[1] ?? ''}@${at[2]!.toLowerCase()}`;
+    const first = splitList(getHeader(m.headers, 'contact') ?? '')[0] ?? '';
+    const expires = Number(/;\s*expires\s*=\s*(\d+)/i.exec(first)?.[1] ?? getHeader(m.headers, 'expires') ?? 0);
+    if (expires > 0) this.wsContacts.set(key, { link: txn.src.ws!, expiresAt: Date.now() + expires * 1000 });
+    else this.wsContacts.delete(key);
+  }
+
+  /** findTportForSubscription: the connection a ws-registered request-uri user@host lives on. */
+  private wsContactPeer(requestUri: string): Peer | undefined {
+    const at = /^sips?:(?:([^@;>]+)@)?([^;:>]+)/i.exec(requestUri);
+    if (!at) return undefined;
+    const key = `${at[1] ?? ''}@${at[2]!.toLowerCase()}`;
+    const hit = this.wsContacts.get(key);
+    if (!hit) return undefined;
+    if (hit.expiresAt <= Date.now() || hit.link.socket.readyState !== hit.link.socket.OPEN) {
+      this.wsContacts.delete(key);
+      return undefined;
+    }
+    const s = (hit.link.socket as unknown as { _socket?: net.Socket })._socket;
+    return { address: s?.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1', port: s?.remotePort ?? 0, ws: hit.link };
   }
 
   private newUasDialog(txn: ServerTxn, callId: string, fromTag: string, localContact: string): Dialog {
@@ -655,7 +768,8 @@ export class DrachtioServer implements DrachtioStandIn {
       localSeq: cseqOf(req).seq,
       remoteTarget,
       routeSet,
-      peer: this.routePeer(routeSet, remoteTarget) ?? txn.src,
+      // a dialog keeps the connection its INVITE came over (SipDialog m_tp); UDP follows the target
+      peer: txn.src.ws ? txn.src : this.routePeer(routeSet, remoteTarget) ?? txn.src,
       client: txn.client,
       localContact,
       inviteTxnId: txn.id,
@@ -676,7 +790,7 @@ export class DrachtioServer implements DrachtioStandIn {
     let interval = this.t1;
     const retransmit = () => {
       if (d.awaitingAck?.txn !== txn || !txn.lastResponse) return;
-      this.sendUdp(txn.lastResponse, txn.src);
+      this.sendTo(txn.lastResponse, txn.src);
       interval = Math.min(interval * 2, this.t2);
       txn.timers.push(this.setTimer(retransmit, interval));
     };
@@ -698,7 +812,7 @@ export class DrachtioServer implements DrachtioStandIn {
   private byeAndTellApp(d: Dialog, reason: string): void {
     const { text } = this.buildInDialogRequest(d, 'BYE', d.remoteTarget, [['Reason', reason]], '');
     const data = Buffer.from(text);
-    this.sendUdp(data, d.peer);
+    this.sendTo(data, d.peer);
     this.removeDialog(d);
     if (d.client) {
       const meta = this.meta('application', data.length, 'udp', this.self);
@@ -769,7 +883,7 @@ export class DrachtioServer implements DrachtioStandIn {
       if (status >= 200 && status < 300) {
         const ackTarget = uriOf(header(msg, 'contact')) ?? d.remoteTarget;
         const ack = this.buildInDialogRequest(d, 'ACK', ackTarget, [], '', seq);
-        this.sendUdp(Buffer.from(ack.text), d.peer);
+        this.sendTo(Buffer.from(ack.text), d.peer);
         const se = parseSessionExpires(header(msg, 'session-expires'));
         if (se) this.setSessionTimer(d, se.secs, se.refresher !== 'uas');
       } else if (status === 491) {
@@ -786,7 +900,7 @@ export class DrachtioServer implements DrachtioStandIn {
     let interval = this.t1;
     const retransmit = () => {
       if (!txn.lastResponse || !this.serverTxns.has(txn.key)) return;
-      this.sendUdp(txn.lastResponse, txn.src);
+      this.sendTo(txn.lastResponse, txn.src);
       interval = Math.min(interval * 2, this.t2);
       txn.timers.push(this.setTimer(retransmit, interval));
     };
@@ -849,7 +963,7 @@ export class DrachtioServer implements DrachtioStandIn {
   private buildInDialogRequest(d: Dialog, method: string, requestUri: string, extra: HeaderList, body: string,
     seqOverride?: number): { text: string; branch: string; seq: number; via: string } {
     const branch = sofiaBranch();
-    const via = this.ourVia(branch);
+    const via = this.ourVia(branch, d.peer);
     const seq = seqOverride ?? ++d.localSeq;
     const list: HeaderList = [['Via', via], ['Max-Forwards', '70']];
     for (const r of d.routeSet) list.push(['Route', r]);
@@ -892,7 +1006,7 @@ export class DrachtioServer implements DrachtioStandIn {
       }
       const { text, seq } = this.buildInDialogRequest(d, 'ACK', requestUri, extra, m.body, d.inviteSeq);
       const data = Buffer.from(text);
-      this.sendUdp(data, d.peer);
+      this.sendTo(data, d.peer);
       d.lastAck = { seq, data };
       const meta = this.meta('application', data.length, 'udp', this.self);
       this.apiResponse(client, msgId, `OK|${meta}|${randomUUID()}|Msg sent:|${CRLF}${text}`);
@@ -941,7 +1055,9 @@ export class DrachtioServer implements DrachtioStandIn {
       throw new Error(`invalid request-uri: ${m.startLine}`);
     }
     if (/^tel:/i.test(requestUri) && !routeUrl) throw new Error(`invalid request-uri: ${requestUri}`);
-    if (/^sips:/i.test(requestUri) || /;transport=(tcp|tls|ws|wss)/i.test(requestUri)) {
+    // INVITE/OPTIONS/NOTIFY/MESSAGE to a contact registered over a WebSocket reuse that connection
+    const wsPeer = !routeUrl && ['INVITE', 'OPTIONS', 'NOTIFY', 'MESSAGE'].includes(method) ? this.wsContactPeer(requestUri) : undefined;
+    if (!wsPeer && (/^sips:/i.test(requestUri) || /;transport=(tcp|tls|ws|wss)/i.test(requestUri))) {
       throw new Error('requested protocol/transport not available');
     }
     // a bare number becomes user@localhost in normalizeSipUri; the app almost never relies on it
@@ -950,12 +1066,16 @@ export class DrachtioServer implements DrachtioStandIn {
     if (m.body.length > 0 && !ctAuto && !getHeader(m.headers, 'content-type')) throw new Error('missing content-type');
 
     const hopUri = routeUrl ? (routeUrl.startsWith('sip') ? routeUrl : `sip:${routeUrl}`) : requestUri;
-    const hp = hostPortOf(hopUri);
-    const dest: Peer = { address: await this.resolve(hp.host), port: hp.port };
+    let dest: Peer;
+    if (wsPeer) dest = wsPeer;
+    else {
+      const hp = hostPortOf(hopUri);
+      dest = { address: await this.resolve(hp.host), port: hp.port };
+    }
     requestUri = requestUri.trim();
 
     const appFrom = getHeader(m.headers, 'from');
-    let from = appFrom ? asNameAddr(replaceLocalhost(appFrom, this.sipAddress, this.sipPort)) : this.contact;
+    let from = appFrom ? asNameAddr(replaceLocalhost(appFrom, this.sipAddress, this.sipPort)) : this.contactFor(dest);
     let fromTag = tagOf(from);
     if (!fromTag) {
       fromTag = sofiaTag();
@@ -967,10 +1087,10 @@ export class DrachtioServer implements DrachtioStandIn {
     const appCseq = /^(\d+)/.exec(getHeader(m.headers, 'cseq') ?? '')?.[1];
     const seq = appCseq ? Number(appCseq) : this.cseqCounter++;
     const branch = sofiaBranch();
-    const via = this.ourVia(branch);
+    const via = this.ourVia(branch, dest);
     const maxForwards = getHeader(m.headers, 'max-forwards') ?? '70';
     const appContact = getHeader(m.headers, 'contact');
-    const localContact = appContact ? asNameAddr(replaceLocalhost(appContact, this.sipAddress, this.sipPort)) : this.contact;
+    const localContact = appContact ? asNameAddr(replaceLocalhost(appContact, this.sipAddress, this.sipPort)) : this.contactFor(dest);
 
     const list: HeaderList = [['Via', via], ['Max-Forwards', maxForwards], ['From', from], ['To', to],
       ['Call-ID', callId], ['CSeq', `${seq} ${method}`]];
@@ -1053,11 +1173,16 @@ export class DrachtioServer implements DrachtioStandIn {
 
   /** Sends a client transaction with UDP retransmissions (timers A/E) and its timeout (B/F). */
   private transmit(txn: ClientTxn): void {
-    this.sendUdp(txn.data, txn.dest);
+    this.sendTo(txn.data, txn.dest);
     const isInvite = txn.method === 'INVITE';
+    if (txn.dest.ws) {
+      // timers A/E run on unreliable transports only (RFC 3261 17.1.1.2); B/F still apply
+      txn.timers.push(this.setTimer(() => this.clientTimeoutFired(txn), 64 * this.t1));
+      return;
+    }
     const retransmit = () => {
       if (txn.done || (isInvite && txn.status > 0) || txn.status >= 200) return;
-      this.sendUdp(txn.data, txn.dest);
+      this.sendTo(txn.data, txn.dest);
       txn.interval = isInvite ? txn.interval * 2 : Math.min(txn.interval * 2, this.t2);
       txn.timers.push(this.setTimer(retransmit, txn.status > 0 ? this.t2 : txn.interval));
     };
@@ -1185,7 +1310,7 @@ export class DrachtioServer implements DrachtioStandIn {
     if (status >= 200 && ct.status >= 200) {
       // retransmitted final: 2xx go upstream end to end, non-2xx are re-ACKed hop by hop
       if (status < 300) this.forwardUpstream(raw, core.txn.src);
-      else if (ct.ackData) this.sendUdp(ct.ackData, ct.dest);
+      else if (ct.ackData) this.sendTo(ct.ackData, ct.dest);
       return;
     }
     if (status === 100) {
@@ -1213,7 +1338,7 @@ export class DrachtioServer implements DrachtioStandIn {
     }
     // non-2xx final: ACK it ourselves (hop by hop), report, then next target or give up
     ct.ackData = this.ackForFailure(ct, msg);
-    this.sendUdp(ct.ackData, ct.dest);
+    this.sendTo(ct.ackData, ct.dest);
     this.finishClientTxn(ct, 32_000);
     this.proxyReport(core, raw, rawLen, src);
     this.proxyBranchFailed(core, raw, status);
@@ -1277,7 +1402,7 @@ export class DrachtioServer implements DrachtioStandIn {
     if (!popped) return undefined;
     const data = Buffer.from(out.join('\r\n') + '\r\n\r\n' + body);
     const t = nextVia !== undefined ? viaTarget(nextVia) : undefined;
-    this.sendUdp(data, t ? { address: t.host, port: t.port } : fallback);
+    this.sendTo(data, t ? { address: t.host, port: t.port } : fallback);
     return data;
   }
 
@@ -1344,7 +1469,7 @@ export class DrachtioServer implements DrachtioStandIn {
     const stamped = topVia + (/;\s*rport=/i.test(topVia) ? '' : `;rport=${src.port}`);
     const list: HeaderList = [['Via', stamped], ...vias.slice(1).map((v) => ['Via', v] as [string, string]),
       ['From', from], ['To', tagOf(to) ? to : `${to};tag=${sofiaTag()}`], ['Call-ID', callId], ['CSeq', cseq]];
-    this.sendUdp(Buffer.from(buildMessage('SIP/2.0 400 Bad Request', list, '')), src);
+    this.sendTo(Buffer.from(buildMessage('SIP/2.0 400 Bad Request', list, '')), src);
   }
 
   /** A response of the server's own making (100, 481, 487, 503 ...) to a received request. */
@@ -1360,7 +1485,7 @@ export class DrachtioServer implements DrachtioStandIn {
   private sendLocalResponse(txn: ServerTxn, status: number): Buffer {
     if (status > 100 && !txn.toTag) txn.toTag = sofiaTag();
     const data = this.localResponse(txn.req, txn.vias, status, txn.toTag);
-    this.sendUdp(data, txn.src);
+    this.sendTo(data, txn.src);
     return data;
   }
 
@@ -1372,7 +1497,7 @@ export class DrachtioServer implements DrachtioStandIn {
     } catch {
       vias = headerValues(msg, 'via');
     }
-    this.sendUdp(this.localResponse(msg, vias, status, undefined, extra), src);
+    this.sendTo(this.localResponse(msg, vias, status, undefined, extra), src);
   }
 
   private txnKey(msg: SipMessage, method: string): string {
@@ -1393,7 +1518,7 @@ export class DrachtioServer implements DrachtioStandIn {
     // retransmission: answer with the last response (or 100 Trying for a pending INVITE)
     const existing = this.serverTxns.get(this.txnKey(msg, method));
     if (existing) {
-      if (existing.lastResponse) this.sendUdp(existing.lastResponse, existing.src);
+      if (existing.lastResponse) this.sendTo(existing.lastResponse, existing.src);
       else if (method === 'INVITE') this.sendLocalResponse(existing, 100);
       return;
     }
@@ -1598,7 +1723,7 @@ export class DrachtioServer implements DrachtioStandIn {
       out.push(line);
     }
     if (!sawMf) out.push('Max-Forwards: 70');
-    this.sendUdp(Buffer.from(out.join('\r\n') + '\r\n\r\n' + body), dest);
+    this.sendTo(Buffer.from(out.join('\r\n') + '\r\n\r\n' + body), dest);
     return true;
   }
 
@@ -1611,7 +1736,7 @@ export class DrachtioServer implements DrachtioStandIn {
       if (method === 'INVITE' && status >= 200 && status < 300) {
         const d = this.dialogs.get(`${header(msg, 'call-id')};from-tag=${tagOf(header(msg, 'from'))}`);
         if (d?.lastAck && d.lastAck.seq === cseqOf(msg).seq) {
-          this.sendUdp(d.lastAck.data, d.peer);
+          this.sendTo(d.lastAck.data, d.peer);
           return;
         }
       }
@@ -1630,10 +1755,10 @@ export class DrachtioServer implements DrachtioStandIn {
     const isInvite = txn.method === 'INVITE';
     if (status >= 200 && txn.status >= 200) {
       // retransmitted final response
-      if (isInvite && status >= 300 && txn.ackData) this.sendUdp(txn.ackData, txn.dest);
+      if (isInvite && status >= 300 && txn.ackData) this.sendTo(txn.ackData, txn.dest);
       if (isInvite && status < 300) {
         const d = txn.dialog ?? txn.inDialog;
-        if (d?.lastAck && d.lastAck.seq === txn.seq) this.sendUdp(d.lastAck.data, d.peer);
+        if (d?.lastAck && d.lastAck.seq === txn.seq) this.sendTo(d.lastAck.data, d.peer);
       }
       return;
     }
@@ -1655,7 +1780,7 @@ export class DrachtioServer implements DrachtioStandIn {
         if (se && txn.dialog) this.setSessionTimer(txn.dialog, se.secs, se.refresher !== 'uas');
       } else if (status >= 300) {
         txn.ackData = this.ackForFailure(txn, msg);
-        this.sendUdp(txn.ackData, txn.dest);
+        this.sendTo(txn.ackData, txn.dest);
         this.finishClientTxn(txn, 32_000);
       }
     } else if (status >= 200) {
@@ -1677,7 +1802,8 @@ export class DrachtioServer implements DrachtioStandIn {
     let peer = this.routePeer(d.routeSet, d.remoteTarget);
     // drachtio's NAT detection: a Contact that is not where the response came from → use the source
     if (d.routeSet.length === 0 && peer && peer.address !== src.address) peer = src;
-    d.peer = peer ?? src;
+    // over a WebSocket the dialog stays on that connection
+    d.peer = src.ws ? src : peer ?? src;
     this.addDialog(d);
   }
 }

@@ -1,0 +1,127 @@
+// SIP over WebSocket (RFC 7118) on the drachtio stand-in, as drachtio-server does it for browser
+// phones: the `sip` subprotocol, one message per text frame; a request's source reported to the
+// app as `tcp` (SipMsgData_t: a ws tport is a tcp tport); a 200 to a REGISTER that came over a
+// connection caches the Contact's user@host → that connection (cacheTportForSubscription), so an
+// app's INVITE to that (unresolvable .invalid) contact goes down it, with a WS Via and a
+// transport=ws Contact, and the dialog's ACK and BYE follow on the same connection. A browser
+// phone is played here by a raw `ws` client writing SIP by hand.
+import Srf from 'drachtio-srf';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { startDrachtio, type DrachtioStandIn } from './drachtio/standin.js';
+import { APP_SDP, connectSrf, disconnectSrf, verbs } from './drachtio/harness.js';
+import { header, parseMessage, type SipMessage } from './sip/message.js';
+
+let dr: DrachtioStandIn;
+let srf: Srf;
+const registers: Array<{ protocol: string; via: string; contact: string }> = [];
+
+beforeAll(async () => {
+  dr = await startDrachtio({ wsPort: 0, recordFrames: true });
+  srf = await connectSrf(dr.adminPort, 'cymru', (s) => {
+    verbs(s).register((req, res) => {
+      registers.push({ protocol: req.protocol, via: req.get('Via'), contact: req.get('Contact') });
+      const expires = /expires=(\d+)/.exec(req.get('Contact'))?.[1] ?? '300';
+      res.send(200, { headers: { Contact: `${req.get('Contact').replace(/;expires=\d+/, '')};expires=${expires}` } });
+    });
+  });
+});
+
+afterAll(async () => {
+  if (srf) await disconnectSrf(srf);
+  await dr?.stop();
+});
+
+/** A browser-like SIP client on one WebSocket: sends text, collects what comes back. */
+class WsPhone {
+  readonly got: SipMessage[] = [];
+  private waiters: Array<() => void> = [];
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, binary) => {
+      expect(binary).toBe(false);
+      this.got.push(parseMessage(data.toString()));
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+  static async open(protocols: string[] = ['sip']): Promise<WsPhone> {
+    const ws = new WebSocket(`ws://127.0.0.1:${dr.wsPort}`, protocols);
+    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    return new WsPhone(ws);
+  }
+  send(lines: string[], body = ''): void {
+    this.ws.send(`${lines.join('\r\n')}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  async next(pred: (m: SipMessage) => boolean, ms = 3000): Promise<SipMessage> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const i = this.got.findIndex(pred);
+      if (i >= 0) return this.got.splice(i, 1)[0]!;
+      if (Date.now() > end) throw new Error(`no matching message; got ${this.got.map((m) => m.method ?? m.status).join(',')}`);
+      await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 50); });
+    }
+  }
+  /** A response to `req` echoing its dialog headers. */
+  reply(req: SipMessage, status: string, extra: string[] = [], body = ''): void {
+    const to = header(req, 'to')!;
+    this.send([`SIP/2.0 ${status}`, ...(req.headers.get('via') ?? []).map((v) => `Via: ${v}`),
+      `From: ${header(req, 'from')}`, `To: ${/;tag=/.test(to) ? to : `${to};tag=ph1`}`, `Call-ID: ${header(req, 'call-id')}`,
+      `CSeq: ${header(req, 'cseq')}`, ...extra], body);
+  }
+  async register(user: string, host: string): Promise<SipMessage> {
+    this.send([`REGISTER sip:dialgate.test SIP/2.0`, `Via: SIP/2.0/WS ${host};branch=z9hG4bK${user}r1`, 'Max-Forwards: 70',
+      `From: <sip:${user}@dialgate.test>;tag=r${user}`, `To: <sip:${user}@dialgate.test>`, `Call-ID: reg-${user}`, 'CSeq: 1 REGISTER',
+      `Contact: <sip:${user}@${host};transport=ws>;expires=300`]);
+    return this.next((m) => m.status !== undefined && /REGISTER/.test(header(m, 'cseq') ?? ''));
+  }
+  close(): Promise<void> {
+    return new Promise((resolve) => { this.ws.once('close', () => resolve()); this.ws.close(); });
+  }
+}
+
+describe('drachtio stand-in: SIP over WebSocket', () => {
+  it('refuses a WebSocket without the sip subprotocol', async () => {
+    await expect(WsPhone.open(['chat'])).rejects.toThrow();
+  });
+
+  it('a REGISTER over ws reaches the app as tcp with its Via stamped; the 200 goes back over the connection', async () => {
+    const phone = await WsPhone.open();
+    const ok = await phone.register('alice', 'df7jal23ls0d.invalid');
+    expect(ok.status).toBe(200);
+    const r = registers.at(-1)!;
+    expect(r.protocol).toBe('tcp');
+    expect(r.via).toMatch(/^SIP\/2\.0\/WS df7jal23ls0d\.invalid;branch=\S+;rport=\d+;received=127\.0\.0\.1/);
+    await phone.close();
+  });
+
+  it('an INVITE to the ws-registered contact goes down that connection; ACK and BYE follow it', async () => {
+    const phone = await WsPhone.open();
+    expect((await phone.register('bob', 'k2m9x.invalid')).status).toBe(200);
+    const uac = srf.createUAC('sip:bob@k2m9x.invalid;transport=ws', { localSdp: APP_SDP } as Srf.CreateUACOptions);
+    const invite = await phone.next((m) => m.method === 'INVITE');
+    expect(header(invite, 'via')).toMatch(new RegExp(`^SIP/2\\.0/WS 127\\.0\\.0\\.1:${dr.wsPort};rport;branch=z9hG4bK`));
+    expect(header(invite, 'contact')).toBe(`<sip:127.0.0.1:${dr.wsPort};transport=ws>`);
+    phone.reply(invite, '180 Ringing');
+    phone.reply(invite, '200 OK', ['Contact: <sip:bob@k2m9x.invalid;transport=ws>', 'Content-Type: application/sdp'], APP_SDP);
+    const dlg = await uac;
+    const ack = await phone.next((m) => m.method === 'ACK');
+    expect(ack.uri).toBe('sip:bob@k2m9x.invalid;transport=ws');
+    // no UDP retransmission of the INVITE on a reliable transport
+    expect(phone.got.filter((m) => m.method === 'INVITE')).toHaveLength(0);
+    const bye = dlg.destroy() as unknown as Promise<unknown>;
+    const byeReq = await phone.next((m) => m.method === 'BYE');
+    phone.reply(byeReq, '200 OK');
+    await bye;
+    await phone.close();
+  });
+
+  it('a contact never registered over ws, or whose connection closed, cannot be reached', async () => {
+    await expect(srf.createUAC('sip:nobody@zz.invalid;transport=ws', { localSdp: APP_SDP } as Srf.CreateUACOptions))
+      .rejects.toThrow(/transport not available/);
+    const phone = await WsPhone.open();
+    expect((await phone.register('carol', 'q1.invalid')).status).toBe(200);
+    await phone.close();
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(srf.createUAC('sip:carol@q1.invalid;transport=ws', { localSdp: APP_SDP } as Srf.CreateUACOptions))
+      .rejects.toThrow(/transport not available/);
+  });
+});
