@@ -9,8 +9,8 @@
 // credentials, a DTLS fingerprint, setup, mid, rtcp-mux), which Chromium accepts as signalling.
 // No DTLS handshake completes, so no audio flows here; audio through FreeSWITCH is the real lane's.
 //
-// The seat API (/phone/login, /phone/me …) comes from phone-seat-api.ts, a TEST-ONLY stand-in until
-// the seat session (issue13-agents) is merged. Screenshots: DIALGATE_PHONE_SHOTS=1 puts them in
+// The page talks to dialgate's own seat API (/phone/login, /phone/me …, src/ops/phone-routes.ts)
+// on the ops HTTP server it is served from. Screenshots: DIALGATE_PHONE_SHOTS=1 puts them in
 // docs/phone/. Skipped (with one line saying why) where /usr/bin/chromium is not installed.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,11 +21,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPhone } from '../../phone/build.js';
 import { startAppHttp } from '../../src/ops/app-http.js';
 import type { OpsHttp } from '../../src/ops/http.js';
+import { AgentStore } from '../../src/agents/agent-store.js';
 import { createRegistrarStore } from '../../src/registrar/store.js';
 import type { SippProcess } from '../bench/sipp.js';
 import { readCdrs, startTrunk, waitForCdrs } from './harness.js';
 import { carrierCalls, startInboundBench, type InboundBench } from './inbound-harness.js';
-import { callsOfSeat, startSeatApiStandIn, type SeatApiStandIn } from './phone-seat-api.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -62,7 +62,6 @@ const PLANS = `plans400:
 describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SIP over WebSocket)', () => {
   let bench: InboundBench;
   let api: OpsHttp;
-  let seatApi: SeatApiStandIn;
   let context: BrowserContext;
   let tab: Page;
   let profile: string;
@@ -91,7 +90,6 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
       host: '127.0.0.1', port: 0, cdrDir: join(bench.dir, 'cdr'), recordingsDir: join(bench.dir, 'rec'),
       log: pino({ level: 'silent' }), phoneDir, now: bench.clock.now,
     });
-    seatApi = await startSeatApiStandIn({ store: bench.store, opsUrl: api.url, readCdrs: () => readCdrs(bench) });
     trunk = await startTrunk(bench.trunkPorts[0], { answer: 200, sdp: webrtcSdp('active') });
 
     const { chromium } = await import('playwright-core');
@@ -104,9 +102,10 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
       permissions: ['microphone'],
     });
     tab = await context.newPage();
-    if (process.env.E2E_LOG) {
+    if (process.env.E2E_LOG || process.env.PHONE_DEBUG) {
       tab.on('console', (m) => console.log('[page]', m.text()));
       tab.on('pageerror', (e) => console.log('[page error]', e.message));
+      tab.on('response', (r) => { if (r.status() >= 400) void r.text().then((t) => console.log('[page http]', r.status(), r.url(), t)); });
     }
     // A phone-sized viewport: the layout is for agents on laptops and phones alike.
     await tab.setViewportSize({ width: 420, height: 860 });
@@ -116,7 +115,6 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
   afterAll(async () => {
     await context?.close();
     await trunk?.stop();
-    await seatApi?.close();
     await api?.close();
     await bench?.stop();
     for (const d of [profile, phoneDir, ...(process.env.DIALGATE_PHONE_SHOTS === '1' ? [] : [SHOTS])]) if (d) rmSync(d, { recursive: true, force: true });
@@ -133,7 +131,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
   });
 
   it('a wrong password is refused in plain words; the right one signs in and registers over WebSocket', async () => {
-    await tab.goto(`${seatApi.url}/phone${process.env.E2E_LOG ? '?debug' : ''}`);
+    await tab.goto(`${api.url}/phone${process.env.E2E_LOG ? '?debug' : ''}`);
     await tab.fill('#login input[name=seat]', SEAT);
     await tab.fill('#login input[name=password]', 'not-the-password');
     await tab.click('#login button[type=submit]');
@@ -215,7 +213,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
       // the refused attempt is in the seat's history too, with its reason
       const row = tab.locator(`#history-list tr[data-call-id="${cdr.callId}"]`);
       await row.waitFor({ timeout: 10_000 });
-      expect(await row.locator('td').nth(3).textContent()).toBe('403 · outside-window');
+      expect(await row.locator('td').nth(3).textContent()).toBe('denied · outside-window');
       await shot('denied');
     } finally {
       bench.clock.set(Date.parse(AT));
@@ -238,20 +236,20 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
     const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
     expect(cdr).toMatchObject({ direction: 'inbound', callerRaw: '13802412345', calleeRaw: '4008050508' });
     expect(cdr.answerAt).not.toBeNull();
-    expect(callsOfSeat([cdr], SEAT)).toHaveLength(1);
     await tab.locator(`#history-list tr[data-call-id="${cdr.callId}"]`).waitFor({ timeout: 10_000 });
     const row = await tab.$$eval(`#history-list tr[data-call-id="${cdr.callId}"] td`, (tds) => tds.map((td) => td.textContent));
     expect(row.slice(1, 3)).toEqual(['呼入 In', '13802412345']);
   });
 
   it('away/available toggles the seat\'s state through the seat API', async () => {
+    const agents = new AgentStore(bench.app.redis);
     await tab.waitForSelector('#availability[data-state=available]');
     await tab.click('#availability');
     await tab.waitForSelector('#availability[data-state=away]');
-    expect(seatApi.states.get(SEAT)).toBe('away');
+    expect((await agents.records([SEAT])).get(SEAT)!.away).not.toBeNull();
     await tab.click('#availability');
     await tab.waitForSelector('#availability[data-state=available]');
-    expect(seatApi.states.get(SEAT)).toBe('available');
+    expect((await agents.records([SEAT])).get(SEAT)!.away).toBeNull();
   });
 
   it('with the balance nearly used up, the credit warning shows in the page, then the call is cut off', async () => {
