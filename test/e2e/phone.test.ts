@@ -289,11 +289,17 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: outbound calls 
       await tab.locator('#notice', { hasText: 'Transferred to 1002' }).waitFor({ timeout: 15_000 });
       await tab.waitForSelector('#call-state[data-phase=ended]:has(#transferred)', { timeout: 10_000 });
       expect(await tab.textContent('#transferred')).toContain('1002');
+      // Agent states follow the transfer: this seat is free for the next call while 1002 talks.
+      const agents = new AgentStore(bench.app.redis);
+      const during = await agents.records([SEAT, '1002']);
+      expect(Object.keys(during.get(SEAT)!.calls)).toEqual([]);
+      expect(Object.keys(during.get('1002')!.calls)).toHaveLength(1);
 
       // The call's CDR is written when 1002 hangs up.
       const cdr = (await waitForCdrs(bench, before + 1, 15_000)).at(-1)!;
       const s2 = await seat1002.stop();
       expect(s2.successful, `1002 answered and hung up: ${s2.errors}`).toBe(1);
+      expect(Object.keys((await agents.records(['1002'])).get('1002')!.calls)).toEqual([]);
       expect(readCdrs(bench)).toHaveLength(before + 1);
       expect(cdr).toMatchObject({ seat: SEAT, calleeNormalised: '13812345678', decision: 'allow', media: 'anchored' });
       expect(cdr.transfers).toHaveLength(1);
