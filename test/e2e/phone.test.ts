@@ -220,7 +220,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: outbound calls 
   it('hold and resume: the browser\'s re-INVITEs are answered by its FreeSWITCH endpoint (recvonly, then sendrecv); the trunk\'s leg is left as it is', async () => {
     // With media anchored the re-INVITE relay (calls/reinvite-relay.ts) gives the browser's new
     // offer to its own FreeSWITCH endpoint, which answers it; FreeSWITCH does not re-INVITE the
-    // bridged trunk leg for a hold (mod_sofia holds its own channel), so the carrier sees no
+    // bridged trunk leg for a hold (mod_sofia holds its own channel and plays hold music to the
+    // other leg when configured: FreeSWITCH wiki, Music on Hold), so the carrier sees no
     // sendonly/sendrecv re-INVITEs any more: its plain scenario (answer, wait for BYE) fails on any
     // re-INVITE. The hold is what the browser negotiated with FreeSWITCH, checked here.
     const before = readCdrs(bench).length;
