@@ -183,7 +183,8 @@ function showCall(v: CallView | null): void {
   panel.hidden = false;
   panel.dataset.phase = v.phase;
   panel.replaceChildren(
-    h('div', { class: 'state', id: 'call-state', 'data-phase': v.phase }, bi(zh, en), v.held ? h('span', { class: 'pill', id: 'held' }, ' 已保持 On hold') : ''),
+    h('div', { class: 'state', id: 'call-state', 'data-phase': v.phase }, bi(zh, en), v.held ? h('span', { class: 'pill', id: 'held' }, ' 已保持 On hold') : '',
+      v.transferredTo ? h('span', { class: 'pill', id: 'transferred' }, ` 已转接 Transferred to ${v.transferredTo}`) : ''),
     h('div', { id: 'call-number' }, v.direction === 'inbound' ? bi('来自', 'From') : bi('呼叫', 'To'), ' ', h('b', {}, v.number || '—')),
     timer,
     v.phase === 'incoming' ? h('div', { class: 'row' },

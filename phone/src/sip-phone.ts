@@ -25,6 +25,8 @@ export interface CallView {
   denial?: PlainWords;
   /** Who ended an answered call. */
   endedBy?: 'me' | 'far-end';
+  /** Set when dialgate reported the blind transfer connected (NOTIFY with SIP/2.0 200). */
+  transferredTo?: string;
 }
 
 export interface PhoneEvents {
@@ -258,6 +260,18 @@ export class SipPhone {
     if (!/^\+?[0-9]{1,32}$/.test(n)) { this.on.notice('转接号码无效', 'Invalid transfer target'); return; }
     const uri = UserAgent.makeURI(`sip:${n}@${this.o.realm}`)!;
     await s.refer(uri, {
+      // The NOTIFYs' sipfrag (RFC 3515 §2.4.5): 100 while dialgate rings the target, then its final
+      // status; on 200 the far party is with the target and dialgate's BYE follows.
+      onNotify: (notification) => {
+        const status = Number(/^SIP\/2\.0\s+(\d{3})/.exec(notification.request.body ?? '')?.[1] ?? 0);
+        void notification.accept();
+        if (status === 200) {
+          this.publish({ transferredTo: n });
+          this.on.notice(`已转接到 ${n}`, `Transferred to ${n}`);
+        } else if (status >= 300) {
+          this.on.notice(`转接失败：${n}`, `Transfer to ${n} failed: ${status}`);
+        }
+      },
       requestDelegate: {
         onAccept: () => this.on.notice(`正在转接到 ${n}`, `Transferring to ${n}`),
         onReject: (r) => {

@@ -214,6 +214,8 @@ export class BlindTransfers {
     }
     const old = s.replaceLeg(leg, dialog);
     o.seatOn[leg] = d.kind === 'seat' ? d.seat : null;
+    // The agent states follow: the transferor is free now, a target seat is on this call.
+    await s.agentTransferred(d.kind === 'seat' ? d.seat : null);
     const live = deps.live.get(s.spec.callId);
     if (live && d.kind === 'seat') live.seat = d.seat;
     return { status: 200, outcome: 'connected', old, ...(money ? { reservation: money.id } : {}) };

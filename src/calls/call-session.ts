@@ -337,6 +337,19 @@ export class CallSession {
       .catch((err: unknown) => this.log.warn({ err, seat }, 'agent call start not recorded'));
   }
 
+  /**
+   * A connected blind transfer moved the seat side of the call from the transferor's seat to
+   * `target` (null: a number): the transferor's call ends now (wrap-up follows, and 400 calls may
+   * ring it again) and the target seat is on this call until it ends. Never throws.
+   */
+  async agentTransferred(target: string | null): Promise<void> {
+    if (!this.deps.agents) return;
+    await this.agentOffCall(this.deps.clock.now());
+    this.agentSeat = null;
+    this.agentEnd = null;
+    if (target) await this.agentOnCall(target);
+  }
+
   /** Reports the agent's call end once (wrap-up follows if the call was answered); never throws. */
   private agentOffCall(endAt: number): Promise<void> {
     const seat = this.agentSeat;

@@ -378,6 +378,12 @@ export async function startOpsHttp(o: OpsHttpOptions): Promise<OpsHttp> {
       const status = await phoneRoute(req, res, path, url.searchParams, bearer, o.phone, seat);
       if (status !== undefined) return status;
     }
+    // The page and its /phone/config hold no data and are open; the signed-in page sends its seat
+    // token with every request, which must not turn them into 403s.
+    if (o.phonePage && bearer && path.startsWith('/phone')) {
+      const status = await phonePageRoute(req, res, path, o.phonePage);
+      if (status !== undefined) return status;
+    }
     // A seat token opens nothing else, even on an API left open (no ops tokens configured).
     if (looksLikeSeatToken(bearer)) throw new HttpError(403, 'forbidden: a seat token opens only the /phone endpoints');
     return undefined;

@@ -1,17 +1,24 @@
 // The agents' web phone (issue 13) in real headless Chromium against dialgate on the bench: the
-// page registers seat 1002 over SIP WebSocket (RFC 7118) to the drachtio stand-in, places a call
-// that a sipp trunk answers (the timer runs), is refused at 20:00 Beijing with the window's Reason
-// in plain words, rings on a 400 call from a sipp carrier and answers it, and its history shows
-// the calls from the CDRs. Chromium's fake microphone (--use-fake-device-for-media-stream).
+// page signs in on dialgate's own seat API (/phone/login, /phone/me …, src/ops/phone-routes.ts),
+// registers over SIP WebSocket (RFC 7118) to the drachtio stand-in, places a call that a sipp trunk
+// answers (the timer runs), holds and resumes it, is refused at 20:00 Beijing with the window's
+// Reason in plain words, transfers a call to seat 1002 (sipp), shows the credit warning, rings on
+// a 400 call from a sipp carrier and answers it; its history shows the calls from the CDRs.
+// Chromium's fake microphone (--use-fake-device-for-media-stream).
 //
-// Media: the bench's FreeSWITCH stand-in does not do DTLS-SRTP, so this bench runs without a media
-// server and the calls bridge direct: the far ends (sipp) send SDP shaped as WebRTC (ICE
-// credentials, a DTLS fingerprint, setup, mid, rtcp-mux), which Chromium accepts as signalling.
-// No DTLS handshake completes, so no audio flows here; audio through FreeSWITCH is the real lane's.
+// Media. Outbound calls from a browser seat are anchored in FreeSWITCH (policy/media-mode.ts), so
+// those run with the FreeSWITCH stand-in, which answers Chromium's UDP/TLS/RTP/SAVPF offer the way
+// FreeSWITCH does (DTLS fingerprint, ICE credentials, a host candidate); Chromium accepts it. ICE and
+// DTLS never complete against the stand-in (it speaks no STUN or DTLS), so no audio flows here and
+// these tests assert signalling and what the page shows; audio through the real FreeSWITCH is the
+// real lane's (webrtc-calls.test.ts). The sipp trunks answer plain RTP, as carriers do.
+// 400 calls: inbound does not yet offer WebRTC to a WebSocket seat (FreeSWITCH's offer to the seat
+// would be plain RTP, which the browser refuses), so the 400 test runs on its own bench without a
+// media server: direct media, the carrier's SDP WebRTC-shaped, as a WebRTC-capable carrier or SBC
+// would send. Anchoring 400 calls to browser seats is not built yet (see its describe).
 //
-// The seat API (/phone/login, /phone/me …) comes from phone-seat-api.ts, a TEST-ONLY stand-in until
-// the seat session (issue13-agents) is merged. Screenshots: DIALGATE_PHONE_SHOTS=1 puts them in
-// docs/phone/. Skipped (with one line saying why) where /usr/bin/chromium is not installed.
+// Screenshots: DIALGATE_PHONE_SHOTS=1 puts them in docs/phone/. Skipped (with one line saying why)
+// where /usr/bin/chromium is not installed.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,126 +26,157 @@ import pino from 'pino';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPhone } from '../../phone/build.js';
+import { AgentStore } from '../../src/agents/agent-store.js';
 import { startAppHttp } from '../../src/ops/app-http.js';
 import type { OpsHttp } from '../../src/ops/http.js';
 import { createRegistrarStore } from '../../src/registrar/store.js';
-import type { SippProcess } from '../bench/sipp.js';
-import { readCdrs, startTrunk, waitForCdrs } from './harness.js';
+import { freeUdpPort, runSipp, startSipp, type SippProcess } from '../bench/sipp.js';
+import { channelsGone, readCdrs, SEATS, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { carrierCalls, startInboundBench, type InboundBench } from './inbound-harness.js';
-import { callsOfSeat, startSeatApiStandIn, type SeatApiStandIn } from './phone-seat-api.js';
+import { injection, seatRegister, trunkUas } from './scenarios.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 if (!HAVE_CHROMIUM) process.stderr.write(`phone.test.ts skipped: ${CHROMIUM} is missing (apt-get install chromium)\n`);
 
-const AT = '2026-11-23T10:00:00+08:00';
+// 14:00 and 20:00 Beijing: the jump to the evening stays inside the seat token's 8 hours (a token
+// issued at 10:00 would have expired by 20:00 and the page signed out, as it should).
+const AT = '2026-11-23T14:00:00+08:00';
 const EVENING = '2026-11-23T20:00:00+08:00';
-const SEAT = '1002';
-const PASSWORD = 'pw-1002-secret';
+const ANCHORED_NOTE = 'anchored: WebRTC seat (route media: direct overridden)';
 const SHOTS = process.env.DIALGATE_PHONE_SHOTS === '1' ? join(import.meta.dirname, '../../docs/phone') : mkdtempSync(join(tmpdir(), 'dialgate-phone-shots-'));
+const DEBUG = Boolean(process.env.E2E_LOG || process.env.PHONE_DEBUG);
 
-// A DTLS fingerprint and ICE credentials in the forms Chromium checks (sha-256: 32 bytes; ice-pwd
-// at least 22 characters). The far end never completes DTLS; the values only have to be well formed.
-const FINGERPRINT = Array.from({ length: 32 }, (_, i) => ((i * 37 + 11) % 256).toString(16).toUpperCase().padStart(2, '0')).join(':');
-const webrtcSdp = (setup: 'active' | 'actpass') => [
-  'v=0', 'o=sipp 53655765 2353687637 IN IP4 [local_ip]', 's=-', 't=0 0', 'a=group:BUNDLE 0', 'a=msid-semantic: WMS',
-  'm=audio [media_port] UDP/TLS/RTP/SAVPF 0 8', 'c=IN IP4 [media_ip]',
-  // (sipp substitutes [media_port] on m= lines only: the candidate names a fixed port)
-  'a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host',
-  'a=ice-ufrag:sipp', 'a=ice-pwd:sippwebrtcbenchpassword0', `a=fingerprint:sha-256 ${FINGERPRINT}`, `a=setup:${setup}`,
-  'a=mid:0', 'a=sendrecv', 'a=rtcp-mux', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', '',
-].join('\r\n');
+/** A browser signed in as a seat, on dialgate's ops HTTP (the page and the seat API). */
+interface PhoneRig {
+  api: OpsHttp;
+  context: BrowserContext;
+  tab: Page;
+  stop(): Promise<void>;
+}
 
-const PLANS = `plans400:
-  - number: "4008050508"
-    owner: telesales
-    account: telesales-400
-    package: { total: "6000", months: 12, ratePerMinute: "0.25", startDate: "2026-01-01" }
-    group: g
-    groups:
-      - { id: g, members: [{ seat: "${SEAT}" }] }
-`;
+/**
+ * Points the bench's config at its stand-in's SIP WebSocket, serves the built page on dialgate's
+ * ops HTTP, and opens it in Chromium. Every RTCPeerConnection the page makes is kept in
+ * window.__pcs, so a test can read what the browser negotiated (hold: sendonly).
+ */
+async function startPhoneRig(bench: Bench): Promise<PhoneRig> {
+  const phoneDir = mkdtempSync(join(tmpdir(), 'dialgate-phone-'));
+  await buildPhone(phoneDir);
+  const yaml = join(bench.dir, 'dialgate.yaml');
+  writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('http: { host: 127.0.0.1, port: 18080 }',
+    `http: { host: 127.0.0.1, port: 18080, phone: { wsUrl: "ws://127.0.0.1:${bench.drachtio!.wsPort}" } }`));
+  const r = await bench.store.reload('phone test: ws url');
+  expect(r.ok, JSON.stringify(r)).toBe(true);
+  const api = await startAppHttp(bench.app, bench.store, {
+    host: '127.0.0.1', port: 0, cdrDir: join(bench.dir, 'cdr'), recordingsDir: join(bench.dir, 'rec'),
+    log: pino({ level: 'silent' }), phoneDir, now: bench.clock.now,
+  });
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'dialgate-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+    permissions: ['microphone'],
+  });
+  // (browser code as text: the test's TypeScript has no DOM types)
+  await context.addInitScript({ content: `{
+    const Native = window.RTCPeerConnection, pcs = window.__pcs = [];
+    window.RTCPeerConnection = class extends Native { constructor(...a) { super(...a); pcs.push(this); } };
+  }` });
+  const tab = await context.newPage();
+  if (DEBUG) {
+    tab.on('console', (m) => console.log('[page]', m.text()));
+    tab.on('pageerror', (e) => console.log('[page error]', e.message));
+  }
+  // A phone-sized viewport: the layout is for agents on laptops and phones alike.
+  await tab.setViewportSize({ width: 420, height: 860 });
+  mkdirSync(SHOTS, { recursive: true });
+  return {
+    api, context, tab,
+    async stop() {
+      await context.close();
+      await api.close();
+      for (const d of [profile, phoneDir]) rmSync(d, { recursive: true, force: true });
+    },
+  };
+}
 
-describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SIP over WebSocket)', () => {
-  let bench: InboundBench;
-  let api: OpsHttp;
-  let seatApi: SeatApiStandIn;
-  let context: BrowserContext;
+async function signIn(tab: Page, api: OpsHttp, seat: string, password: string): Promise<void> {
+  await tab.goto(`${api.url}/phone${DEBUG ? '?debug' : ''}`);
+  await tab.fill('#login input[name=seat]', seat);
+  await tab.fill('#login input[name=password]', password);
+  await tab.click('#login button[type=submit]');
+  await tab.waitForSelector('#reg-state[data-state=registered]', { timeout: 15_000 });
+}
+
+const timerSeconds = async (tab: Page): Promise<number> => {
+  const [m, s] = (await tab.textContent('#timer'))!.split(':').map(Number);
+  return m! * 60 + s!;
+};
+
+/** The audio direction the browser's current call negotiated, and the direction line of the answer it got. */
+const negotiated = (tab: Page) => tab.evaluate<{ current: string | null; remote: string }>(`(() => {
+  const pc = window.__pcs.at(-1);
+  return { current: pc.getTransceivers()[0]?.currentDirection ?? null, remote: /a=(sendrecv|sendonly|recvonly|inactive)/.exec(pc.remoteDescription?.sdp ?? '')?.[1] ?? 'sendrecv' };
+})()`);
+const remoteSdp = (tab: Page) => tab.evaluate<string>('window.__pcs.at(-1).remoteDescription.sdp');
+
+describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: outbound calls anchored through the FreeSWITCH stand-in', () => {
+  const SEAT = '1001';
+  let bench: Bench;
+  let rig: PhoneRig;
   let tab: Page;
-  let profile: string;
-  let phoneDir: string;
+  let ports: [number, number];
+  let port1002: number;
   let trunk: SippProcess;
 
   const shot = (name: string) => tab.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  const timerSeconds = async (): Promise<number> => {
-    const [m, s] = (await tab.textContent('#timer'))!.split(':').map(Number);
-    return m! * 60 + s!;
-  };
 
   beforeAll(async () => {
-    phoneDir = mkdtempSync(join(tmpdir(), 'dialgate-phone-'));
-    await buildPhone(phoneDir);
-    bench = await startInboundBench({
-      at: AT, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'direct', withMedia: false, increments: '1/1', warningSeconds: 1,
+    ports = [await freeUdpPort(), await freeUdpPort()];
+    bench = await startBench({
+      trunkPorts: ports, at: AT, balance: 1_000_000, media: 'direct', increments: '1/1', warningSeconds: 1,
       drachtioOptions: { wsPort: 0 },
     });
-    const yaml = join(bench.dir, 'dialgate.yaml');
-    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('http: { host: 127.0.0.1, port: 18080 }',
-      `http: { host: 127.0.0.1, port: 18080, phone: { wsUrl: "ws://127.0.0.1:${bench.drachtio!.wsPort}" } }`));
-    const r = await bench.store.reload('phone test: ws url');
-    expect(r.ok, JSON.stringify(r)).toBe(true);
-    api = await startAppHttp(bench.app, bench.store, {
-      host: '127.0.0.1', port: 0, cdrDir: join(bench.dir, 'cdr'), recordingsDir: join(bench.dir, 'rec'),
-      log: pino({ level: 'silent' }), phoneDir, now: bench.clock.now,
+    // Seat 1002, the transfer target: a sipp UAS registered over UDP, as in transfer-calls.test.ts.
+    port1002 = await freeUdpPort();
+    const reg = await runSipp({
+      scenario: seatRegister(200), target: bench.sipTarget, calls: 1, timeoutMs: 10_000, localPort: port1002,
+      injectionFile: injection([['1002', SEATS['1002'], '']]), auth: { username: '1002', password: SEATS['1002'] },
     });
-    seatApi = await startSeatApiStandIn({ store: bench.store, opsUrl: api.url, readCdrs: () => readCdrs(bench) });
-    trunk = await startTrunk(bench.trunkPorts[0], { answer: 200, sdp: webrtcSdp('active') });
-
-    const { chromium } = await import('playwright-core');
-    profile = mkdtempSync(join(tmpdir(), 'dialgate-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-        '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
-      permissions: ['microphone'],
-    });
-    tab = await context.newPage();
-    if (process.env.E2E_LOG) {
-      tab.on('console', (m) => console.log('[page]', m.text()));
-      tab.on('pageerror', (e) => console.log('[page error]', e.message));
-    }
-    // A phone-sized viewport: the layout is for agents on laptops and phones alike.
-    await tab.setViewportSize({ width: 420, height: 860 });
-    mkdirSync(SHOTS, { recursive: true });
+    expect(reg.exitCode, reg.errors).toBe(0);
+    rig = await startPhoneRig(bench);
+    tab = rig.tab;
+    trunk = await startTrunk(ports[0], { answer: 200 });
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
+    await rig?.stop();
     await trunk?.stop();
-    await seatApi?.close();
-    await api?.close();
     await bench?.stop();
-    for (const d of [profile, phoneDir, ...(process.env.DIALGATE_PHONE_SHOTS === '1' ? [] : [SHOTS])]) if (d) rmSync(d, { recursive: true, force: true });
+    if (process.env.DIALGATE_PHONE_SHOTS !== '1') rmSync(SHOTS, { recursive: true, force: true });
   });
 
   it('serves the page with a CSP that allows only its own origin and the configured SIP WebSocket', async () => {
-    const res = await fetch(`${api.url}/phone`);
+    const res = await fetch(`${rig.api.url}/phone`);
     expect(res.status).toBe(200);
     const csp = res.headers.get('content-security-policy')!;
     expect(csp).toContain(`connect-src 'self' ws://127.0.0.1:${bench.drachtio!.wsPort}`);
     expect(csp).not.toContain('unsafe-eval');
     expect(csp).toMatch(/default-src 'self'/);
-    expect(await (await fetch(`${api.url}/phone/config`)).json()).toEqual({ wsUrl: `ws://127.0.0.1:${bench.drachtio!.wsPort}`, realm: 'dialgate.test' });
+    expect(await (await fetch(`${rig.api.url}/phone/config`)).json()).toEqual({ wsUrl: `ws://127.0.0.1:${bench.drachtio!.wsPort}`, realm: 'dialgate.test' });
   });
 
   it('a wrong password is refused in plain words; the right one signs in and registers over WebSocket', async () => {
-    await tab.goto(`${seatApi.url}/phone${process.env.E2E_LOG ? '?debug' : ''}`);
+    await tab.goto(`${rig.api.url}/phone${DEBUG ? '?debug' : ''}`);
     await tab.fill('#login input[name=seat]', SEAT);
     await tab.fill('#login input[name=password]', 'not-the-password');
     await tab.click('#login button[type=submit]');
     await tab.locator('#login-error', { hasText: '坐席号或密码错误' }).waitFor();
-    await tab.fill('#login input[name=password]', PASSWORD);
+    await tab.fill('#login input[name=password]', SEATS[SEAT]);
     await tab.click('#login button[type=submit]');
     await tab.waitForSelector('#reg-state[data-state=registered]', { timeout: 15_000 });
     // dialgate's registrar holds the browser's contact, which it reaches over the same WebSocket.
@@ -150,14 +188,16 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
     await shot('idle');
   });
 
-  it('an allowed call connects when the sipp trunk answers, the timer runs, hang-up ends it and history shows it', async () => {
+  it('an allowed call connects when the sipp trunk answers (anchored: the route\'s direct media overridden), the timer runs, hang-up ends it and history shows it', async () => {
     const before = readCdrs(bench).length;
     await tab.fill('#number', '138 1234 5678');
     await tab.click('#call');
     await tab.waitForSelector('#call-state[data-phase=connected]', { timeout: 15_000 });
-    const t0 = await timerSeconds();
+    // The browser holds FreeSWITCH's DTLS/ICE answer, not the trunk's plain RTP.
+    expect(await remoteSdp(tab)).toMatch(/m=audio \d+ UDP\/TLS\/RTP\/SAVPF [\s\S]*a=fingerprint:sha-256 /);
+    const t0 = await timerSeconds(tab);
     await tab.waitForTimeout(2300);
-    const t1 = await timerSeconds();
+    const t1 = await timerSeconds(tab);
     expect(t1 - t0).toBeGreaterThanOrEqual(2);
     expect(await tab.textContent('#call-number')).toContain('13812345678');
     // mute is local: the button turns on, the sender track is disabled
@@ -167,36 +207,43 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
     await tab.click('#hangup');
     await tab.waitForSelector('#call-state[data-phase=ended]');
     const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
-    expect(cdr).toMatchObject({ seat: SEAT, calleeNormalised: '13812345678', decision: 'allow', media: 'direct' });
+    expect(cdr).toMatchObject({ seat: SEAT, calleeNormalised: '13812345678', decision: 'allow', media: 'anchored', mediaNote: ANCHORED_NOTE });
     expect(cdr.answerAt).not.toBeNull();
     expect(cdr.hangupBy).toBe('caller');
+    expect(await channelsGone(bench)).toBe(0);
     await tab.locator(`#history-list tr[data-call-id="${cdr.callId}"]`).waitFor({ timeout: 10_000 });
     const row = await tab.$$eval(`#history-list tr[data-call-id="${cdr.callId}"] td`, (tds) => tds.map((td) => td.textContent));
     expect(row.slice(1, 3)).toEqual(['呼出 Out', '13812345678']);
     expect(row[3]).toMatch(/^answered/);
   });
 
-  it('hold and resume reach the far end: re-INVITEs offering sendonly, then sendrecv, answered by the trunk', async () => {
-    // A trunk that fails its call unless the two re-INVITEs arrive in that order.
-    await trunk.stop();
-    const holdTrunk = await startTrunk(bench.trunkPorts[0], { answer: 200, sdp: webrtcSdp('active'), holdResume: true });
-    try {
-      await tab.fill('#number', '13812345678');
-      await tab.click('#call');
-      await tab.waitForSelector('#call-state[data-phase=connected]', { timeout: 15_000 });
-      await tab.click('#hold');
-      await tab.waitForSelector('#held', { timeout: 10_000 });
-      expect(await tab.textContent('#hold')).toContain('恢复');
-      await tab.click('#hold');
-      await tab.waitForSelector('#call-state[data-phase=connected]:not(:has(#held))', { timeout: 10_000 });
-      await tab.click('#hangup');
-      await tab.waitForSelector('#call-state[data-phase=ended]');
-    } finally {
-      const r = await holdTrunk.stop();
-      trunk = await startTrunk(bench.trunkPorts[0], { answer: 200, sdp: webrtcSdp('active') });
-      expect(r.successful, r.errors).toBe(1);
-      expect(r.failed, r.errors).toBe(0);
-    }
+  it('hold and resume: the browser\'s re-INVITEs are answered by its FreeSWITCH endpoint (recvonly, then sendrecv); the trunk\'s leg is left as it is', async () => {
+    // With media anchored the re-INVITE relay (calls/reinvite-relay.ts) gives the browser's new
+    // offer to its own FreeSWITCH endpoint, which answers it; FreeSWITCH does not re-INVITE the
+    // bridged trunk leg for a hold (mod_sofia holds its own channel and plays hold music to the
+    // other leg when configured: FreeSWITCH wiki, Music on Hold), so the carrier sees no
+    // sendonly/sendrecv re-INVITEs any more: its plain scenario (answer, wait for BYE) fails on any
+    // re-INVITE. The hold is what the browser negotiated with FreeSWITCH, checked here.
+    const before = readCdrs(bench).length;
+    await tab.fill('#number', '13812345678');
+    await tab.click('#call');
+    await tab.waitForSelector('#call-state[data-phase=connected]', { timeout: 15_000 });
+    expect(await negotiated(tab)).toEqual({ current: 'sendrecv', remote: 'sendrecv' });
+    await tab.click('#hold');
+    await tab.waitForSelector('#held', { timeout: 10_000 });
+    expect(await tab.textContent('#hold')).toContain('恢复');
+    expect(await negotiated(tab)).toEqual({ current: 'sendonly', remote: 'recvonly' });
+    await tab.click('#hold');
+    await tab.waitForSelector('#call-state[data-phase=connected]:not(:has(#held))', { timeout: 10_000 });
+    expect(await negotiated(tab)).toEqual({ current: 'sendrecv', remote: 'sendrecv' });
+    await tab.click('#hangup');
+    await tab.waitForSelector('#call-state[data-phase=ended]');
+    const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+    expect(cdr).toMatchObject({ seat: SEAT, media: 'anchored', hangupBy: 'caller' });
+    const r = await trunk.stop();
+    trunk = await startTrunk(ports[0], { answer: 200 });
+    expect(r.failed, r.errors).toBe(0);
+    expect(r.successful, r.errors).toBe(2); // this call and the one before, each answered and ended by BYE
   });
 
   it('at 20:00 Beijing the call is refused and the phone says why, from the 403\'s Reason', async () => {
@@ -215,43 +262,82 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
       // the refused attempt is in the seat's history too, with its reason
       const row = tab.locator(`#history-list tr[data-call-id="${cdr.callId}"]`);
       await row.waitFor({ timeout: 10_000 });
-      expect(await row.locator('td').nth(3).textContent()).toBe('403 · outside-window');
+      expect(await row.locator('td').nth(3).textContent()).toBe('denied · outside-window');
       await shot('denied');
     } finally {
       bench.clock.set(Date.parse(AT));
     }
   });
 
-  it('a 400 call rings the browser, is answered, hung up from the page, and shows in the history', async () => {
-    const before = readCdrs(bench).length;
-    const caller = carrierCalls(bench, { from: '13802412345', to: '4008050508', expect: 200, hangup: 'remote', remoteByeTimeoutMs: 30_000, timeoutMs: 40_000, sdp: webrtcSdp('actpass') });
-    await tab.waitForSelector('#call-state[data-phase=incoming]', { timeout: 15_000 });
-    expect(await tab.textContent('#call-number')).toContain('13802412345');
-    await tab.click('#answer');
-    await tab.waitForSelector('#call-state[data-phase=connected]', { timeout: 10_000 });
-    await tab.waitForTimeout(1200);
-    expect(await timerSeconds()).toBeGreaterThanOrEqual(1);
-    await tab.click('#hangup');
-    const r = await caller;
-    expect(r.exitCode, r.errors).toBe(0); // the carrier got dialgate's BYE
-    await tab.waitForSelector('#call-state[data-phase=ended]');
-    const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
-    expect(cdr).toMatchObject({ direction: 'inbound', callerRaw: '13802412345', calleeRaw: '4008050508' });
-    expect(cdr.answerAt).not.toBeNull();
-    expect(callsOfSeat([cdr], SEAT)).toHaveLength(1);
-    await tab.locator(`#history-list tr[data-call-id="${cdr.callId}"]`).waitFor({ timeout: 10_000 });
-    const row = await tab.$$eval(`#history-list tr[data-call-id="${cdr.callId}"] td`, (tds) => tds.map((td) => td.textContent));
-    expect(row.slice(1, 3)).toEqual(['呼入 In', '13802412345']);
+  it('blind transfer from the browser to seat 1002: the trunk is connected to 1002, the page gets NOTIFY 200 and BYE, one CDR tells it, one reservation pays', async () => {
+    // Anchored: the browser's FreeSWITCH endpoint is re-pointed at 1002 (blind-transfer.ts); the
+    // trunk's endpoint and its bridge stay, so the carrier sees no re-INVITE (as in
+    // transfer-calls.test.ts, anchored). 1002 answers, talks 1.5 s and hangs up; dialgate then ends
+    // the trunk's leg, whose scenario (answer, BYE) completes.
+    await trunk.stop();
+    trunk = await startTrunk(ports[0], { answer: 200 });
+    const seat1002 = await startSipp({ scenario: trunkUas({ answer: 200, hangup: 'trunk', holdMs: 1500 }), localPort: port1002, timeoutMs: 60_000 });
+    try {
+      const balanceBefore = (await bench.app.ledger.getAccount('telesales'))!.balance;
+      const before = readCdrs(bench).length;
+      await tab.fill('#number', '13812345678');
+      await tab.click('#call');
+      await tab.waitForSelector('#call-state[data-phase=connected]', { timeout: 15_000 });
+      await tab.waitForTimeout(1200);
+      await tab.fill('#transfer-to', '1002');
+      await tab.click('#transfer');
+      // NOTIFY 200 (sipfrag) shows the transfer; dialgate's BYE ends the browser's call.
+      await tab.locator('#notice', { hasText: 'Transferred to 1002' }).waitFor({ timeout: 15_000 });
+      await tab.waitForSelector('#call-state[data-phase=ended]:has(#transferred)', { timeout: 10_000 });
+      expect(await tab.textContent('#transferred')).toContain('1002');
+      // Agent states follow the transfer: this seat is free for the next call while 1002 talks.
+      const agents = new AgentStore(bench.app.redis);
+      const during = await agents.records([SEAT, '1002']);
+      expect(Object.keys(during.get(SEAT)!.calls)).toEqual([]);
+      expect(Object.keys(during.get('1002')!.calls)).toHaveLength(1);
+
+      // The call's CDR is written when 1002 hangs up.
+      const cdr = (await waitForCdrs(bench, before + 1, 15_000)).at(-1)!;
+      const s2 = await seat1002.stop();
+      expect(s2.successful, `1002 answered and hung up: ${s2.errors}`).toBe(1);
+      expect(Object.keys((await agents.records(['1002'])).get('1002')!.calls)).toEqual([]);
+      expect(readCdrs(bench)).toHaveLength(before + 1);
+      expect(cdr).toMatchObject({ seat: SEAT, calleeNormalised: '13812345678', decision: 'allow', media: 'anchored' });
+      expect(cdr.transfers).toHaveLength(1);
+      const t = cdr.transfers[0]!;
+      expect(t).toMatchObject({ transferredBy: SEAT, transferTo: '1002', outcome: 'connected', sipStatus: 200, reservation: null });
+      expect(t.at).toBeGreaterThan(cdr.answerAt!);
+      expect(t.transferorSeconds).toBeGreaterThanOrEqual(1);
+      expect(t.targetSeconds).toBeGreaterThanOrEqual(2);
+      expect(cdr.hangupBy).toBe('caller'); // 1002, now on the seat side, hung up
+      // One reservation chain: the call's own, charged once; the balance moved by exactly that.
+      expect(cdr.charges).toEqual([{ account: 'telesales', reservation: cdr.callId, cost: cdr.cost }]);
+      expect(cdr.cost).toBeGreaterThan(0);
+      const acct = (await bench.app.ledger.getAccount('telesales'))!;
+      expect(acct.balance).toBe(balanceBefore - cdr.cost);
+      expect(acct.reserved).toBe(0);
+      expect(await channelsGone(bench)).toBe(0);
+      const tr = await trunk.stop();
+      expect(tr.failed, tr.errors).toBe(0);
+      expect(tr.successful, tr.errors).toBe(1);
+    } finally {
+      await seat1002.stop();
+      trunk = await startTrunk(ports[0], { answer: 200 });
+    }
   });
 
   it('away/available toggles the seat\'s state through the seat API', async () => {
-    await tab.waitForSelector('#availability[data-state=available]');
+    const agents = new AgentStore(bench.app.redis);
+    // (the transfer before left this seat available: its part of the call ended at the transfer)
+    await tab.waitForSelector('#availability[data-state=available]', { timeout: 5_000 }).catch(async (err: Error) => {
+      throw new Error(`${err.message}: the page shows ${await tab.getAttribute('#availability', 'data-state')}, agent record ${JSON.stringify((await agents.records([SEAT])).get(SEAT))}`);
+    });
     await tab.click('#availability');
     await tab.waitForSelector('#availability[data-state=away]');
-    expect(seatApi.states.get(SEAT)).toBe('away');
+    expect((await agents.records([SEAT])).get(SEAT)!.away).not.toBeNull();
     await tab.click('#availability');
     await tab.waitForSelector('#availability[data-state=available]');
-    expect(seatApi.states.get(SEAT)).toBe('available');
+    expect((await agents.records([SEAT])).get(SEAT)!.away).toBeNull();
   });
 
   it('with the balance nearly used up, the credit warning shows in the page, then the call is cut off', async () => {
@@ -270,7 +356,77 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium on the bench (SI
     expect(await warning.textContent()).toContain('Credit running out');
     await tab.waitForSelector('#call-state[data-phase=ended]', { timeout: 10_000 });
     const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
-    expect(cdr).toMatchObject({ seat: SEAT, hangupBy: 'cutoff', hangupCause: 'balance-exhausted' });
+    expect(cdr).toMatchObject({ seat: SEAT, hangupBy: 'cutoff', hangupCause: 'balance-exhausted', media: 'anchored' });
     expect((await bench.app.ledger.getAccount('telesales'))!.balance).toBeGreaterThanOrEqual(0);
+  });
+});
+
+const PLANS = `plans400:
+  - number: "4008050508"
+    owner: telesales
+    account: telesales-400
+    package: { total: "6000", months: 12, ratePerMinute: "0.25", startDate: "2026-01-01" }
+    group: g
+    groups:
+      - { id: g, members: [{ seat: "1002" }] }
+`;
+
+// A DTLS fingerprint and ICE credentials in the forms Chromium checks (sha-256: 32 bytes; ice-pwd
+// at least 22 characters). The carrier never completes DTLS; the values only have to be well formed.
+const FINGERPRINT = Array.from({ length: 32 }, (_, i) => ((i * 37 + 11) % 256).toString(16).toUpperCase().padStart(2, '0')).join(':');
+const carrierWebRtcOffer = [
+  'v=0', 'o=sipp 53655765 2353687637 IN IP4 [local_ip]', 's=-', 't=0 0', 'a=group:BUNDLE 0', 'a=msid-semantic: WMS',
+  'm=audio [media_port] UDP/TLS/RTP/SAVPF 0 8', 'c=IN IP4 [media_ip]',
+  // (sipp substitutes [media_port] on m= lines only: the candidate names a fixed port)
+  'a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host',
+  'a=ice-ufrag:sipp', 'a=ice-pwd:sippwebrtcbenchpassword0', `a=fingerprint:sha-256 ${FINGERPRINT}`, 'a=setup:actpass',
+  'a=mid:0', 'a=sendrecv', 'a=rtcp-mux', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', '',
+].join('\r\n');
+
+// LIMITATION (issue 13, H4): inbound calls do not yet offer WebRTC to a seat registered over
+// WebSocket. With a media server, FreeSWITCH's offer to the browser is plain RTP/AVP, which Chromium
+// refuses, so a 400 call cannot ring a browser through FreeSWITCH yet. This bench has no media
+// server: the call bridges direct and the carrier's SDP is WebRTC-shaped, as a WebRTC-capable
+// carrier or SBC would send it. No DTLS completes here, so this asserts signalling only.
+describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call rings the browser (direct media, no media server)', () => {
+  const SEAT = '1002';
+  let bench: InboundBench;
+  let rig: PhoneRig;
+  let tab: Page;
+
+  beforeAll(async () => {
+    bench = await startInboundBench({
+      at: AT, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'direct', withMedia: false, increments: '1/1',
+      drachtioOptions: { wsPort: 0 },
+    });
+    rig = await startPhoneRig(bench);
+    tab = rig.tab;
+    await signIn(tab, rig.api, SEAT, SEATS[SEAT]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await rig?.stop();
+    await bench?.stop();
+  });
+
+  it('a 400 call rings the browser, is answered, hung up from the page, and shows in the history', async () => {
+    const before = readCdrs(bench).length;
+    const caller = carrierCalls(bench, { from: '13802412345', to: '4008050508', expect: 200, hangup: 'remote', remoteByeTimeoutMs: 30_000, timeoutMs: 40_000, sdp: carrierWebRtcOffer });
+    await tab.waitForSelector('#call-state[data-phase=incoming]', { timeout: 15_000 });
+    expect(await tab.textContent('#call-number')).toContain('13802412345');
+    await tab.click('#answer');
+    await tab.waitForSelector('#call-state[data-phase=connected]', { timeout: 10_000 });
+    await tab.waitForTimeout(1200);
+    expect(await timerSeconds(tab)).toBeGreaterThanOrEqual(1);
+    await tab.click('#hangup');
+    const r = await caller;
+    expect(r.exitCode, r.errors).toBe(0); // the carrier got dialgate's BYE
+    await tab.waitForSelector('#call-state[data-phase=ended]');
+    const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+    expect(cdr).toMatchObject({ direction: 'inbound', callerRaw: '13802412345', calleeRaw: '4008050508', media: 'direct' });
+    expect(cdr.answerAt).not.toBeNull();
+    await tab.locator(`#history-list tr[data-call-id="${cdr.callId}"]`).waitFor({ timeout: 10_000 });
+    const row = await tab.$$eval(`#history-list tr[data-call-id="${cdr.callId}"] td`, (tds) => tds.map((td) => td.textContent));
+    expect(row.slice(1, 3)).toEqual(['呼入 In', '13802412345']);
   });
 });

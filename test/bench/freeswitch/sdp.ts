@@ -210,3 +210,12 @@ export function buildWebRtcAnswer(ip: string, port: number, sessId: number, vers
   const wire = lines.join('\r\n') + '\r\n';
   return { wire, localStr: wire };
 }
+
+const ANSWERING: Record<Exclude<SdpSummary['direction'], 'sendrecv'>, string> = { sendonly: 'recvonly', recvonly: 'sendonly', inactive: 'inactive' };
+
+/** The answer to an offer that is not sendrecv (a hold) says the matching direction; the only m= section is the last. */
+export function answerDirection(local: LocalSdp, offered: SdpSummary['direction']): LocalSdp {
+  if (offered === 'sendrecv') return local;
+  const line = `a=${ANSWERING[offered]}\r\n`;
+  return { wire: local.wire + line, localStr: local.localStr.replace(/a=sendrecv\r\n$/, '') + line };
+}

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { header, headers as headerValues, hostPortOf, param, uriOf, userOf, type SipMessage } from '../sip/message.js';
 import { FsEvent, eventDates, nameEvent } from './event.js';
 import { cmdHeader, EslListener, type EslCommand, type EslHost } from './esl.js';
-import { buildAnswer, buildOffer, buildWebRtcAnswer, chooseCodec, parseSdp, type LocalSdp, type SdpCodec } from './sdp.js';
+import { buildAnswer, buildOffer, answerDirection, buildWebRtcAnswer, chooseCodec, parseSdp, type LocalSdp, type SdpCodec } from './sdp.js';
 import { FRAME_MS, LEAD_FRAMES, MediaModel, type BridgeLoop } from './media.js';
 import { loadProfile, type ThreePcc } from './profile.js';
 import { RtpPort } from './rtp.js';
@@ -895,9 +895,10 @@ export class FreeSwitchCore implements EslHost {
       }
       ch.codec = codec;
       ch.dtmfPt = offer.dtmfPt;
-      ch.local = offer.webrtc
+      // A hold (sendonly) is answered recvonly, and so on (RFC 3264 §6.1), as mod_sofia does.
+      ch.local = answerDirection(offer.webrtc
         ? buildWebRtcAnswer(this.host, ch.rtpPort, ch.sessId, ch.sdpVersion, codec, offer)
-        : buildAnswer(this.host, ch.rtpPort, ch.sessId, ch.sdpVersion, codec, offer.dtmfPt);
+        : buildAnswer(this.host, ch.rtpPort, ch.sessId, ch.sdpVersion, codec, offer.dtmfPt), offer.direction);
       this.setRemoteMedia(ch, req.body, offer.ip, offer.port);
       this.setLocalMedia(ch);
       result = { status: 200, reason: 'OK', sdp: ch.local.wire };
