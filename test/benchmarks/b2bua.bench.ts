@@ -3,6 +3,7 @@
 // milliseconds per call (from /proc, the app process only), and dialgate / bare. Both apps run as their own processes (dialgate through
 // `dialgate serve`, every policy on, seats authenticating with digest); the stand-ins too.
 // Run: npx tsx test/benchmarks/b2bua.bench.ts   (env RATES=100,200,300 SECONDS=6)
+// DIALGATE_NO_COALESCE=1 turns off the Redis write coalescing (src/ledger/coalesce-writes.ts) in dialgate, for an A/B run.
 // On the real drachtio-server instead of the stand-in: DIALGATE_REAL_SERVERS=realstack (or
 // drachtio=HOST:PORT/SECRET,sip=HOST:PORT,esl=...), as for test:real. dialgate runs dist/ when
 // built (npm run build), else the sources through tsx; DIALGATE_BENCH_SOURCES=1 forces the sources.
