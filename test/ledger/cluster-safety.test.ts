@@ -154,8 +154,8 @@ describe('on Redis Cluster', () => {
     await new Promise((r) => setTimeout(r, 200)); // replication is asynchronous: let the replica catch up
     const f = await cluster.killMaster(idx);
     expect(f.promotionMs).toBeLessThan(10_000);
-    // ioredis learns the new master (MOVED / slot refresh) within a few seconds.
-    const deadline = Date.now() + 10_000;
+    // ioredis learns the new master (MOVED / slot refresh) within a few seconds (longer on a loaded machine).
+    const deadline = Date.now() + 20_000;
     let r: Awaited<ReturnType<Ledger['reserve']>> | undefined;
     while (!r && Date.now() < deadline) {
       r = await ledger.reserve(victim, 'after-failover', { min: 1300, max: 1300 }, T0 + 8000, '{}').catch(() => undefined);
@@ -164,5 +164,5 @@ describe('on Redis Cluster', () => {
     expect(r?.ok).toBe(true);
     expect(await ledger.settle(victim, 'after-failover', 1300, 'cdr-x', T0 + 9000)).toMatchObject({ debited: 1300 });
     expect((await ledger.getAccount(victim))!.balance).toBe(before.balance - 1300);
-  }, 40_000);
+  }, 60_000);
 });
