@@ -265,7 +265,9 @@ export async function startBench(o: BenchOptions): Promise<Bench> {
   const media = o.withMedia === false || external ? null : real ? await realFreeSwitchView(real.esl) : standInView(fs!);
   const store = await ConfigStore.open(dir);
   const clock = shiftedClock(Date.parse(o.at));
-  const logger = pino({ level: process.env.E2E_LOG ?? 'silent' });
+  // E2E_LOG=debug (any pino level) logs the app at that level; E2E_LOG=1, as other tests take it, at debug.
+  const e2eLog = process.env.E2E_LOG;
+  const logger = pino({ level: !e2eLog ? 'silent' : e2eLog in pino.levels.values ? e2eLog : 'debug' });
   const instances = shared ? 2 : 1;
   const cdrDirs = Array.from({ length: instances }, (_, i) => join(dir, i === 0 ? 'cdr' : `cdr-${i + 1}`));
   const apps: App[] = [];
