@@ -16,6 +16,9 @@ import type { CdrTransfer } from '../cdr/model.js';
 import type { ConfigSnapshot, Tenant } from '../config/types.js';
 import { slotKey } from '../ledger/concurrency.js';
 import { withDeadline } from '../media/deadlines.js';
+import { releaseEndpoint, type Endpoint } from '../media/media-gateway.js';
+import { webRtcSignal } from '../policy/media-mode.js';
+import { startRecording } from './recording.js';
 import { reasonHeader } from '../policy/reasons.js';
 import { decideTransfer, parseReferTo, sipfrag, type ReferTarget } from '../policy/transfer.js';
 import type { RegistrarStore } from '../registrar/store.js';
@@ -139,9 +142,22 @@ export class BlindTransfers {
     if (s.phase !== 'answered') return { status: 487, outcome: 'cancelled' };
     // The transferor's endpoint (anchored) is re-pointed; otherwise the remaining party is re-INVITEd.
     const ep = leg === 'caller' ? s.epA : s.epB;
+    const other = leg === 'caller' ? s.epB : s.epA;
     const remaining = leg === 'caller' ? s.uac : s.uas;
     if (!remaining) return { status: 500, outcome: 'failed-500' };
-    const offer = ep ? ep.local.sdp : remaining.remote.sdp;
+    // A browser's endpoint speaks DTLS-SRTP (UDP/TLS/RTP/SAVPF), which a desktop phone or a carrier
+    // refuses: the target gets a plain endpoint of its own next to the remaining party's, bridged
+    // to it once the target answers; the browser's endpoint goes with the browser's leg.
+    let fresh: Endpoint | undefined;
+    if (ep && other && webRtcSignal(ep.local.sdp, null) !== null) {
+      try {
+        fresh = await deps.media.offeringEndpoint(other);
+      } catch (err) {
+        s.log.warn({ err }, 'transfer: no plain endpoint for the target of a WebRTC seat');
+        return { status: 503, outcome: 'media-failed' };
+      }
+    }
+    const offer = fresh ? fresh.local.sdp : ep ? ep.local.sdp : remaining.remote.sdp;
     const from = `<sip:${o.presented || seat}@${deps.settings.sipDomain}>`;
     const referredBy = `<sip:${seat}@${deps.settings.sipDomain}>`;
 
@@ -194,6 +210,7 @@ export class BlindTransfers {
     }
     const giveUp = async (st: number, outcome: string): Promise<Outcome> => {
       if (dialog) hangUp(dialog);
+      if (fresh) await releaseEndpoint(fresh, s.log);
       if (money) await s.dropReservation(money);
       if (d.kind === 'number') await s.dropSlot(slotKey('tenant', o.tenant.id), member);
       return { status: st, outcome };
@@ -201,7 +218,10 @@ export class BlindTransfers {
     if (!dialog) return giveUp(status, s.phase === 'answered' ? `failed-${status}` : 'cancelled');
     if (s.phase !== 'answered') return giveUp(487, 'cancelled');
     try {
-      if (ep) await ep.modify(dialog.remote.sdp);
+      if (fresh) {
+        await fresh.modify(dialog.remote.sdp);
+        await fresh.bridge(other!);
+      } else if (ep) await ep.modify(dialog.remote.sdp);
       else await remaining.modify(dialog.remote.sdp);
     } catch (err) {
       s.log.warn({ err }, 'transfer: moving the media failed');
@@ -213,6 +233,16 @@ export class BlindTransfers {
       s.rescheduleBoundary();
     }
     const old = s.replaceLeg(leg, dialog);
+    if (fresh) {
+      if (leg === 'caller') s.epA = fresh;
+      else s.epB = fresh;
+      // The recording ran on the browser's channel: it goes on from here in a second file.
+      if (s.recordingPath) {
+        const r = await startRecording(other!, s.recordingFile(o.tenant.id, 'transfer-'), s.log);
+        if (!r.ok) s.log.warn({ why: r.why }, 'transfer: recording not continued');
+      }
+      void releaseEndpoint(ep, s.log);
+    }
     o.seatOn[leg] = d.kind === 'seat' ? d.seat : null;
     // The agent states follow: the transferor is free now, a target seat is on this call.
     await s.agentTransferred(d.kind === 'seat' ? d.seat : null);

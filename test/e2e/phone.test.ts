@@ -276,7 +276,8 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: outbound calls 
     // the trunk's leg, whose scenario (answer, BYE) completes.
     await trunk.stop();
     trunk = await startTrunk(ports[0], { answer: 200 });
-    const seat1002 = await startSipp({ scenario: trunkUas({ answer: 200, hangup: 'trunk', holdMs: 1500 }), localPort: port1002, timeoutMs: 60_000 });
+    // Seat 1002 is a desktop phone: it must be offered plain RTP, not the browser's DTLS-SRTP.
+    const seat1002 = await startSipp({ scenario: trunkUas({ answer: 200, hangup: 'trunk', holdMs: 1500, plainOffer: true }), localPort: port1002, timeoutMs: 60_000 });
     try {
       const balanceBefore = (await bench.app.ledger.getAccount('telesales'))!.balance;
       const before = readCdrs(bench).length;

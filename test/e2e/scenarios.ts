@@ -263,6 +263,8 @@ export interface TrunkOptions {
   mediaPort?: number;
   /** Answered, then a re-INVITE must come (the media moved by a transfer) and is answered; then the BYE. */
   reinvite?: boolean;
+  /** The INVITE must offer plain RTP (m=audio … RTP/AVP), as a desktop phone needs; sipp fails the call otherwise. */
+  plainOffer?: boolean;
   /** The 200's SDP instead of the plain RTP one (e.g. a WebRTC-shaped answer a browser accepts). */
   sdp?: string;
   /**
@@ -282,6 +284,7 @@ export function trunkUas(o: TrunkOptions): string {
     // A trunk (or seat) supporting timers is offered them: the INVITE must carry Session-Expires.
     ...(o.sessionTimer ? ['<ereg regexp="[0-9]+" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="6"/>'] : []),
     ...(o.reject422MinSe ? [`<ereg regexp="^ *${o.reject422MinSe}(;|$)" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="4,5"/>`] : []),
+    ...(o.plainOffer ? ['<ereg regexp="m=audio [0-9]+ RTP/AVP " search_in="body" check_it="true" assign_to="9"/>'] : []),
   ];
   let body = o.reject422MinSe ? `
   <recv request="INVITE"/>
@@ -385,7 +388,7 @@ SIP/2.0 200 OK
 [last_Call-ID:]
 [last_CSeq:]
 Contact: <sip:[local_ip]:[local_port]>
-${o.sessionTimer ? `Require: timer\nSession-Expires: ${o.sessionTimer.seconds};refresher=uac\n` : ''}${o.reject422MinSe ? 'X-Retry-Session-Expires: [$4][$5]\n' : ''}${o.sessionTimer ? 'X-Offered-Session-Expires: [$6]\n' : ''}Content-Type: application/sdp
+${o.sessionTimer ? `Require: timer\nSession-Expires: ${o.sessionTimer.seconds};refresher=uac\n` : ''}${o.reject422MinSe ? 'X-Retry-Session-Expires: [$4][$5]\n' : ''}${o.sessionTimer ? 'X-Offered-Session-Expires: [$6]\n' : ''}${o.plainOffer ? 'X-Plain-Offer: [$9]\n' : ''}Content-Type: application/sdp
 Content-Length: [len]
 
 ${o.mediaPort ? SDP.replace('[media_port]', String(o.mediaPort)) : (o.sdp ?? SDP)}
@@ -443,7 +446,7 @@ Content-Length: 0
   <recv response="200"/>
 `;
   }
-  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.mediaPort ? `-media-${o.mediaPort}` : ''}${o.sdp ? '-sdp' : ''}${o.holdResume ? '-hold' : ''}${o.reinvite ? '-reinvite' : ''}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
+  return write(`trunk-${o.answer}-${o.hangup ?? 'wait'}${o.mediaPort ? `-media-${o.mediaPort}` : ''}${o.sdp ? '-sdp' : ''}${o.holdResume ? '-hold' : ''}${o.reinvite ? '-reinvite' : ''}${o.plainOffer ? '-plain' : ''}${o.sessionTimer ? `-st-${o.sessionTimer.refresh}` : ''}${o.reject422MinSe ? '-422' : ''}`, body);
 }
 
 /** An injection file for seat scenarios: one line per call (SEQUENTIAL). */
