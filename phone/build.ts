@@ -1,10 +1,9 @@
 // Bundles the agents' web phone (phone/src/main.ts with sip.js → app.js) and writes its page, for
 // `npm run build` (into dist/phone) and for tests (into a temporary directory). Served by dialgate
 // itself at /phone (ops/phone-routes.ts): no CDN, no framework.
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundlePage } from '../console/bundle-page.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 
@@ -63,19 +62,8 @@ const PAGE = `<!doctype html>
 `;
 
 /** Writes index.html and app.js into `outDir`. */
-export async function buildPhone(outDir: string): Promise<void> {
-  await mkdir(outDir, { recursive: true });
-  await build({
-    entryPoints: [join(HERE, 'src/main.ts')],
-    bundle: true,
-    format: 'esm',
-    target: 'es2022',
-    minify: true,
-    sourcemap: false,
-    outfile: join(outDir, 'app.js'),
-    logLevel: 'warning',
-  });
-  await writeFile(join(outDir, 'index.html'), PAGE);
+export function buildPhone(outDir: string): Promise<void> {
+  return bundlePage(join(HERE, 'src/main.ts'), PAGE, outDir);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
