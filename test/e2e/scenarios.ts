@@ -535,6 +535,21 @@ const OK_TO_NOTIFY = OK_TO_REQUEST;
  * flow as a standalone file for a manual run.
  */
 export function seatTransfer(o: SeatTransferOptions): string {
+  const bye = (cseq: number, ok = '<recv response="200"><action><log message="NOTIFY [$7]"/></action></recv>') => `  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: [$5]
+Call-ID: [call_id]
+CSeq: ${cseq} BYE
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  ${ok}
+`;
   const to = '[field2]';
   const final = o.expectNotify === 200
     ? '<ereg regexp="^SIP/2.0 200 OK" search_in="body" check_it="true" assign_to="8"/>'
@@ -568,39 +583,10 @@ Content-Length: 0
   </send>
 ${o.replacesExpect ? `  <recv response="${o.replacesExpect}"/>
   <pause milliseconds="300"/>
-  <send retrans="500">
-    <![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
-To: [$5]
-Call-ID: [call_id]
-CSeq: 4 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200"/>
-` : ''}  <recv response="202"/>
+${bye(4, '<recv response="200"/>')}` : ''}  <recv response="202"/>
   <recv request="NOTIFY"><action><ereg regexp="^SIP/2.0 100 Trying" search_in="body" check_it="true" assign_to="7"/></action></recv>
 ${OK_TO_NOTIFY}`;
   if (o.replacesExpect) return write(`seat-transfer-replaces-${o.replacesExpect}`, body.slice(0, body.indexOf('  <recv response="202"/>')));
-  const bye = (cseq: number) => `  <send retrans="500">
-    <![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
-To: [$5]
-Call-ID: [call_id]
-CSeq: ${cseq} BYE
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200"><action><log message="NOTIFY [$7]"/></action></recv>
-`;
   if (o.hangUpAfterTrying) return write('seat-transfer-and-leave', body + bye(4));
   body += `  <recv request="NOTIFY"><action>${final}<ereg regexp="terminated" search_in="hdr" header="Subscription-State:" check_it="true" assign_to="6"/></action></recv>
 ${OK_TO_NOTIFY}`;
@@ -614,21 +600,7 @@ ${OK_TO_REQUEST}`;
     body += `  <nop>${log}</nop>
 `;
     body += `  <pause milliseconds="${o.resumeMs ?? 500}"/>
-  <send retrans="500">
-    <![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
-From: <sip:[field3]@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
-To: [$5]
-Call-ID: [call_id]
-CSeq: 4 BYE
-Max-Forwards: 70
-Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200"/>
-`;
+${bye(4, '<recv response="200"/>')}`;
   }
   return write(`seat-transfer-${o.expectNotify === 200 ? 200 : o.expectNotify.status}`, body);
 }
