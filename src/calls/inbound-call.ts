@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { CdrInput, HangupBy } from '../cdr/model.js';
 import type { ConfigSnapshot } from '../config/types.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { breakApp } from '../media/media-gateway.js';
+import { breakApp, releaseEndpoint } from '../media/media-gateway.js';
 import { decideInbound, regionLabel } from '../policy/inbound/decideInbound.js';
 import { missedCallCharge } from '../policy/inbound/missed-calls.js';
 import { INBOUND_DENY, type InboundDenyReason } from '../policy/inbound/reasons.js';
@@ -255,6 +255,14 @@ class InboundFlow {
     const { s, deps } = this;
     const uac = won.dialog!;
     this.answered = won.member;
+    if (won.endpoint) {
+      // A browser seat answered through its own endpoint (its late offer answered by FreeSWITCH):
+      // that endpoint is the far leg's, the one that offered plain RTP to the others is not needed.
+      const spare = s.epB;
+      s.epB = won.endpoint;
+      void releaseEndpoint(spare, s.log);
+      s.mediaNote = 'anchored: WebRTC seat';
+    }
     // Watch the member leg from now on: it may hang up while the caller leg is being answered.
     s.farAnswered(uac);
     // The answering seat is on this call from now on, for 400 distribution on every instance.
@@ -263,7 +271,7 @@ class InboundFlow {
     s.media = s.epA && s.epB ? 'anchored' : 'direct';
     try {
       if (s.epA && s.epB) {
-        await s.epB.modify(uac.remote.sdp);
+        if (!won.endpoint) await s.epB.modify(uac.remote.sdp);
         if (s.aborted) return await s.abandon();
         if (!s.callerAnswered) await s.answerCaller(s.epA.local.sdp);
         await s.epA.bridge(s.epB);

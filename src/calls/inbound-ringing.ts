@@ -15,7 +15,12 @@ import { MemberLeg, type LegResult } from './member-dialer.js';
 import type { RegistrarStore } from '../registrar/store.js';
 import type { ConfigSnapshot } from '../config/types.js';
 import { Reservation } from './reservation.js';
+import { releaseEndpoint } from '../media/media-gateway.js';
+import { isWebSocketTransport, webRtcSignal } from '../policy/media-mode.js';
 import { offerHeaders } from './session-timer.js';
+
+/** A contact reached over SIP WebSocket (RFC 7118 §5: sip.js registers `;transport=ws`). */
+const WS_CONTACT = /;\s*transport=wss?\b/i;
 
 export class Ringer {
   private legs: MemberLeg[] = [];
@@ -110,7 +115,20 @@ export class Ringer {
       // RFC 4028 on every member leg, as on outbound trunk INVITEs: a member gone silent is found.
       ...(s.spec.sessionTimers ? { headers: offerHeaders(s.spec.sessionTimers) } : {}),
       clock: deps.clock,
-      contactOf: async (seat) => (await this.registrar.lookup(seat, deps.clock.now())).sort((a, b) => b.registeredAt - a.registeredAt)[0]?.contact ?? null,
+      contactOf: async (seat) => {
+        const b = (await this.registrar.lookup(seat, deps.clock.now())).sort((x, y) => y.registeredAt - x.registeredAt)[0];
+        return b ? { uri: b.contact, webrtc: isWebSocketTransport(b.transport) || WS_CONTACT.test(b.contact) } : null;
+      },
+      // A browser seat takes DTLS-SRTP only: FreeSWITCH answers the offer it makes in its 200.
+      webRtcSeat: s.epA
+        ? {
+          answer: (offer, sendAnswer) => deps.media.answerLateOffer(offer, sendAnswer, s.epA ?? undefined).catch((err: unknown) => {
+            s.log.warn({ err, member: member.key }, 'browser seat\'s offer not answered by the media server: its leg is hung up');
+            throw err;
+          }),
+          release: (ep) => void releaseEndpoint(ep, s.log),
+        }
+        : webRtcSignal(s.req.body, null) ? 'caller-sdp' : null,
       trunkAuth: (id) => {
         const t = cfg.trunks.get(id);
         return t?.username && t.password ? { username: t.username, password: t.password } : undefined;
@@ -157,6 +175,7 @@ export class Ringer {
             resolve(r);
           } else if (r.dialog) {
             hangUp(r.dialog); // answered too late: the caller left or another member won
+            if (r.endpoint) void releaseEndpoint(r.endpoint, s.log);
             if (r.trunkId) await s.dropSlot(slotKey('trunk', r.trunkId), `${this.d.callId}:${r.member.key}`);
           }
         }).catch((err: unknown) => s.log.warn({ err, member: leg.member.key }, 'member leg failed'))

@@ -4,6 +4,7 @@
 // waiting (the silent carrier). A 2xx that arrives after we gave up, or after a cancel, is hung up.
 import type Srf from 'drachtio-srf';
 import type { Clock, Timer } from './clock.js';
+import type { Endpoint } from '../media/media-gateway.js';
 import { retryAfter422 } from './session-timer.js';
 
 /** How long to wait for a CANCELled INVITE to end before giving up on it. */
@@ -21,20 +22,42 @@ export interface DialAttempt {
   note?: string;
 }
 
+/**
+ * Answers the offer a callee made in its 200 OK to an INVITE without SDP (a browser seat rung
+ * through FreeSWITCH): `sendAnswer` ACKs the callee with the answer and gives its dialog.
+ */
+export interface LateOffer {
+  answer(offer: string, sendAnswer: (sdp: string) => Promise<Srf.Dialog>): Promise<Endpoint>;
+  /** Lets go of an endpoint nobody wants any more (the call was cancelled meanwhile). */
+  release(endpoint: Endpoint): void;
+}
+
 export interface InviteRequest {
   uri: string;
-  localSdp: string;
+  /** Our offer; absent with `lateOffer` (the INVITE then has no body). */
+  localSdp?: string;
+  lateOffer?: LateOffer;
   headers: Record<string, string>;
   auth?: { username: string; password: string };
 }
 
+/** What srf's createUAC gives for a 200 OK to an INVITE without SDP (its 3pcc mode). */
+interface UnackedAnswer {
+  sdp: string;
+  ack(sdp: string): Promise<Srf.Dialog>;
+  destroy(): Promise<void>;
+}
+
 export interface InviteOutcome {
   dialog?: Srf.Dialog;
+  /** The media server's endpoint facing the callee, when it answered a late offer. */
+  endpoint?: Endpoint;
   sipStatus: number;
   /** Why we stopped it, when we did. */
   stopped: 'timeout' | 'cancelled' | null;
-  /** No SIP answer at all (transport error). */
+  /** No SIP answer at all (transport error), or a late offer that could not be answered. */
   error: boolean;
+  note?: string;
 }
 
 export class InviteAttempt {
@@ -58,7 +81,10 @@ export class InviteAttempt {
    * Session-Expires raised to the far end's Min-SE.
    */
   private send(req: InviteRequest, may422: boolean): void {
-    this.srf.createUAC(req.uri, { localSdp: req.localSdp, headers: req.headers, ...(req.auth ? { auth: req.auth } : {}) }, {
+    // Without SDP srf ACKs a 200's offer itself (with a recvonly copy of it) unless told noAck,
+    // which hands us the offer and the ACK to send (UnackedAnswer).
+    const body = req.lateOffer ? { noAck: true } : { localSdp: req.localSdp };
+    this.srf.createUAC(req.uri, { ...body, headers: req.headers, ...(req.auth ? { auth: req.auth } : {}) } as Srf.CreateUACOptions, {
       // srf calls this as (err, req), although its typings say (req).
       cbRequest: ((_err: unknown, sent: Srf.SrfRequest | undefined) => {
         if (!sent) return;
@@ -69,7 +95,9 @@ export class InviteAttempt {
       cbProvisional: (res: Srf.SrfResponse) => {
         if (!this.settled && !this.stopped) this.onProvisional(res.status, res.body || undefined);
       },
-    }).then((dialog) => {
+    }).then((answered) => {
+      if (req.lateOffer) return this.answerLateOffer(answered as unknown as UnackedAnswer | Srf.Dialog, req.lateOffer);
+      const dialog = answered;
       // A ring timeout crossed by the answer keeps the call (the callee did answer); a cancel does not.
       if (this.settled || this.stopped === 'cancelled') {
         hangUp(dialog);
@@ -92,6 +120,45 @@ export class InviteAttempt {
       } else if (typeof status === 'number') this.done({ sipStatus: status, stopped: null, error: false });
       else this.done({ sipStatus: 503, stopped: null, error: true });
     });
+  }
+
+  /**
+   * The callee answered our INVITE without SDP with its offer: the media server answers it, the
+   * answer goes in the ACK. Cancelled meanwhile → ACK and BYE; failed → the callee's 200 is ACKed
+   * (with its own SDP, as srf does) and hung up, and the attempt ends 488 (the offer not usable).
+   */
+  private async answerLateOffer(answered: UnackedAnswer | Srf.Dialog, lateOffer: LateOffer): Promise<void> {
+    if (!('ack' in answered) || typeof answered.ack !== 'function' || !answered.sdp) {
+      // A 200 without an offer (srf ACKed it and made the dialog): nothing the media server can answer.
+      hangUp(answered as Srf.Dialog);
+      return this.done({ sipStatus: 488, stopped: this.stopped, error: true, note: 'no-offer' });
+    }
+    const unacked = answered as UnackedAnswer;
+    if (this.unwanted()) {
+      void unacked.destroy().catch(() => {});
+      return this.done({ sipStatus: 487, stopped: 'cancelled', error: false });
+    }
+    const sent: { dialog?: Promise<Srf.Dialog> } = {};
+    try {
+      const endpoint = await lateOffer.answer(unacked.sdp, (sdp) => (sent.dialog = unacked.ack(sdp)));
+      if (!sent.dialog) throw new Error('the answer was never sent');
+      const dialog = await sent.dialog;
+      if (this.unwanted()) {
+        hangUp(dialog);
+        lateOffer.release(endpoint);
+        return this.done({ sipStatus: 487, stopped: 'cancelled', error: false });
+      }
+      this.done({ dialog, endpoint, sipStatus: 200, stopped: null, error: false });
+    } catch {
+      if (sent.dialog) void sent.dialog.then(hangUp, () => {});
+      else void unacked.destroy().catch(() => {});
+      this.done({ sipStatus: 488, stopped: this.stopped, error: true, note: 'offer-not-answered' });
+    }
+  }
+
+  /** An answer now would be hung up: we gave up, or the caller left. */
+  private unwanted(): boolean {
+    return this.settled || this.stopped === 'cancelled';
   }
 
   /** CANCEL (ring timeout or the caller gone); the first reason is kept. Never throws. */

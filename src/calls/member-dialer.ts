@@ -5,7 +5,8 @@
 import type Srf from 'drachtio-srf';
 import type { RouteMember } from '../policy/inbound/types.js';
 import type { Clock, Timer } from './clock.js';
-import { InviteAttempt, type DialAttempt } from './invite-attempt.js';
+import type { Endpoint } from '../media/media-gateway.js';
+import { InviteAttempt, type DialAttempt, type LateOffer } from './invite-attempt.js';
 import { isFailoverStatus } from './trunk-dialer.js';
 
 export interface LegResult {
@@ -13,6 +14,8 @@ export interface LegResult {
   dialog?: Srf.Dialog;
   /** Trunk that carried an answered number leg. */
   trunkId?: string;
+  /** The media server's endpoint facing a browser seat that answered (its late offer answered). */
+  endpoint?: Endpoint;
   attempts: DialAttempt[];
 }
 
@@ -22,8 +25,14 @@ export interface LegOptions {
   from: string;
   headers?: Record<string, string>;
   clock: Clock;
-  /** The seat's registered contact URI, or null when it is not registered. */
-  contactOf(seat: string): Promise<string | null>;
+  /** The seat's registered contact (URI, and whether it is a browser over WebSocket), or null. */
+  contactOf(seat: string): Promise<{ uri: string; webrtc: boolean } | null>;
+  /**
+   * How a browser seat is rung: an INVITE without SDP whose offer (in the 200) the media server
+   * answers; the caller's own SDP when it is already WebRTC (no media server, direct); or not at
+   * all (a browser cannot take plain RTP).
+   */
+  webRtcSeat: LateOffer | 'caller-sdp' | null;
   trunkAuth(trunkId: string): { username: string; password: string } | undefined;
   acquireTrunk(trunkId: string): Promise<boolean>;
   releaseTrunk(trunkId: string): Promise<void>;
@@ -57,9 +66,14 @@ export class MemberLeg {
           attempts.push({ target: member.key, sipStatus: 480, at, note: 'not-registered' });
           return { member, attempts };
         }
-        const r = await this.attempt(member.key, contact, undefined);
+        const browser = contact.webrtc ? opts.webRtcSeat : undefined;
+        if (browser === null) {
+          attempts.push({ target: member.key, sipStatus: 488, at, note: 'webrtc-seat-needs-media-server' });
+          return { member, attempts };
+        }
+        const r = await this.attempt(member.key, contact.uri, undefined, typeof browser === 'object' ? browser : undefined);
         attempts.push(r.attempt);
-        return { member, attempts, ...(r.dialog ? { dialog: r.dialog } : {}) };
+        return { member, attempts, ...(r.dialog ? { dialog: r.dialog } : {}), ...(r.endpoint ? { endpoint: r.endpoint } : {}) };
       }
       for (const t of member.trunks) {
         if (this.stopped) break;
@@ -81,13 +95,13 @@ export class MemberLeg {
     }
   }
 
-  private async attempt(target: string, uri: string, auth: { username: string; password: string } | undefined): Promise<{ dialog?: Srf.Dialog; attempt: DialAttempt }> {
+  private async attempt(target: string, uri: string, auth: { username: string; password: string } | undefined, lateOffer?: LateOffer): Promise<{ dialog?: Srf.Dialog; endpoint?: Endpoint; attempt: DialAttempt }> {
     const { opts } = this;
     const at = opts.clock.now();
     if (this.stopped === 'cancelled') return { attempt: { target, sipStatus: 487, at, note: 'cancelled' } };
     if (this.stopped === 'timeout') return { attempt: { target, sipStatus: 408, at, note: 'no-answer' } };
     const attempt = new InviteAttempt(this.srf, {
-      uri, localSdp: opts.localSdp, headers: { ...opts.headers, From: opts.from }, ...(auth ? { auth } : {}),
+      uri, ...(lateOffer ? { lateOffer } : { localSdp: opts.localSdp }), headers: { ...opts.headers, From: opts.from }, ...(auth ? { auth } : {}),
     }, opts.clock, (status) => {
       if (status === 180 || status === 183) opts.onRinging();
     });
@@ -96,7 +110,7 @@ export class MemberLeg {
     if (this.stopped) attempt.stop(this.stopped);
     const o = await attempt.outcome;
     this.current = null;
-    const note = o.stopped === 'timeout' ? 'no-answer' : o.stopped === 'cancelled' ? 'cancelled' : o.error ? 'error' : undefined;
-    return { ...(o.dialog ? { dialog: o.dialog } : {}), attempt: { target, sipStatus: o.sipStatus, at: attempt.at, ...(note ? { note } : {}) } };
+    const note = o.stopped === 'timeout' ? 'no-answer' : o.stopped === 'cancelled' ? 'cancelled' : o.note ?? (o.error ? 'error' : undefined);
+    return { ...(o.dialog ? { dialog: o.dialog } : {}), ...(o.endpoint ? { endpoint: o.endpoint } : {}), attempt: { target, sipStatus: o.sipStatus, at: attempt.at, ...(note ? { note } : {}) } };
   }
 }

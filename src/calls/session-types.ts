@@ -30,7 +30,7 @@ export interface SessionSettings {
 export interface SessionDeps extends RecordDeps {
   srf: Srf;
   /** FreeSWITCH: one server or a farm (a call's endpoints all on one server). */
-  media: Pick<MediaFarm, 'available' | 'prompts' | 'endpointFor' | 'offeringEndpoint' | 'answerWebRtcCaller'>;
+  media: Pick<MediaFarm, 'available' | 'prompts' | 'endpointFor' | 'offeringEndpoint' | 'answerWebRtcCaller' | 'answerLateOffer'>;
   ledger: Ledger;
   slots: ConcurrencySlots;
   clock: Clock;

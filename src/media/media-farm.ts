@@ -85,6 +85,12 @@ export class MediaFarm {
     return g.answerWebRtcCaller(req, res, headers);
   }
 
+  /** A browser seat's late offer answered on the server of `near` (the caller's endpoint). */
+  answerLateOffer(offer: string, sendAnswer: (sdp: string) => Promise<unknown>, near?: Endpoint): Promise<Endpoint> {
+    const g = (near && gatewayOf(near)) ?? this.pick();
+    return g.answerLateOffer(offer, sendAnswer);
+  }
+
   disconnect(): void {
     for (const g of this.gateways) g.disconnect();
   }

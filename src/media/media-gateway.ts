@@ -8,6 +8,7 @@ import {
   ESL_COMMAND_TIMEOUT_MS, MediaDeadlineError, promptDeadlineMs, RELEASE_TIMEOUT_MS, withDeadline, type PromptFiles,
 } from './deadlines.js';
 import { guardEslReconnects } from './esl-retry-guard.js';
+import { endpointForLateOffer } from './webrtc-offer.js';
 
 export interface MediaSettings {
   address: string;
@@ -147,6 +148,19 @@ export class MediaGateway {
         if (!late) reject(err);
       });
     });
+  }
+
+  /**
+   * An endpoint answering a browser seat's WebRTC offer from its 200 OK (a 400 call rung with an
+   * INVITE without SDP): FreeSWITCH's answer goes out through `sendAnswer` (the ACK), and the
+   * endpoint is ready once ICE/DTLS let FreeSWITCH connect its event socket (webrtc-offer.ts).
+   */
+  async answerLateOffer(offer: string, sendAnswer: (sdp: string) => Promise<unknown>): Promise<Endpoint> {
+    if (!this.ms) throw new Error('no media server connected');
+    const ep = await endpointForLateOffer(this.ms, offer, sendAnswer, WEBRTC_CONNECT_TIMEOUT_MS);
+    this.heldUuids.add(ep.uuid);
+    holders.set(ep, this);
+    return ep;
   }
 
   /**

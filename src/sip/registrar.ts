@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ConfigSnapshot } from '../config/types.js';
 import { parseRegister, type RegistrarStore } from '../registrar/store.js';
 import { isRedisUnavailable } from '../ledger/redis-errors.js';
+import { isWebSocketTransport, viaTransport } from '../policy/media-mode.js';
 import type { Authenticator } from './authenticator.js';
 
 export interface RegistrarDeps {
@@ -41,7 +42,8 @@ export function createRegisterHandler(deps: RegistrarDeps) {
     const cseq = Number.parseInt(req.get('CSeq'), 10);
     const meta = {
       source: `${req.source_address}:${req.source_port}`,
-      transport: req.protocol,
+      // drachtio-server reports a WebSocket as tcp; the phone's Via says ws/wss.
+      transport: isWebSocketTransport(viaTransport(req.get('Via')) ?? '') ? viaTransport(req.get('Via'))! : req.protocol,
       callId: req.get('Call-ID'),
       cseq: Number.isFinite(cseq) ? cseq : 0,
       ...(req.has('User-Agent') ? { userAgent: req.get('User-Agent') } : {}),

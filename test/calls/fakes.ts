@@ -87,6 +87,13 @@ export class FakeMedia {
     this.webrtcDialogs.push(dialog);
     return { endpoint: await this.make(), dialog };
   }
+  /** Browser offers answered (late offer): the offer each got; the answer sent is 'fs-answer'. */
+  lateOffers: string[] = [];
+  async answerLateOffer(offer: string, sendAnswer: (sdp: string) => Promise<unknown>): Promise<FakeEndpoint> {
+    this.lateOffers.push(offer);
+    await sendAnswer('fs-answer');
+    return this.make();
+  }
   private async make(): Promise<FakeEndpoint> {
     const e = new FakeEndpoint();
     e.digits = this.pinDigits;
@@ -98,7 +105,20 @@ export class FakeMedia {
   }
 }
 
-export interface UacCall { uri: string; result: Deferred<FakeDialog>; cancels: number; requestSent: boolean }
+export interface UacCall { uri: string; opts: { localSdp?: string; noAck?: boolean }; result: Deferred<FakeDialog>; cancels: number; requestSent: boolean }
+
+/**
+ * A callee's answer to an INVITE without SDP as srf's createUAC gives it (3pcc): its offer, and
+ * the ACK still to send with our answer (`acked` holds it), or destroy() to ACK and BYE.
+ */
+export class UnackedAnswer {
+  acked: string | null = null;
+  destroyed = 0;
+  readonly dialog: FakeDialog;
+  constructor(readonly sdp: string) { this.dialog = new FakeDialog({ sdp }); }
+  async ack(answer: string): Promise<FakeDialog> { this.acked = answer; return this.dialog; }
+  async destroy(): Promise<void> { this.destroyed++; }
+}
 
 export class FakeSrf {
   uacs: UacCall[] = [];
@@ -106,8 +126,8 @@ export class FakeSrf {
   cancelAnswers487 = true;
   /** A provisional response each INVITE gets right after it is sent (null: none). */
   provisional: number | null = null;
-  createUAC(uri: string, _opts: unknown, cbs: { cbRequest(err: unknown, req: unknown): void; cbProvisional?(res: unknown): void }): Promise<FakeDialog> {
-    const c: UacCall = { uri, result: deferred<FakeDialog>(), cancels: 0, requestSent: false };
+  createUAC(uri: string, opts: { localSdp?: string; noAck?: boolean }, cbs: { cbRequest(err: unknown, req: unknown): void; cbProvisional?(res: unknown): void }): Promise<FakeDialog> {
+    const c: UacCall = { uri, opts, result: deferred<FakeDialog>(), cancels: 0, requestSent: false };
     this.uacs.push(c);
     const req = {
       cancel: (cb?: () => void) => {

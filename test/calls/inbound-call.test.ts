@@ -26,7 +26,7 @@ import type { RegistrarStore } from '../../src/registrar/store.js';
 import { edit, exampleCopy, load, removeTempDirs } from '../config/fixture.js';
 import { AgentStore } from '../../src/agents/agent-store.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
-import { deferred, FakeDialog, FakeMedia, FakeRes, FakeSrf, tick, until } from './fakes.js';
+import { deferred, FakeDialog, FakeMedia, FakeRes, FakeSrf, tick, UnackedAnswer, until } from './fakes.js';
 
 class FakeReq extends EventEmitter {
   method = 'INVITE';
@@ -116,6 +116,8 @@ ${o.overflow ? `      - { id: ${o.overflow}, members: [{ seat: "1003" }] }\n` : 
     media?: FakeMedia; mediaAvailable?: boolean;
     /** Agent state (issue 13) and the tenant's wrap-up seconds; the call's clock starts at `at`. */
     agents?: AgentStore; wrapUpSeconds?: number; at?: number; plan?: { cfg: ConfigSnapshot; number: string; account: string };
+    /** Seats registered from a browser (sip.js over WebSocket), not a desktop phone. */
+    browserSeats?: string[];
   } = {}) {
     const i = ++n;
     const callId = `in-unit-${i}-${Date.now()}`;
@@ -131,7 +133,9 @@ ${o.overflow ? `      - { id: ${o.overflow}, members: [{ seat: "1003" }] }\n` : 
     const live = new Map<string, LiveCall>();
     const clock = shiftedClock(o.at ?? MONDAY_10);
     const registrar = {
-      lookup: async (aor: string) => [{ contact: `sip:${aor}@10.0.0.${aor.slice(-1)}:5070`, registeredAt: 1 }],
+      lookup: async (aor: string) => [o.browserSeats?.includes(aor)
+        ? { contact: `sip:k2j4hq7p@x8rk1m3vq2.invalid;transport=ws`, transport: 'ws', registeredAt: 1 }
+        : { contact: `sip:${aor}@10.0.0.${aor.slice(-1)}:5070`, transport: 'udp', registeredAt: 1 }],
     } as unknown as RegistrarStore;
     const handler = new InboundCallHandler({
       srf: srf as never, media: media as unknown as MediaGateway, ledger: o.ledger ?? ledger, slots, cdr, registrar, state,
@@ -256,6 +260,63 @@ ${o.overflow ? `      - { id: ${o.overflow}, members: [{ seat: "1003" }] }\n` : 
     await s.done;
     await expectClean(s);
     expect(s.cdrs[0]!.seat).toBe('1001');
+  });
+
+  it('a browser seat is rung without SDP: its offer is answered by FreeSWITCH in the ACK, and its own endpoint is bridged to the caller', async () => {
+    const s = await setup({ browserSeats: ['1002'] });
+    await until(() => s.srf.uacs.length === 2, 'both member INVITEs');
+    const desk = uacsTo(s, '10.0.0.1')[0]!, browser = uacsTo(s, 'transport=ws')[0]!;
+    // The desktop phone is offered FreeSWITCH's plain RTP; the browser nothing (it offers DTLS-SRTP itself).
+    expect(desk.opts.localSdp).toBe(s.media.eps[1]!.local.sdp);
+    expect(browser.opts.localSdp).toBeUndefined();
+    expect(browser.opts.noAck).toBe(true); // else srf ACKs the browser's offer itself
+    const answer = new UnackedAnswer('v=0 browser UDP/TLS/RTP/SAVPF');
+    browser.result.resolve(answer as never);
+    await until(() => s.srf.uas.length === 1, 'createUAS');
+    expect(s.media.lateOffers).toEqual(['v=0 browser UDP/TLS/RTP/SAVPF']);
+    expect(answer.acked).toBe('fs-answer');
+    expect(desk.cancels).toBe(1);
+    const caller = new FakeDialog();
+    s.srf.uas[0]!.resolve(caller);
+    await until(() => s.live.get(s.callId)?.answeredAt != null, 'the answer');
+    const [epA, offering, browserEp] = s.media.eps;
+    // The caller's endpoint bridged to the browser's; the plain-RTP offerer let go, never modified.
+    expect(epA!.bridgedTo).toBe(browserEp);
+    expect(offering!.destroyed).toBe(1);
+    expect(offering!.modified).toEqual([]);
+    caller.emit('destroy');
+    await s.done;
+    await expectClean(s);
+    expect(answer.dialog.destroyed).toBe(1);
+    expect(s.cdrs[0]).toMatchObject({ seat: '1002', media: 'anchored', mediaNote: 'anchored: WebRTC seat' });
+  });
+
+  it('a browser seat answering while the caller hangs up: its late answer is ACKed and hung up, its endpoint released', async () => {
+    const s = await setup({ browserSeats: ['1001'], members: '[{ seat: "1001" }]' });
+    await until(() => s.srf.uacs.length === 1, 'the browser INVITE');
+    const gate = deferred<void>();
+    s.media.gate = gate; // FreeSWITCH slow to make the browser's endpoint
+    const answer = new UnackedAnswer('v=0 browser');
+    s.srf.uacs[0]!.result.resolve(answer as never);
+    await until(() => s.media.lateOffers.length === 1, 'the offer at the media server');
+    s.req.emit('cancel');
+    gate.resolve();
+    await s.done;
+    await expectClean(s);
+    expect(answer.dialog.destroyed).toBe(1);
+    expect(s.srf.uas).toHaveLength(0);
+    expect(s.cdrs[0]!.sipStatus).toBe(487);
+  });
+
+  it('a browser seat is not rung when no media server can answer its offer (a caller\'s plain RTP would reach it): the desktop seat is', async () => {
+    const s = await setup({ browserSeats: ['1002'], mediaAvailable: false });
+    await until(() => s.srf.uacs.length === 1, 'the desktop INVITE');
+    await tick(50);
+    expect(s.srf.uacs.map((u) => u.uri)).toEqual([expect.stringContaining('10.0.0.1')]);
+    s.req.emit('cancel');
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]!.trunks).toContainEqual(expect.objectContaining({ trunk: 'seat:1002', sipStatus: 488 }));
   });
 
   it('the member hanging up while the caller leg is being answered ends both legs', async () => {

@@ -12,10 +12,8 @@
 // DTLS never complete against the stand-in (it speaks no STUN or DTLS), so no audio flows here and
 // these tests assert signalling and what the page shows; audio through the real FreeSWITCH is the
 // real lane's (webrtc-calls.test.ts). The sipp trunks answer plain RTP, as carriers do.
-// 400 calls: inbound does not yet offer WebRTC to a WebSocket seat (FreeSWITCH's offer to the seat
-// would be plain RTP, which the browser refuses), so the 400 test runs on its own bench without a
-// media server: direct media, the carrier's SDP WebRTC-shaped, as a WebRTC-capable carrier or SBC
-// would send. Anchoring 400 calls to browser seats is not built yet (see its describe).
+// 400 calls: the carrier offers plain RTP; the browser seat is rung without SDP and its own offer
+// is answered by the FreeSWITCH stand-in in the ACK (inbound-ringing.ts, media/webrtc-offer.ts).
 //
 // Screenshots: DIALGATE_PHONE_SHOTS=1 puts them in docs/phone/. Skipped (with one line saying why)
 // where /usr/bin/chromium is not installed.
@@ -372,24 +370,11 @@ const PLANS = `plans400:
       - { id: g, members: [{ seat: "1002" }] }
 `;
 
-// A DTLS fingerprint and ICE credentials in the forms Chromium checks (sha-256: 32 bytes; ice-pwd
-// at least 22 characters). The carrier never completes DTLS; the values only have to be well formed.
-const FINGERPRINT = Array.from({ length: 32 }, (_, i) => ((i * 37 + 11) % 256).toString(16).toUpperCase().padStart(2, '0')).join(':');
-const carrierWebRtcOffer = [
-  'v=0', 'o=sipp 53655765 2353687637 IN IP4 [local_ip]', 's=-', 't=0 0', 'a=group:BUNDLE 0', 'a=msid-semantic: WMS',
-  'm=audio [media_port] UDP/TLS/RTP/SAVPF 0 8', 'c=IN IP4 [media_ip]',
-  // (sipp substitutes [media_port] on m= lines only: the candidate names a fixed port)
-  'a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host',
-  'a=ice-ufrag:sipp', 'a=ice-pwd:sippwebrtcbenchpassword0', `a=fingerprint:sha-256 ${FINGERPRINT}`, 'a=setup:actpass',
-  'a=mid:0', 'a=sendrecv', 'a=rtcp-mux', 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', '',
-].join('\r\n');
-
-// LIMITATION (issue 13, H4): inbound calls do not yet offer WebRTC to a seat registered over
-// WebSocket. With a media server, FreeSWITCH's offer to the browser is plain RTP/AVP, which Chromium
-// refuses, so a 400 call cannot ring a browser through FreeSWITCH yet. This bench has no media
-// server: the call bridges direct and the carrier's SDP is WebRTC-shaped, as a WebRTC-capable
-// carrier or SBC would send it. No DTLS completes here, so this asserts signalling only.
-describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call rings the browser (direct media, no media server)', () => {
+// A 400 call from a carrier offering plain RTP, as carriers do. The browser is rung with an INVITE
+// without SDP: it makes its DTLS-SRTP offer in its 200 OK, the FreeSWITCH stand-in answers it (as
+// FreeSWITCH does, trace test/traces/freeswitch/webrtc-*) and the answer goes in the ACK; the
+// carrier's leg is answered by its own plain-RTP endpoint and the two are bridged.
+describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call from a plain-RTP carrier rings the browser (anchored through the FreeSWITCH stand-in)', () => {
   const SEAT = '1002';
   let bench: InboundBench;
   let rig: PhoneRig;
@@ -397,7 +382,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call ring
 
   beforeAll(async () => {
     bench = await startInboundBench({
-      at: AT, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'direct', withMedia: false, increments: '1/1',
+      at: AT, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'direct', increments: '1/1',
       drachtioOptions: { wsPort: 0 },
     });
     rig = await startPhoneRig(bench);
@@ -410,13 +395,18 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call ring
     await bench?.stop();
   });
 
-  it('a 400 call rings the browser, is answered, hung up from the page, and shows in the history', async () => {
+  it('a 400 call rings the browser, which offers DTLS-SRTP in its answer; FreeSWITCH answers in the ACK; hung up from the page, it shows in the history', async () => {
     const before = readCdrs(bench).length;
-    const caller = carrierCalls(bench, { from: '13802412345', to: '4008050508', expect: 200, hangup: 'remote', remoteByeTimeoutMs: 30_000, timeoutMs: 40_000, sdp: carrierWebRtcOffer });
+    const caller = carrierCalls(bench, { from: '13802412345', to: '4008050508', expect: 200, hangup: 'remote', remoteByeTimeoutMs: 30_000, timeoutMs: 40_000 });
     await tab.waitForSelector('#call-state[data-phase=incoming]', { timeout: 15_000 });
     expect(await tab.textContent('#call-number')).toContain('13802412345');
     await tab.click('#answer');
     await tab.waitForSelector('#call-state[data-phase=connected]', { timeout: 10_000 });
+    // The browser made the offer (actpass) and holds FreeSWITCH's DTLS/ICE answer (from the ACK).
+    await tab.waitForFunction('window.__pcs.at(-1)?.remoteDescription != null', undefined, { timeout: 5000 });
+    const pc = await tab.evaluate<{ local: string; remote: string }>('({ local: window.__pcs.at(-1).localDescription.sdp, remote: window.__pcs.at(-1).remoteDescription.sdp })');
+    expect(pc.local).toMatch(/a=setup:actpass/);
+    expect(pc.remote).toMatch(/m=audio \d+ UDP\/TLS\/RTP\/SAVPF [\s\S]*a=fingerprint:sha-256 /);
     await tab.waitForTimeout(1200);
     expect(await timerSeconds(tab)).toBeGreaterThanOrEqual(1);
     await tab.click('#hangup');
@@ -424,8 +414,9 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call ring
     expect(r.exitCode, r.errors).toBe(0); // the carrier got dialgate's BYE
     await tab.waitForSelector('#call-state[data-phase=ended]');
     const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
-    expect(cdr).toMatchObject({ direction: 'inbound', callerRaw: '13802412345', calleeRaw: '4008050508', media: 'direct' });
+    expect(cdr).toMatchObject({ direction: 'inbound', callerRaw: '13802412345', calleeRaw: '4008050508', seat: SEAT, media: 'anchored', mediaNote: 'anchored: WebRTC seat' });
     expect(cdr.answerAt).not.toBeNull();
+    expect(await channelsGone(bench)).toBe(0);
     await tab.locator(`#history-list tr[data-call-id="${cdr.callId}"]`).waitFor({ timeout: 10_000 });
     const row = await tab.$$eval(`#history-list tr[data-call-id="${cdr.callId}"] td`, (tds) => tds.map((td) => td.textContent));
     expect(row.slice(1, 3)).toEqual(['呼入 In', '13802412345']);
