@@ -85,6 +85,8 @@ export interface CarrierCallOptions {
   refresh?: 'answer' | 'ignore';
   /** The INVITE's SDP instead of the plain RTP one (e.g. a WebRTC-shaped offer a browser accepts). */
   sdp?: string;
+  /** false: sipp sends no RTP (the SDP names another program's port that speaks for the caller). */
+  streamAudio?: boolean;
 }
 
 /** The carrier delivering a call to a 400 number: INVITE from the caller (field0) to the number (field1). */
@@ -132,7 +134,7 @@ ${o.sdp ?? SDP}
     body += `  <recv response="${o.expect}"/>\n${ack(1, 'sip:[field1]@[remote_ip]:[remote_port]')}\n`;
   } else {
     const se = o.expectSessionExpires ? '<action><ereg regexp="^ *[0-9]+" search_in="hdr" header="Session-Expires:" check_it="true" assign_to="9"/></action>' : '';
-    body += `  <recv response="200" rtd="true" rrs="true">${se}</recv>\n${ack(1, '[next_url]', o.expectSessionExpires ? 'X-Session-Expires-Seen: [$9]\n' : '')}\n${streamAudio()}`;
+    body += `  <recv response="200" rtd="true" rrs="true">${se}</recv>\n${ack(1, '[next_url]', o.expectSessionExpires ? 'X-Session-Expires-Seen: [$9]\n' : '')}\n${o.streamAudio === false ? '' : streamAudio()}`;
     if ((o.hangup ?? 'caller') === 'caller') {
       body += `  <pause milliseconds="${o.holdMs ?? 500}"/>
   <send retrans="500">

@@ -4,7 +4,9 @@
 // FreeSWITCH, test/traces/freeswitch/webrtc-*) is anchored; the stand-in answers like FreeSWITCH.
 // Real lane (`test:real` with ws=HOST:PORT): real Chromium with sip.js registers over WebSocket to
 // the real drachtio-server and calls a carrier; DTLS completes with the real FreeSWITCH, the trunk
-// receives the browser's audio as RTP, and the recording holds it.
+// receives the browser's audio as RTP, and the recording holds it. And a 400 call from a carrier
+// offering plain RTP rings that browser (INVITE without SDP; FreeSWITCH answers the browser's offer
+// in the ACK): DTLS completes, audio flows both ways, the recording holds the browser's.
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort, type SippProcess } from '../bench/sipp.js';
 import { expectAudio } from './audio.js';
 import { channelsGone, readCdrs, SEATS, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
+import { carrierCalls, startInboundBench, type InboundBench } from './inbound-harness.js';
 import { REAL } from './real-servers.js';
 import { HAVE_CHROMIUM, startWebRtcSeat, type WebRtcSeat } from './webrtc-seat.js';
 
@@ -69,16 +72,21 @@ describe.skipIf(REAL !== null)('a WebRTC offer on a media: direct route (bench)'
   });
 });
 
-/** Counts the RTP a trunk receives, and how much of it is not A-law silence (0xD5/0x55). */
-function rtpCounter(port: number): Promise<{ packets: number; voiced: number; close(): void }> {
+/**
+ * Counts the RTP a trunk receives, and how much of it is not A-law silence (0xD5/0x55). `echo`
+ * sends each packet back where it came from: a caller whose RTP comes from the port its SDP names,
+ * as FreeSWITCH expects (it follows the source of what it receives).
+ */
+function rtpCounter(port: number, echo = false): Promise<{ packets: number; voiced: number; close(): void }> {
   return new Promise((resolve) => {
     const s = dgram.createSocket('udp4');
     const c = { packets: 0, voiced: 0, close: () => s.close() };
-    s.on('message', (m) => {
+    s.on('message', (m, rinfo) => {
       if (m.length <= 12 || (m[0]! & 0xc0) !== 0x80) return;
       c.packets++;
       const payload = m.subarray(12);
       if (payload.some((b) => b !== 0xd5 && b !== 0x55 && b !== 0xd4 && b !== 0x54)) c.voiced++;
+      if (echo) s.send(m, rinfo.port, rinfo.address);
     });
     s.bind(port, '127.0.0.1', () => resolve(c));
   });
@@ -146,4 +154,75 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a WebRTC seat in 
       rtp.close();
     }
   }, 60_000);
+});
+
+describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a 400 call to a WebRTC seat on the real servers', () => {
+  const PLANS = `plans400:
+  - number: "4008050508"
+    owner: telesales
+    account: telesales-400
+    package: { total: "6000", months: 12, ratePerMinute: "0.25", startDate: "2026-01-01" }
+    recording: true
+    group: g
+    groups:
+      - { id: g, members: [{ seat: "1002" }], noAnswerSeconds: 20 }
+`;
+  let bench: InboundBench;
+  let seat: WebRtcSeat | null = null;
+  let tmp: string;
+
+  beforeAll(async () => {
+    bench = await startInboundBench({ at: IN_WINDOW, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'direct', increments: '6/6' });
+    tmp = mkdtempSync(join(tmpdir(), 'dialgate-webrtc-400-'));
+  }, 60_000);
+  afterAll(async () => {
+    await seat?.close();
+    await bench?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a plain-RTP carrier\'s call rings the browser: its offer answered in the ACK, DTLS completes, audio both ways, the recording holds it', async () => {
+    const mic = join(tmp, 'mic.wav');
+    execFileSync('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', mic, 'synth', '8', 'sine', '300-3000', 'vol', '0.5']);
+    const rtpPort = await freeUdpPort();
+    const rtp = await rtpCounter(rtpPort, true);
+    try {
+      seat = await startWebRtcSeat(mic);
+      // Registered after the bench's sipp 1002: the browser is the seat's latest contact.
+      await seat.register({ wsUrl: REAL!.ws!, seat: '1002', password: SEATS['1002'], domain: 'dialgate.test' });
+      const before = readCdrs(bench).length;
+      // The carrier offers plain RTP at rtpPort, where the browser's audio arrives through FreeSWITCH
+      // and is echoed back to it.
+      const carrierSdp = ['v=0', 'o=carrier 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
+        `m=audio ${rtpPort} RTP/AVP 8 101`, 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n');
+      const caller = carrierCalls(bench, { from: '13802412345', to: '4008050508', expect: 200, hangup: 'remote', remoteByeTimeoutMs: 30_000, timeoutMs: 40_000, sdp: carrierSdp, streamAudio: false });
+      expect(await seat.answer(15_000)).toEqual({ result: 'established', reason: null });
+      const answeredAt = Date.now();
+      await new Promise((r) => setTimeout(r, 4000));
+      const stats = await seat.stats();
+      if (process.env.DIALGATE_WEBRTC_FIGURES) {
+        process.stderr.write(`webrtc 400: dtls ${stats.dtlsState}, browser sent ${stats.packetsSent} / received ${stats.packetsReceived} packets; carrier received ${rtp.packets} RTP packets, ${rtp.voiced} not silence\n`);
+      }
+      // The browser made the offer (actpass) and FreeSWITCH answered it (setup:active, its fingerprint).
+      expect(stats.localSdp).toMatch(/^a=setup:actpass/m);
+      expect(stats.remoteSdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF /m);
+      expect(stats.remoteSdp).toMatch(/^a=setup:active/m);
+      expect(stats.dtlsState).toBe('connected');
+      expect(stats.packetsSent).toBeGreaterThan(100);
+      // The browser's audio reaches the carrier, and the carrier's (the echo) reaches the browser.
+      expect(stats.packetsReceived).toBeGreaterThan(100);
+      expect(rtp.packets).toBeGreaterThan(100);
+      expect(rtp.voiced).toBeGreaterThan(50);
+      await seat.hangup();
+      const talkMs = Date.now() - answeredAt;
+      const r = await caller;
+      expect(r.exitCode, r.errors).toBe(0);
+      const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+      expect(cdr).toMatchObject({ direction: 'inbound', seat: '1002', media: 'anchored', mediaNote: 'anchored: WebRTC seat', hangupBy: 'callee' });
+      expectAudio(cdr.recordingPath!, talkMs);
+      expect(await channelsGone(bench)).toBe(0);
+    } finally {
+      rtp.close();
+    }
+  }, 90_000);
 });

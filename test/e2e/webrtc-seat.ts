@@ -16,6 +16,8 @@ export const HAVE_CHROMIUM = existsSync(CHROMIUM);
 export interface WebRtcSeat {
   register(o: { wsUrl: string; seat: string; password: string; domain: string }): Promise<void>;
   call(number: string, domain: string): Promise<CallOutcome>;
+  /** Answers the next incoming call (a 400 call rung to this seat). */
+  answer(timeoutMs: number): Promise<CallOutcome>;
   stats(): Promise<MediaStats>;
   hangup(): Promise<void>;
   close(): Promise<void>;
@@ -51,6 +53,7 @@ export async function startWebRtcSeat(micWav: string): Promise<WebRtcSeat> {
   return {
     register: (o) => run('register', o),
     call: (n, d) => run('call', n, d),
+    answer: (ms) => run('answer', ms),
     stats: () => run('stats'),
     hangup: () => run('hangup'),
     async close() {

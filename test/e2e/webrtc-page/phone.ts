@@ -2,12 +2,14 @@
 // registering over WebSocket and placing one call, driven from the test through window.seat.
 // The call's media is the browser's own (fake microphone), its stats read from the peer connection.
 import type { CallOutcome, MediaStats } from './types.js';
-import { Inviter, Registerer, RegistererState, SessionState, UserAgent, Web, type Session } from 'sip.js';
+import { Inviter, Registerer, RegistererState, SessionState, UserAgent, Web, type Invitation, type Session } from 'sip.js';
 
 interface Login { wsUrl: string; seat: string; password: string; domain: string }
 
 let ua: UserAgent | null = null;
 let session: Session | null = null;
+/** The last incoming call not yet answered. */
+let incoming: Invitation | null = null;
 
 function peer(): RTCPeerConnection | null {
   const sdh = session?.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
@@ -24,6 +26,7 @@ const seat = {
       logLevel: 'warn',
       // No STUN/TURN: the media server is on the seat's network; host candidates are enough.
       sessionDescriptionHandlerFactoryOptions: { iceGatheringTimeout: 1000, peerConnectionConfiguration: { iceServers: [] } },
+      delegate: { onInvite: (inv) => { incoming = inv; } },
     });
     await ua.start();
     const reg = new Registerer(ua, { expires: 300 });
@@ -46,6 +49,23 @@ const seat = {
           onReject: (r) => resolve({ result: r.message.statusCode ?? 0, reason: r.message.getHeader('Reason') ?? null }),
         },
       }).catch(reject);
+    });
+  },
+
+  /** Answers the next incoming call (within timeoutMs); resolves once it is established. */
+  async answer(timeoutMs: number): Promise<CallOutcome> {
+    const until = Date.now() + timeoutMs;
+    while (!incoming && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const inv = incoming;
+    if (!inv) return { result: 408, reason: 'no incoming call' };
+    incoming = null;
+    session = inv;
+    return new Promise<CallOutcome>((resolve, reject) => {
+      inv.stateChange.addListener((s) => {
+        if (s === SessionState.Established) resolve({ result: 'established', reason: null });
+        if (s === SessionState.Terminated) resolve({ result: 487, reason: 'terminated before established' });
+      });
+      inv.accept({ sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } } }).catch(reject);
     });
   },
 
