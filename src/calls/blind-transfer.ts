@@ -17,7 +17,7 @@ import type { ConfigSnapshot, Tenant } from '../config/types.js';
 import { slotKey } from '../ledger/concurrency.js';
 import { withDeadline } from '../media/deadlines.js';
 import { releaseEndpoint, type Endpoint } from '../media/media-gateway.js';
-import { webRtcSignal } from '../policy/media-mode.js';
+import { isWebSocketContact, webRtcSignal } from '../policy/media-mode.js';
 import { startRecording } from './recording.js';
 import { reasonHeader } from '../policy/reasons.js';
 import { decideTransfer, parseReferTo, sipfrag, type ReferTarget } from '../policy/transfer.js';
@@ -49,6 +49,8 @@ interface Outcome {
   /** Connected: the transferor's dialog, no longer part of the call, to NOTIFY and hang up. */
   old?: Srf.Dialog | undefined;
   reservation?: string;
+  /** The recording's continuation file (the recorded channel was replaced). */
+  recordingPath?: string;
 }
 
 export interface TransferOptions {
@@ -110,6 +112,7 @@ export class BlindTransfers {
     record.outcome = r.outcome;
     record.sipStatus = r.status;
     if (r.reservation) record.reservation = r.reservation;
+    if (r.recordingPath) record.recordingPath = r.recordingPath;
     const transferorGone = s.endTransfer();
     log.info({ status: r.status, outcome: r.outcome }, 'blind transfer done');
     if (r.old) {
@@ -128,9 +131,10 @@ export class BlindTransfers {
   private async attempt(leg: Leg, seat: string, target: Extract<ReferTarget, { kind: 'seat' | 'number' }>, n: number): Promise<Outcome> {
     const { s, o } = this;
     const { deps } = s;
-    const contact = target.kind === 'seat'
-      ? (await o.registrar.lookup(target.seat, deps.clock.now())).sort((a, b) => b.registeredAt - a.registeredAt)[0]?.contact ?? null
-      : null;
+    const binding = target.kind === 'seat'
+      ? (await o.registrar.lookup(target.seat, deps.clock.now())).sort((a, b) => b.registeredAt - a.registeredAt)[0]
+      : undefined;
+    const contact = binding?.contact ?? null;
     const view = target.kind === 'number'
       ? await readLedgerView(deps.ledger, deps.slots, o.cfg, o.tenant)
       : { available: 0, tenantActiveCalls: 0, trunkActiveCalls: new Map<string, number>() };
@@ -145,11 +149,20 @@ export class BlindTransfers {
     const other = leg === 'caller' ? s.epB : s.epA;
     const remaining = leg === 'caller' ? s.uac : s.uas;
     if (!remaining) return { status: 500, outcome: 'failed-500' };
+    // A browser target takes DTLS-SRTP only: it is rung without SDP and its offer answered by an
+    // endpoint of its own next to the remaining party's (as 400 calls ring browsers). That needs
+    // the call anchored; a direct call's remaining party speaks plain RTP to nobody in between.
+    const browserTarget = binding !== undefined && isWebSocketContact(binding);
+    if (browserTarget && !other) {
+      return { status: 488, outcome: 'webrtc-target-not-anchored', reason: reasonHeader(488, 'A web phone cannot take a call that is not anchored') };
+    }
     // A browser's endpoint speaks DTLS-SRTP (UDP/TLS/RTP/SAVPF), which a desktop phone or a carrier
     // refuses: the target gets a plain endpoint of its own next to the remaining party's, bridged
     // to it once the target answers; the browser's endpoint goes with the browser's leg.
     let fresh: Endpoint | undefined;
-    if (ep && other && webRtcSignal(ep.local.sdp, null) !== null) {
+    /** The target's endpoint came from its answer (late offer): already negotiated. */
+    let negotiated = false;
+    if (!browserTarget && ep && other && webRtcSignal(ep.local.sdp, null) !== null) {
       try {
         fresh = await deps.media.offeringEndpoint(other);
       } catch (err) {
@@ -166,12 +179,19 @@ export class BlindTransfers {
     let money: Reservation | null = null;
     const member = `${s.spec.callId}:xfer${n}`;
     if (d.kind === 'seat') {
-      const attempt = new InviteAttempt(deps.srf, { uri: d.contact, localSdp: offer, headers: { From: from, 'Referred-By': referredBy } }, deps.clock, () => {});
+      const media = browserTarget
+        ? { lateOffer: { answer: (sdp: string, sendAnswer: (a: string) => Promise<Srf.Dialog>) => deps.media.answerLateOffer(sdp, sendAnswer, other), release: (e: Endpoint) => void releaseEndpoint(e, s.log) } }
+        : { localSdp: offer };
+      const attempt = new InviteAttempt(deps.srf, { uri: d.contact, ...media, headers: { From: from, 'Referred-By': referredBy } }, deps.clock, () => {});
       const ring = deps.clock.setTimeout(() => attempt.stop('timeout'), TRANSFER_RING_SECONDS * 1000);
       const stop = s.onEnding(() => attempt.stop('cancelled'));
       const out = await attempt.outcome.finally(() => { deps.clock.clearTimeout(ring); stop(); });
       dialog = out.dialog;
       status = out.sipStatus;
+      if (out.endpoint) {
+        fresh = out.endpoint;
+        negotiated = true;
+      }
     } else {
       const decision = d.decision;
       // A second carrier leg: a port of the tenant, a trunk slot, and its own reservation.
@@ -219,7 +239,7 @@ export class BlindTransfers {
     if (s.phase !== 'answered') return giveUp(487, 'cancelled');
     try {
       if (fresh) {
-        await fresh.modify(dialog.remote.sdp);
+        if (!negotiated) await fresh.modify(dialog.remote.sdp);
         await fresh.bridge(other!);
       } else if (ep) await ep.modify(dialog.remote.sdp);
       else await remaining.modify(dialog.remote.sdp);
@@ -233,14 +253,17 @@ export class BlindTransfers {
       s.rescheduleBoundary();
     }
     const old = s.replaceLeg(leg, dialog);
+    let recordingPath: string | undefined;
     if (fresh) {
+      // The recording runs on the caller's endpoint (epA). When that one leaves with the transferor
+      // it goes on from here, on the remaining party's channel, in a second file.
+      if (leg === 'caller' && s.recordingPath) {
+        const r = await startRecording(other!, s.recordingFile(o.tenant.id, 'transfer-'), s.log);
+        if (r.ok) recordingPath = r.path;
+        else s.log.warn({ why: r.why }, 'transfer: recording not continued');
+      }
       if (leg === 'caller') s.epA = fresh;
       else s.epB = fresh;
-      // The recording ran on the browser's channel: it goes on from here in a second file.
-      if (s.recordingPath) {
-        const r = await startRecording(other!, s.recordingFile(o.tenant.id, 'transfer-'), s.log);
-        if (!r.ok) s.log.warn({ why: r.why }, 'transfer: recording not continued');
-      }
       void releaseEndpoint(ep, s.log);
     }
     o.seatOn[leg] = d.kind === 'seat' ? d.seat : null;
@@ -248,7 +271,7 @@ export class BlindTransfers {
     await s.agentTransferred(d.kind === 'seat' ? d.seat : null);
     const live = deps.live.get(s.spec.callId);
     if (live && d.kind === 'seat') live.seat = d.seat;
-    return { status: 200, outcome: 'connected', old, ...(money ? { reservation: money.id } : {}) };
+    return { status: 200, outcome: 'connected', old, ...(money ? { reservation: money.id } : {}), ...(recordingPath ? { recordingPath } : {}) };
   }
 
   /** NOTIFY (RFC 3515 §2.4.4) with a sipfrag of the progress; bounded, never throws. */

@@ -16,11 +16,8 @@ import type { RegistrarStore } from '../registrar/store.js';
 import type { ConfigSnapshot } from '../config/types.js';
 import { Reservation } from './reservation.js';
 import { releaseEndpoint } from '../media/media-gateway.js';
-import { isWebSocketTransport, webRtcSignal } from '../policy/media-mode.js';
+import { isWebSocketContact, webRtcSignal } from '../policy/media-mode.js';
 import { offerHeaders } from './session-timer.js';
-
-/** A contact reached over SIP WebSocket (RFC 7118 §5: sip.js registers `;transport=ws`). */
-const WS_CONTACT = /;\s*transport=wss?\b/i;
 
 export class Ringer {
   private legs: MemberLeg[] = [];
@@ -117,7 +114,7 @@ export class Ringer {
       clock: deps.clock,
       contactOf: async (seat) => {
         const b = (await this.registrar.lookup(seat, deps.clock.now())).sort((x, y) => y.registeredAt - x.registeredAt)[0];
-        return b ? { uri: b.contact, webrtc: isWebSocketTransport(b.transport) || WS_CONTACT.test(b.contact) } : null;
+        return b ? { uri: b.contact, webrtc: isWebSocketContact(b) } : null;
       },
       // A browser seat takes DTLS-SRTP only: FreeSWITCH answers the offer it makes in its 200.
       webRtcSeat: s.epA

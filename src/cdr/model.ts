@@ -39,6 +39,11 @@ export interface CdrTransfer {
   targetSeconds: number | null;
   /** A number target's new trunk leg: its reservation (charged on the same account, listed in charges). */
   reservation: string | null;
+  /**
+   * Where the call's recording goes on after this transfer, when the recorded channel left with
+   * the transferor (a web phone's own endpoint): a second file. Absent: recordingPath goes on.
+   */
+  recordingPath?: string;
 }
 
 /** One policy step as the CDR keeps it: enough to tell why, not the full explain trace. */

@@ -36,6 +36,11 @@ export function isWebSocketTransport(transport: string): boolean {
   return /^wss?$/i.test(transport.trim());
 }
 
+/** A registered contact reached over SIP WebSocket (RFC 7118 §5: sip.js registers `;transport=ws`). */
+export function isWebSocketContact(b: { contact: string; transport?: string }): boolean {
+  return (b.transport !== undefined && isWebSocketTransport(b.transport)) || /;\s*transport=wss?\b/i.test(b.contact);
+}
+
 export interface MediaInput {
   route: RouteMedia;
   /** `recording: required`: only FreeSWITCH records. */

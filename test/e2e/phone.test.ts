@@ -31,7 +31,7 @@ import { createRegistrarStore } from '../../src/registrar/store.js';
 import { freeUdpPort, runSipp, startSipp, type SippProcess } from '../bench/sipp.js';
 import { channelsGone, readCdrs, SEATS, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { carrierCalls, startInboundBench, type InboundBench } from './inbound-harness.js';
-import { injection, seatRegister, trunkUas } from './scenarios.js';
+import { injection, seatRegister, seatTransfer, trunkUas } from './scenarios.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
@@ -309,6 +309,10 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: outbound calls 
       expect(t.transferorSeconds).toBeGreaterThanOrEqual(1);
       expect(t.targetSeconds).toBeGreaterThanOrEqual(2);
       expect(cdr.hangupBy).toBe('caller'); // 1002, now on the seat side, hung up
+      // The recording ran on the browser's endpoint, which left with it: it went on in a second
+      // file on the trunk's channel, and the CDR names both.
+      expect(cdr.recordingPath).toMatch(/\.wav$/);
+      expect(t.recordingPath).toMatch(/transfer-.*\.wav$/);
       // One reservation chain: the call's own, charged once; the balance moved by exactly that.
       expect(cdr.charges).toEqual([{ account: 'telesales', reservation: cdr.callId, cost: cdr.cost }]);
       expect(cdr.cost).toBeGreaterThan(0);
@@ -382,7 +386,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call from
 
   beforeAll(async () => {
     bench = await startInboundBench({
-      at: AT, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'direct', increments: '1/1',
+      at: AT, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'anchored', increments: '1/1',
       drachtioOptions: { wsPort: 0 },
     });
     rig = await startPhoneRig(bench);
@@ -420,5 +424,36 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call from
     await tab.locator(`#history-list tr[data-call-id="${cdr.callId}"]`).waitFor({ timeout: 10_000 });
     const row = await tab.$$eval(`#history-list tr[data-call-id="${cdr.callId}"] td`, (tds) => tds.map((td) => td.textContent));
     expect(row.slice(1, 3)).toEqual(['呼入 In', '13802412345']);
+  });
+  it('a desktop seat transfers a carrier call to the browser: rung without SDP, its offer answered by its own endpoint, the carrier bridged to it', async () => {
+    const trunk = await startTrunk(bench.trunkPorts[0], { answer: 200 });
+    try {
+      const before = readCdrs(bench).length;
+      // Seat 1001 (sipp, a desktop phone) calls a number, talks, and REFERs the call to 1002, the browser.
+      const transferor = runSipp({
+        scenario: seatTransfer({ holdMs: 800, expectNotify: 200 }), target: bench.sipTarget, calls: 1, timeoutMs: 40_000, vars: { refer_to: SEAT },
+        injectionFile: injection([['1001', SEATS['1001'], '13812345678', '1001']]),
+        auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${bench.sipTarget}` },
+      });
+      await tab.waitForSelector('#call-state[data-phase=incoming]', { timeout: 15_000 });
+      await tab.click('#answer');
+      await tab.waitForSelector('#call-state[data-phase=connected]', { timeout: 10_000 });
+      await tab.waitForFunction('window.__pcs.at(-1)?.remoteDescription != null', undefined, { timeout: 5000 });
+      const remote = await tab.evaluate<string>('window.__pcs.at(-1).remoteDescription.sdp');
+      expect(remote).toMatch(/m=audio \d+ UDP\/TLS\/RTP\/SAVPF [\s\S]*a=fingerprint:sha-256 /);
+      const r = await transferor;
+      expect(r.exitCode, r.errors + r.stdout.slice(-1500)).toBe(0); // NOTIFY 200, then our BYE
+      await tab.waitForTimeout(1200);
+      await tab.click('#hangup');
+      const cdr = (await waitForCdrs(bench, before + 1, 15_000)).at(-1)!;
+      expect(cdr).toMatchObject({ seat: '1001', calleeNormalised: '13812345678', media: 'anchored' });
+      expect(cdr.transfers).toEqual([expect.objectContaining({ transferredBy: '1001', transferTo: SEAT, outcome: 'connected', sipStatus: 200 })]);
+      expect(cdr.transfers[0]!.targetSeconds).toBeGreaterThanOrEqual(1);
+      expect(await channelsGone(bench)).toBe(0);
+      const tr = await trunk.stop();
+      expect(tr.successful, tr.errors).toBe(1); // the carrier got our BYE when the browser hung up
+    } finally {
+      await trunk.stop();
+    }
   });
 });

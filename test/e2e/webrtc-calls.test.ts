@@ -13,9 +13,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freeUdpPort, type SippProcess } from '../bench/sipp.js';
+import { freeUdpPort, runSipp, type SippProcess } from '../bench/sipp.js';
 import { expectAudio } from './audio.js';
 import { channelsGone, readCdrs, SEATS, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
+import { injection, seatTransfer } from './scenarios.js';
 import { carrierCalls, startInboundBench, type InboundBench } from './inbound-harness.js';
 import { REAL } from './real-servers.js';
 import { HAVE_CHROMIUM, startWebRtcSeat, type WebRtcSeat } from './webrtc-seat.js';
@@ -172,7 +173,7 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a 400 call to a W
   let tmp: string;
 
   beforeAll(async () => {
-    bench = await startInboundBench({ at: IN_WINDOW, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'direct', increments: '6/6' });
+    bench = await startInboundBench({ at: IN_WINDOW, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'anchored', increments: '6/6' });
     tmp = mkdtempSync(join(tmpdir(), 'dialgate-webrtc-400-'));
   }, 60_000);
   afterAll(async () => {
@@ -225,4 +226,39 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a 400 call to a W
       rtp.close();
     }
   }, 90_000);
+  it('a desktop seat transfers a carrier call to the browser: DTLS completes with the browser\'s own endpoint, the carrier gets its audio', async () => {
+    expect(seat, 'the browser registered in the test before').not.toBeNull();
+    const rtpPort = await freeUdpPort();
+    const rtp = await rtpCounter(rtpPort);
+    const trunk = await startTrunk(bench.trunkPorts[0], { answer: 200, mediaPort: rtpPort });
+    try {
+      const before = readCdrs(bench).length;
+      const transferor = runSipp({
+        scenario: seatTransfer({ holdMs: 800, expectNotify: 200 }), target: bench.sipTarget, calls: 1, timeoutMs: 40_000, vars: { refer_to: '1002' },
+        injectionFile: injection([['1001', SEATS['1001'], '13812345678', '1001']]),
+        auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${bench.sipTarget}` },
+      });
+      expect(await seat!.answer(15_000)).toEqual({ result: 'established', reason: null });
+      const r = await transferor;
+      expect(r.exitCode, r.errors + r.stdout.slice(-1500)).toBe(0);
+      const packetsAtTransfer = rtp.packets, voicedAtTransfer = rtp.voiced;
+      await new Promise((res) => setTimeout(res, 3000));
+      const stats = await seat!.stats();
+      if (process.env.DIALGATE_WEBRTC_FIGURES) {
+        process.stderr.write(`webrtc transfer target: dtls ${stats.dtlsState}, browser sent ${stats.packetsSent} / received ${stats.packetsReceived}; trunk received ${rtp.packets - packetsAtTransfer} RTP packets after the transfer, ${rtp.voiced - voicedAtTransfer} not silence\n`);
+      }
+      expect(stats.dtlsState).toBe('connected');
+      expect(stats.remoteSdp).toMatch(/^a=setup:active/m);
+      expect(rtp.packets - packetsAtTransfer).toBeGreaterThan(100);
+      expect(rtp.voiced - voicedAtTransfer).toBeGreaterThan(50); // the browser's tones, not the desk phone's
+      await seat!.hangup();
+      const cdr = (await waitForCdrs(bench, before + 1, 15_000)).at(-1)!;
+      expect(cdr).toMatchObject({ seat: '1001', media: 'anchored' });
+      expect(cdr.transfers).toEqual([expect.objectContaining({ transferTo: '1002', outcome: 'connected', sipStatus: 200 })]);
+      expect(await channelsGone(bench)).toBe(0);
+    } finally {
+      rtp.close();
+      await trunk.stop();
+    }
+  }, 60_000);
 });
