@@ -9,7 +9,7 @@
 // in the ACK): DTLS completes, audio flows both ways, the recording holds the browser's.
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { freeUdpPort, runSipp, type SippProcess } from '../bench/sipp.js';
 import { expectAudio } from './audio.js';
 import { channelsGone, readCdrs, SEATS, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { injection, seatTransfer } from './scenarios.js';
-import { carrierCalls, startInboundBench, type InboundBench } from './inbound-harness.js';
+import { carrierCalls, startInboundBench, startSeat, type InboundBench } from './inbound-harness.js';
 import { REAL } from './real-servers.js';
 import { HAVE_CHROMIUM, startWebRtcSeat, type WebRtcSeat } from './webrtc-seat.js';
 
@@ -259,6 +259,36 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a 400 call to a W
     } finally {
       rtp.close();
       await trunk.stop();
+    }
+  }, 60_000);
+  it('the browser transfers its carrier call to desktop seat 1003: 1003 gets plain RTP, the recording goes on in a second file', async () => {
+    expect(seat, 'the browser registered in the tests before').not.toBeNull();
+    const rtpPort = await freeUdpPort();
+    const rtp = await rtpCounter(rtpPort);
+    const trunk = await startTrunk(bench.trunkPorts[0], { answer: 200, mediaPort: rtpPort });
+    // 1003 is a desktop phone (sipp): it fails the call unless offered RTP/AVP.
+    const desk = await startSeat(bench, '1003', { answer: 200, hangup: 'trunk', holdMs: 2500, plainOffer: true });
+    try {
+      const before = readCdrs(bench).length;
+      expect(await seat!.call('13812345678', 'dialgate.test')).toEqual({ result: 'established', reason: null });
+      const answeredAt = Date.now();
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(await seat!.transfer('1003', 'dialgate.test')).toBe('SIP/2.0 200 OK');
+      const transferredMs = Date.now() - answeredAt;
+      const cdr = (await waitForCdrs(bench, before + 1, 20_000)).at(-1)!;
+      const d = await desk.stop();
+      expect(d.successful, `1003 answered plain RTP and hung up: ${d.errors}`).toBe(1);
+      expect(cdr).toMatchObject({ seat: '1002', media: 'anchored', hangupBy: 'caller' });
+      expect(cdr.transfers).toEqual([expect.objectContaining({ transferredBy: '1002', transferTo: '1003', outcome: 'connected', sipStatus: 200 })]);
+      // The first file holds the browser's part; the second the part after the transfer.
+      expect(cdr.transfers[0]!.recordingPath).toMatch(/transfer-.*\.wav$/);
+      expectAudio(cdr.recordingPath!, transferredMs);
+      expect(existsSync(cdr.transfers[0]!.recordingPath!)).toBe(true);
+      expect(await channelsGone(bench)).toBe(0);
+    } finally {
+      rtp.close();
+      await trunk.stop();
+      await desk.stop();
     }
   }, 60_000);
 });

@@ -18,6 +18,9 @@ export interface WebRtcSeat {
   call(number: string, domain: string): Promise<CallOutcome>;
   /** Answers the next incoming call (a 400 call rung to this seat). */
   answer(timeoutMs: number): Promise<CallOutcome>;
+  /** Blind transfer of the current call; the final NOTIFY's status line. */
+  transfer(target: string, domain: string): Promise<string>;
+  state(): Promise<string>;
   stats(): Promise<MediaStats>;
   hangup(): Promise<void>;
   close(): Promise<void>;
@@ -54,6 +57,8 @@ export async function startWebRtcSeat(micWav: string): Promise<WebRtcSeat> {
     register: (o) => run('register', o),
     call: (n, d) => run('call', n, d),
     answer: (ms) => run('answer', ms),
+    transfer: (t, d) => run('transfer', t, d),
+    state: () => run('state'),
     stats: () => run('stats'),
     hangup: () => run('hangup'),
     async close() {

@@ -69,6 +69,27 @@ const seat = {
     });
   },
 
+  /** Blind transfer (REFER) of the current call; resolves with the final NOTIFY's status line. */
+  transfer(target: string, domain: string): Promise<string> {
+    if (!session) throw new Error('no call');
+    const s = session;
+    return new Promise<string>((resolve, reject) => {
+      s.refer(UserAgent.makeURI(`sip:${target}@${domain}`)!, {
+        requestDelegate: { onReject: (r) => resolve(`REFER ${r.message.statusCode}`) },
+        onNotify: (n) => {
+          n.accept().catch(() => {});
+          const line = (n.request.body ?? '').split(/\r?\n/)[0] ?? '';
+          if (!/^SIP\/2\.0 1\d\d/.test(line)) resolve(line);
+        },
+      }).catch(reject);
+    });
+  },
+
+  /** The current call's state ('Established', 'Terminated' …). */
+  state(): string {
+    return session?.state ?? 'none';
+  },
+
   async stats(): Promise<MediaStats> {
     const pc = peer();
     const out: MediaStats = { connectionState: pc?.connectionState ?? 'none', dtlsState: null, packetsSent: 0, packetsReceived: 0,
