@@ -157,7 +157,7 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a WebRTC seat in 
   }, 60_000);
 });
 
-describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a 400 call to a WebRTC seat on the real servers', () => {
+describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a WebRTC seat on the real servers: 400 calls, transfers both ways, hold', () => {
   const PLANS = `plans400:
   - number: "4008050508"
     owner: telesales
@@ -289,6 +289,42 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a 400 call to a W
       rtp.close();
       await trunk.stop();
       await desk.stop();
+    }
+  }, 60_000);
+  it('hold and resume from the browser on an anchored call: FreeSWITCH answers recvonly, then sendrecv and the browser\'s audio again', async () => {
+    expect(seat, 'the browser registered in the tests before').not.toBeNull();
+    const rtpPort = await freeUdpPort();
+    const rtp = await rtpCounter(rtpPort);
+    const trunk = await startTrunk(bench.trunkPorts[0], { answer: 200, mediaPort: rtpPort });
+    try {
+      const before = readCdrs(bench).length;
+      expect(await seat!.call('13812345678', 'dialgate.test')).toEqual({ result: 'established', reason: null });
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await seat!.hold(true)).toBe(200);
+      const held = await seat!.stats();
+      expect(held.localSdp).toMatch(/^a=sendonly/m);
+      expect(held.remoteSdp).toMatch(/^a=recvonly/m);
+      await new Promise((r) => setTimeout(r, 500)); // what was in flight
+      const voicedHeld = rtp.voiced;
+      await new Promise((r) => setTimeout(r, 1500));
+      // (On hold FreeSWITCH plays its hold music to the carrier: packets go on, not the browser's.)
+      expect(await seat!.hold(false)).toBe(200);
+      const resumed = await seat!.stats();
+      expect(resumed.remoteSdp).toMatch(/^a=sendrecv/m);
+      const voicedResumed = rtp.voiced;
+      await new Promise((r) => setTimeout(r, 1500));
+      if (process.env.DIALGATE_WEBRTC_FIGURES) {
+        process.stderr.write(`webrtc hold: voiced packets at the trunk while held (hold music) ${voicedResumed - voicedHeld}, in 1.5 s after resume ${rtp.voiced - voicedResumed}\n`);
+      }
+      expect(rtp.voiced - voicedResumed).toBeGreaterThan(50);
+      expect(resumed.dtlsState).toBe('connected');
+      await seat!.hangup();
+      const cdr = (await waitForCdrs(bench, before + 1, 15_000)).at(-1)!;
+      expect(cdr).toMatchObject({ seat: '1002', media: 'anchored', hangupBy: 'caller' });
+      expect(await channelsGone(bench)).toBe(0);
+    } finally {
+      rtp.close();
+      await trunk.stop();
     }
   }, 60_000);
 });

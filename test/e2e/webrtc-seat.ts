@@ -21,6 +21,8 @@ export interface WebRtcSeat {
   /** Blind transfer of the current call; the final NOTIFY's status line. */
   transfer(target: string, domain: string): Promise<string>;
   state(): Promise<string>;
+  /** Hold / resume by re-INVITE; its final status. */
+  hold(held: boolean): Promise<number>;
   stats(): Promise<MediaStats>;
   hangup(): Promise<void>;
   close(): Promise<void>;
@@ -59,6 +61,7 @@ export async function startWebRtcSeat(micWav: string): Promise<WebRtcSeat> {
     answer: (ms) => run('answer', ms),
     transfer: (t, d) => run('transfer', t, d),
     state: () => run('state'),
+    hold: (h) => run('hold', h),
     stats: () => run('stats'),
     hangup: () => run('hangup'),
     async close() {

@@ -85,6 +85,21 @@ const seat = {
     });
   },
 
+  /** Hold (re-INVITE offering sendonly) or resume (sendrecv), as the product's phone does; the re-INVITE's final status. */
+  hold(held: boolean): Promise<number> {
+    if (!session) throw new Error('no call');
+    const s = session;
+    s.sessionDescriptionHandlerOptionsReInvite = { hold: held } as Web.SessionDescriptionHandlerOptions;
+    return new Promise<number>((resolve, reject) => {
+      s.invite({
+        requestDelegate: {
+          onAccept: (r) => resolve(r.message.statusCode ?? 200),
+          onReject: (r) => resolve(r.message.statusCode ?? 0),
+        },
+      }).catch(reject);
+    });
+  },
+
   /** The current call's state ('Established', 'Terminated' …). */
   state(): string {
     return session?.state ?? 'none';
