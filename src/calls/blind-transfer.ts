@@ -25,6 +25,11 @@ import type { RegistrarStore } from '../registrar/store.js';
 import type { CallSession } from './call-session.js';
 import { hangUp, InviteAttempt } from './invite-attempt.js';
 import { readLedgerView } from './ledger-view.js';
+import { fraudZone } from '../fraud/zone.js';
+import { hasFraudCaps } from '../policy/decideOutbound.js';
+import { DENY_REASONS } from '../policy/reasons.js';
+import type { LedgerView } from '../policy/types.js';
+import { normalizeNumber } from '../numbers/normalize.js';
 import { Reservation } from './reservation.js';
 import { DialFailure, TrunkDialer, trunkTargets } from './trunk-dialer.js';
 
@@ -136,7 +141,7 @@ export class BlindTransfers {
       : undefined;
     const contact = binding?.contact ?? null;
     const view = target.kind === 'number'
-      ? await readLedgerView(deps.ledger, deps.slots, o.cfg, o.tenant)
+      ? { ...(await readLedgerView(deps.ledger, deps.slots, o.cfg, o.tenant)), ...(await this.fraudView(target.number)) }
       : { available: 0, tenantActiveCalls: 0, trunkActiveCalls: new Map<string, number>() };
     const d = decideTransfer({ callId: s.spec.callId, n, seat, tenant: o.tenant.id }, target, o.cfg, contact, view, deps.clock.now());
     if (d.kind === 'deny') {
@@ -197,6 +202,17 @@ export class BlindTransfers {
       // A second carrier leg: a port of the tenant, a trunk slot, and its own reservation.
       const slot = await s.holdSlot(slotKey('tenant', o.tenant.id), member, o.tenant.maxConcurrent);
       if (!slot.ok) return { status: 486, outcome: 'tenant-busy', reason: reasonHeader(486, 'All lines of the account in use') };
+      // The toll-fraud caps count a transfer's new carrier leg as a call of the tenant (atomically
+      // across instances, as at an outbound call's admission).
+      if (deps.fraud && hasFraudCaps(o.tenant)) {
+        const a = await deps.fraud.admit(o.tenant.id, decision.callee.national, deps.clock.now(), fraudZone(o.tenant, o.cfg), o.tenant);
+        if (!a.ok) {
+          await s.dropSlot(slotKey('tenant', o.tenant.id), member);
+          const why = a.cap === 'cps' ? 'calls-per-second' : 'callee-attempts';
+          const deny = DENY_REASONS[why];
+          return { status: deny.sipStatus, outcome: why, reason: reasonHeader(deny.sipStatus, deny.text) };
+        }
+      }
       if (decision.rate) {
         money = new Reservation(deps.ledger, o.tenant.account, member, {
           rate: decision.rate, tenant: o.tenant.id, seat, callee: decision.callee.national, caller: decision.callerId,
@@ -272,6 +288,20 @@ export class BlindTransfers {
     const live = deps.live.get(s.spec.callId);
     if (live && d.kind === 'seat') live.seat = d.seat;
     return { status: 200, outcome: 'connected', old, ...(money ? { reservation: money.id } : {}), ...(recordingPath ? { recordingPath } : {}) };
+  }
+
+  /** The tenant's fraud counters for a number target's decision (spend caps too); unread if Redis fails. */
+  private async fraudView(number: string): Promise<Pick<LedgerView, 'fraud'>> {
+    const { deps } = this.s;
+    const t = this.o.tenant;
+    if (!deps.fraud || !hasFraudCaps(t)) return {};
+    try {
+      const n = normalizeNumber(number);
+      return { fraud: await deps.fraud.view(t.id, n.ok ? n.number.national : null, deps.clock.now(), fraudZone(t, this.o.cfg)) };
+    } catch (err) {
+      this.s.log.warn({ err }, 'fraud counters not read for the transfer target');
+      return {};
+    }
   }
 
   /** NOTIFY (RFC 3515 §2.4.4) with a sipfrag of the progress; bounded, never throws. */

@@ -17,7 +17,7 @@ import { CallSession, DEFAULT_MAX_CALL_SECONDS, sessionTimersOf, type SessionDep
 import { readLedgerView } from './ledger-view.js';
 import { Reservation, type Settled } from './reservation.js';
 import { normalizeNumber } from '../numbers/normalize.js';
-import { DEFAULT_TIME_ZONE } from '../time/schedule.js';
+import { fraudZone } from '../fraud/zone.js';
 import { answerTimer, offerHeaders } from './session-timer.js';
 import { DialFailure, TrunkDialer, trunkTargets } from './trunk-dialer.js';
 import { BlindTransfers } from './blind-transfer.js';
@@ -28,10 +28,7 @@ export type { LiveCall } from './call-session.js';
 export type OutboundSettings = SessionSettings;
 export type OutboundDeps = SessionDeps;
 
-/** The tenant's day for daily caps: its window's zone, else the server's. */
-function zoneOf(t: Tenant, cfg: ConfigSnapshot): string {
-  return t.window?.timezone || cfg.server?.timezone || DEFAULT_TIME_ZONE;
-}
+const zoneOf = fraudZone;
 
 /** Ledger refusals of a reservation, as the caller is told. */
 function ledgerDeny(reason: string): DenyReason {

@@ -233,6 +233,37 @@ describe('blind transfer to a number: a second carrier leg on the same account',
   });
 });
 
+describe('blind transfer to a number under the tenant\'s toll-fraud caps', () => {
+  let bench: Bench;
+  let ports: [number, number];
+  let peers: SippProcess[] = [];
+
+  beforeAll(async () => {
+    ports = [await freeUdpPort(), await freeUdpPort()];
+    bench = await startBench({ trunkPorts: ports, at: IN_WINDOW, balance: BALANCE, media: 'direct', tenantExtra: { maxAttemptsPerCalleePerDay: 1 } });
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(peers.map((p) => p.stop()));
+    await bench?.stop();
+  });
+
+  it('counts the transfer\'s new carrier leg as an attempt: a second attempt to the number today is refused, the call stays up', async () => {
+    const trunk = await startTrunk(ports[0], { answer: 200 });
+    peers.push(trunk);
+    const before = readCdrs(bench).length;
+    // The call itself is today's one attempt to 13812345678; the transfer to it would be the second.
+    const r = await transferCall(bench, '13812345678', '13812345678', {
+      holdMs: 300, expectNotify: { status: 403, reason: 'Daily attempts to this number reached' }, resumeMs: 300,
+    });
+    expect(r.exitCode, r.errors + r.stdout.slice(-1500)).toBe(0);
+    const cdr = await lastCdr(bench, before);
+    expect(cdr.transfers).toEqual([expect.objectContaining({ transferTo: '13812345678', outcome: 'callee-attempts', sipStatus: 403 })]);
+    expect(cdr.charges).toHaveLength(1);
+    expect((await trunk.stop()).successful).toBe(1);
+    peers = [];
+  });
+});
+
 const PLANS = `plans400:
   - number: "4008050515"
     owner: telesales
