@@ -25,6 +25,7 @@ import type { RegistrarStore } from '../registrar/store.js';
 import type { CallSession } from './call-session.js';
 import { hangUp, InviteAttempt } from './invite-attempt.js';
 import { readLedgerView } from './ledger-view.js';
+import { offerHeaders } from './session-timer.js';
 import { fraudZone } from '../fraud/zone.js';
 import { hasFraudCaps } from '../policy/decideOutbound.js';
 import { DENY_REASONS } from '../policy/reasons.js';
@@ -178,6 +179,8 @@ export class BlindTransfers {
     const offer = fresh ? fresh.local.sdp : ep ? ep.local.sdp : remaining.remote.sdp;
     const from = `<sip:${o.presented || seat}@${deps.settings.sipDomain}>`;
     const referredBy = `<sip:${seat}@${deps.settings.sipDomain}>`;
+    // RFC 4028 on the new leg too, as on every leg we dial: a target gone silent is found.
+    const timers = s.spec.sessionTimers ? offerHeaders(s.spec.sessionTimers) : {};
 
     let dialog: Srf.Dialog | undefined;
     let status = 0;
@@ -187,7 +190,7 @@ export class BlindTransfers {
       const media = browserTarget
         ? { lateOffer: { answer: (sdp: string, sendAnswer: (a: string) => Promise<Srf.Dialog>) => deps.media.answerLateOffer(sdp, sendAnswer, other), release: (e: Endpoint) => void releaseEndpoint(e, s.log) } }
         : { localSdp: offer };
-      const attempt = new InviteAttempt(deps.srf, { uri: d.contact, ...media, headers: { From: from, 'Referred-By': referredBy } }, deps.clock, () => {});
+      const attempt = new InviteAttempt(deps.srf, { uri: d.contact, ...media, headers: { ...timers, From: from, 'Referred-By': referredBy } }, deps.clock, () => {});
       const ring = deps.clock.setTimeout(() => attempt.stop('timeout'), TRANSFER_RING_SECONDS * 1000);
       const stop = s.onEnding(() => attempt.stop('cancelled'));
       const out = await attempt.outcome.finally(() => { deps.clock.clearTimeout(ring); stop(); });
@@ -230,7 +233,7 @@ export class BlindTransfers {
       try {
         const got = await dialer.dial({
           targets: trunkTargets(decision, o.cfg), localSdp: offer, fromHost: deps.settings.sipDomain,
-          headers: { 'Referred-By': referredBy }, clock: deps.clock,
+          headers: { ...timers, 'Referred-By': referredBy }, clock: deps.clock,
           acquireTrunk: async (id) => (await s.holdSlot(slotKey('trunk', id), member, o.cfg.trunks.get(id)?.maxConcurrent ?? 0)).ok,
           releaseTrunk: (id) => s.dropSlot(slotKey('trunk', id), member),
           onProvisional: () => {},

@@ -174,8 +174,10 @@ export class CallSession {
     const old = leg === 'caller' ? this.uas : this.uac;
     old?.removeAllListeners('destroy');
     old?.removeAllListeners('refer');
-    if (leg === 'caller') this.callerLeg(d, null);
-    else this.farLeg(d, null);
+    // The new leg is one we dialled (a transfer target): its timer is the one its 200 settled on.
+    const timer = this.spec.sessionTimers ? uacTimer((d as { res?: Srf.SrfResponse }).res) : null;
+    if (leg === 'caller') this.callerLeg(d, timer);
+    else this.farLeg(d, timer);
     return old;
   }
 

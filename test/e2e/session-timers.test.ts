@@ -9,6 +9,8 @@ import { type SippProcess } from '../bench/sipp.js';
 import { REAL } from './real-servers.js';
 import { readCdrs, seatCalls, startTrunk, waitForCdrs } from './harness.js';
 import { carrierCalls, PACKAGE_ACCOUNT, startInboundBench, startSeat, type InboundBench } from './inbound-harness.js';
+import { startSipp } from '../bench/sipp.js';
+import { seatAnswerAndTransfer } from './scenarios.js';
 
 const AT = '2026-11-23T10:00:00+08:00';
 const INTERVAL = REAL ? 90 : 8;
@@ -74,6 +76,31 @@ describe('session timers: 400 calls and 422 from trunks', () => {
     expect(cdr.balanceAfter).toBe(acct.balance);
   }, WAIT_MS + 30_000);
 
+  it('a transfer target gets timers too: seat 1002, transferred to and then silent, is ended at its unanswered refresh', async () => {
+    // 1001 answers the 400 call and transfers it to 1002; 1002's INVITE must offer Session-Expires
+    // (its scenario fails otherwise), it echoes it (we refresh) and then answers nothing.
+    const seat1001 = await startSipp({
+      scenario: seatAnswerAndTransfer({ holdMs: 500, seat: '1001' }), localPort: bench.seatPorts['1001']!, timeoutMs: WAIT_MS, vars: { refer_to: '1002' },
+    });
+    const seat1002 = await startSeat(bench, '1002', { answer: 200, sessionTimer: { seconds: INTERVAL, refresh: 'ignore' } });
+    procs.push(seat1001, seat1002);
+    const before = readCdrs(bench).length;
+    const r = await carrierCalls(bench, {
+      from: '13802412345', to: '4008050520', expect: 200, hangup: 'remote', refresh: 'answer',
+      remoteByeTimeoutMs: WAIT_MS, timeoutMs: WAIT_MS + 10_000,
+    });
+    expect(r.exitCode, r.errors).toBe(0);
+    const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+    expect(cdr.transfers).toEqual([expect.objectContaining({ transferTo: '1002', outcome: 'connected' })]);
+    expect(cdr).toMatchObject({ hangupBy: 'system', hangupCause: 'session-timer-callee' });
+    // Billed to 1002's refresh that went unanswered, half an interval after it answered.
+    const toRefresh = (cdr.endAt - cdr.transfers[0]!.at) / 1000;
+    expect(toRefresh).toBeGreaterThanOrEqual(HALF - 1 - JITTER);
+    expect(toRefresh).toBeLessThanOrEqual(HALF + 1 + JITTER);
+    expect((await seat1002.stop()).successful).toBe(1);
+    expect((await ledgerOf(bench)).reserved).toBe(0);
+  }, WAIT_MS + 30_000);
+
   it('a carrier caller that goes silent: ended at its unanswered refresh (session-timer-caller), the seat gets our BYE', async () => {
     procs.push(await startSeat(bench, '1001', { answer: 200, sessionTimer: { seconds: INTERVAL, refresh: 'answer' } }));
     const before = readCdrs(bench).length;
@@ -113,3 +140,5 @@ describe('session timers: 400 calls and 422 from trunks', () => {
     expect(t.successful, t.errors).toBe(1);
   });
 });
+
+const ledgerOf = async (bench: InboundBench) => (await bench.app.ledger.getAccount(PACKAGE_ACCOUNT))!;
