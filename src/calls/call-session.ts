@@ -175,7 +175,8 @@ export class CallSession {
     old?.removeAllListeners('destroy');
     old?.removeAllListeners('refer');
     // The new leg is one we dialled (a transfer target): its timer is the one its 200 settled on.
-    const timer = this.spec.sessionTimers ? uacTimer((d as { res?: Srf.SrfResponse }).res) : null;
+    const settled = this.spec.sessionTimers ? uacTimer((d as { res?: Srf.SrfResponse }).res) : null;
+    const timer = settled ? { ...settled, since: this.deps.clock.now() } : null;
     if (leg === 'caller') this.callerLeg(d, timer);
     else this.farLeg(d, timer);
     return old;
@@ -221,7 +222,8 @@ export class CallSession {
    */
   private legExpired(leg: 'caller' | 'far'): void {
     const now = this.deps.clock.now();
-    const at = this.answerAt === null ? now : knownDeadAt(now, this.answerAt, this.legTimers[leg]);
+    const timer = this.legTimers[leg];
+    const at = this.answerAt === null ? now : knownDeadAt(now, timer?.since ?? this.answerAt, timer);
     this.log.warn({ leg, timer: this.legTimers[leg], billedUntil: at }, 'session timer expired: leg gone without BYE');
     this.end('system', leg === 'caller' ? 'session-timer-caller' : 'session-timer-callee', at);
   }

@@ -22,6 +22,8 @@ export const REFRESH_TIMEOUT_MS = 32_000;
 export interface LegTimer {
   seconds: number;
   weRefresh: boolean;
+  /** When the leg's timer started, if not at the call's answer (a transfer target's leg). */
+  since?: number;
 }
 
 interface HeaderSource { get(name: string): string | undefined }
