@@ -191,7 +191,9 @@ describe('400 calls through the bench', () => {
   it('round-robin spreads 30 calls evenly over 3 seats', async () => {
     for (const s of ['1001', '1002', '1003']) seats.push(await startSeat(bench, s, { answer: 200 }));
     const before = readCdrs(bench).length;
-    const r = await carrierCalls(bench, { from: '01062345678', to: '4008050509', expect: 200, holdMs: 100, calls: 30, concurrency: 3, timeoutMs: 60_000 });
+    // One call at a time: a seat whose previous call is still being torn down counts as on-call and
+    // is rightly skipped (issue 13), which under load would make concurrent calls uneven.
+    const r = await carrierCalls(bench, { from: '01062345678', to: '4008050509', expect: 200, holdMs: 100, calls: 30, concurrency: 1, timeoutMs: 60_000 });
     expect(r.exitCode, r.errors).toBe(0);
     const cdrs = (await waitForCdrs(bench, before + 30, 20_000)).slice(before);
     const count = (s: string) => cdrs.filter((c) => c.seat === s).length;
