@@ -35,6 +35,7 @@ import { Reservation, type Settled } from './reservation.js';
 import { relayOffers, relayReInvites } from './reinvite-relay.js';
 import { answerTimer } from './session-timer.js';
 import { BlindTransfers } from './blind-transfer.js';
+import { countSpend } from './spend-caps.js';
 
 export type InboundSettings = SessionSettings;
 
@@ -326,6 +327,10 @@ class InboundFlow {
     await this.ringer?.drain();
     if (this.answered && s.answerAt !== null) await deps.state.ended(this.answered.key, endAt).catch(() => {});
     const charges = settled.filter((x) => x.cost > 0).map((x) => ({ account: x.account, reservation: x.reservationId, cost: x.cost }));
+    // Forwarded legs are paid from the owner tenant's own account: they count toward its spend caps
+    // (the package's minutes do not: they were paid for up front).
+    const owner = d.owner ? this.cfg.tenants.get(d.owner) : undefined;
+    if (owner) await countSpend(s, owner, this.cfg, endAt, settled.filter((x) => x.account === owner.account)).catch((err: unknown) => s.log.warn({ err }, 'spend caps not counted'));
     const out: Partial<CdrInput> = {
       seat: s.answerAt !== null && this.answered?.kind === 'seat' ? this.answered.seat : null, charges,
     };

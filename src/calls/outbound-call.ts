@@ -15,9 +15,10 @@ import { isRedisUnavailable } from '../ledger/redis-errors.js';
 import { userPart, writeCdr } from './call-record.js';
 import { CallSession, DEFAULT_MAX_CALL_SECONDS, sessionTimersOf, type SessionDeps, type SessionSettings } from './call-session.js';
 import { readLedgerView } from './ledger-view.js';
-import { Reservation, type Settled } from './reservation.js';
+import { Reservation } from './reservation.js';
 import { normalizeNumber } from '../numbers/normalize.js';
 import { fraudZone } from '../fraud/zone.js';
+import { countSpend } from './spend-caps.js';
 import { answerTimer, offerHeaders } from './session-timer.js';
 import { DialFailure, TrunkDialer, trunkTargets } from './trunk-dialer.js';
 import { BlindTransfers } from './blind-transfer.js';
@@ -205,7 +206,7 @@ class OutboundFlow {
       sessionTimers: sessionTimersOf(deps, cfg),
       cdrBase: () => cdrBase(call, cfg, this.deny ?? decision, inviteAt, deps.clock.now()),
       onStop: () => this.dialer.cancel(),
-      afterSettle: (endAt, settled) => this.countSpend(endAt, settled),
+      afterSettle: async (endAt, settled) => { await countSpend(this.s, this.tenant, this.cfg, endAt, settled); return {}; },
       // Issue 13: the seat may transfer the callee to another seat or a number.
       ...(deps.registrar ? { onRefer: (leg, req, res) => this.transfers!.onRefer(leg, req, res) } : {}),
     }, log);
@@ -248,22 +249,6 @@ class OutboundFlow {
       else await s.failed(err, 'outbound call failed');
     }
     await s.done;
-  }
-
-  /** Settled cost towards the tenant's spend caps; a crossed cap is alerted (once) and blocks new calls. */
-  private async countSpend(endAt: number, settled: Settled[]): Promise<Partial<CdrInput>> {
-    const { fraud, onSpendCap } = this.deps;
-    const t = this.tenant;
-    if (!fraud || (t.maxSpendPerHour === undefined && t.maxSpendPerDay === undefined)) return {};
-    for (const s of settled) {
-      if (s.cost <= 0) continue;
-      const crossed = await fraud.addSpend(t.id, s.reservationId, s.cost, endAt, zoneOf(t, this.cfg), t);
-      for (const c of crossed) {
-        this.s.log.warn({ cap: c.cap, limit: c.limit, spent: c.spent }, 'tenant spend cap crossed: new calls blocked');
-        onSpendCap?.(c);
-      }
-    }
-    return {};
   }
 
   private async denyAtRuntime(reason: DenyReason, detail: string): Promise<void> {

@@ -1,13 +1,15 @@
 // Toll-fraud caps per tenant (issue 16 B), end to end through the bench with counters in Redis:
 // a spend-per-hour cap crossed mid-burst denies the next call (403, its Reason, its CDR) and
 // alerts once; the N+1th attempt of the day to one number is denied while another number goes
-// through; a burst beyond the calls-per-second cap is refused with 503.
+// through; a burst beyond the calls-per-second cap is refused with 503. A 400 call forwarded to a
+// number is paid from the owner's account: that spend counts toward the owner's cap too.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runSipp, freeUdpPort, type SippProcess } from '../bench/sipp.js';
 import { injection, seatCallOrDeny } from './scenarios.js';
 import { readCdrs, SEATS, seatCalls, startBench, startTrunk, waitForCdrs, type Bench, type BenchOptions } from './harness.js';
+import { carrierCalls, PACKAGE_ACCOUNT, startInboundBench, type InboundBench } from './inbound-harness.js';
 
 const AT = '2026-11-23T10:00:00+08:00';
 
@@ -134,6 +136,45 @@ describe('calls per second', () => {
     for (const d of denied) {
       expect(d.denyReason).toBe('calls-per-second');
       expect(d.sipStatus).toBe(503);
+    }
+  }, 60_000);
+});
+
+describe('spend per hour: a 400 call forwarded to a number', () => {
+  let bench: InboundBench;
+
+  beforeAll(async () => {
+    bench = await startInboundBench({
+      at: AT, balance: 1_000_000, packageBalance: 10_000_000, increments: '60/60', media: 'direct', withMedia: false,
+      tenantExtra: { maxSpendPerHour: '0.10' },
+      plans400: `plans400:
+  - number: "4008050530"
+    owner: telesales
+    account: ${PACKAGE_ACCOUNT}
+    package: { total: "6000", months: 12, ratePerMinute: "0.25", startDate: "2026-01-01" }
+    group: mobile
+    groups:
+      - { id: mobile, members: [{ number: "13800138000" }] }
+`,
+    });
+  }, 60_000);
+  afterAll(async () => { await bench?.stop(); });
+
+  it('the forwarded leg\'s cost (paid by the owner) crosses the owner\'s cap: its next outbound call is denied', async () => {
+    const trunk = await startTrunk(bench.trunkPorts[0], { answer: 200 });
+    try {
+      const before = readCdrs(bench).length;
+      const r = await carrierCalls(bench, { from: '01062345678', to: '4008050530', expect: 200, holdMs: 300 });
+      expect(r.exitCode, r.errors).toBe(0);
+      const [call] = (await waitForCdrs(bench, before + 1)).slice(before);
+      // The forward: 0.13 yuan for its minute from the owner's account, over the 0.10 cap.
+      expect(call!.charges).toContainEqual(expect.objectContaining({ account: 'telesales', cost: 1300 }));
+      const denied = await seatCalls(bench, { callee: '13812340009', expect: 403 });
+      expect(denied.exitCode, denied.errors).toBe(0);
+      const last = (await waitForCdrs(bench, before + 2)).at(-1)!;
+      expect(last).toMatchObject({ decision: 'deny', denyReason: 'spend-per-hour' });
+    } finally {
+      await trunk.stop();
     }
   }, 60_000);
 });
