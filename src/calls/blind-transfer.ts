@@ -281,8 +281,7 @@ export class BlindTransfers {
         if (r.ok) recordingPath = r.path;
         else s.log.warn({ why: r.why }, 'transfer: recording not continued');
       }
-      if (leg === 'caller') s.epA = fresh;
-      else s.epB = fresh;
+      s.replaceEndpoint(leg, fresh);
       void releaseEndpoint(ep, s.log);
     }
     o.seatOn[leg] = d.kind === 'seat' ? d.seat : null;

@@ -363,6 +363,22 @@ export class CallSession {
     return this.agentEnd;
   }
 
+  /** FreeSWITCH hangs up an endpoint without RTP for media_timeout (freeswitch/dialplan/mrf.xml), or died. */
+  private readonly onMediaGone = (evt?: { reason?: string }): void => this.end('system', evt?.reason === 'MEDIA_TIMEOUT' ? 'media-timeout' : 'media-lost');
+
+  /**
+   * A transfer moved a leg to a new endpoint: that one is watched from now on, and the one let go
+   * (which the caller releases) no longer ends the call when FreeSWITCH hangs it up.
+   */
+  replaceEndpoint(leg: 'caller' | 'far', ep: Endpoint): Endpoint | undefined {
+    const old = leg === 'caller' ? this.epA : this.epB;
+    old?.removeListener('destroy', this.onMediaGone);
+    if (leg === 'caller') this.epA = ep;
+    else this.epB = ep;
+    if (this.answerAt !== null) ep.on('destroy', this.onMediaGone);
+    return old;
+  }
+
   /** Both legs are up: talk time starts, paid by `payers`. Resolves when the call has finished. */
   async answered(payers: Reservation[]): Promise<void> {
     this.to('answered');
@@ -371,10 +387,8 @@ export class CallSession {
     const live = this.deps.live.get(this.spec.callId);
     if (live) live.answeredAt = answerAt;
     this.deps.onAnswered?.(this);
-    // FreeSWITCH hangs up an endpoint without RTP for media_timeout (freeswitch/dialplan/mrf.xml).
-    const onMediaGone = (evt?: { reason?: string }): void => this.end('system', evt?.reason === 'MEDIA_TIMEOUT' ? 'media-timeout' : 'media-lost');
-    this.epA?.on('destroy', onMediaGone);
-    this.epB?.on('destroy', onMediaGone);
+    this.epA?.on('destroy', this.onMediaGone);
+    this.epB?.on('destroy', this.onMediaGone);
     // The tenant's longest call (maxCallSeconds): ended there, billed to that moment.
     if (this.spec.maxCallSeconds) {
       const limitAt = answerAt + this.spec.maxCallSeconds * 1000;

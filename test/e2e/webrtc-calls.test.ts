@@ -328,3 +328,87 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a WebRTC seat on 
     }
   }, 60_000);
 });
+
+// RFC 4028 on browser legs, real servers only (drachtio-server refreshes; 90 s is its floor): an
+// outbound call from a browser and a 400 call to a browser, held past one whole interval, are
+// still up and carrying media, and end by their hang-up, not by a timer.
+describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('WebRTC seats\' calls outlive session-timer refreshes (real servers, 90 s)', () => {
+  const INTERVAL = 90;
+  const PLANS = `plans400:
+  - number: "4008050508"
+    owner: telesales
+    account: telesales-400
+    package: { total: "6000", months: 12, ratePerMinute: "0.25", startDate: "2026-01-01" }
+    group: g
+    groups:
+      - { id: g, members: [{ seat: "1002" }], noAnswerSeconds: 20 }
+`;
+  let bench: InboundBench;
+  const seats: WebRtcSeat[] = [];
+  let tmp: string;
+
+  beforeAll(async () => {
+    bench = await startInboundBench({
+      at: IN_WINDOW, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'anchored', increments: '6/6',
+      sessionTimers: { seconds: INTERVAL, minSeconds: INTERVAL },
+    });
+    tmp = mkdtempSync(join(tmpdir(), 'dialgate-webrtc-timers-'));
+  }, 60_000);
+  afterAll(async () => {
+    for (const s of seats) await s.close();
+    await bench?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('both calls are up after the interval, media flowing, and end by hang-up', async () => {
+    const mic = join(tmp, 'mic.wav');
+    execFileSync('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', mic, 'synth', '5', 'sine', '300-3000', 'vol', '0.5']);
+    const rtpPort = await freeUdpPort();
+    const rtp = await rtpCounter(rtpPort);
+    const trunk = await startTrunk(bench.trunkPorts[0], { answer: 200, mediaPort: rtpPort, sessionTimer: { seconds: INTERVAL, refresh: 'answer' } });
+    try {
+      const caller = await startWebRtcSeat(mic);
+      const callee = await startWebRtcSeat(mic);
+      seats.push(caller, callee);
+      await caller.register({ wsUrl: REAL!.ws!, seat: '1001', password: SEATS['1001'], domain: 'dialgate.test' });
+      await callee.register({ wsUrl: REAL!.ws!, seat: '1002', password: SEATS['1002'], domain: 'dialgate.test' });
+      const before = readCdrs(bench).length;
+      expect(await caller.call('13812345678', 'dialgate.test')).toEqual({ result: 'established', reason: null });
+      const carrierSdp = ['v=0', 'o=carrier 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
+        `m=audio ${await freeUdpPort()} RTP/AVP 8 101`, 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n');
+      const inbound = carrierCalls(bench, {
+        from: '13802412345', to: '4008050508', expect: 200, hangup: 'remote', refresh: 'answer', sessionExpires: INTERVAL,
+        remoteByeTimeoutMs: (INTERVAL + 60) * 1000, timeoutMs: (INTERVAL + 80) * 1000, sdp: carrierSdp, streamAudio: false,
+      });
+      expect(await callee.answer(15_000)).toEqual({ result: 'established', reason: null });
+      await new Promise((r) => setTimeout(r, (INTERVAL + 10) * 1000));
+      const [a, b] = [await caller.stats(), await callee.stats()];
+      const voiced = rtp.voiced;
+      await new Promise((r) => setTimeout(r, 1000));
+      if (process.env.DIALGATE_WEBRTC_FIGURES) {
+        process.stderr.write(`webrtc timers: after ${INTERVAL + 10} s outbound ${a.sessionState}/${a.dtlsState}, re-INVITEs ${a.reinvites}, sent ${a.packetsSent}; `
+          + `400 ${b.sessionState}/${b.dtlsState}, re-INVITEs ${b.reinvites}, sent ${b.packetsSent}; trunk voiced in 1 s: ${rtp.voiced - voiced}\n`);
+      }
+      expect([a.sessionState, b.sessionState]).toEqual(['Established', 'Established']);
+      // drachtio-server refreshed the browser's outbound call (sip.js answers the re-INVITE); the
+      // 400 leg has no timer: sip.js does not echo Session-Expires (a vanished browser there is
+      // ended by FreeSWITCH's media timeout).
+      expect(a.reinvites).toBeGreaterThanOrEqual(1);
+      expect([a.dtlsState, b.dtlsState]).toEqual(['connected', 'connected']);
+      expect(rtp.voiced - voiced).toBeGreaterThan(30); // the outbound browser still reaches its trunk
+      await caller.hangup();
+      await callee.hangup();
+      expect((await inbound).exitCode).toBe(0);
+      const cdrs = (await waitForCdrs(bench, before + 2, 20_000)).slice(before);
+      const out = cdrs.find((c) => c.direction === 'outbound')!, inn = cdrs.find((c) => c.direction === 'inbound')!;
+      expect(out).toMatchObject({ hangupBy: 'caller', hangupCause: 'bye' });
+      expect(inn).toMatchObject({ hangupBy: 'callee', hangupCause: 'bye' });
+      expect(out.billableSeconds).toBeGreaterThan(INTERVAL);
+      expect(inn.billableSeconds).toBeGreaterThan(INTERVAL);
+      expect(await channelsGone(bench)).toBe(0);
+    } finally {
+      rtp.close();
+      await trunk.stop();
+    }
+  }, (INTERVAL + 120) * 1000);
+});

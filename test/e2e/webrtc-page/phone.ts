@@ -10,6 +10,14 @@ let ua: UserAgent | null = null;
 let session: Session | null = null;
 /** The last incoming call not yet answered. */
 let incoming: Invitation | null = null;
+/** re-INVITEs the current call received (session-timer refreshes, a far end's hold). */
+let reinvites = 0;
+
+/** Counts the re-INVITEs a call gets; sip.js answers them itself. */
+function watch(s: Session): void {
+  reinvites = 0;
+  s.delegate = { onInvite: () => { reinvites++; } };
+}
 
 function peer(): RTCPeerConnection | null {
   const sdh = session?.sessionDescriptionHandler as Web.SessionDescriptionHandler | undefined;
@@ -42,6 +50,7 @@ const seat = {
       sessionDescriptionHandlerOptions: { constraints: { audio: true, video: false } },
     });
     session = inviter;
+    watch(inviter);
     return new Promise<CallOutcome>((resolve, reject) => {
       inviter.stateChange.addListener((s) => { if (s === SessionState.Established) resolve({ result: 'established', reason: null }); });
       inviter.invite({
@@ -60,6 +69,7 @@ const seat = {
     if (!inv) return { result: 408, reason: 'no incoming call' };
     incoming = null;
     session = inv;
+    watch(inv);
     return new Promise<CallOutcome>((resolve, reject) => {
       inv.stateChange.addListener((s) => {
         if (s === SessionState.Established) resolve({ result: 'established', reason: null });
@@ -107,7 +117,7 @@ const seat = {
 
   async stats(): Promise<MediaStats> {
     const pc = peer();
-    const out: MediaStats = { connectionState: pc?.connectionState ?? 'none', dtlsState: null, packetsSent: 0, packetsReceived: 0,
+    const out: MediaStats = { connectionState: pc?.connectionState ?? 'none', dtlsState: null, packetsSent: 0, packetsReceived: 0, reinvites, sessionState: session?.state ?? 'none',
       localSdp: pc?.localDescription?.sdp ?? null, remoteSdp: pc?.remoteDescription?.sdp ?? null };
     if (!pc) return out;
     (await pc.getStats()).forEach((r: { type: string; dtlsState?: string; kind?: string; packetsSent?: number; packetsReceived?: number }) => {

@@ -10,6 +10,10 @@ export interface MediaStats {
   dtlsState: string | null;
   packetsSent: number;
   packetsReceived: number;
+  /** re-INVITEs the call received. */
+  reinvites: number;
+  /** sip.js SessionState of the call. */
+  sessionState: string;
   localSdp: string | null;
   remoteSdp: string | null;
 }
