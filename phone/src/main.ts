@@ -143,7 +143,7 @@ async function startPhone(wsUrl: string, realm: string): Promise<void> {
       const pill = $('reg-state');
       if (!pill) return;
       pill.dataset.state = state;
-      const words: Record<string, string> = { registering: '注册中 Registering', registered: '已注册 Registered', unregistered: '未注册 Not registered', failed: `注册失败 Registration failed ${detail ?? ''}` };
+      const words: Record<string, string> = { registering: '注册中 Registering', registered: '已注册 Registered', unregistered: '未注册 Not registered', failed: `注册失败 Registration failed ${detail ?? ''}`, reconnecting: '重新连接中 Reconnecting' };
       pill.textContent = words[state] ?? state;
     },
     call: (v) => showCall(v),

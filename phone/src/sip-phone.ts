@@ -29,8 +29,13 @@ export interface CallView {
   transferredTo?: string;
 }
 
+export type RegistrationState = 'registering' | 'registered' | 'unregistered' | 'failed' | 'reconnecting';
+
+/** Reconnect backoff after the WebSocket drops: 1 s, 2 s, 4 s … at most this. */
+const RECONNECT_MAX_MS = 30_000;
+
 export interface PhoneEvents {
-  registration(state: 'registering' | 'registered' | 'unregistered' | 'failed', detail?: string): void;
+  registration(state: RegistrationState, detail?: string): void;
   call(view: CallView | null): void;
   /** dialgate's credit warning (an INFO in the call): seconds left before the cut-off. */
   creditWarning(secondsLeft: number | null): void;
@@ -55,6 +60,11 @@ export class SipPhone {
   private readonly registerer: Registerer;
   private session: Session | null = null;
   private view: CallView | null = null;
+  /** The WebSocket dropped (drachtio-server restart, network, sleep) and is being re-opened. */
+  private lost = false;
+  private stopping = false;
+  private attempts = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly o: PhoneOptions, private readonly on: PhoneEvents) {
     const uri = UserAgent.makeURI(`sip:${o.seat}@${o.realm}`);
@@ -69,8 +79,14 @@ export class SipPhone {
       logLevel: o.debug === true ? 'debug' : 'warn',
       // No STUN/TURN of ours: candidates are the host's; the media server (FreeSWITCH) is the peer.
       sessionDescriptionHandlerFactoryOptions: { peerConnectionConfiguration: { iceServers: [] }, iceGatheringTimeout: 2000 },
-      delegate: { onInvite: (inv) => this.incoming(inv) },
+      delegate: {
+        onInvite: (inv) => this.incoming(inv),
+        onDisconnect: (err) => this.disconnected(err),
+        onConnect: () => this.reconnected(),
+      },
     });
+    // Back online after the network was away: try at once instead of at the next backoff step.
+    globalThis.addEventListener?.('online', () => { if (this.lost) this.retryNow(); });
     this.registerer = new Registerer(this.ua, { expires: 300 });
     this.registerer.stateChange.addListener((s) => {
       if (s === RegistererState.Registered) this.on.registration('registered');
@@ -87,12 +103,49 @@ export class SipPhone {
   private async register(): Promise<void> {
     await this.registerer.register({
       requestDelegate: {
+        // (sip.js reports no state change for a re-registration after a reconnect: it was registered)
+        onAccept: () => this.on.registration('registered'),
         onReject: (r) => this.on.registration('failed', `${r.message.statusCode} ${r.message.reasonPhrase}`),
       },
     });
   }
 
+  /**
+   * The WebSocket went away. sip.js does not reconnect by itself (its reconnection attempts are
+   * off); without this the page would look registered while no call could reach it. The binding at
+   * dialgate lives on until it expires, but drachtio-server can no longer reach this connection.
+   */
+  private disconnected(err?: Error): void {
+    if (this.stopping) return;
+    this.lost = true;
+    this.on.registration('reconnecting', err?.message);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer || this.stopping) return;
+    const delay = Math.min(RECONNECT_MAX_MS, 1000 * 2 ** this.attempts++);
+    this.reconnectTimer = setTimeout(() => this.retryNow(), delay);
+  }
+
+  private retryNow(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.ua.reconnect().catch(() => this.scheduleReconnect());
+  }
+
+  /** Connected again: register on the new connection (drachtio-server reaches the seat through it). */
+  private reconnected(): void {
+    if (!this.lost || this.stopping) return;
+    this.lost = false;
+    this.attempts = 0;
+    this.on.registration('registering');
+    this.register().catch(() => this.on.registration('failed', 'REGISTER not sent'));
+  }
+
   async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.session && this.hangup();
     await this.registerer.unregister().catch(() => undefined);
     await this.ua.stop();

@@ -456,4 +456,18 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call from
       await trunk.stop();
     }
   });
+  it('the WebSocket drops (drachtio-server restart, network): the page says so, reconnects, registers again, and the next 400 call rings it', async () => {
+    expect(bench.drachtio!.dropWebSockets()).toBeGreaterThanOrEqual(1);
+    await tab.waitForSelector('#reg-state[data-state=reconnecting]', { timeout: 5000 });
+    await tab.waitForSelector('#reg-state[data-state=registered]', { timeout: 15_000 });
+    const before = readCdrs(bench).length;
+    const caller = carrierCalls(bench, { from: '13802412345', to: '4008050508', expect: 200, hangup: 'remote', remoteByeTimeoutMs: 30_000, timeoutMs: 40_000 });
+    await tab.waitForSelector('#call-state[data-phase=incoming]', { timeout: 15_000 });
+    await tab.click('#answer');
+    await tab.waitForSelector('#call-state[data-phase=connected]', { timeout: 10_000 });
+    await tab.click('#hangup');
+    expect((await caller).exitCode).toBe(0);
+    const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+    expect(cdr).toMatchObject({ direction: 'inbound', seat: SEAT });
+  });
 });

@@ -70,6 +70,8 @@ export interface DrachtioStandIn {
   /** WebSocket SIP port (0 when the stand-in has no ws listener). */
   wsPort: number;
   frames: FrameRecord[];
+  /** Closes every SIP WebSocket (a restart or network drop, as the phones see it). */
+  dropWebSockets(): number;
   stop(): Promise<void>;
 }
 
@@ -344,6 +346,16 @@ export class DrachtioServer implements DrachtioStandIn {
     });
     const a = wss.address();
     if (a && typeof a === 'object') this.wsPort = a.port;
+  }
+
+  /**
+   * Closes every SIP WebSocket as a drachtio-server restart or a network drop would (each
+   * connection's registrations' transport goes with it); the listener stays. Returns how many.
+   */
+  dropWebSockets(): number {
+    const clients = this.wss ? [...this.wss.clients] : [];
+    for (const c of clients) c.terminate();
+    return clients.length;
   }
 
   async stop(): Promise<void> {
