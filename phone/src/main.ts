@@ -5,6 +5,7 @@
 // PUT /phone/me/state, GET /phone/me/calls.
 import { formatYuan } from '../../src/config/money.js';
 import { SipPhone, type CallView } from './sip-phone.js';
+import { Tones } from './tones.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 interface Session { token: string; seat: string; tenant: string; name: string; password: string }
@@ -14,6 +15,10 @@ let session: Session | null = null;
 let phone: SipPhone | null = null;
 let call: CallView | null = null;
 let tick: ReturnType<typeof setInterval> | null = null;
+/** Ring and ringback tones (tones.ts); any click lets audio start (browsers' autoplay rule). */
+const tones = new Tones();
+document.addEventListener('pointerdown', () => tones.unlock(), { capture: true });
+document.addEventListener('keydown', () => tones.unlock(), { capture: true });
 
 // ── DOM ──────────────────────────────────────────────────────────────────────────────────────
 type Child = Node | string | number | null | undefined | false;
@@ -56,7 +61,7 @@ async function api(path: string, init: RequestInit = {}): Promise<Json> {
 function loginPage(zh = '', en = ''): void {
   $('who').replaceChildren();
   const err = h('p', { class: 'err', id: 'login-error' }, zh ? bi(zh, en) : '');
-  const form = h('form', { id: 'login', class: 'card', onsubmit: (e: Event) => { e.preventDefault(); void signIn(form as HTMLFormElement, err); } },
+  const form = h('form', { id: 'login', class: 'card', onsubmit: (e: Event) => { e.preventDefault(); tones.unlock(); void signIn(form as HTMLFormElement, err); } },
     h('h2', {}, bi('坐席登录', 'Seat sign-in')),
     h('label', {}, bi('坐席号', 'Seat id'), h('input', { name: 'seat', inputmode: 'numeric', autocomplete: 'username', required: true })),
     h('label', {}, bi('密码', 'Password'), h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
@@ -93,6 +98,7 @@ async function signOut(zh = '', en = ''): Promise<void> {
   session = null;
   sessionStorage.removeItem(TOKEN_KEY);
   if (tick) clearInterval(tick);
+  tones.play(null);
   loginPage(zh, en);
   await p?.stop().catch(() => undefined);
 }
@@ -172,6 +178,11 @@ function pressed(d: string): void {
 
 function showCall(v: CallView | null): void {
   call = v;
+  // An incoming call rings here (the agent may be in another tab); an outbound call rings back
+  // locally unless the far end plays its own (early media).
+  const tone = v?.phase === 'incoming' ? 'ring' : v?.phase === 'ringing' && !v.earlyMedia ? 'ringback' : null;
+  tones.play(tone);
+  document.body.dataset.tone = tone ?? '';
   const panel = $('call-panel');
   if (!panel) return;
   if (tick) { clearInterval(tick); tick = null; }

@@ -27,6 +27,8 @@ export interface CallView {
   endedBy?: 'me' | 'far-end';
   /** Set when dialgate reported the blind transfer connected (NOTIFY with SIP/2.0 200). */
   transferredTo?: string;
+  /** The far end sent early media (183/180 with SDP): it plays its own ringback. */
+  earlyMedia?: boolean;
 }
 
 export type RegistrationState = 'registering' | 'registered' | 'unregistered' | 'failed' | 'reconnecting';
@@ -171,7 +173,9 @@ export class SipPhone {
     this.track(inviter);
     const opts: InviterInviteOptions = {
       requestDelegate: {
-        onProgress: (r) => { if (r.message.statusCode === 180 || r.message.statusCode === 183) this.publish({ phase: 'ringing' }); },
+        onProgress: (r) => {
+          if (r.message.statusCode === 180 || r.message.statusCode === 183) this.publish({ phase: 'ringing', earlyMedia: this.view?.earlyMedia === true || !!r.message.body });
+        },
         onReject: (r) => this.rejected(r),
       },
     };

@@ -404,8 +404,11 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call from
     const caller = carrierCalls(bench, { from: '13802412345', to: '4008050508', expect: 200, hangup: 'remote', remoteByeTimeoutMs: 30_000, timeoutMs: 40_000 });
     await tab.waitForSelector('#call-state[data-phase=incoming]', { timeout: 15_000 });
     expect(await tab.textContent('#call-number')).toContain('13802412345');
+    // It rings in the page itself (Web Audio, 450 Hz), heard with the tab in the background.
+    await tab.waitForSelector('body[data-tone=ring]', { state: 'attached' });
     await tab.click('#answer');
     await tab.waitForSelector('#call-state[data-phase=connected]', { timeout: 10_000 });
+    expect(await tab.getAttribute('body', 'data-tone')).toBe('');
     // The browser made the offer (actpass) and holds FreeSWITCH's DTLS/ICE answer (from the ACK).
     await tab.waitForFunction('window.__pcs.at(-1)?.remoteDescription != null', undefined, { timeout: 5000 });
     const pc = await tab.evaluate<{ local: string; remote: string }>('({ local: window.__pcs.at(-1).localDescription.sdp, remote: window.__pcs.at(-1).remoteDescription.sdp })');
