@@ -67,6 +67,7 @@ export class SipPhone {
   private stopping = false;
   private attempts = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private registerTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly o: PhoneOptions, private readonly on: PhoneEvents) {
     const uri = UserAgent.makeURI(`sip:${o.seat}@${o.realm}`);
@@ -92,7 +93,12 @@ export class SipPhone {
     this.registerer = new Registerer(this.ua, { expires: 300 });
     this.registerer.stateChange.addListener((s) => {
       if (s === RegistererState.Registered) this.on.registration('registered');
-      else if (s === RegistererState.Unregistered) this.on.registration('unregistered');
+      else if (s === RegistererState.Unregistered) {
+        this.on.registration('unregistered');
+        // Not asked for (a refresh lost with the connection, a transaction timed out): register
+        // again while connected, or the seat silently stops getting calls.
+        if (!this.stopping && !this.lost) this.retryRegister();
+      }
     });
   }
 
@@ -142,12 +148,26 @@ export class SipPhone {
     this.lost = false;
     this.attempts = 0;
     this.on.registration('registering');
-    this.register().catch(() => this.on.registration('failed', 'REGISTER not sent'));
+    this.retryRegister(0);
+  }
+
+  /**
+   * REGISTER after `delayMs`; refused by sip.js while one sent over the lost connection is still
+   * pending (RequestPendingError, until its transaction times out): tried again with backoff.
+   */
+  private retryRegister(delayMs = 1000): void {
+    if (this.registerTimer) return;
+    this.registerTimer = setTimeout(() => {
+      this.registerTimer = null;
+      if (this.stopping || this.lost) return;
+      this.register().catch(() => this.retryRegister(Math.min(RECONNECT_MAX_MS, Math.max(1000, delayMs * 2))));
+    }, delayMs);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.registerTimer) clearTimeout(this.registerTimer);
     this.session && this.hangup();
     await this.registerer.unregister().catch(() => undefined);
     await this.ua.stop();

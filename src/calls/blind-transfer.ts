@@ -205,46 +205,54 @@ export class BlindTransfers {
       // A second carrier leg: a port of the tenant, a trunk slot, and its own reservation.
       const slot = await s.holdSlot(slotKey('tenant', o.tenant.id), member, o.tenant.maxConcurrent);
       if (!slot.ok) return { status: 486, outcome: 'tenant-busy', reason: reasonHeader(486, 'All lines of the account in use') };
-      // The toll-fraud caps count a transfer's new carrier leg as a call of the tenant (atomically
-      // across instances, as at an outbound call's admission).
-      if (deps.fraud && hasFraudCaps(o.tenant)) {
-        const a = await deps.fraud.admit(o.tenant.id, decision.callee.national, deps.clock.now(), fraudZone(o.tenant, o.cfg), o.tenant);
-        if (!a.ok) {
-          await s.dropSlot(slotKey('tenant', o.tenant.id), member);
-          const why = a.cap === 'cps' ? 'calls-per-second' : 'callee-attempts';
-          const deny = DENY_REASONS[why];
-          return { status: deny.sipStatus, outcome: why, reason: reasonHeader(deny.sipStatus, deny.text) };
-        }
-      }
-      if (decision.rate) {
-        money = new Reservation(deps.ledger, o.tenant.account, member, {
-          rate: decision.rate, tenant: o.tenant.id, seat, callee: decision.callee.national, caller: decision.callerId,
-          inviteAt: deps.clock.now(), direction: 'outbound', cdrId: `${s.spec.cdrBase().cdrId}:xfer${n}`,
-        }, deps.settings.chunkSeconds);
-        const r = await money.authorise(deps.clock.now());
-        if (!r.ok) {
-          await s.dropSlot(slotKey('tenant', o.tenant.id), member);
-          return { status: 402, outcome: 'insufficient-balance', reason: reasonHeader(402, 'Insufficient balance') };
-        }
-        s.addReservation(money);
-      }
-      const dialer = new TrunkDialer(deps.srf);
-      const stop = s.onEnding(() => dialer.cancel());
+      // A Redis failure past this point must not keep the port (or the money) taken.
       try {
-        const got = await dialer.dial({
-          targets: trunkTargets(decision, o.cfg), localSdp: offer, fromHost: deps.settings.sipDomain,
-          headers: { ...timers, 'Referred-By': referredBy }, clock: deps.clock,
-          acquireTrunk: async (id) => (await s.holdSlot(slotKey('trunk', id), member, o.cfg.trunks.get(id)?.maxConcurrent ?? 0)).ok,
-          releaseTrunk: (id) => s.dropSlot(slotKey('trunk', id), member),
-          onProvisional: () => {},
-        });
-        dialog = got.dialog;
-        status = 200;
+        // The toll-fraud caps count a transfer's new carrier leg as a call of the tenant (atomically
+        // across instances, as at an outbound call's admission).
+        if (deps.fraud && hasFraudCaps(o.tenant)) {
+          const a = await deps.fraud.admit(o.tenant.id, decision.callee.national, deps.clock.now(), fraudZone(o.tenant, o.cfg), o.tenant);
+          if (!a.ok) {
+            await s.dropSlot(slotKey('tenant', o.tenant.id), member);
+            const why = a.cap === 'cps' ? 'calls-per-second' : 'callee-attempts';
+            const deny = DENY_REASONS[why];
+            return { status: deny.sipStatus, outcome: why, reason: reasonHeader(deny.sipStatus, deny.text) };
+          }
+        }
+        if (decision.rate) {
+          money = new Reservation(deps.ledger, o.tenant.account, member, {
+            rate: decision.rate, tenant: o.tenant.id, seat, callee: decision.callee.national, caller: decision.callerId,
+            inviteAt: deps.clock.now(), direction: 'outbound', cdrId: `${s.spec.cdrBase().cdrId}:xfer${n}`,
+          }, deps.settings.chunkSeconds);
+          const r = await money.authorise(deps.clock.now());
+          if (!r.ok) {
+            await s.dropSlot(slotKey('tenant', o.tenant.id), member);
+            return { status: 402, outcome: 'insufficient-balance', reason: reasonHeader(402, 'Insufficient balance') };
+          }
+          s.addReservation(money);
+        }
+        const dialer = new TrunkDialer(deps.srf);
+        const stop = s.onEnding(() => dialer.cancel());
+        try {
+          const got = await dialer.dial({
+            targets: trunkTargets(decision, o.cfg), localSdp: offer, fromHost: deps.settings.sipDomain,
+            headers: { ...timers, 'Referred-By': referredBy }, clock: deps.clock,
+            acquireTrunk: async (id) => (await s.holdSlot(slotKey('trunk', id), member, o.cfg.trunks.get(id)?.maxConcurrent ?? 0)).ok,
+            releaseTrunk: (id) => s.dropSlot(slotKey('trunk', id), member),
+            onProvisional: () => {},
+          });
+          dialog = got.dialog;
+          status = 200;
+        } catch (err) {
+          if (!(err instanceof DialFailure)) throw err;
+          status = err.status;
+        } finally {
+          stop();
+        }
       } catch (err) {
-        if (!(err instanceof DialFailure)) throw err;
-        status = err.status;
-      } finally {
-        stop();
+        if (money) await s.dropReservation(money).catch(() => {});
+        await s.dropSlot(slotKey('tenant', o.tenant.id), member).catch(() => {});
+        if (fresh) await releaseEndpoint(fresh, s.log);
+        throw err;
       }
     }
     const giveUp = async (st: number, outcome: string): Promise<Outcome> => {
@@ -274,12 +282,14 @@ export class BlindTransfers {
     const old = s.replaceLeg(leg, dialog);
     let recordingPath: string | undefined;
     if (fresh) {
-      // The recording runs on the caller's endpoint (epA). When that one leaves with the transferor
-      // it goes on from here, on the remaining party's channel, in a second file.
-      if (leg === 'caller' && s.recordingPath) {
+      // When the recorded endpoint leaves with the transferor, the recording goes on from here,
+      // on the remaining party's channel, in a file of its own (named in this transfer's entry).
+      if (s.recordingPath && ep === s.recordingOn) {
         const r = await startRecording(other!, s.recordingFile(o.tenant.id, 'transfer-'), s.log);
-        if (r.ok) recordingPath = r.path;
-        else s.log.warn({ why: r.why }, 'transfer: recording not continued');
+        if (r.ok) {
+          recordingPath = r.path;
+          s.recordingOn = other;
+        } else s.log.warn({ why: r.why }, 'transfer: recording not continued');
       }
       s.replaceEndpoint(leg, fresh);
       void releaseEndpoint(ep, s.log);

@@ -52,6 +52,8 @@ export class CallSession {
   answerAt: number | null = null;
   attempts: DialAttempt[] = [];
   recordingPath: string | null = null;
+  /** The endpoint the recording runs on (a transfer may move it to another, in a second file). */
+  recordingOn: Endpoint | undefined;
   media: 'anchored' | 'direct' | null = null;
   mediaNote: string | null = null;
   /** Blind transfers (issue 13), in order; a connected one's seconds are filled in at the end. */
@@ -254,7 +256,10 @@ export class CallSession {
   /** Records the bridged call (uuid_record on the caller's endpoint). */
   async startRecording(owner: string): Promise<void> {
     const r = await startRecording(this.epA!, this.recordingFile(owner, ''), this.log);
-    if (r.ok) this.recordingPath = r.path;
+    if (r.ok) {
+      this.recordingPath = r.path;
+      this.recordingOn = this.epA;
+    }
     else {
       this.mediaNote = `not recorded: recording failed to start (${r.why})`;
       this.deps.onMediaDegraded?.(this.mediaNote);

@@ -330,7 +330,9 @@ class InboundFlow {
     // Forwarded legs are paid from the owner tenant's own account: they count toward its spend caps
     // (the package's minutes do not: they were paid for up front).
     const owner = d.owner ? this.cfg.tenants.get(d.owner) : undefined;
-    if (owner) await countSpend(s, owner, this.cfg, endAt, settled.filter((x) => x.account === owner.account)).catch((err: unknown) => s.log.warn({ err }, 'spend caps not counted'));
+    // (by reservation, not account: a plan without its own package account uses the owner's)
+    const forwards = settled.filter((x) => x.reservationId !== this.pkg?.id && x.account === owner?.account);
+    if (owner) await countSpend(s, owner, this.cfg, endAt, forwards).catch((err: unknown) => s.log.warn({ err }, 'spend caps not counted'));
     const out: Partial<CdrInput> = {
       seat: s.answerAt !== null && this.answered?.kind === 'seat' ? this.answered.seat : null, charges,
     };

@@ -66,6 +66,8 @@ export class InviteAttempt {
   private pending: Srf.SrfRequest | null = null;
   private stopped: 'timeout' | 'cancelled' | null = null;
   private settled = false;
+  /** A late offer's 200 arrived: the media server is answering it. */
+  private answering = false;
   private grace: Timer | null = null;
   private resolve!: (o: InviteOutcome) => void;
 
@@ -96,7 +98,12 @@ export class InviteAttempt {
         if (!this.settled && !this.stopped) this.onProvisional(res.status, res.body || undefined);
       },
     }).then((answered) => {
-      if (req.lateOffer) return this.answerLateOffer(answered as unknown as UnackedAnswer | Srf.Dialog, req.lateOffer);
+      if (req.lateOffer) {
+        // Answered: a ring timeout from now on does not undo it (as for any answer crossing it).
+        this.answering = true;
+        this.pending = null;
+        return this.answerLateOffer(answered as unknown as UnackedAnswer | Srf.Dialog, req.lateOffer);
+      }
       const dialog = answered;
       // A ring timeout crossed by the answer keeps the call (the callee did answer); a cancel does not.
       if (this.settled || this.stopped === 'cancelled') {
@@ -131,6 +138,7 @@ export class InviteAttempt {
     if (!('ack' in answered) || typeof answered.ack !== 'function' || !answered.sdp) {
       // A 200 without an offer (srf ACKed it and made the dialog): nothing the media server can answer.
       hangUp(answered as Srf.Dialog);
+      if (this.unwanted()) return this.done({ sipStatus: 487, stopped: 'cancelled', error: false });
       return this.done({ sipStatus: 488, stopped: this.stopped, error: true, note: 'no-offer' });
     }
     const unacked = answered as UnackedAnswer;
@@ -138,15 +146,22 @@ export class InviteAttempt {
       void unacked.destroy().catch(() => {});
       return this.done({ sipStatus: 487, stopped: 'cancelled', error: false });
     }
-    const sent: { dialog?: Promise<Srf.Dialog> } = {};
+    const sent: { dialog?: Promise<Srf.Dialog>; gone?: boolean } = {};
+    // The callee's dialog exists from the ACK on: a BYE from it while FreeSWITCH's endpoint is
+    // still being made (ICE, DTLS) must not leave the caller bridged to nobody.
+    const ack = (sdp: string): Promise<Srf.Dialog> => (sent.dialog = unacked.ack(sdp).then((d) => {
+      d.once('destroy', () => { sent.gone = true; });
+      return d;
+    }));
     try {
-      const endpoint = await lateOffer.answer(unacked.sdp, (sdp) => (sent.dialog = unacked.ack(sdp)));
+      const endpoint = await lateOffer.answer(unacked.sdp, ack);
       if (!sent.dialog) throw new Error('the answer was never sent');
       const dialog = await sent.dialog;
-      if (this.unwanted()) {
-        hangUp(dialog);
+      if (this.unwanted() || sent.gone || (dialog as { connected?: boolean }).connected === false) {
+        if (!sent.gone) hangUp(dialog);
         lateOffer.release(endpoint);
-        return this.done({ sipStatus: 487, stopped: 'cancelled', error: false });
+        const left = !this.unwanted();
+        return this.done({ sipStatus: 487, stopped: left ? null : 'cancelled', error: false, ...(left ? { note: 'callee-left-at-answer' } : {}) });
       }
       this.done({ dialog, endpoint, sipStatus: 200, stopped: null, error: false });
     } catch {
@@ -164,6 +179,8 @@ export class InviteAttempt {
   /** CANCEL (ring timeout or the caller gone); the first reason is kept. Never throws. */
   stop(why: 'timeout' | 'cancelled'): void {
     if (this.settled) return;
+    // The callee answered and its late offer is being answered: only the caller leaving stops that.
+    if (this.answering && why === 'timeout') return;
     if (this.stopped === null || why === 'cancelled') this.stopped = why;
     if (this.pending) sendCancel(this.pending);
     this.grace ??= this.clock.setTimeout(() => this.done({ sipStatus: this.stopped === 'timeout' ? 408 : 487, stopped: this.stopped, error: false }), CANCEL_GRACE_MS);

@@ -157,7 +157,7 @@ export class MediaGateway {
    */
   async answerLateOffer(offer: string, sendAnswer: (sdp: string) => Promise<unknown>): Promise<Endpoint> {
     if (!this.ms) throw new Error('no media server connected');
-    const ep = await endpointForLateOffer(this.ms, offer, sendAnswer, WEBRTC_CONNECT_TIMEOUT_MS);
+    const ep = await endpointForLateOffer(this.ms, offer, sendAnswer, WEBRTC_CONNECT_TIMEOUT_MS, ENDPOINT_TIMEOUT_MS);
     this.heldUuids.add(ep.uuid);
     holders.set(ep, this);
     return ep;

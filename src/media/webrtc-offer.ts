@@ -32,7 +32,7 @@ interface MediaServerInternals {
  * `timeoutMs` of the answer. On failure FreeSWITCH's leg is hung up; the browser's is the caller's.
  */
 export async function endpointForLateOffer(
-  mediaServer: Mrf.MediaServer, offer: string, sendAnswer: (sdp: string) => Promise<unknown>, timeoutMs: number,
+  mediaServer: Mrf.MediaServer, offer: string, sendAnswer: (sdp: string) => Promise<unknown>, timeoutMs: number, inviteTimeoutMs: number,
 ): Promise<Mrf.Endpoint> {
   const ms = mediaServer as unknown as MediaServerInternals;
   const address = ms.sip.ipv4.udp.address;
@@ -42,10 +42,11 @@ export async function endpointForLateOffer(
   ms.pendingConnections.set(uuid, waiting);
   let dialog: Srf.Dialog;
   try {
-    dialog = await ms.srf.createUAC(`sip:drachtio@${address}`, {
+    // A hung FreeSWITCH must not hold the browser's 200 un-ACKed until its Timer B (32 s).
+    dialog = await bounded(ms.srf.createUAC(`sip:drachtio@${address}`, {
       localSdp: offer,
       headers: { 'User-Agent': `drachtio-fsmrf:${uuid}`, 'X-esl-outbound': `${ms.advertisedAddress}:${ms.advertisedPort}` },
-    });
+    }), inviteTimeoutMs);
   } catch (err) {
     ms.pendingConnections.delete(uuid);
     throw err;
@@ -75,4 +76,23 @@ export async function endpointForLateOffer(
     void Promise.resolve().then(() => dialog.destroy()).catch(() => {});
     throw err;
   }
+}
+
+/** FreeSWITCH's answer within `ms`; one that comes later is hung up. */
+function bounded(p: Promise<Srf.Dialog>, ms: number): Promise<Srf.Dialog> {
+  return new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new Error(`media server did not answer the WebRTC seat's offer within ${ms} ms`));
+    }, ms);
+    p.then((d) => {
+      clearTimeout(timer);
+      if (late) void Promise.resolve().then(() => d.destroy()).catch(() => {});
+      else resolve(d);
+    }, (err: unknown) => {
+      clearTimeout(timer);
+      if (!late) reject(err);
+    });
+  });
 }

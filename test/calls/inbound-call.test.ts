@@ -308,6 +308,45 @@ ${o.overflow ? `      - { id: ${o.overflow}, members: [{ seat: "1003" }] }\n` : 
     expect(s.cdrs[0]!.sipStatus).toBe(487);
   });
 
+  it('a browser seat hanging up while FreeSWITCH is still making its endpoint: not bridged to nobody; its endpoint released, the attempt 487', async () => {
+    const s = await setup({ browserSeats: ['1001'], members: '[{ seat: "1001" }]' });
+    await until(() => s.srf.uacs.length === 1, 'the browser INVITE');
+    const gate = deferred<void>();
+    s.media.gate = gate; // ICE/DTLS and the event socket still to come
+    const answer = new UnackedAnswer('v=0 browser');
+    s.srf.uacs[0]!.result.resolve(answer as never);
+    await until(() => answer.acked !== null, 'the ACK with FreeSWITCH\'s answer');
+    await tick();
+    answer.dialog.emit('destroy'); // the agent's BYE
+    gate.resolve();
+    await s.done;
+    await expectClean(s);
+    expect(s.srf.uas).toHaveLength(0); // the caller was never answered
+    expect(s.cdrs[0]!.trunks).toEqual([expect.objectContaining({ trunk: 'seat:1001', sipStatus: 487 })]);
+    expect(s.cdrs[0]!.sipStatus).toBe(480);
+  });
+
+  it('a browser seat that answered just before the ring timeout is connected, though its endpoint is ready after it', async () => {
+    const s = await setup({ browserSeats: ['1001'], members: '[{ seat: "1001" }]', noAnswerSeconds: 1 });
+    await until(() => s.srf.uacs.length === 1, 'the browser INVITE');
+    const gate = deferred<void>();
+    s.media.gate = gate;
+    await tick(700);
+    const answer = new UnackedAnswer('v=0 browser');
+    s.srf.uacs[0]!.result.resolve(answer as never);
+    await tick(2500); // the ring timeout and a CANCEL's 2 s grace pass while FreeSWITCH answers
+    gate.resolve();
+    await until(() => s.srf.uas.length === 1, 'the caller answered');
+    const caller = new FakeDialog();
+    s.srf.uas[0]!.resolve(caller);
+    await until(() => s.live.get(s.callId)?.answeredAt != null, 'the answer');
+    expect(answer.dialog.destroyed).toBe(0);
+    caller.emit('destroy');
+    await s.done;
+    await expectClean(s);
+    expect(s.cdrs[0]).toMatchObject({ seat: '1001', sipStatus: 200 });
+  });
+
   it('a browser seat is not rung when no media server can answer its offer (a caller\'s plain RTP would reach it): the desktop seat is', async () => {
     const s = await setup({ browserSeats: ['1002'], mediaAvailable: false });
     await until(() => s.srf.uacs.length === 1, 'the desktop INVITE');

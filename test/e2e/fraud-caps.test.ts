@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runSipp, freeUdpPort, type SippProcess } from '../bench/sipp.js';
 import { injection, seatCallOrDeny } from './scenarios.js';
 import { readCdrs, SEATS, seatCalls, startBench, startTrunk, waitForCdrs, type Bench, type BenchOptions } from './harness.js';
-import { carrierCalls, PACKAGE_ACCOUNT, startInboundBench, type InboundBench } from './inbound-harness.js';
+import { carrierCalls, PACKAGE_ACCOUNT, startInboundBench, startSeat, type InboundBench } from './inbound-harness.js';
 
 const AT = '2026-11-23T10:00:00+08:00';
 
@@ -146,7 +146,7 @@ describe('spend per hour: a 400 call forwarded to a number', () => {
   beforeAll(async () => {
     bench = await startInboundBench({
       at: AT, balance: 1_000_000, packageBalance: 10_000_000, increments: '60/60', media: 'direct', withMedia: false,
-      tenantExtra: { maxSpendPerHour: '0.10' },
+      tenantExtra: { maxSpendPerHour: '0.20' },
       plans400: `plans400:
   - number: "4008050530"
     owner: telesales
@@ -155,10 +155,34 @@ describe('spend per hour: a 400 call forwarded to a number', () => {
     group: mobile
     groups:
       - { id: mobile, members: [{ number: "13800138000" }] }
+  - number: "4008050531"
+    owner: telesales
+    package: { total: "6000", months: 12, ratePerMinute: "0.25", startDate: "2026-01-01" }
+    group: desk
+    groups:
+      - { id: desk, members: [{ seat: "1001" }] }
 `,
     });
   }, 60_000);
   afterAll(async () => { await bench?.stop(); });
+
+  it('a 400 call answered by a seat, on a plan whose package is the owner\'s own account, is not spend: outbound calls still go', async () => {
+    const seat = await startSeat(bench, '1001', { answer: 200 });
+    const trunk = await startTrunk(bench.trunkPorts[0], { answer: 200 });
+    try {
+      const before = readCdrs(bench).length;
+      const r = await carrierCalls(bench, { from: '01062345678', to: '4008050531', expect: 200, holdMs: 300 });
+      expect(r.exitCode, r.errors).toBe(0);
+      const [call] = (await waitForCdrs(bench, before + 1)).slice(before);
+      expect(call!.cost).toBe(2500); // the package minute: 0.25 yuan, over the 0.20 cap were it spend
+      const out = await seatCalls(bench, { callee: '13812340008', expect: 200, holdMs: 200 });
+      expect(out.exitCode, out.errors).toBe(0);
+    } finally {
+      await seat.stop();
+      await trunk.stop();
+    }
+    // (the outbound call's own 0.13 is spend: the next test starts from 1300 of the 2000)
+  }, 60_000);
 
   it('the forwarded leg\'s cost (paid by the owner) crosses the owner\'s cap: its next outbound call is denied', async () => {
     const trunk = await startTrunk(bench.trunkPorts[0], { answer: 200 });
@@ -167,7 +191,7 @@ describe('spend per hour: a 400 call forwarded to a number', () => {
       const r = await carrierCalls(bench, { from: '01062345678', to: '4008050530', expect: 200, holdMs: 300 });
       expect(r.exitCode, r.errors).toBe(0);
       const [call] = (await waitForCdrs(bench, before + 1)).slice(before);
-      // The forward: 0.13 yuan for its minute from the owner's account, over the 0.10 cap.
+      // The forward: 0.13 yuan for its minute from the owner's account: 2600 spent, over the 0.20 cap.
       expect(call!.charges).toContainEqual(expect.objectContaining({ account: 'telesales', cost: 1300 }));
       const denied = await seatCalls(bench, { callee: '13812340009', expect: 403 });
       expect(denied.exitCode, denied.errors).toBe(0);
