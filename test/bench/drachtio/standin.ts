@@ -361,11 +361,11 @@ export class DrachtioServer implements DrachtioStandIn {
       const peer: Peer = { address: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1', port: req.socket.remotePort ?? 0, ws: link };
       socket.on('message', (data, isBinary) => {
         const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
-        if (isBinary) this.log(`ws ${link.id}: binary frame (RFC 7118 allows it; browsers send text)`);
+        if (isBinary) this.log(`${kind} ${link.id}: binary frame (RFC 7118 allows it; browsers send text)`);
         try {
           this.onDatagram(buf, peer);
         } catch (err) {
-          this.log(`ws message handling failed: ${(err as Error).stack ?? String(err)}`);
+          this.log(`${kind} message handling failed: ${(err as Error).stack ?? String(err)}`);
         }
       });
       socket.on('error', (err) => this.log(`${kind} ${link.id} error: ${err.message}`));
