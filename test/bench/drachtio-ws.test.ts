@@ -20,6 +20,7 @@ let dr: DrachtioStandIn;
 let srf: Srf;
 let tls: TestCert;
 const registers: Array<{ protocol: string; via: string; contact: string }> = [];
+const invites: Array<{ protocol: string; via: string }> = [];
 
 beforeAll(async () => {
   tls = await selfSignedCert();
@@ -29,6 +30,11 @@ beforeAll(async () => {
       registers.push({ protocol: req.protocol, via: req.get('Via'), contact: req.get('Contact') });
       const expires = /expires=(\d+)/.exec(req.get('Contact'))?.[1] ?? '300';
       res.send(200, { headers: { Contact: `${req.get('Contact').replace(/;expires=\d+/, '')};expires=${expires}` } });
+    });
+    // a call from a browser phone: answered by the app as a UAS
+    verbs(s).invite((req, res) => {
+      invites.push({ protocol: req.protocol, via: req.get('Via') });
+      void srf.createUAS(req, res, { localSdp: APP_SDP }).catch(() => undefined);
     });
   });
 });
@@ -181,6 +187,26 @@ describe('drachtio stand-in: SIP over secure WebSocket (wss)', () => {
     expect(other.got).toEqual([]);
     await phone.close();
     await other.close();
+  });
+
+  it('an INVITE from a wss phone reaches the app as tcp; the 200 carries a transport=wss Contact and the dialog\'s BYE is answered over the connection', async () => {
+    const phone = await openWss();
+    const to = '<sip:13812345678@dialgate.test>';
+    const inv = ['INVITE sip:13812345678@dialgate.test SIP/2.0', 'Via: SIP/2.0/WSS g4.invalid;branch=z9hG4bKwssinv1', 'Max-Forwards: 70',
+      'From: <sip:1001@dialgate.test>;tag=wp1', `To: ${to}`, 'Call-ID: wss-call-1', 'CSeq: 1 INVITE',
+      'Contact: <sip:1001@g4.invalid;transport=ws;ob>', 'Content-Type: application/sdp'];
+    phone.send(inv, APP_SDP);
+    const ok = await phone.next((m) => m.status === 200 && /INVITE/.test(header(m, 'cseq') ?? ''));
+    expect(invites.at(-1)).toMatchObject({ protocol: 'tcp', via: expect.stringMatching(/^SIP\/2\.0\/WSS g4\.invalid;branch=z9hG4bKwssinv1;rport=\d+;received=127\.0\.0\.1/) });
+    expect(header(ok, 'contact')).toBe(`<sip:127.0.0.1:${dr.wssPort};transport=wss>`);
+    const toTag = header(ok, 'to')!;
+    phone.send(['ACK sip:127.0.0.1:' + dr.wssPort + ';transport=wss SIP/2.0', 'Via: SIP/2.0/WSS g4.invalid;branch=z9hG4bKwssack1', 'Max-Forwards: 70',
+      'From: <sip:1001@dialgate.test>;tag=wp1', `To: ${toTag}`, 'Call-ID: wss-call-1', 'CSeq: 1 ACK']);
+    phone.send(['BYE sip:127.0.0.1:' + dr.wssPort + ';transport=wss SIP/2.0', 'Via: SIP/2.0/WSS g4.invalid;branch=z9hG4bKwssbye1', 'Max-Forwards: 70',
+      'From: <sip:1001@dialgate.test>;tag=wp1', `To: ${toTag}`, 'Call-ID: wss-call-1', 'CSeq: 2 BYE']);
+    const byeOk = await phone.next((m) => m.status !== undefined && /BYE/.test(header(m, 'cseq') ?? ''));
+    expect(byeOk.status).toBe(200);
+    await phone.close();
   });
 
   it('plain ws cannot talk to the wss port, wss cannot talk to the ws port, and an untrusted certificate is refused', async () => {
