@@ -5,24 +5,36 @@
 // app's INVITE to that (unresolvable .invalid) contact goes down it, with a WS Via and a
 // transport=ws Contact, and the dialog's ACK and BYE follow on the same connection. A browser
 // phone is played here by a raw `ws` client writing SIP by hand.
+// wss is the same over TLS (a `wss` contact with its key and cert): a Via SIP/2.0/WSS and a
+// transport=wss Contact towards the phone, and the app still told `tcp` (sofia's wss tport has no
+// pri_has_tls, so drachtio's SipMsgData_t calls it tcp). The certificate is made at test time.
 import Srf from 'drachtio-srf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
+import { selfSignedCert, type TestCert } from '../helpers/self-signed-cert.js';
 import { startDrachtio, type DrachtioStandIn } from './drachtio/standin.js';
 import { APP_SDP, connectSrf, disconnectSrf, verbs } from './drachtio/harness.js';
 import { header, parseMessage, type SipMessage } from './sip/message.js';
 
 let dr: DrachtioStandIn;
 let srf: Srf;
+let tls: TestCert;
 const registers: Array<{ protocol: string; via: string; contact: string }> = [];
+const invites: Array<{ protocol: string; via: string }> = [];
 
 beforeAll(async () => {
-  dr = await startDrachtio({ wsPort: 0, recordFrames: true });
+  tls = await selfSignedCert();
+  dr = await startDrachtio({ wsPort: 0, wssPort: 0, tls: { key: tls.key, cert: tls.cert }, recordFrames: true });
   srf = await connectSrf(dr.adminPort, 'cymru', (s) => {
     verbs(s).register((req, res) => {
       registers.push({ protocol: req.protocol, via: req.get('Via'), contact: req.get('Contact') });
       const expires = /expires=(\d+)/.exec(req.get('Contact'))?.[1] ?? '300';
       res.send(200, { headers: { Contact: `${req.get('Contact').replace(/;expires=\d+/, '')};expires=${expires}` } });
+    });
+    // a call from a browser phone: answered by the app as a UAS
+    verbs(s).invite((req, res) => {
+      invites.push({ protocol: req.protocol, via: req.get('Via') });
+      void srf.createUAS(req, res, { localSdp: APP_SDP }).catch(() => undefined);
     });
   });
 });
@@ -43,8 +55,8 @@ class WsPhone {
       for (const w of this.waiters.splice(0)) w();
     });
   }
-  static async open(protocols: string[] = ['sip']): Promise<WsPhone> {
-    const ws = new WebSocket(`ws://127.0.0.1:${dr.wsPort}`, protocols);
+  static async open(protocols: string[] = ['sip'], url = `ws://127.0.0.1:${dr.wsPort}`, opts: ClientOptions = {}): Promise<WsPhone> {
+    const ws = new WebSocket(url, protocols, opts);
     await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
     return new WsPhone(ws);
   }
@@ -67,10 +79,10 @@ class WsPhone {
       `From: ${header(req, 'from')}`, `To: ${/;tag=/.test(to) ? to : `${to};tag=ph1`}`, `Call-ID: ${header(req, 'call-id')}`,
       `CSeq: ${header(req, 'cseq')}`, ...extra], body);
   }
-  async register(user: string, host: string): Promise<SipMessage> {
-    this.send([`REGISTER sip:dialgate.test SIP/2.0`, `Via: SIP/2.0/WS ${host};branch=z9hG4bK${user}r1`, 'Max-Forwards: 70',
+  async register(user: string, host: string, transport: 'ws' | 'wss' = 'ws'): Promise<SipMessage> {
+    this.send([`REGISTER sip:dialgate.test SIP/2.0`, `Via: SIP/2.0/${transport.toUpperCase()} ${host};branch=z9hG4bK${user}r1`, 'Max-Forwards: 70',
       `From: <sip:${user}@dialgate.test>;tag=r${user}`, `To: <sip:${user}@dialgate.test>`, `Call-ID: reg-${user}`, 'CSeq: 1 REGISTER',
-      `Contact: <sip:${user}@${host};transport=ws>;expires=300`]);
+      `Contact: <sip:${user}@${host};transport=${transport}>;expires=300`]);
     return this.next((m) => m.status !== undefined && /REGISTER/.test(header(m, 'cseq') ?? ''));
   }
   close(): Promise<void> {
@@ -123,5 +135,86 @@ describe('drachtio stand-in: SIP over WebSocket', () => {
     await new Promise((r) => setTimeout(r, 50));
     await expect(srf.createUAC('sip:carol@q1.invalid;transport=ws', { localSdp: APP_SDP } as Srf.CreateUACOptions))
       .rejects.toThrow(/transport not available/);
+  });
+});
+
+describe('drachtio stand-in: SIP over secure WebSocket (wss)', () => {
+  const wssUrl = () => `wss://127.0.0.1:${dr.wssPort}`;
+  /** A browser on wss trusting the test's certificate, as a browser trusts a real one. */
+  const openWss = () => WsPhone.open(['sip'], wssUrl(), { ca: tls.cert });
+
+  it('a wss listener without a key and certificate is refused at start, saying what is missing', async () => {
+    await expect(startDrachtio({ wssPort: 0 })).rejects.toThrow(/wssPort needs tls \{ key, cert \}/);
+  });
+
+  it('a REGISTER over wss reaches the app as tcp (as drachtio reports a wss tport) with its WSS Via stamped', async () => {
+    expect(dr.wssPort).toBeGreaterThan(0);
+    expect(dr.wssPort).not.toBe(dr.wsPort);
+    const phone = await openWss();
+    const ok = await phone.register('dave', 'h8w2e.invalid', 'wss');
+    expect(ok.status).toBe(200);
+    expect(header(ok, 'via')).toMatch(/^SIP\/2\.0\/WSS h8w2e\.invalid;branch=z9hG4bKdaver1;rport=\d+;received=127\.0\.0\.1/);
+    const r = registers.at(-1)!;
+    expect(r.protocol).toBe('tcp');
+    expect(r.via).toMatch(/^SIP\/2\.0\/WSS h8w2e\.invalid;branch=\S+;rport=\d+;received=127\.0\.0\.1/);
+    expect(r.contact).toContain(';transport=wss');
+    await phone.close();
+  });
+
+  it('an INVITE to the wss-registered contact goes down that TLS connection with a WSS Via and a transport=wss Contact; ACK and BYE follow it', async () => {
+    const phone = await openWss();
+    // a ws phone registered alongside must not get the wss phone's calls
+    const other = await WsPhone.open();
+    expect((await other.register('erin', 'p5.invalid')).status).toBe(200);
+    expect((await phone.register('frank', 'r7t.invalid', 'wss')).status).toBe(200);
+    const uac = srf.createUAC('sip:frank@r7t.invalid;transport=wss', { localSdp: APP_SDP } as Srf.CreateUACOptions);
+    const invite = await phone.next((m) => m.method === 'INVITE');
+    expect(invite.uri).toBe('sip:frank@r7t.invalid;transport=wss');
+    expect(header(invite, 'via')).toMatch(new RegExp(`^SIP/2\\.0/WSS 127\\.0\\.0\\.1:${dr.wssPort};rport;branch=z9hG4bK`));
+    expect(header(invite, 'contact')).toBe(`<sip:127.0.0.1:${dr.wssPort};transport=wss>`);
+    phone.reply(invite, '180 Ringing');
+    phone.reply(invite, '200 OK', ['Contact: <sip:frank@r7t.invalid;transport=wss>', 'Content-Type: application/sdp'], APP_SDP);
+    const dlg = await uac;
+    const ack = await phone.next((m) => m.method === 'ACK');
+    expect(ack.uri).toBe('sip:frank@r7t.invalid;transport=wss');
+    expect(header(ack, 'via')).toMatch(/^SIP\/2\.0\/WSS /);
+    expect(phone.got.filter((m) => m.method === 'INVITE')).toHaveLength(0); // reliable: no retransmission
+    const bye = dlg.destroy() as unknown as Promise<unknown>;
+    const byeReq = await phone.next((m) => m.method === 'BYE');
+    expect(header(byeReq, 'via')).toMatch(new RegExp(`^SIP/2\\.0/WSS 127\\.0\\.0\\.1:${dr.wssPort};`));
+    phone.reply(byeReq, '200 OK');
+    await bye;
+    expect(other.got).toEqual([]);
+    await phone.close();
+    await other.close();
+  });
+
+  it('an INVITE from a wss phone reaches the app as tcp; the 200 carries a transport=wss Contact and the dialog\'s BYE is answered over the connection', async () => {
+    const phone = await openWss();
+    const to = '<sip:13812345678@dialgate.test>';
+    const inv = ['INVITE sip:13812345678@dialgate.test SIP/2.0', 'Via: SIP/2.0/WSS g4.invalid;branch=z9hG4bKwssinv1', 'Max-Forwards: 70',
+      'From: <sip:1001@dialgate.test>;tag=wp1', `To: ${to}`, 'Call-ID: wss-call-1', 'CSeq: 1 INVITE',
+      'Contact: <sip:1001@g4.invalid;transport=ws;ob>', 'Content-Type: application/sdp'];
+    phone.send(inv, APP_SDP);
+    const ok = await phone.next((m) => m.status === 200 && /INVITE/.test(header(m, 'cseq') ?? ''));
+    expect(invites.at(-1)).toMatchObject({ protocol: 'tcp', via: expect.stringMatching(/^SIP\/2\.0\/WSS g4\.invalid;branch=z9hG4bKwssinv1;rport=\d+;received=127\.0\.0\.1/) });
+    expect(header(ok, 'contact')).toBe(`<sip:127.0.0.1:${dr.wssPort};transport=wss>`);
+    const toTag = header(ok, 'to')!;
+    phone.send(['ACK sip:127.0.0.1:' + dr.wssPort + ';transport=wss SIP/2.0', 'Via: SIP/2.0/WSS g4.invalid;branch=z9hG4bKwssack1', 'Max-Forwards: 70',
+      'From: <sip:1001@dialgate.test>;tag=wp1', `To: ${toTag}`, 'Call-ID: wss-call-1', 'CSeq: 1 ACK']);
+    phone.send(['BYE sip:127.0.0.1:' + dr.wssPort + ';transport=wss SIP/2.0', 'Via: SIP/2.0/WSS g4.invalid;branch=z9hG4bKwssbye1', 'Max-Forwards: 70',
+      'From: <sip:1001@dialgate.test>;tag=wp1', `To: ${toTag}`, 'Call-ID: wss-call-1', 'CSeq: 2 BYE']);
+    const byeOk = await phone.next((m) => m.status !== undefined && /BYE/.test(header(m, 'cseq') ?? ''));
+    expect(byeOk.status).toBe(200);
+    await phone.close();
+  });
+
+  it('plain ws cannot talk to the wss port, wss cannot talk to the ws port, and an untrusted certificate is refused', async () => {
+    await expect(WsPhone.open(['sip'], `ws://127.0.0.1:${dr.wssPort}`)).rejects.toThrow();
+    await expect(WsPhone.open(['sip'], `wss://127.0.0.1:${dr.wsPort}`, { ca: tls.cert })).rejects.toThrow();
+    // without the certificate trusted, the TLS handshake fails as a browser's would
+    await expect(WsPhone.open(['sip'], wssUrl())).rejects.toThrow(/self[- ]signed/i);
+    // and the sip subprotocol is required over wss too
+    await expect(WsPhone.open(['chat'], wssUrl(), { ca: tls.cert })).rejects.toThrow();
   });
 });

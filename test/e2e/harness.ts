@@ -243,7 +243,7 @@ export interface BenchOptions extends Omit<FixtureOptions, 'trunkPorts'> {
   chunkSeconds?: number;
   /** Session timers below the 90 s floor, for tests (the app's override and the stand-in's floor). */
   sessionTimers?: { seconds: number; minSeconds: number };
-  /** drachtio stand-in options (T1, session timer floor and jitter). */
+  /** drachtio stand-in options (T1, session timer floor and jitter; ws/wss listeners, the wss one with its PEM key and cert). */
   drachtioOptions?: Omit<DrachtioOptions, 'log' | 'recordFrames'>;
   /** FreeSWITCH (stand-ins) the test runs itself, e.g. in child processes it can kill; several = a farm. */
   externalFreeSwitch?: { port: number; password: string } | { port: number; password: string }[];

@@ -29,6 +29,7 @@ import { startAppHttp } from '../../src/ops/app-http.js';
 import type { OpsHttp } from '../../src/ops/http.js';
 import { createRegistrarStore } from '../../src/registrar/store.js';
 import { freeUdpPort, runSipp, startSipp, type SippProcess } from '../bench/sipp.js';
+import { selfSignedCert } from '../helpers/self-signed-cert.js';
 import { channelsGone, readCdrs, SEATS, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { carrierCalls, startInboundBench, type InboundBench } from './inbound-harness.js';
 import { injection, seatRegister, seatTransfer, trunkUas } from './scenarios.js';
@@ -54,16 +55,17 @@ interface PhoneRig {
 }
 
 /**
- * Points the bench's config at its stand-in's SIP WebSocket, serves the built page on dialgate's
- * ops HTTP, and opens it in Chromium. Every RTCPeerConnection the page makes is kept in
- * window.__pcs, so a test can read what the browser negotiated (hold: sendonly).
+ * Points the bench's config at its stand-in's SIP WebSocket (or `opts.wsUrl`), serves the built
+ * page on dialgate's ops HTTP, and opens it in Chromium (plus `opts.chromiumArgs`). Every
+ * RTCPeerConnection the page makes is kept in window.__pcs, so a test can read what the browser
+ * negotiated (hold: sendonly).
  */
-async function startPhoneRig(bench: Bench): Promise<PhoneRig> {
+async function startPhoneRig(bench: Bench, opts: { wsUrl?: string; chromiumArgs?: string[] } = {}): Promise<PhoneRig> {
   const phoneDir = mkdtempSync(join(tmpdir(), 'dialgate-phone-'));
   await buildPhone(phoneDir);
   const yaml = join(bench.dir, 'dialgate.yaml');
   writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('http: { host: 127.0.0.1, port: 18080 }',
-    `http: { host: 127.0.0.1, port: 18080, phone: { wsUrl: "ws://127.0.0.1:${bench.drachtio!.wsPort}" } }`));
+    `http: { host: 127.0.0.1, port: 18080, phone: { wsUrl: "${opts.wsUrl ?? `ws://127.0.0.1:${bench.drachtio!.wsPort}`}" } }`));
   const r = await bench.store.reload('phone test: ws url');
   expect(r.ok, JSON.stringify(r)).toBe(true);
   const api = await startAppHttp(bench.app, bench.store, {
@@ -76,7 +78,7 @@ async function startPhoneRig(bench: Bench): Promise<PhoneRig> {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required'],
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--autoplay-policy=no-user-gesture-required', ...(opts.chromiumArgs ?? [])],
     permissions: ['microphone'],
   });
   // (browser code as text: the test's TypeScript has no DOM types)
@@ -472,5 +474,72 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call from
     expect((await caller).exitCode).toBe(0);
     const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
     expect(cdr).toMatchObject({ direction: 'inbound', seat: SEAT });
+  });
+});
+
+// Browsers need wss:// everywhere but localhost. The drachtio stand-in listens on wss only here,
+// with a self-signed certificate for 127.0.0.1 made at test time; Chromium trusts exactly that
+// key (--ignore-certificate-errors-spki-list, not all certificate errors), as a browser trusts a
+// real certificate. The page registers over wss and places one call the sipp trunk answers.
+describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium over wss: registers and calls through the stand-in\'s secure WebSocket', () => {
+  const SEAT = '1001';
+  let bench: Bench;
+  let rig: PhoneRig;
+  let tab: Page;
+  let trunkPort: number;
+  let wssUrl: string;
+
+  beforeAll(async () => {
+    const cert = await selfSignedCert();
+    trunkPort = await freeUdpPort();
+    bench = await startBench({
+      trunkPorts: [trunkPort, await freeUdpPort()], at: AT, balance: 1_000_000, media: 'direct', increments: '1/1',
+      drachtioOptions: { wssPort: 0, tls: { key: cert.key, cert: cert.cert } },
+    });
+    wssUrl = `wss://127.0.0.1:${bench.drachtio!.wssPort}`;
+    rig = await startPhoneRig(bench, { wsUrl: wssUrl, chromiumArgs: [`--ignore-certificate-errors-spki-list=${cert.spkiSha256}`] });
+    tab = rig.tab;
+  }, 120_000);
+
+  afterAll(async () => {
+    await rig?.stop();
+    await bench?.stop();
+  });
+
+  it('the page\'s CSP and config name the wss URL', async () => {
+    expect(bench.drachtio!.wsPort).toBe(0); // no plain ws listener: the phone can only come over wss
+    const res = await fetch(`${rig.api.url}/phone`);
+    expect(res.headers.get('content-security-policy')).toContain(`connect-src 'self' ${wssUrl}`);
+    expect(await (await fetch(`${rig.api.url}/phone/config`)).json()).toEqual({ wsUrl: wssUrl, realm: 'dialgate.test' });
+  });
+
+  it('signs in and registers over wss: the registrar holds the browser\'s contact with transport wss from its Via', async () => {
+    await signIn(tab, rig.api, SEAT, SEATS[SEAT]);
+    const bindings = await createRegistrarStore(bench.app.redis).lookup(SEAT, bench.clock.now());
+    expect(bindings).toHaveLength(1);
+    expect(bindings[0]).toMatchObject({ transport: 'wss', userAgent: expect.stringMatching(/SIP\.js/) });
+  });
+
+  it('an allowed call connects over wss when the sipp trunk answers (anchored), and hang-up ends it with one CDR', async () => {
+    const trunk = await startTrunk(trunkPort, { answer: 200 });
+    try {
+      const before = readCdrs(bench).length;
+      await tab.fill('#number', '13812345678');
+      await tab.click('#call');
+      await tab.waitForSelector('#call-state[data-phase=connected]', { timeout: 15_000 });
+      expect(await remoteSdp(tab)).toMatch(/m=audio \d+ UDP\/TLS\/RTP\/SAVPF [\s\S]*a=fingerprint:sha-256 /);
+      await tab.waitForTimeout(1200);
+      await tab.click('#hangup');
+      await tab.waitForSelector('#call-state[data-phase=ended]');
+      const cdr = (await waitForCdrs(bench, before + 1)).at(-1)!;
+      expect(cdr).toMatchObject({ seat: SEAT, calleeNormalised: '13812345678', decision: 'allow', media: 'anchored', mediaNote: ANCHORED_NOTE, hangupBy: 'caller' });
+      expect(cdr.answerAt).not.toBeNull();
+      expect(await channelsGone(bench)).toBe(0);
+      const r = await trunk.stop();
+      expect(r.failed, r.errors).toBe(0);
+      expect(r.successful, r.errors).toBe(1);
+    } finally {
+      await trunk.stop();
+    }
   });
 });

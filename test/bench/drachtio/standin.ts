@@ -1,10 +1,13 @@
 // The call bench's drachtio-server: the same TCP wire protocol towards drachtio-srf apps, real SIP
-// over UDP towards the network, and optionally SIP over WebSocket (RFC 7118) for browser phones. Behaviour follows drachtio-server (client.cpp, client-controller.cpp,
+// over UDP towards the network, and optionally SIP over WebSocket (RFC 7118, ws and wss) for browser
+// phones. Behaviour follows drachtio-server (client.cpp, client-controller.cpp,
 // controller.cpp, sip-dialog-controller.cpp, sip-proxy-controller.cpp) and the recorded traces in
 // /work/shared/traces; comments name the server behaviour each piece reproduces.
 import { randomUUID } from 'node:crypto';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
@@ -50,6 +53,14 @@ export interface DrachtioOptions {
    * drachtio-server `<contact>sip:host:port;transport=ws</contact>` does. Off when undefined.
    */
   wsPort?: number;
+  /**
+   * Listen for SIP over secure WebSocket on this port (0 = ephemeral), as a drachtio-server
+   * `<contact>sip:host:port;transport=wss</contact>` with its TLS key and certificate does. Needs
+   * `tls`. Off when undefined.
+   */
+  wssPort?: number;
+  /** PEM key and certificate chain for the wss listener. */
+  tls?: { key: string; cert: string };
 }
 
 export type FrameDirection = 'APP ==> SERVER' | 'SERVER ==> APP';
@@ -69,6 +80,8 @@ export interface DrachtioStandIn {
   sipAddress: string;
   /** WebSocket SIP port (0 when the stand-in has no ws listener). */
   wsPort: number;
+  /** Secure WebSocket SIP port (0 when the stand-in has no wss listener). */
+  wssPort: number;
   frames: FrameRecord[];
   /** Closes every SIP WebSocket (a restart or network drop, as the phones see it). */
   dropWebSockets(): number;
@@ -76,7 +89,7 @@ export interface DrachtioStandIn {
 }
 
 /** One WebSocket connection a browser phone opened to us; everything for it goes back over it. */
-interface WsLink { socket: WebSocket; id: number }
+interface WsLink { socket: WebSocket; id: number; /** came in on the wss listener */ secure: boolean }
 
 /** Where SIP comes from / goes to: a UDP address, or a WebSocket connection (`ws` set). */
 interface Peer { address: string; port: number; ws?: WsLink }
@@ -211,6 +224,7 @@ export class DrachtioServer implements DrachtioStandIn {
   adminPort = 0;
   sipPort = 0;
   wsPort = 0;
+  wssPort = 0;
   sipAddress: string;
   frames: FrameRecord[] = [];
 
@@ -227,8 +241,11 @@ export class DrachtioServer implements DrachtioStandIn {
 
   private tcp?: net.Server;
   private udp?: dgram.Socket;
-  private wss?: WebSocketServer;
+  /** The ws and wss listeners: an HTTP(S) server carrying the upgrade, and its WebSocket server. */
+  private readonly wsListeners: Array<{ server: http.Server; wss: WebSocketServer }> = [];
   private readonly wantWs: boolean;
+  private readonly wantWss: boolean;
+  private readonly tls?: { key: string; cert: string };
   private nextWsId = 1;
   /**
    * Contacts registered over a WebSocket, `user@host` → the connection (cacheTportForSubscription):
@@ -272,6 +289,12 @@ export class DrachtioServer implements DrachtioStandIn {
     this.sipPort = opts.sipPort ?? 0;
     this.wantWs = opts.wsPort !== undefined;
     this.wsPort = opts.wsPort ?? 0;
+    this.wantWss = opts.wssPort !== undefined;
+    this.wssPort = opts.wssPort ?? 0;
+    if (this.wantWss && !(opts.tls?.key && opts.tls.cert)) {
+      throw new Error('drachtio stand-in: wssPort needs tls { key, cert } (PEM), as drachtio-server needs its key and cert files for a wss contact');
+    }
+    this.tls = opts.tls;
   }
 
   async start(): Promise<void> {
@@ -307,45 +330,60 @@ export class DrachtioServer implements DrachtioStandIn {
     });
     const addr = tcp.address();
     if (addr && typeof addr === 'object') this.adminPort = addr.port;
-    if (this.wantWs) await this.startWs();
+    if (this.wantWs) this.wsPort = await this.startWs(false);
+    if (this.wantWss) this.wssPort = await this.startWs(true);
   }
 
-  /** RFC 7118 listener: the `sip` subprotocol, one SIP message per text frame. */
-  private async startWs(): Promise<void> {
+  /**
+   * RFC 7118 listener: the `sip` subprotocol, one SIP message per text frame. The wss one is the
+   * same over TLS (an HTTPS server carrying the upgrade), as sofia's wss tport is its ws tport with
+   * an SSL context (tport_type_ws.c). Resolves with the bound port.
+   */
+  private async startWs(secure: boolean): Promise<number> {
+    // a plain HTTP(S) request without the upgrade gets 426, as ws's own listener answers it
+    const onRequest: http.RequestListener = (_req, res) => {
+      res.writeHead(426, { 'Content-Type': 'text/plain' });
+      res.end('Upgrade Required');
+    };
+    const server = secure ? https.createServer({ key: this.tls!.key, cert: this.tls!.cert }, onRequest) : http.createServer(onRequest);
+    // a client that does not speak TLS to the wss port fails the handshake and never gets a socket
+    if (secure) server.on('tlsClientError', (err) => this.log(`wss tls error: ${err.message}`));
     const wss = new WebSocketServer({
-      host: this.sipAddress, port: this.wsPort,
+      server,
       // sofia's ws transport accepts only the `sip` subprotocol
       handleProtocols: (protocols) => (protocols.has('sip') ? 'sip' : false),
       verifyClient: (info: { req: { headers: Record<string, string | string[] | undefined> } }) =>
         String(info.req.headers['sec-websocket-protocol'] ?? '').split(',').map((x) => x.trim()).includes('sip'),
     });
-    this.wss = wss;
+    this.wsListeners.push({ server, wss });
+    const kind = secure ? 'wss' : 'ws';
     wss.on('connection', (socket, req) => {
       if (this.stopped) { socket.terminate(); return; }
-      const link: WsLink = { socket, id: this.nextWsId++ };
+      const link: WsLink = { socket, id: this.nextWsId++, secure };
       const peer: Peer = { address: req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1', port: req.socket.remotePort ?? 0, ws: link };
       socket.on('message', (data, isBinary) => {
         const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
-        if (isBinary) this.log(`ws ${link.id}: binary frame (RFC 7118 allows it; browsers send text)`);
+        if (isBinary) this.log(`${kind} ${link.id}: binary frame (RFC 7118 allows it; browsers send text)`);
         try {
           this.onDatagram(buf, peer);
         } catch (err) {
-          this.log(`ws message handling failed: ${(err as Error).stack ?? String(err)}`);
+          this.log(`${kind} message handling failed: ${(err as Error).stack ?? String(err)}`);
         }
       });
-      socket.on('error', (err) => this.log(`ws ${link.id} error: ${err.message}`));
+      socket.on('error', (err) => this.log(`${kind} ${link.id} error: ${err.message}`));
       // a closed connection takes its registrations' transport with it (the tport is destroyed)
       socket.on('close', () => {
         for (const [k, v] of this.wsContacts) if (v.link === link) this.wsContacts.delete(k);
       });
     });
-    wss.on('error', (err) => this.log(`ws server error: ${err.message}`));
+    wss.on('error', (err) => this.log(`${kind} server error: ${err.message}`));
     await new Promise<void>((resolve, reject) => {
-      wss.once('error', reject);
-      wss.once('listening', () => { wss.off('error', reject); resolve(); });
+      server.once('error', reject);
+      server.listen(secure ? this.wssPort : this.wsPort, this.sipAddress, () => { server.off('error', reject); resolve(); });
     });
-    const a = wss.address();
-    if (a && typeof a === 'object') this.wsPort = a.port;
+    server.on('error', (err) => this.log(`${kind} server error: ${err.message}`));
+    const a = server.address();
+    return a && typeof a === 'object' ? a.port : 0;
   }
 
   /**
@@ -376,9 +414,13 @@ export class DrachtioServer implements DrachtioStandIn {
     this.dialogs.clear();
     this.dialogByTags.clear();
     this.wsContacts.clear();
-    if (this.wss) for (const c of this.wss.clients) c.terminate();
+    for (const l of this.wsListeners) {
+      for (const c of l.wss.clients) c.terminate();
+      l.wss.close();
+      l.server.closeAllConnections();
+    }
     await Promise.all([
-      new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve())),
+      ...this.wsListeners.map((l) => new Promise<void>((resolve) => (l.server.listening ? l.server.close(() => resolve()) : resolve()))),
       new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve())),
       new Promise<void>((resolve) => {
         if (!this.udp) return resolve();
@@ -445,7 +487,10 @@ export class DrachtioServer implements DrachtioStandIn {
   }
 
   private meta(source: 'network' | 'application', len: number, proto: string, peer: Peer): string {
-    // SipMsgData_t classifies a WebSocket tport as tcp (tport_is_tcp; tport_has_tls is TLS only)
+    // SipMsgData_t (drachtio-server src/drachtio.cpp) reports udp, else tls if tport_has_tls, else
+    // tcp. A ws tport is a tcp tport, and so is a wss one: sofia sets pri_has_tls only in its TLS
+    // transport (tport_type_tls.c), not in tport_type_ws.c, so wss reaches the app as `tcp` too
+    // (drachtio-server's sip-dialog-controller.cpp says as much where it reads tpn_proto instead).
     const p = proto === 'udp' && peer.ws ? 'tcp' : proto;
     return `${source}|${len}|${p}|${peer.address}|${peer.port}|${stackTime()}`;
   }
@@ -462,12 +507,19 @@ export class DrachtioServer implements DrachtioStandIn {
     return { address: this.sipAddress, port: this.sipPort };
   }
 
-  /** The listener a message to `peer` leaves from: its Contact (getContactUri) and Via. */
+  /**
+   * The listener a message to `peer` leaves from: its Contact and Via. Over a connection the
+   * Contact names the listener's own tport, `<sip:host:port;transport=ws|wss>` (drachtio-server
+   * src/sip-dialog-controller.cpp doSendRequestOutsideDialog: "transport=" + tpn_proto), and sofia
+   * writes the Via with the tport's protocol, SIP/2.0/WS or SIP/2.0/WSS (sip_parser.c).
+   */
   private contactFor(peer: Peer): string {
-    return peer.ws ? `<sip:${this.sipAddress}:${this.wsPort};transport=ws>` : this.contact;
+    if (!peer.ws) return this.contact;
+    return peer.ws.secure ? `<sip:${this.sipAddress}:${this.wssPort};transport=wss>` : `<sip:${this.sipAddress}:${this.wsPort};transport=ws>`;
   }
 
   private ourVia(branch: string, peer?: Peer): string {
+    if (peer?.ws?.secure) return `SIP/2.0/WSS ${this.sipAddress}:${this.wssPort};rport;branch=${branch}`;
     if (peer?.ws) return `SIP/2.0/WS ${this.sipAddress}:${this.wsPort};rport;branch=${branch}`;
     return `SIP/2.0/UDP ${this.hostport};rport;branch=${branch}`;
   }
