@@ -391,7 +391,7 @@ export class DrachtioServer implements DrachtioStandIn {
    * connection's registrations' transport goes with it); the listener stays. Returns how many.
    */
   dropWebSockets(): number {
-    const clients = this.wss ? [...this.wss.clients] : [];
+    const clients = this.wsListeners.flatMap((l) => [...l.wss.clients]);
     for (const c of clients) c.terminate();
     return clients.length;
   }
