@@ -25,6 +25,7 @@ import { rateFromMeta, recoveryCdrs } from '../calls/recovery-cdrs.js';
 import type { ConfigSnapshot, Tenant } from '../config/types.js';
 import { ConcurrencySlots } from '../ledger/concurrency.js';
 import { coalesceWrites } from '../ledger/coalesce-writes.js';
+import { coalesceDrachtioWrites } from '../sip/drachtio-writes.js';
 import { createRedisClient, describeTarget, type RedisTarget } from '../ledger/redis-client.js';
 import type { RedisClient } from '../ledger/lua/script.js';
 import type { ShardedStream } from '../ledger/stream-shards.js';
@@ -341,6 +342,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     for (const call of calls) call.hangup('drachtio-lost');
   };
   srf.on('error', (err: Error) => log.error({ err }, 'drachtio connection error'));
+  if (process.env.DIALGATE_NO_COALESCE !== '1') coalesceDrachtioWrites(srf);
   srf.on('connect', (err: Error | null) => {
     if (err) return;
     if (started && !connected) log.info({ host: opts.drachtio.host, port: opts.drachtio.port }, 'reconnected to drachtio-server');
