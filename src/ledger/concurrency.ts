@@ -2,7 +2,7 @@
 // trunk capacity. One sorted set per limited resource; callers choose the key, e.g.
 // `dialgate:slots:{tenant:t1}` — one key per script, so any key works on Cluster.
 // A slot expires ttlMs after its last acquire/refresh, so a crashed instance's calls stop counting.
-import { ACQUIRE, COUNT, COUNT_MANY, REFRESH } from './lua/slots.js';
+import { ACQUIRE, COUNT, COUNT_MANY, RELEASE_MANY, REFRESH } from './lua/slots.js';
 import type { RedisClient } from './lua/script.js';
 
 export interface SlotResult {
@@ -34,6 +34,18 @@ export class ConcurrencySlots {
 
   async release(key: string, callId: string): Promise<boolean> {
     return (await this.redis.zrem(key, callId)) === 1;
+  }
+
+  /**
+   * release of each slot: one script call on a single Redis (a call ends holding its tenant's and
+   * its trunk's); on Cluster one ZREM per slot (in parallel). Rejects if any release failed.
+   */
+  async releaseMany(held: readonly { key: string; member: string }[]): Promise<void> {
+    if (held.length === 1 || (this.redis as { isCluster?: boolean }).isCluster) {
+      await Promise.all(held.map((s) => this.release(s.key, s.member)));
+      return;
+    }
+    if (held.length > 1) await RELEASE_MANY.run(this.redis, held.map((s) => s.key), held.map((s) => s.member));
   }
 
   async count(key: string): Promise<number> {

@@ -189,7 +189,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     });
   };
   const slots = timeOperations(new ConcurrencySlots(redis),
-    { acquire: 'slot-acquire', refresh: 'slot-refresh', release: 'slot-release' }, metrics);
+    { acquire: 'slot-acquire', refresh: 'slot-refresh', release: 'slot-release', releaseMany: 'slot-release' }, metrics);
   const cdr = new CdrWriter({ redis, dir: opts.cdrDir, shards: streamShards, onReplayFailed: () => metrics.cdrFailed() });
   // Nonces are signed with a key every instance derives from the shared drachtio secret.
   const nonceKey = createHash('sha256').update(`dialgate-nonce:${opts.drachtio.secret}`).digest();

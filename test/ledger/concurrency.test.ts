@@ -46,6 +46,10 @@ describe('concurrency slots across instances', () => {
     const other = slotKey('tenant', 'ct-1');
     expect((await slots[2]!.acquire(other, 'x', 5, 60_000)).ok).toBe(true);
     expect(await slots[2]!.countMany([other, key, slotKey('trunk', 'none')])).toEqual([1, 1, 0]);
+    // A call's slots freed together; an absent member is no error.
+    await slots[0]!.releaseMany([{ key: other, member: 'x' }, { key, member: 'a' }, { key, member: 'gone' }]);
+    expect(await slots[1]!.countMany([other, key])).toEqual([0, 0]);
+    expect((await slots[0]!.acquire(key, 'a', 2, 150)).ok).toBe(true);
     expect(await slots[1]!.refresh(key, 'b', 300)).toBe(false);
     expect(await slots[1]!.acquire(key, 'c', 2, 150)).toEqual({ ok: true, count: 2 });
   });

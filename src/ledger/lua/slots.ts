@@ -44,6 +44,12 @@ end
 return out
 `);
 
+/** release-many — KEYS: slot sets; ARGV: the member to drop from each. Single Redis only. */
+export const RELEASE_MANY = new LuaScript('slot-release-many', `
+for i, k in ipairs(KEYS) do redis.call('ZREM', k, ARGV[i]) end
+return 1
+`);
+
 /** refresh — KEYS: slot set; ARGV: callId, ttlMs. Extends a held, unexpired slot only (1/0). */
 export const REFRESH = new LuaScript('slot-refresh', NOW + `
 local k, callId, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2])
