@@ -23,7 +23,10 @@ export interface AgentEvents {
 
 // Mirrors applyEvent (agent-state.ts). KEYS[1]: the records hash.
 // ARGV: seat, kind (start|end|away|available), at, callId, until (start) or talked 0/1 (end).
-// Returns the record after the event (JSON). Absent fields are null on the TypeScript side.
+// Returns the record after the event (JSON) for away and available; 1 for a call's start or end,
+// whose caller does not read it (a seat's record grows with its open calls: shipping and parsing
+// it back on every call start and end cost more than the rest of the event).
+// Absent fields are null on the TypeScript side.
 const EVENT = new LuaScript('agent-event', `
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 local rec = raw and cjson.decode(raw) or {}
@@ -35,7 +38,7 @@ if kind == 'start' then
   end
   rec.calls[ARGV[4]] = { at, tonumber(ARGV[5]) }
 elseif kind == 'end' then
-  if rec.calls[ARGV[4]] == nil then return raw or '{}' end
+  if rec.calls[ARGV[4]] == nil then return 1 end
   rec.calls[ARGV[4]] = nil
   rec.lastEnd = at
   rec.talked = ARGV[5] == '1'
@@ -50,6 +53,7 @@ else
 end
 local out = cjson.encode(rec)
 redis.call('HSET', KEYS[1], ARGV[1], out)
+if kind == 'start' or kind == 'end' then return 1 end
 return out
 `);
 
@@ -74,16 +78,16 @@ export function parseRecord(raw: string | null | undefined): AgentRecord {
 export class AgentStore implements AgentEvents {
   constructor(private readonly redis: Redis | Cluster) {}
 
-  private async event(seat: string, kind: string, at: number, callId = '', extra: string | number = ''): Promise<AgentRecord> {
-    return parseRecord(String(await EVENT.run(this.redis, [agentKeys.records], [seat, kind, at, callId, extra])));
+  private async event(seat: string, kind: 'away' | 'available', at: number): Promise<AgentRecord> {
+    return parseRecord(String(await EVENT.run(this.redis, [agentKeys.records], [seat, kind, at, '', ''])));
   }
 
   async onCallStart(seat: string, callId: string, at: number, until: number): Promise<void> {
-    await this.event(seat, 'start', at, callId, until);
+    await EVENT.run(this.redis, [agentKeys.records], [seat, 'start', at, callId, until]);
   }
 
   async onCallEnd(seat: string, callId: string, at: number, talked: boolean): Promise<void> {
-    await this.event(seat, 'end', at, callId, talked ? '1' : '0');
+    await EVENT.run(this.redis, [agentKeys.records], [seat, 'end', at, callId, talked ? '1' : '0']);
   }
 
   /** Set by the agent (web phone) or an admin; kept through calls until cleared. */

@@ -39,11 +39,14 @@ function trunksToCount(cfg: ConfigSnapshot, tenant: Tenant | undefined, to: stri
 
 async function readView(ledger: Ledger, slots: ConcurrencySlots, cfg: ConfigSnapshot, tenant: Tenant | undefined, to: string | undefined): Promise<LedgerViewRead> {
   const trunkIds = trunksToCount(cfg, tenant, to);
-  const [account, tenantActive, ...trunkCounts] = await Promise.all([
+  // The tenant's and the trunks' counts in one round trip (one per key on Cluster).
+  const keys = [...(tenant ? [slotKey('tenant', tenant.id)] : []), ...trunkIds.map((id) => slotKey('trunk', id))];
+  const [account, counts] = await Promise.all([
     tenant ? ledger.getAccount(tenant.account) : Promise.resolve(null),
-    tenant ? slots.count(slotKey('tenant', tenant.id)) : Promise.resolve(0),
-    ...trunkIds.map((id) => slots.count(slotKey('trunk', id))),
+    slots.countMany(keys),
   ]);
+  const tenantActive = tenant ? counts[0]! : 0;
+  const trunkCounts = tenant ? counts.slice(1) : counts;
   return {
     available: account?.available ?? 0,
     tenantActiveCalls: tenantActive,

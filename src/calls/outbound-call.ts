@@ -240,9 +240,12 @@ class OutboundFlow {
         s.addReservation(this.money);
       }
       // The seat is on this call (issue 13) from now until the teardown: 400 calls do not ring it.
-      await s.agentOnCall(call.seatId);
+      // Not waited for: its script leaves now, in the same write as the trunk slot's, and the
+      // call's end is sent after it on the same connection; a failure is logged, never fatal.
+      const agent = s.agentOnCall(call.seatId);
       s.startHeartbeat();
       await this.connect();
+      await agent;
     } catch (err) {
       // Redis went away between the decision and here: refuse like the decision would have.
       if (isRedisUnavailable(err) && s.answerAt === null && !this.res.finalResponseSent) await this.denyAtRuntime('ledger-unavailable', (err as Error).message);

@@ -11,8 +11,19 @@ const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 30_000;
 const GIVE_UP_AFTER_MS = 4 * 60 * 60 * 1000;
 
-/** Starts releasing; resolves after the first try (later tries run in the background). */
+/**
+ * Starts releasing; resolves after the first try (later tries run in the background). Several
+ * slots go in one round trip first; if that fails, each is retried on its own.
+ */
 export async function releaseSlotsOnce(slots: ConcurrencySlots, held: readonly HeldSlot[], log: Logger): Promise<void> {
+  if (held.length > 1) {
+    try {
+      await slots.releaseMany(held);
+      return;
+    } catch {
+      // retried one by one below (ZREM of a slot already gone is a no-op), with the logging
+    }
+  }
   await Promise.all(held.map((s) => releaseWithRetry(slots, s, log, FIRST_RETRY_MS, Date.now() + GIVE_UP_AFTER_MS)));
 }
 

@@ -17,25 +17,33 @@ export function coalesceWrites(redis: Redis | Cluster): void {
   }
   const single = redis as Redis;
   const patch = (): void => {
-    const stream = (single as unknown as { stream?: Socket & { [PATCHED]?: true } }).stream;
-    if (!stream || stream[PATCHED] || typeof stream.cork !== 'function') return;
-    stream[PATCHED] = true;
-    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
-    let corked = false;
-    const uncork = (): void => {
-      corked = false;
-      stream.uncork();
-    };
-    stream.write = ((...args: unknown[]) => {
-      if (!corked) {
-        corked = true;
-        stream.cork();
-        process.nextTick(uncork);
-      }
-      return write(...args);
-    }) as Socket['write'];
+    const stream = (single as unknown as { stream?: Socket }).stream;
+    if (stream) corkPerTick(stream);
   };
   // A new socket on every (re)connect.
   single.on('connect', patch);
   patch();
+}
+
+/**
+ * Corks `stream` at its first write in a turn of the event loop and uncorks it on the next tick:
+ * everything written meanwhile leaves in one writev. Idempotent per stream.
+ */
+export function corkPerTick(stream: Socket & { [PATCHED]?: true }): void {
+  if (stream[PATCHED] || typeof stream.cork !== 'function') return;
+  stream[PATCHED] = true;
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    stream.uncork();
+  };
+  stream.write = ((...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      stream.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  }) as Socket['write'];
 }

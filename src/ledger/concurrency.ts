@@ -2,7 +2,7 @@
 // trunk capacity. One sorted set per limited resource; callers choose the key, e.g.
 // `dialgate:slots:{tenant:t1}` — one key per script, so any key works on Cluster.
 // A slot expires ttlMs after its last acquire/refresh, so a crashed instance's calls stop counting.
-import { ACQUIRE, COUNT, REFRESH } from './lua/slots.js';
+import { ACQUIRE, COUNT, COUNT_MANY, RELEASE_MANY, REFRESH } from './lua/slots.js';
 import type { RedisClient } from './lua/script.js';
 
 export interface SlotResult {
@@ -36,7 +36,29 @@ export class ConcurrencySlots {
     return (await this.redis.zrem(key, callId)) === 1;
   }
 
+  /**
+   * release of each slot: one script call on a single Redis (a call ends holding its tenant's and
+   * its trunk's); on Cluster one ZREM per slot (in parallel). Rejects if any release failed.
+   */
+  async releaseMany(held: readonly { key: string; member: string }[]): Promise<void> {
+    if (held.length === 1 || (this.redis as { isCluster?: boolean }).isCluster) {
+      await Promise.all(held.map((s) => this.release(s.key, s.member)));
+      return;
+    }
+    if (held.length > 1) await RELEASE_MANY.run(this.redis, held.map((s) => s.key), held.map((s) => s.member));
+  }
+
   async count(key: string): Promise<number> {
     return Number(await COUNT.run(this.redis, [key], []));
+  }
+
+  /**
+   * count of each key, in order: one script call on a single Redis; on Cluster, where the keys
+   * live in different slots, one per key (in parallel).
+   */
+  async countMany(keys: readonly string[]): Promise<number[]> {
+    if (keys.length === 0) return [];
+    if (keys.length === 1 || (this.redis as { isCluster?: boolean }).isCluster) return Promise.all(keys.map((k) => this.count(k)));
+    return ((await COUNT_MANY.run(this.redis, keys, [])) as unknown[]).map(Number);
   }
 }

@@ -25,6 +25,7 @@ import { rateFromMeta, recoveryCdrs } from '../calls/recovery-cdrs.js';
 import type { ConfigSnapshot, Tenant } from '../config/types.js';
 import { ConcurrencySlots } from '../ledger/concurrency.js';
 import { coalesceWrites } from '../ledger/coalesce-writes.js';
+import { coalesceDrachtioWrites } from '../sip/drachtio-writes.js';
 import { createRedisClient, describeTarget, type RedisTarget } from '../ledger/redis-client.js';
 import type { RedisClient } from '../ledger/lua/script.js';
 import type { ShardedStream } from '../ledger/stream-shards.js';
@@ -188,7 +189,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     });
   };
   const slots = timeOperations(new ConcurrencySlots(redis),
-    { acquire: 'slot-acquire', refresh: 'slot-refresh', release: 'slot-release' }, metrics);
+    { acquire: 'slot-acquire', refresh: 'slot-refresh', release: 'slot-release', releaseMany: 'slot-release' }, metrics);
   const cdr = new CdrWriter({ redis, dir: opts.cdrDir, shards: streamShards, onReplayFailed: () => metrics.cdrFailed() });
   // Nonces are signed with a key every instance derives from the shared drachtio secret.
   const nonceKey = createHash('sha256').update(`dialgate-nonce:${opts.drachtio.secret}`).digest();
@@ -341,6 +342,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     for (const call of calls) call.hangup('drachtio-lost');
   };
   srf.on('error', (err: Error) => log.error({ err }, 'drachtio connection error'));
+  if (process.env.DIALGATE_NO_COALESCE !== '1') coalesceDrachtioWrites(srf);
   srf.on('connect', (err: Error | null) => {
     if (err) return;
     if (started && !connected) log.info({ host: opts.drachtio.host, port: opts.drachtio.port }, 'reconnected to drachtio-server');

@@ -124,6 +124,11 @@ describe('on Redis Cluster', () => {
     expect((await slots.acquire(slotKey('tenant', 't1'), 'c1', 1, 60_000)).ok).toBe(true);
     expect((await slots.acquire(slotKey('tenant', 't1'), 'c2', 1, 60_000)).ok).toBe(false);
     expect(await slots.release(slotKey('tenant', 't1'), 'c1')).toBe(true);
+    // Sets in different slots: one read per key on Cluster.
+    expect((await slots.acquire(slotKey('trunk', 'b'), 'c2', 2, 60_000)).ok).toBe(true);
+    expect(await slots.countMany([slotKey('tenant', 't1'), slotKey('trunk', 'a'), slotKey('trunk', 'b')])).toEqual([0, 0, 1]);
+    await slots.releaseMany([{ key: slotKey('trunk', 'b'), member: 'c2' }, { key: slotKey('tenant', 't1'), member: 'c1' }]);
+    expect(await slots.count(slotKey('trunk', 'b'))).toBe(0);
     const fraud = new FraudCounters(redis);
     expect(await fraud.admit('t1', '13800000000', T0, 'Asia/Shanghai', { maxCallsPerSecond: 5 })).toEqual({ ok: true });
     expect(await fraud.addSpend('t1', 'res-1', 5000, T0, 'Asia/Shanghai', { maxSpendPerHour: 4000 })).toHaveLength(1);

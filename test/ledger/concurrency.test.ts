@@ -42,6 +42,14 @@ describe('concurrency slots across instances', () => {
     expect(await slots[0]!.refresh(key, 'a', 300)).toBe(true);
     await new Promise((r) => setTimeout(r, 100));
     expect(await slots[1]!.count(key)).toBe(1);
+    // Several sets in one read, expired slots dropped in each, as count does; an unknown set is 0.
+    const other = slotKey('tenant', 'ct-1');
+    expect((await slots[2]!.acquire(other, 'x', 5, 60_000)).ok).toBe(true);
+    expect(await slots[2]!.countMany([other, key, slotKey('trunk', 'none')])).toEqual([1, 1, 0]);
+    // A call's slots freed together; an absent member is no error.
+    await slots[0]!.releaseMany([{ key: other, member: 'x' }, { key, member: 'a' }, { key, member: 'gone' }]);
+    expect(await slots[1]!.countMany([other, key])).toEqual([0, 0]);
+    expect((await slots[0]!.acquire(key, 'a', 2, 150)).ok).toBe(true);
     expect(await slots[1]!.refresh(key, 'b', 300)).toBe(false);
     expect(await slots[1]!.acquire(key, 'c', 2, 150)).toEqual({ ok: true, count: 2 });
   });

@@ -31,6 +31,25 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return redis.call('ZCARD', KEYS[1])
 `);
 
+/**
+ * count-many — KEYS: slot sets. count for each key, in one round trip (a call's decision reads the
+ * tenant's and its route's trunks'). Keys of several hash slots: single Redis only.
+ */
+export const COUNT_MANY = new LuaScript('slot-count-many', NOW + `
+local out = {}
+for i, k in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+  out[i] = redis.call('ZCARD', k)
+end
+return out
+`);
+
+/** release-many — KEYS: slot sets; ARGV: the member to drop from each. Single Redis only. */
+export const RELEASE_MANY = new LuaScript('slot-release-many', `
+for i, k in ipairs(KEYS) do redis.call('ZREM', k, ARGV[i]) end
+return 1
+`);
+
 /** refresh — KEYS: slot set; ARGV: callId, ttlMs. Extends a held, unexpired slot only (1/0). */
 export const REFRESH = new LuaScript('slot-refresh', NOW + `
 local k, callId, ttl = KEYS[1], ARGV[1], tonumber(ARGV[2])
