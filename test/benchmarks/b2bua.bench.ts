@@ -9,7 +9,7 @@
 // drachtio=HOST:PORT/SECRET,sip=HOST:PORT,esl=...), as for test:real. dialgate runs dist/ when
 // built (npm run build), else the sources through tsx; DIALGATE_BENCH_SOURCES=1 forces the sources.
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ledger } from '../../src/ledger/ledger.js';
@@ -24,6 +24,7 @@ import { existsSync } from 'node:fs';
 
 const RATES = (process.env.RATES ?? '100,200,300').split(',').map(Number);
 const SECONDS = Number(process.env.SECONDS ?? 6);
+const BENCH_SEATS = Math.max(1, Number(process.env.BENCH_SEATS ?? 2000));
 // Calls per second of an unmeasured run before the measured rates, for each app (0 = none): the
 // first measured rate otherwise pays V8's optimising compiles (background threads, counted in the
 // process's CPU time), ~0.5 ms per call more than the same rate measured warm, for both apps.
@@ -73,22 +74,45 @@ async function main(): Promise<void> {
   const target = real ? real.sip : `127.0.0.1:${standIns.ports.sipPort}`;
   const dir = mkdtempSync(join(tmpdir(), 'dialgate-b2bua-'));
   writeFixtureConfig(dir, { trunkPorts, media: 'direct', recording: false, window: '00:00-24:00', maxConcurrent: 10_000, trunkMaxConcurrent: 10_000 });
+  // Calls come from BENCH_SEATS seats in turn (default 2000: at 700 calls/s of 1.5 s each, a seat's
+  // previous call has ended before its next), as in a call centre where an agent has one call at a
+  // time. One seat carrying every call makes its agent record hold hundreds of open calls, which
+  // Redis then decodes on every call: a cost no real seat has. BENCH_SEATS=1: one seat, as before.
+  const seatIds = Array.from({ length: BENCH_SEATS }, (_, i) => String(100_000 + i));
+  mkdirSync(join(dir, 'seats'), { recursive: true });
+  writeFileSync(join(dir, 'seats', 'bench.yaml'), `seats:\n${seatIds.map((id) => `  - id: "${id}"\n    tenant: telesales\n    password: pw-${id}-bench\n    callerId: "01088886601"`).join('\n')}\n`);
+  // Each call authenticates as its own seat: sipp takes the whole [authentication …] keyword from an
+  // injection field (its documented way to vary credentials per call; nested [fieldN] inside the
+  // keyword is not expanded).
+  const seatScenario = join(dir, 'seat-call.xml');
+  writeFileSync(seatScenario, readFileSync(seatCall({ expect: 200, holdMs: 1500 }), 'utf8').replaceAll('[authentication]', '[field4]'));
+  let injections = 0;
+  const seatInjection = (calls: number, from: number): string => {
+    const file = join(dir, `seats-${++injections}.csv`);
+    writeFileSync(file, `SEQUENTIAL\n${Array.from({ length: calls }, (_, i) => {
+      const id = seatIds[(from + i) % seatIds.length]!;
+      return `${id};pw-${id}-bench;13812345678;${id};[authentication username=${id} password=pw-${id}-bench]`;
+    }).join('\n')}\n`);
+    return file;
+  };
   const ledgerClient = redis.client();
   const ledger = new Ledger(ledgerClient, { instanceId: 'bench' });
   await ledger.createAccount('telesales', { tenant: 'telesales', prepaidTotal: 1_000_000_000 });
   await ledger.topUp('telesales', 'bench', 1_000_000_000, 'bench deposit');
 
+  let nextSeat = 0;
   const measure = async (app: ChildProcess, rate: number, seat: boolean): Promise<Row> => {
     const calls = rate * SECONDS;
     const cpu0 = cpuMs(app.pid!);
     const io0 = ioSyscalls(app.pid!);
     const r = seat
       ? await runSipp({
-        scenario: seatCall({ expect: 200, holdMs: 1500 }), target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, rtts: true,
-        injectionFile: injection(Array.from({ length: calls }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
+        scenario: seatScenario, target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, rtts: true,
+        injectionFile: seatInjection(calls, nextSeat),
         auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${target}` },
       })
       : await runSipp({ scenario: 'call-basic', target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, service: '13812345678', rtts: true });
+    if (seat) nextSeat += calls;
     const cpu = cpuMs(app.pid!) - cpu0;
     const io = ioSyscalls(app.pid!) - io0;
     // BENCH_ERRORS=DIR: sipp's error log of each run with failures, for reading
