@@ -22,13 +22,21 @@ export class MediaDeadlineError extends Error {
   }
 }
 
-/** Resolves or rejects with `p`, or rejects with MediaDeadlineError after `ms`. */
-export function withDeadline<T>(p: Promise<T>, ms: number, operation: string): Promise<T> {
+/**
+ * Resolves or rejects with `p`, or rejects with MediaDeadlineError after `ms`. A value that comes
+ * after the deadline goes to `onLate` (an endpoint or dialog nobody will use: released there).
+ */
+export function withDeadline<T>(p: Promise<T>, ms: number, operation: string, onLate?: (value: T) => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new MediaDeadlineError(operation, ms)), ms);
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new MediaDeadlineError(operation, ms));
+    }, ms);
   });
-  p.catch(() => {}); // a rejection after the deadline is nobody's business
+  // a rejection after the deadline is nobody's business
+  p.then((v) => { if (timedOut) onLate?.(v); }, () => {});
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 

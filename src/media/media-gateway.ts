@@ -130,23 +130,9 @@ export class MediaGateway {
     if (!this.ms) throw new Error('no media server connected');
     const p = this.ms.connectCaller(req, res, headers ? { headers } : {});
     // Two SIP transactions and fsmrf's wait for the event socket: more than an endpoint gets.
-    return new Promise((resolve, reject) => {
-      let late = false;
-      const timer = setTimeout(() => {
-        late = true;
-        reject(new Error(`WebRTC caller not connected to the media server within ${WEBRTC_CONNECT_TIMEOUT_MS} ms`));
-      }, WEBRTC_CONNECT_TIMEOUT_MS);
-      p.then((pair) => {
-        clearTimeout(timer);
-        this.heldUuids.add(pair.endpoint.uuid);
-        holders.set(pair.endpoint, this);
-        if (!late) return resolve(pair);
-        void releaseEndpoint(pair.endpoint, this.log);
-        void Promise.resolve().then(() => pair.dialog.destroy()).catch(() => {});
-      }, (err: unknown) => {
-        clearTimeout(timer);
-        if (!late) reject(err);
-      });
+    return withDeadline(p.then((pair) => { this.hold(pair.endpoint); return pair; }), WEBRTC_CONNECT_TIMEOUT_MS, 'WebRTC caller connection to the media server', (pair) => {
+      void releaseEndpoint(pair.endpoint, this.log);
+      void Promise.resolve().then(() => pair.dialog.destroy()).catch(() => {});
     });
   }
 
@@ -157,10 +143,7 @@ export class MediaGateway {
    */
   async answerLateOffer(offer: string, sendAnswer: (sdp: string) => Promise<unknown>): Promise<Endpoint> {
     if (!this.ms) throw new Error('no media server connected');
-    const ep = await endpointForLateOffer(this.ms, offer, sendAnswer, WEBRTC_CONNECT_TIMEOUT_MS, ENDPOINT_TIMEOUT_MS);
-    this.heldUuids.add(ep.uuid);
-    holders.set(ep, this);
-    return ep;
+    return this.hold(await endpointForLateOffer(this.ms, offer, sendAnswer, WEBRTC_CONNECT_TIMEOUT_MS, ENDPOINT_TIMEOUT_MS));
   }
 
   /**
@@ -168,23 +151,14 @@ export class MediaGateway {
    * then bridges direct) and release an endpoint that arrives after that.
    */
   private bounded(p: Promise<Endpoint>): Promise<Endpoint> {
-    return new Promise((resolve, reject) => {
-      let late = false;
-      const timer = setTimeout(() => {
-        late = true;
-        reject(new Error(`media endpoint not ready within ${ENDPOINT_TIMEOUT_MS} ms`));
-      }, ENDPOINT_TIMEOUT_MS);
-      p.then((ep) => {
-        clearTimeout(timer);
-        this.heldUuids.add(ep.uuid);
-        holders.set(ep, this);
-        if (late) void releaseEndpoint(ep, this.log);
-        else resolve(ep);
-      }, (err: unknown) => {
-        clearTimeout(timer);
-        if (!late) reject(err);
-      });
-    });
+    return withDeadline(p.then((ep) => this.hold(ep)), ENDPOINT_TIMEOUT_MS, 'media endpoint', (ep) => void releaseEndpoint(ep, this.log));
+  }
+
+  /** An endpoint handed out: its channel is this instance's until releaseEndpoint(). */
+  private hold<T extends Endpoint>(ep: T): T {
+    this.heldUuids.add(ep.uuid);
+    holders.set(ep, this);
+    return ep;
   }
 
   disconnect(): void {

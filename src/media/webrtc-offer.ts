@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type Mrf from 'drachtio-fsmrf';
 import type Srf from 'drachtio-srf';
+import { withDeadline } from './deadlines.js';
 
 const require = createRequire(import.meta.url);
 type EndpointCtor = new (conn: unknown, dialog: Srf.Dialog, ms: Mrf.MediaServer, opts: Record<string, unknown>) => Mrf.Endpoint;
@@ -43,10 +44,10 @@ export async function endpointForLateOffer(
   let dialog: Srf.Dialog;
   try {
     // A hung FreeSWITCH must not hold the browser's 200 un-ACKed until its Timer B (32 s).
-    dialog = await bounded(ms.srf.createUAC(`sip:drachtio@${address}`, {
+    dialog = await withDeadline(ms.srf.createUAC(`sip:drachtio@${address}`, {
       localSdp: offer,
       headers: { 'User-Agent': `drachtio-fsmrf:${uuid}`, 'X-esl-outbound': `${ms.advertisedAddress}:${ms.advertisedPort}` },
-    }), inviteTimeoutMs);
+    }), inviteTimeoutMs, 'media server answer to a WebRTC seat\'s offer', (late) => void Promise.resolve().then(() => late.destroy()).catch(() => {}));
   } catch (err) {
     ms.pendingConnections.delete(uuid);
     throw err;
@@ -78,21 +79,3 @@ export async function endpointForLateOffer(
   }
 }
 
-/** FreeSWITCH's answer within `ms`; one that comes later is hung up. */
-function bounded(p: Promise<Srf.Dialog>, ms: number): Promise<Srf.Dialog> {
-  return new Promise((resolve, reject) => {
-    let late = false;
-    const timer = setTimeout(() => {
-      late = true;
-      reject(new Error(`media server did not answer the WebRTC seat's offer within ${ms} ms`));
-    }, ms);
-    p.then((d) => {
-      clearTimeout(timer);
-      if (late) void Promise.resolve().then(() => d.destroy()).catch(() => {});
-      else resolve(d);
-    }, (err: unknown) => {
-      clearTimeout(timer);
-      if (!late) reject(err);
-    });
-  });
-}

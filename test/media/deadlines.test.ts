@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-  PROMPT_MARGIN_MS, promptDeadlineMs, promptDurationMs, RELEASE_TIMEOUT_MS, UNKNOWN_PROMPT_MS,
+  MediaDeadlineError, PROMPT_MARGIN_MS, promptDeadlineMs, promptDurationMs, RELEASE_TIMEOUT_MS, UNKNOWN_PROMPT_MS, withDeadline,
 } from '../../src/media/deadlines.js';
 import { playBounded, releaseEndpoint, type MediaEndpoint } from '../../src/media/media-gateway.js';
 
@@ -54,6 +54,20 @@ describe('prompt lengths', () => {
 describe('bounded media operations', () => {
   beforeEach(() => { vi.useFakeTimers(); });
   afterEach(() => { vi.useRealTimers(); });
+
+  it('an endpoint (or dialog) that arrives after its deadline is handed to onLate to be let go; one in time is not', async () => {
+    const late: string[] = [];
+    let resolveSlow!: (v: string) => void;
+    const slow = withDeadline(new Promise<string>((r) => { resolveSlow = r; }), 1000, 'media endpoint', (v) => late.push(v));
+    const caught = slow.catch((e: unknown) => e);
+    const quick = withDeadline(Promise.resolve('in-time'), 1000, 'media endpoint', (v) => late.push(v));
+    expect(await quick).toBe('in-time');
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(await caught).toBeInstanceOf(MediaDeadlineError);
+    resolveSlow('ep-late');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(late).toEqual(['ep-late']);
+  });
 
   it('a prompt that never finishes is broken off at its length + margin', async () => {
     const ep = new StuckEndpoint();
