@@ -40,10 +40,11 @@ export function createRegisterHandler(deps: RegistrarDeps) {
     });
     const now = deps.now();
     const cseq = Number.parseInt(req.get('CSeq'), 10);
+    const via = viaTransport(req.get('Via'));
     const meta = {
       source: `${req.source_address}:${req.source_port}`,
       // drachtio-server reports a WebSocket as tcp; the phone's Via says ws/wss.
-      transport: isWebSocketTransport(viaTransport(req.get('Via')) ?? '') ? viaTransport(req.get('Via'))! : req.protocol,
+      transport: via && isWebSocketTransport(via) ? via : req.protocol,
       callId: req.get('Call-ID'),
       cseq: Number.isFinite(cseq) ? cseq : 0,
       ...(req.has('User-Agent') ? { userAgent: req.get('User-Agent') } : {}),

@@ -22,6 +22,19 @@ export interface InboundBench extends Bench {
   seatPorts: Record<string, number>;
 }
 
+/** plans400.yaml with 4008050508 ringing one seat (the web phone's and the WebRTC seat's tests). */
+export function oneSeatPlan(seat: string, o: { recording?: boolean; noAnswerSeconds?: number } = {}): string {
+  return `plans400:
+  - number: "4008050508"
+    owner: telesales
+    account: ${PACKAGE_ACCOUNT}
+    package: { total: "6000", months: 12, ratePerMinute: "0.25", startDate: "2026-01-01" }
+${o.recording ? '    recording: true\n' : ''}    group: g
+    groups:
+      - { id: g, members: [{ seat: "${seat}" }]${o.noAnswerSeconds ? `, noAnswerSeconds: ${o.noAnswerSeconds}` : ''} }
+`;
+}
+
 /** Writes plans400.yaml, a third seat, narrows the trunks' inbound sources, reloads. */
 export async function startInboundBench(o: Omit<BenchOptions, 'trunkPorts'> & { plans400: string; packageBalance: number }): Promise<InboundBench> {
   const trunkPorts: [number, number] = [await freeUdpPort(), await freeUdpPort()];

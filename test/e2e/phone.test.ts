@@ -31,7 +31,7 @@ import { createRegistrarStore } from '../../src/registrar/store.js';
 import { freeUdpPort, runSipp, startSipp, type SippProcess } from '../bench/sipp.js';
 import { selfSignedCert } from '../helpers/self-signed-cert.js';
 import { channelsGone, readCdrs, SEATS, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
-import { carrierCalls, startInboundBench, type InboundBench } from './inbound-harness.js';
+import { carrierCalls, oneSeatPlan, startInboundBench, type InboundBench } from './inbound-harness.js';
 import { injection, seatRegister, seatTransfer, trunkUas } from './scenarios.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -366,15 +366,6 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: outbound calls 
   });
 });
 
-const PLANS = `plans400:
-  - number: "4008050508"
-    owner: telesales
-    account: telesales-400
-    package: { total: "6000", months: 12, ratePerMinute: "0.25", startDate: "2026-01-01" }
-    group: g
-    groups:
-      - { id: g, members: [{ seat: "1002" }] }
-`;
 
 // A 400 call from a carrier offering plain RTP, as carriers do. The browser is rung with an INVITE
 // without SDP: it makes its DTLS-SRTP offer in its 200 OK, the FreeSWITCH stand-in answers it (as
@@ -388,7 +379,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call from
 
   beforeAll(async () => {
     bench = await startInboundBench({
-      at: AT, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'anchored', increments: '1/1',
+      at: AT, balance: 1_000_000, packageBalance: 10_000_000, plans400: oneSeatPlan('1002'), media: 'anchored', increments: '1/1',
       drachtioOptions: { wsPort: 0 },
     });
     rig = await startPhoneRig(bench);

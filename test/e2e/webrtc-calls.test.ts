@@ -17,7 +17,7 @@ import { freeUdpPort, runSipp, type SippProcess } from '../bench/sipp.js';
 import { expectAudio } from './audio.js';
 import { channelsGone, readCdrs, SEATS, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { injection, seatTransfer } from './scenarios.js';
-import { carrierCalls, startInboundBench, startSeat, type InboundBench } from './inbound-harness.js';
+import { carrierCalls, oneSeatPlan, startInboundBench, startSeat, type InboundBench } from './inbound-harness.js';
 import { REAL } from './real-servers.js';
 import { HAVE_CHROMIUM, startWebRtcSeat, type WebRtcSeat } from './webrtc-seat.js';
 
@@ -73,6 +73,19 @@ describe.skipIf(REAL !== null)('a WebRTC offer on a media: direct route (bench)'
   });
 });
 
+/** Chromium's fake microphone: speech-band tones for `seconds` (Chromium loops the file). */
+function fakeMic(dir: string, seconds: number): string {
+  const mic = join(dir, 'mic.wav');
+  execFileSync('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', mic, 'synth', String(seconds), 'sine', '300-3000', 'vol', '0.5']);
+  return mic;
+}
+
+/** A carrier's plain-RTP offer naming `port` as where its audio is to be sent. */
+function carrierOffer(port: number): string {
+  return ['v=0', 'o=carrier 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
+    `m=audio ${port} RTP/AVP 8 101`, 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n');
+}
+
 /**
  * Counts the RTP a trunk receives, and how much of it is not A-law silence (0xD5/0x55). `echo`
  * sends each packet back where it came from: a caller whose RTP comes from the port its SDP names,
@@ -114,8 +127,7 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a WebRTC seat in 
 
   it('registers over WebSocket, calls a carrier: DTLS completes, the trunk gets its audio, the recording holds it', async () => {
     // The fake microphone: speech-band tones, continuous (Chromium loops the file).
-    const mic = join(tmp, 'mic.wav');
-    execFileSync('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', mic, 'synth', '5', 'sine', '300-3000', 'vol', '0.5']);
+    const mic = fakeMic(tmp, 5);
     const rtpPort = await freeUdpPort();
     const rtp = await rtpCounter(rtpPort);
     try {
@@ -158,22 +170,12 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a WebRTC seat in 
 });
 
 describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a WebRTC seat on the real servers: 400 calls, transfers both ways, hold', () => {
-  const PLANS = `plans400:
-  - number: "4008050508"
-    owner: telesales
-    account: telesales-400
-    package: { total: "6000", months: 12, ratePerMinute: "0.25", startDate: "2026-01-01" }
-    recording: true
-    group: g
-    groups:
-      - { id: g, members: [{ seat: "1002" }], noAnswerSeconds: 20 }
-`;
   let bench: InboundBench;
   let seat: WebRtcSeat | null = null;
   let tmp: string;
 
   beforeAll(async () => {
-    bench = await startInboundBench({ at: IN_WINDOW, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'anchored', increments: '6/6' });
+    bench = await startInboundBench({ at: IN_WINDOW, balance: 1_000_000, packageBalance: 10_000_000, plans400: oneSeatPlan('1002', { recording: true, noAnswerSeconds: 20 }), media: 'anchored', increments: '6/6' });
     tmp = mkdtempSync(join(tmpdir(), 'dialgate-webrtc-400-'));
   }, 60_000);
   afterAll(async () => {
@@ -183,8 +185,7 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a WebRTC seat on 
   });
 
   it('a plain-RTP carrier\'s call rings the browser: its offer answered in the ACK, DTLS completes, audio both ways, the recording holds it', async () => {
-    const mic = join(tmp, 'mic.wav');
-    execFileSync('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', mic, 'synth', '8', 'sine', '300-3000', 'vol', '0.5']);
+    const mic = fakeMic(tmp, 8);
     const rtpPort = await freeUdpPort();
     const rtp = await rtpCounter(rtpPort, true);
     try {
@@ -194,8 +195,7 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a WebRTC seat on 
       const before = readCdrs(bench).length;
       // The carrier offers plain RTP at rtpPort, where the browser's audio arrives through FreeSWITCH
       // and is echoed back to it.
-      const carrierSdp = ['v=0', 'o=carrier 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
-        `m=audio ${rtpPort} RTP/AVP 8 101`, 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n');
+      const carrierSdp = carrierOffer(rtpPort);
       const caller = carrierCalls(bench, { from: '13802412345', to: '4008050508', expect: 200, hangup: 'remote', remoteByeTimeoutMs: 30_000, timeoutMs: 40_000, sdp: carrierSdp, streamAudio: false });
       expect(await seat.answer(15_000)).toEqual({ result: 'established', reason: null });
       const answeredAt = Date.now();
@@ -334,22 +334,13 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('a WebRTC seat on 
 // still up and carrying media, and end by their hang-up, not by a timer.
 describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('WebRTC seats\' calls outlive session-timer refreshes (real servers, 90 s)', () => {
   const INTERVAL = 90;
-  const PLANS = `plans400:
-  - number: "4008050508"
-    owner: telesales
-    account: telesales-400
-    package: { total: "6000", months: 12, ratePerMinute: "0.25", startDate: "2026-01-01" }
-    group: g
-    groups:
-      - { id: g, members: [{ seat: "1002" }], noAnswerSeconds: 20 }
-`;
   let bench: InboundBench;
   const seats: WebRtcSeat[] = [];
   let tmp: string;
 
   beforeAll(async () => {
     bench = await startInboundBench({
-      at: IN_WINDOW, balance: 1_000_000, packageBalance: 10_000_000, plans400: PLANS, media: 'anchored', increments: '6/6',
+      at: IN_WINDOW, balance: 1_000_000, packageBalance: 10_000_000, plans400: oneSeatPlan('1002', { noAnswerSeconds: 20 }), media: 'anchored', increments: '6/6',
       sessionTimers: { seconds: INTERVAL, minSeconds: INTERVAL },
     });
     tmp = mkdtempSync(join(tmpdir(), 'dialgate-webrtc-timers-'));
@@ -361,8 +352,7 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('WebRTC seats\' ca
   });
 
   it('both calls are up after the interval, media flowing, and end by hang-up', async () => {
-    const mic = join(tmp, 'mic.wav');
-    execFileSync('sox', ['-n', '-r', '48000', '-c', '1', '-b', '16', mic, 'synth', '5', 'sine', '300-3000', 'vol', '0.5']);
+    const mic = fakeMic(tmp, 5);
     const rtpPort = await freeUdpPort();
     const rtp = await rtpCounter(rtpPort);
     const trunk = await startTrunk(bench.trunkPorts[0], { answer: 200, mediaPort: rtpPort, sessionTimer: { seconds: INTERVAL, refresh: 'answer' } });
@@ -374,8 +364,7 @@ describe.skipIf(REAL === null || !REAL?.ws || !HAVE_CHROMIUM)('WebRTC seats\' ca
       await callee.register({ wsUrl: REAL!.ws!, seat: '1002', password: SEATS['1002'], domain: 'dialgate.test' });
       const before = readCdrs(bench).length;
       expect(await caller.call('13812345678', 'dialgate.test')).toEqual({ result: 'established', reason: null });
-      const carrierSdp = ['v=0', 'o=carrier 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
-        `m=audio ${await freeUdpPort()} RTP/AVP 8 101`, 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', ''].join('\r\n');
+      const carrierSdp = carrierOffer(await freeUdpPort());
       const inbound = carrierCalls(bench, {
         from: '13802412345', to: '4008050508', expect: 200, hangup: 'remote', refresh: 'answer', sessionExpires: INTERVAL,
         remoteByeTimeoutMs: (INTERVAL + 60) * 1000, timeoutMs: (INTERVAL + 80) * 1000, sdp: carrierSdp, streamAudio: false,
