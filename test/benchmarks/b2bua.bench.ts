@@ -17,7 +17,7 @@ import { freeUdpPort, runSipp, startSipp } from '../bench/sipp.js';
 import { SEATS, writeFixtureConfig } from '../e2e/harness.js';
 import { injection, seatCall, trunkUas } from '../e2e/scenarios.js';
 import { startRedis } from '../helpers/redis.js';
-import { cpuMs, ioSyscalls, startChild, stop } from './processes.js';
+import { cpuMs, ioSyscalls, startChild, stop, threadCpuMs } from './processes.js';
 import { startStandIns } from './standins-child.js';
 import { realServers } from '../e2e/real-servers.js';
 import { existsSync } from 'node:fs';
@@ -84,11 +84,13 @@ async function main(): Promise<void> {
   // Each call authenticates as its own seat: sipp takes the whole [authentication …] keyword from an
   // injection field (its documented way to vary credentials per call; nested [fieldN] inside the
   // keyword is not expanded).
-  const seatScenario = join(dir, 'seat-call.xml');
+  // (sipp's files live outside the config directory: dialgate watches that one and would reload)
+  const work = mkdtempSync(join(tmpdir(), 'dialgate-b2bua-sipp-'));
+  const seatScenario = join(work, 'seat-call.xml');
   writeFileSync(seatScenario, readFileSync(seatCall({ expect: 200, holdMs: 1500 }), 'utf8').replaceAll('[authentication]', '[field4]'));
   let injections = 0;
   const seatInjection = (calls: number, from: number): string => {
-    const file = join(dir, `seats-${++injections}.csv`);
+    const file = join(work, `seats-${++injections}.csv`);
     writeFileSync(file, `SEQUENTIAL\n${Array.from({ length: calls }, (_, i) => {
       const id = seatIds[(from + i) % seatIds.length]!;
       return `${id};pw-${id}-bench;13812345678;${id};[authentication username=${id} password=pw-${id}-bench]`;
@@ -100,11 +102,15 @@ async function main(): Promise<void> {
   await ledger.createAccount('telesales', { tenant: 'telesales', prepaidTotal: 1_000_000_000 });
   await ledger.topUp('telesales', 'bench', 1_000_000_000, 'bench deposit');
 
+  // Redis shares the cores: its CPU per call is part of what a call costs the machine.
+  const redisPid = Number(/process_id:(\d+)/.exec(await ledgerClient.info('server'))?.[1]);
   let nextSeat = 0;
   const measure = async (app: ChildProcess, rate: number, seat: boolean): Promise<Row> => {
     const calls = rate * SECONDS;
     const cpu0 = cpuMs(app.pid!);
     const io0 = ioSyscalls(app.pid!);
+    const threads0 = threadCpuMs(app.pid!);
+    const redisCpu0 = cpuMs(redisPid);
     const r = seat
       ? await runSipp({
         scenario: seatScenario, target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, rtts: true,
@@ -115,6 +121,8 @@ async function main(): Promise<void> {
     if (seat) nextSeat += calls;
     const cpu = cpuMs(app.pid!) - cpu0;
     const io = ioSyscalls(app.pid!) - io0;
+    const threads = [...threadCpuMs(app.pid!)].map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)] as const).filter(([, ms]) => ms > 0);
+    console.error(`${seat ? 'dialgate' : 'bare'} @${rate} cps: CPU ms/call by thread: ${threads.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${(ms / Math.max(1, calls)).toFixed(2)}`).join(', ')}; redis-server ${((cpuMs(redisPid) - redisCpu0) / Math.max(1, calls)).toFixed(2)}`);
     // BENCH_ERRORS=DIR: sipp's error log of each run with failures, for reading
     if (r.failed > 0 && process.env.BENCH_ERRORS) writeFileSync(join(process.env.BENCH_ERRORS, `${seat ? 'dialgate' : 'bare'}-${rate}.log`), r.errors);
     const rtts = [...(r.rttMs ?? [])].sort((a, b) => a - b);
@@ -140,7 +148,7 @@ async function main(): Promise<void> {
     const nodeArgs = (process.env.DIALGATE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const dialgate = await startApp([...nodeArgs, entry, 'serve', '--config', dir], {
       ...process.env, DIALGATE_DRACHTIO_PORT: String(standIns.ports.adminPort), DIALGATE_DRACHTIO_SECRET: secret,
-      DIALGATE_REDIS_URL: redis.url, DIALGATE_LOG_LEVEL: 'info', DIALGATE_ESL_PORT: '1',
+      DIALGATE_REDIS_URL: redis.url, DIALGATE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', DIALGATE_ESL_PORT: '1',
     }, /ops http listening/);
     // Round trips: 50 calls with MONITOR on (commands run inside Lua scripts are tagged `lua` and
     // are not round trips), before the measured rates so MONITOR's cost does not skew them.
