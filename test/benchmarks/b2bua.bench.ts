@@ -16,7 +16,7 @@ import { Ledger } from '../../src/ledger/ledger.js';
 import { freeUdpPort, runSipp, startSipp } from '../bench/sipp.js';
 import { SEATS, writeFixtureConfig } from '../e2e/harness.js';
 import { injection, seatCall, trunkUas } from '../e2e/scenarios.js';
-import { startRedis } from '../helpers/redis.js';
+import { freeTcpPort, startRedis } from '../helpers/redis.js';
 import { cpuMs, ioSyscalls, startChild, stop, threadCpuMs } from './processes.js';
 import { startStandIns } from './standins-child.js';
 import { realServers } from '../e2e/real-servers.js';
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     const nodeArgs = (process.env.DIALGATE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const dialgate = await startApp([...nodeArgs, entry, 'serve', '--config', dir], {
       ...process.env, DIALGATE_DRACHTIO_PORT: String(standIns.ports.adminPort), DIALGATE_DRACHTIO_SECRET: secret,
-      DIALGATE_REDIS_URL: redis.url, DIALGATE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', DIALGATE_ESL_PORT: '1',
+      DIALGATE_REDIS_URL: redis.url, DIALGATE_HTTP_PORT: String(await freeTcpPort()), DIALGATE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', DIALGATE_ESL_PORT: '1',
     }, /ops http listening/);
     // Round trips: 50 calls with MONITOR on (commands run inside Lua scripts are tagged `lua` and
     // are not round trips), before the measured rates so MONITOR's cost does not skew them.
