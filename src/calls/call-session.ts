@@ -511,6 +511,10 @@ export class CallSession {
     }
     // Whatever path got here, no FreeSWITCH endpoint outlives the call (each release is bounded).
     await this.releaseMedia();
+    // The ports go back while the money settles (neither waits for the other: one round trip).
+    const slots = [...this.slots.values()];
+    this.slots.clear();
+    const released = releaseSlotsOnce(deps.slots, slots, this.log);
     const settled: Settled[] = [];
     for (const r of this.reservations) {
       try {
@@ -520,9 +524,7 @@ export class CallSession {
         this.log.error({ err, reservation: r.id }, 'settlement failed');
       }
     }
-    const slots = [...this.slots.values()];
-    this.slots.clear();
-    await releaseSlotsOnce(deps.slots, slots, this.log);
+    await released;
     // Calls that end before the answer report it here; the wrap-up runs from the CDR's end.
     await this.agentOffCall(endAt);
     const flowExtra = (await spec.afterSettle?.(endAt, settled).catch((err: unknown) => {

@@ -12,6 +12,7 @@ import { chooseMedia, viaTransport, webRtcSignal, type WebRtcSignal } from '../p
 import { DENY_REASONS, reasonHeader, type DenyReason } from '../policy/reasons.js';
 import type { Allow, Decision, Deny, LedgerView, OutboundCall } from '../policy/types.js';
 import { isRedisUnavailable } from '../ledger/redis-errors.js';
+import type { ReserveResult } from '../ledger/types.js';
 import { userPart, writeCdr } from './call-record.js';
 import { CallSession, DEFAULT_MAX_CALL_SECONDS, sessionTimersOf, type SessionDeps, type SessionSettings } from './call-session.js';
 import { readLedgerView } from './ledger-view.js';
@@ -221,24 +222,30 @@ class OutboundFlow {
     try {
       if (s.cancelled) return await s.finish(487);
       // 004 §2.2 purchased ports, atomically across instances (the pure check may have raced).
+      const caps = !this.decision.emergency && !!deps.fraud && hasFraudCaps(this.tenant);
+      // Prepaid authorisation (003 §2.2, 002 §2.3) before anything rings. Without fraud caps it
+      // leaves together with the port slot (one round trip, not two): the outcome is the same, as
+      // a refused slot wins and its call's reservation is settled at nothing by finish(). The caps
+      // count an attempt only once the port is held, so with them the order stays slot, caps, money.
+      const money = this.money && !caps ? this.authorise() : null;
+      money?.catch(() => undefined); // awaited below; a rejection must not count as unhandled meanwhile
       if (!this.decision.emergency) {
         const slot = await s.holdSlot(slotKey('tenant', this.tenant.id), call.callId, this.tenant.maxConcurrent);
-        if (!slot.ok) return await this.denyAtRuntime('tenant-busy', `${slot.count} of ${this.tenant.maxConcurrent} ports in use`);
+        if (!slot.ok) {
+          await money?.catch(() => undefined); // granted or not, finish() settles what was reserved
+          return await this.denyAtRuntime('tenant-busy', `${slot.count} of ${this.tenant.maxConcurrent} ports in use`);
+        }
         // The caps again, atomically across instances: the attempt is counted here or refused.
-        if (deps.fraud && hasFraudCaps(this.tenant)) {
-          const a = await deps.fraud.admit(this.tenant.id, this.decision.callee.national, deps.clock.now(), zoneOf(this.tenant, this.cfg), this.tenant);
+        if (caps) {
+          const a = await deps.fraud!.admit(this.tenant.id, this.decision.callee.national, deps.clock.now(), zoneOf(this.tenant, this.cfg), this.tenant);
           if (!a.ok) {
             return await this.denyAtRuntime(a.cap === 'cps' ? 'calls-per-second' : 'callee-attempts',
               a.cap === 'cps' ? `${a.count} calls this second` : `${a.count} attempts to this number today`);
           }
         }
       }
-      if (this.money) {
-        // Prepaid authorisation (003 §2.2, 002 §2.3) before anything rings.
-        const r = await this.money.authorise(deps.clock.now());
-        if (!r.ok) return await this.denyAtRuntime(ledgerDeny(r.reason), `ledger: ${r.reason}, available ${r.available}`);
-        s.addReservation(this.money);
-      }
+      const r = await (money ?? (this.money ? this.authorise() : null));
+      if (r && !r.ok) return await this.denyAtRuntime(ledgerDeny(r.reason), `ledger: ${r.reason}, available ${r.available}`);
       // The seat is on this call (issue 13) from now until the teardown: 400 calls do not ring it.
       // Not waited for: its script leaves now, in the same write as the trunk slot's, and the
       // call's end is sent after it on the same connection; a failure is logged, never fatal.
@@ -252,6 +259,13 @@ class OutboundFlow {
       else await s.failed(err, 'outbound call failed');
     }
     await s.done;
+  }
+
+  /** The reservation, added to the session once granted (so finish() settles it whatever follows). */
+  private async authorise(): Promise<ReserveResult> {
+    const r = await this.money!.authorise(this.deps.clock.now());
+    if (r.ok) this.s.addReservation(this.money!);
+    return r;
   }
 
   private async denyAtRuntime(reason: DenyReason, detail: string): Promise<void> {

@@ -53,3 +53,51 @@ describe('200 simultaneous calls on one prepaid account', () => {
     expect(readCdrs(bench).every((c) => c.balanceAfter === null || c.balanceAfter >= 0)).toBe(true);
   });
 });
+
+// The port slot and the reservation are taken together (one round trip): a call refused for want
+// of a port, whatever the pure check saw, must leave no money reserved nor charged.
+describe('60 simultaneous calls on a tenant with 5 ports', () => {
+  let bench: Bench;
+  let trunk: SippProcess;
+  const BALANCE = 1_000_000;
+
+  beforeAll(async () => {
+    const ports: [number, number] = [await freeUdpPort(), await freeUdpPort()];
+    bench = await startBench({
+      trunkPorts: ports, at: '2026-11-23T10:00:00+08:00', balance: BALANCE, media: 'direct', withMedia: false,
+      maxConcurrent: 5, trunkMaxConcurrent: 500,
+    });
+    trunk = await startTrunk(ports[0], { answer: 200, ringMs: 0 });
+  });
+  afterAll(async () => {
+    await trunk?.stop();
+    await bench?.stop();
+  });
+
+  it('answers at most 5 at once, refuses the rest with 486, and only answered calls cost money', async () => {
+    const CALLS = 60;
+    const r = await runSipp({
+      scenario: seatCallOrDeny(486, 1500), target: bench.sipTarget, calls: CALLS, rate: 400, concurrency: CALLS,
+      timeoutMs: 60_000, injectionFile: injection(Array.from({ length: CALLS }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
+      auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${bench.sipTarget}` },
+    });
+    expect(r.failed, r.errors.slice(0, 2000)).toBe(0);
+    const cdrs = await waitForCdrs(bench, CALLS, 20_000);
+    expect(new Set(cdrs.map((c) => c.cdrId)).size).toBe(CALLS);
+    const answered = cdrs.filter((c) => c.sipStatus === 200);
+    const busy = cdrs.filter((c) => c.sipStatus === 486);
+    expect(answered.length + busy.length).toBe(CALLS);
+    expect(answered.length).toBeGreaterThanOrEqual(5);
+    expect(busy.length).toBeGreaterThan(0);
+    expect(busy.every((c) => c.denyReason === 'tenant-busy' && c.cost === 0)).toBe(true);
+    // Never more than 5 answered calls overlapping.
+    const edges = answered.flatMap((c) => [[c.answerAt!, 1], [c.endAt!, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let up = 0;
+    let peak = 0;
+    for (const [, d] of edges) peak = Math.max(peak, (up += d));
+    expect(peak).toBeLessThanOrEqual(5);
+    const acct = (await bench.app.ledger.getAccount('telesales'))!;
+    expect(acct.reserved).toBe(0);
+    expect(acct.balance).toBe(BALANCE - answered.reduce((sum, c) => sum + c.cost, 0));
+  });
+});
