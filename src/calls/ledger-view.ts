@@ -39,12 +39,9 @@ function trunksToCount(cfg: ConfigSnapshot, tenant: Tenant | undefined, to: stri
 
 async function readView(ledger: Ledger, slots: ConcurrencySlots, cfg: ConfigSnapshot, tenant: Tenant | undefined, to: string | undefined): Promise<LedgerViewRead> {
   const trunkIds = trunksToCount(cfg, tenant, to);
-  // The tenant's and the trunks' counts in one round trip (one per key on Cluster).
+  // The account and the tenant's and the trunks' counts in one script call (one each on Cluster).
   const keys = [...(tenant ? [slotKey('tenant', tenant.id)] : []), ...trunkIds.map((id) => slotKey('trunk', id))];
-  const [account, counts] = await Promise.all([
-    tenant ? ledger.getAccount(tenant.account) : Promise.resolve(null),
-    slots.countMany(keys),
-  ]);
+  const [account, counts] = tenant ? await ledger.accountAndSlotCounts(tenant.account, slots, keys) : [null, await slots.countMany(keys)];
   const tenantActive = tenant ? counts[0]! : 0;
   const trunkCounts = tenant ? counts.slice(1) : counts;
   return {

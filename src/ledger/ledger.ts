@@ -10,6 +10,8 @@ import { ENTRY, FORFEIT } from './lua/entry.js';
 import { EXTEND, HEARTBEAT, RESERVE } from './lua/reserve.js';
 import type { RedisClient } from './lua/script.js';
 import { SETTLE } from './lua/settle.js';
+import { ACCOUNT_AND_COUNTS } from './lua/slots.js';
+import type { ConcurrencySlots } from './concurrency.js';
 import { isCluster } from './redis-client.js';
 import { ShardedStream } from './stream-shards.js';
 import { recoverOrphans, type RateFn, type RecoverOptions, type RecoveryOutcome } from './recovery.js';
@@ -100,17 +102,19 @@ export class Ledger {
   }
 
   async getAccount(acct: string): Promise<Account | null> {
-    const h = await this.redis.hgetall(accountKeys(acct).account);
-    if (!h.balance) return null;
-    const n = (f: string): number => Number(h[f] ?? 0);
-    const opt = (f: string): number | null => (h[f] ? Number(h[f]) : null);
-    return {
-      id: acct, tenant: h.tenant ?? '', status: (h.status ?? 'closed') as AccountStatus,
-      balance: n('balance'), reserved: n('reserved'), available: n('balance') - n('reserved'),
-      validFrom: n('validFrom'), validUntil: n('validUntil'), prepaidTotal: n('prepaidTotal'),
-      monthlyFees: n('monthlyFees'), credits: n('credits'), debits: n('debits'), arrears: n('arrears'),
-      arrearsSince: opt('arrearsSince'), lateFeeArrears: n('lateFeeArrears'), lateFees: n('lateFees'), closedAt: opt('closedAt'),
-    };
+    return accountOf(acct, await this.redis.hgetall(accountKeys(acct).account));
+  }
+
+  /**
+   * The account and the live count of each slot set (ConcurrencySlots keys): on a single Redis one
+   * script call, on Cluster (keys in several slots) the account and each count on their own.
+   */
+  async accountAndSlotCounts(acct: string, slots: ConcurrencySlots, slotKeys: readonly string[]): Promise<[Account | null, number[]]> {
+    if (isCluster(this.redis) || slotKeys.length === 0) return Promise.all([this.getAccount(acct), slots.countMany(slotKeys)]);
+    const [flat, ...counts] = (await ACCOUNT_AND_COUNTS.run(this.redis, [accountKeys(acct).account, ...slotKeys], [])) as [string[], ...unknown[]];
+    const h: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
+    return [accountOf(acct, h), counts.map(Number)];
   }
 
   /** Changes descriptive fields (package renewal: new validUntil and prepaidTotal). Not money. */
@@ -372,4 +376,18 @@ function parseHistory([streamId, kv]: [string, string[]]): HistoryEntry {
   };
   if (f.arrears) e.arrears = Number(f.arrears);
   return e;
+}
+
+/** An account from its hash (HGETALL); null when it has no balance field (no such account). */
+function accountOf(acct: string, h: Record<string, string>): Account | null {
+  if (!h.balance) return null;
+  const n = (f: string): number => Number(h[f] ?? 0);
+  const opt = (f: string): number | null => (h[f] ? Number(h[f]) : null);
+  return {
+    id: acct, tenant: h.tenant ?? '', status: (h.status ?? 'closed') as AccountStatus,
+    balance: n('balance'), reserved: n('reserved'), available: n('balance') - n('reserved'),
+    validFrom: n('validFrom'), validUntil: n('validUntil'), prepaidTotal: n('prepaidTotal'),
+    monthlyFees: n('monthlyFees'), credits: n('credits'), debits: n('debits'), arrears: n('arrears'),
+    arrearsSince: opt('arrearsSince'), lateFeeArrears: n('lateFeeArrears'), lateFees: n('lateFees'), closedAt: opt('closedAt'),
+  };
 }

@@ -142,7 +142,8 @@ async function main(): Promise<void> {
       trunk = await newTrunk();
     }
     const dist = join(import.meta.dirname, '../../dist/cli.js');
-    const entry = existsSync(dist) && !process.env.DIALGATE_BENCH_SOURCES ? dist : join(import.meta.dirname, '../../src/dialgate.js');
+    // DIALGATE_BENCH_ENTRY: another build's cli.js (an A/B against an earlier commit's dist/)
+    const entry = process.env.DIALGATE_BENCH_ENTRY ?? (existsSync(dist) && !process.env.DIALGATE_BENCH_SOURCES ? dist : join(import.meta.dirname, '../../src/dialgate.js'));
     console.error(`dialgate runs ${entry}${real ? `; real drachtio-server ${real.drachtio.host}:${real.drachtio.port}` : '; drachtio stand-in'}`);
     // DIALGATE_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile dialgate under this load
     const nodeArgs = (process.env.DIALGATE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);

@@ -127,6 +127,12 @@ describe('on Redis Cluster', () => {
     // Sets in different slots: one read per key on Cluster.
     expect((await slots.acquire(slotKey('trunk', 'b'), 'c2', 2, 60_000)).ok).toBe(true);
     expect(await slots.countMany([slotKey('tenant', 't1'), slotKey('trunk', 'a'), slotKey('trunk', 'b')])).toEqual([0, 0, 1]);
+    // The decision's read (account + counts) on Cluster: the same answer as the parts.
+    const view = new Ledger(redis, { instanceId: 'i4' });
+    await view.createAccount('acct-view', { tenant: 't1', prepaidTotal: 0 });
+    const [acct, counts] = await view.accountAndSlotCounts('acct-view', slots, [slotKey('tenant', 't1'), slotKey('trunk', 'b')]);
+    expect(acct).toEqual(await view.getAccount('acct-view'));
+    expect(counts).toEqual([0, 1]);
     await slots.releaseMany([{ key: slotKey('trunk', 'b'), member: 'c2' }, { key: slotKey('tenant', 't1'), member: 'c1' }]);
     expect(await slots.count(slotKey('trunk', 'b'))).toBe(0);
     const fraud = new FraudCounters(redis);

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { ConcurrencySlots, slotKey } from '../../src/ledger/concurrency.js';
+import { Ledger } from '../../src/ledger/ledger.js';
 
 let redis: RedisInstance;
 let clients: Redis[];
@@ -52,5 +53,24 @@ describe('concurrency slots across instances', () => {
     expect((await slots[0]!.acquire(key, 'a', 2, 150)).ok).toBe(true);
     expect(await slots[1]!.refresh(key, 'b', 300)).toBe(false);
     expect(await slots[1]!.acquire(key, 'c', 2, 150)).toEqual({ ok: true, count: 2 });
+  });
+});
+
+describe('the outbound decision\'s read', () => {
+  it('gives the account and each slot set\'s live count in one script call, as getAccount and countMany do', async () => {
+    const ledger = new Ledger(clients[0]!, { instanceId: 'view' });
+    await ledger.createAccount('acct-v', { tenant: 'tv', prepaidTotal: 0 });
+    await ledger.topUp('acct-v', 'dep-1', 5000, 'deposit');
+    const tenant = slotKey('tenant', 'tv');
+    const trunk = slotKey('trunk', 'tv-a');
+    await slots[0]!.acquire(tenant, 'live', 5, 60_000);
+    await slots[0]!.acquire(tenant, 'stale', 5, 50);
+    await slots[0]!.acquire(trunk, 'live', 5, 60_000);
+    await new Promise((r) => setTimeout(r, 80));
+    const [acct, counts] = await ledger.accountAndSlotCounts('acct-v', slots[1]!, [tenant, trunk, slotKey('trunk', 'none')]);
+    expect(acct).toEqual(await ledger.getAccount('acct-v'));
+    expect(acct).toMatchObject({ balance: 5000, available: 5000, tenant: 'tv' });
+    expect(counts).toEqual([1, 1, 0]); // the expired slot no longer counts
+    expect(await ledger.accountAndSlotCounts('no-such-acct', slots[1]!, [tenant])).toEqual([null, [1]]);
   });
 });

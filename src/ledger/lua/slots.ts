@@ -2,7 +2,7 @@
 // member callId → expiry ms taken from the Redis clock (TIME), so instances with skewed clocks agree.
 import { LuaScript } from './script.js';
 
-const NOW = `
+export const NOW = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
@@ -58,4 +58,18 @@ if not exp or tonumber(exp) <= now then return 0 end
 redis.call('ZADD', k, now + ttl, callId)
 if redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
 return 1
+`);
+
+/**
+ * account-and-counts — KEYS: an account hash, then slot sets. The account's fields (HGETALL's
+ * flat list) and count of each slot set: what an outbound decision reads, in one script call.
+ * Keys of several hash slots: single Redis only.
+ */
+export const ACCOUNT_AND_COUNTS = new LuaScript('account-and-counts', NOW + `
+local out = { redis.call('HGETALL', KEYS[1]) }
+for i = 2, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  out[i] = redis.call('ZCARD', KEYS[i])
+end
+return out
 `);
