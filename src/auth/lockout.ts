@@ -16,6 +16,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { LuaScript } from '../ledger/lua/script.js';
+import { acceptNonce, acceptNonceLua, type NonceUse } from './replay.js';
 
 export interface LockoutOptions {
   prefix?: string;
@@ -48,9 +49,10 @@ export interface Lockout {
   /**
    * Before verifying credentials: a locked subject gets the same 403 as a wrong password.
    * `failuresPending: false` says the seat has no failures counted from this source, so a success
-   * need not clear them.
+   * need not clear them. With `nonce`, the digest's nonce-count is accepted in the same read (one
+   * script call on a single Redis): `nonceFresh` is ReplayGuard.accept's answer.
    */
-  check(user: string, source: string, now: number): Promise<LockState>;
+  check(user: string, source: string, now: number, nonce?: NonceUse): Promise<LockState & { nonceFresh?: boolean }>;
   /** After a failed verification (wrong password or unknown user). Returns the state after it. */
   recordFailure(user: string, source: string, now: number): Promise<LockState>;
   /**
@@ -82,6 +84,14 @@ end
 redis.call('SET', KEYS[2], now + lock, 'PX', lock)
 redis.call('DEL', KEYS[1])
 return now + lock
+`);
+
+// KEYS: the three locks and the pending marker (check's MGET), the nonce key. ARGV: nc, ttlMs.
+// Returns the four values and 1/0 for the nonce-count. Keys of several hash slots: single Redis only.
+const LOCKS_AND_NONCE = new LuaScript('lockout-read-nonce', `${acceptNonceLua('KEYS[5]', 'ARGV[1]', 'ARGV[2]')}
+local out = redis.call('MGET', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+out[5] = fresh
+return out
 `);
 
 export function createLockout(redis: Redis | Cluster, opts: LockoutOptions = {}): Lockout {
@@ -117,14 +127,19 @@ export function createLockout(redis: Redis | Cluster, opts: LockoutOptions = {})
   }
 
   /**
-   * The three locks and the seat-from-source failure marker. On one Redis server that is one MGET
-   * (one round trip on every call); on Cluster the keys live in different slots, so one GET each.
+   * The three locks and the seat-from-source failure marker, and the nonce-count's answer when
+   * given. On one Redis server that is one MGET, or one script with the nonce (one command on
+   * every call); on Cluster the keys live in different slots, so one GET each and the nonce's own.
    */
-  const readLocks = async (user: string, source: string): Promise<Array<string | null>> => {
+  const readLocks = async (user: string, source: string, nonce?: NonceUse): Promise<[Array<string | null>, boolean | undefined]> => {
     const names = [keys('source', user, source).lock, keys('user-source', user, source).lock,
       keys('user', user, source).lock, keys('user-source', user, source).pending];
-    if ((redis as { isCluster?: boolean }).isCluster) return Promise.all(names.map((n) => redis.get(n)));
-    return redis.mget(names);
+    if ((redis as { isCluster?: boolean }).isCluster) {
+      return Promise.all([Promise.all(names.map((n) => redis.get(n))), nonce ? acceptNonce(redis, nonce) : undefined]);
+    }
+    if (!nonce) return [await redis.mget(names), undefined];
+    const out = (await LOCKS_AND_NONCE.run(redis, [...names, nonce.key], [nonce.nc, nonce.ttlMs])) as Array<string | number | null>;
+    return [out.slice(0, 4).map((v) => (v === null || v === undefined ? null : String(v))), out[4] === 1];
   };
 
   /** The seat's lock does not apply to a source it recently authenticated from. */
@@ -138,15 +153,16 @@ export function createLockout(redis: Redis | Cluster, opts: LockoutOptions = {})
   const trustedAt = new Map<string, number>();
 
   return {
-    async check(user, source, now) {
-      const [src, us, u, pending] = await readLocks(user, source);
+    async check(user, source, now, nonce) {
+      const [[src, us, u, pending], nonceFresh] = await readLocks(user, source, nonce);
       const byUser = state('user', Number(u ?? 0), now);
       const result = first([
         state('source', Number(src ?? 0), now),
         state('user-source', Number(us ?? 0), now),
         byUser.locked && !(await trusted(user, source, now)) ? byUser : { locked: false },
       ]);
-      return result.locked ? result : { locked: false, failuresPending: pending !== null };
+      const fresh = nonceFresh === undefined ? {} : { nonceFresh };
+      return result.locked ? { ...result, ...fresh } : { locked: false, failuresPending: pending !== null, ...fresh };
     },
     async recordFailure(user, source, now) {
       const states = await Promise.all((['source', 'user-source', 'user'] as const).map((s) => fail(s, user, source, now)));

@@ -41,11 +41,16 @@ export class Authenticator {
     this.deps = {
       ...deps,
       lockout: {
-        check: (u, s, n) => deps.lockout.check(u, s, n).catch(tolerate('lockout check', { locked: false } as const)),
+        // Redis away: not locked, and a nonce-count taken along counts as fresh (as replay's).
+        check: (u, s, n, nonce) => deps.lockout.check(u, s, n, nonce)
+          .catch(tolerate('lockout check', nonce ? { locked: false, nonceFresh: true } as const : { locked: false } as const)),
         recordFailure: (u, s, n) => deps.lockout.recordFailure(u, s, n).catch(tolerate('lockout count', { locked: false } as const)),
         recordSuccess: (u, s, n, p) => deps.lockout.recordSuccess(u, s, n, p).catch(tolerate('lockout clear', undefined)),
       },
-      replay: { accept: (nonce, nc, ttl) => deps.replay.accept(nonce, nc, ttl).catch(tolerate('replay check', true)) },
+      replay: {
+        accept: (nonce, nc, ttl) => deps.replay.accept(nonce, nc, ttl).catch(tolerate('replay check', true)),
+        ...(deps.replay.use ? { use: deps.replay.use.bind(deps.replay) } : {}),
+      },
       access: { ...deps.access, record: (e) => deps.access.record(e).catch(tolerate('access log', undefined)) },
     };
   }
@@ -86,10 +91,13 @@ export class Authenticator {
     const cred = result.ok && seat && parsed.ok ? parsed.value : null;
     const uriMatches = cred !== null && sameRequestUri(cred.uri, req.uri);
     const nc = cred?.qop ? Number.parseInt(cred.nc ?? '', 16) : 1;
-    const [lock, fresh] = await Promise.all([
-      lockout.check(user ?? '', ip, now),
-      cred && uriMatches ? this.deps.replay.accept(cred.nonce, nc, digest.nonceTtlMs) : Promise.resolve(false),
+    // The nonce-count goes with the lockout's read when the guard can hand it over (one command).
+    const use = cred && uriMatches && this.deps.replay.use ? this.deps.replay.use(cred.nonce, nc, digest.nonceTtlMs) : null;
+    const [lock, accepted] = await Promise.all([
+      lockout.check(user ?? '', ip, now, use ?? undefined),
+      cred && uriMatches && !this.deps.replay.use ? this.deps.replay.accept(cred.nonce, nc, digest.nonceTtlMs) : Promise.resolve(false),
     ]);
+    const fresh = use ? lock.nonceFresh === true : accepted;
     if (lock.locked) {
       res.send(403, { headers: { Reason: 'SIP;cause=403;text="Forbidden"' } });
       access({ user, outcome: 'locked', reason: `lock-${lock.scope}` });

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDigestAuth, responseFor } from '../../src/auth/digest.js';
 import { createLockout, type Lockout, type LockState } from '../../src/auth/lockout.js';
+import { createReplayGuard } from '../../src/auth/replay.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 
 const T0 = Date.UTC(2025, 2, 1, 2, 0, 0);
@@ -150,5 +151,25 @@ describe('unknown users look like wrong passwords', () => {
       for (let i = 0; i < 5; i++) await attempt(user, `10.250.${user.length}.1`, T0 + 20_000 + i);
       expect(await lockout.check(user, `10.250.${user.length}.1`, T0 + 30_000)).toMatchObject({ locked: true, scope: 'user-source' });
     }
+  });
+});
+
+describe('lockout read with the nonce-count', () => {
+  it('accepts a nonce-count once in the same read, as the replay guard alone does, and still reports locks', async () => {
+    const replay = createReplayGuard(redis);
+    const use = (nc: number) => replay.use!('nonce-A', nc, 60_000)!;
+    expect(await lockout.check('1001', '10.0.0.1', T0, use(1))).toEqual({ locked: false, failuresPending: false, nonceFresh: true });
+    // The same count again (a captured header replayed) is not fresh, through either path.
+    expect((await lockout.check('1001', '10.0.0.1', T0, use(1))).nonceFresh).toBe(false);
+    expect(await replay.accept('nonce-A', 1, 60_000)).toBe(false);
+    expect((await lockout.check('1001', '10.0.0.1', T0, use(2))).nonceFresh).toBe(true);
+    expect(await replay.accept('nonce-A', 3, 60_000)).toBe(true);
+    expect((await lockout.check('1001', '10.0.0.1', T0, use(3))).nonceFresh).toBe(false);
+    expect(replay.use!('nonce-A', 0, 60_000)).toBeNull();
+    // A locked seat is reported locked with the nonce read along.
+    await fail(5, () => '1001', () => '10.0.0.1');
+    expect(await lockout.check('1001', '10.0.0.1', T0 + MIN, use(9))).toMatchObject({ locked: true, scope: 'user-source', nonceFresh: true });
+    // Without a nonce the answer has no nonceFresh (MGET alone).
+    expect(await lockout.check('1002', '10.0.0.1', T0)).toEqual({ locked: false, failuresPending: false });
   });
 });

@@ -111,6 +111,10 @@ describe('on Redis Cluster', () => {
     await lockout.recordSuccess('1001', '10.0.0.2', T0 + 2, true);
     expect(await createReplayGuard(redis).accept('nonce-1', 1, 60_000)).toBe(true);
     expect(await createReplayGuard(redis).accept('nonce-1', 1, 60_000)).toBe(false);
+    // The lockout's read taking the nonce-count along: separate commands on Cluster, same answers.
+    const nonce2 = createReplayGuard(redis).use!('nonce-2', 1, 60_000)!;
+    expect(await lockout.check('1009', '10.0.0.3', T0, nonce2)).toEqual({ locked: false, failuresPending: false, nonceFresh: true });
+    expect((await lockout.check('1009', '10.0.0.3', T0, nonce2)).nonceFresh).toBe(false);
     const access = createAccessLog(redis, log, { shards: 3 });
     await Promise.all([1, 2, 3].map((i) => access.record({ at: T0 + i, method: 'INVITE', user: '1001', ip: '10.0.0.1', outcome: 'accepted' })));
     const reg = createRegistrarStore(redis);
