@@ -86,6 +86,15 @@ redis.call('DEL', KEYS[1])
 return now + lock
 `);
 
+// KEYS: the seat's trusted sources (zset). ARGV: now, source, trustMs. One script call, not a
+// MULTI of three commands (five requests to Redis).
+const TRUST = new LuaScript('lockout-trust', `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[3]))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`);
+
 // KEYS: the three locks and the pending marker (check's MGET), the nonce key. ARGV: nc, ttlMs.
 // Returns the four values and 1/0 for the nonce-count. Keys of several hash slots: single Redis only.
 const LOCKS_AND_NONCE = new LuaScript('lockout-read-nonce', `${acceptNonceLua('KEYS[5]', 'ARGV[1]', 'ARGV[2]')}
@@ -180,14 +189,8 @@ export function createLockout(redis: Redis | Cluster, opts: LockoutOptions = {})
       if (at !== undefined && now - at >= 0 && now - at < TRUST_REFRESH_MS) { await clear; return; }
       if (trustedAt.size >= 100_000) trustedAt.clear();
       trustedAt.set(memo, now);
-      await Promise.all([
-        clear,
-        redis.multi()
-          .zadd(k.trusted, now, source)
-          .zremrangebyscore(k.trusted, '-inf', now - trustMs)
-          .pexpire(k.trusted, trustMs)
-          .exec(),
-      ]).catch((err: unknown) => { trustedAt.delete(memo); throw err; });
+      await Promise.all([clear, TRUST.run(redis, [k.trusted], [now, source, trustMs])])
+        .catch((err: unknown) => { trustedAt.delete(memo); throw err; });
     },
   };
 }
