@@ -105,6 +105,12 @@ async function announce(deps: Pick<SessionDeps, 'media'>, req: Srf.SrfRequest, r
   }
 }
 
+/** p, marked handled now (it is awaited later: a rejection meanwhile must not count as unhandled). */
+function settledLater<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 export class OutboundCallHandler {
   constructor(private readonly deps: OutboundDeps) {}
 
@@ -125,7 +131,16 @@ export class OutboundCallHandler {
     }
   }
 
-  async handle(req: Srf.SrfRequest, res: Srf.SrfResponse, seat: Seat, cfg: ConfigSnapshot): Promise<void> {
+  /**
+   * The ledger view of a seat's INVITE, read before its authentication has finished (its digest
+   * is right; the lockout's answer is on its way): handle() then waits for no read of its own.
+   * Never rejects (an unreadable ledger is the unavailable view).
+   */
+  prefetchView(req: Srf.SrfRequest, seat: Seat, cfg: ConfigSnapshot): Promise<LedgerView> {
+    return this.ledgerView(cfg.tenants.get(seat.tenant), cfg, userPart(req.uri));
+  }
+
+  async handle(req: Srf.SrfRequest, res: Srf.SrfResponse, seat: Seat, cfg: ConfigSnapshot, prefetched?: Promise<LedgerView>): Promise<void> {
     const { clock } = this.deps;
     const inviteAt = clock.now();
     const call: OutboundCall = {
@@ -139,7 +154,7 @@ export class OutboundCallHandler {
     const tenant = cfg.tenants.get(seat.tenant);
     let view: LedgerView;
     try {
-      view = await this.ledgerView(tenant, cfg, call.to);
+      view = await (prefetched ?? this.ledgerView(tenant, cfg, call.to));
       if (tenant && hasFraudCaps(tenant) && !view.unavailable) view = { ...view, ...(await this.fraudView(tenant, call, cfg)) };
     } finally {
       (req as unknown as NodeJS.EventEmitter).removeListener('cancel', onEarlyCancel);
@@ -223,12 +238,17 @@ class OutboundFlow {
       if (s.cancelled) return await s.finish(487);
       // 004 §2.2 purchased ports, atomically across instances (the pure check may have raced).
       const caps = !this.decision.emergency && !!deps.fraud && hasFraudCaps(this.tenant);
-      // Prepaid authorisation (003 §2.2, 002 §2.3) before anything rings. Without fraud caps it
-      // leaves together with the port slot (one round trip, not two): the outcome is the same, as
-      // a refused slot wins and its call's reservation is settled at nothing by finish(). The caps
-      // count an attempt only once the port is held, so with them the order stays slot, caps, money.
-      const money = this.money && !caps ? this.authorise() : null;
-      money?.catch(() => undefined); // awaited below; a rejection must not count as unhandled meanwhile
+      // Without fraud caps, what the call takes before it rings leaves in one write: the port,
+      // the prepaid reservation (003 §2.2, 002 §2.3), the first trunk's slot and the seat's agent
+      // state. The outcome is that of taking them in turn: a refused port wins, then the money;
+      // whatever was taken meanwhile is given back by finish(). With caps the order stays port,
+      // caps (an attempt counts only once the port is held), money, then trunk and agent.
+      const together = !caps;
+      const money = this.money && together ? settledLater(this.authorise()) : null;
+      if (together && !this.decision.emergency) this.takeFirstTrunk();
+      // The seat is on this call (issue 13) from now until the teardown: 400 calls do not ring it.
+      // Not waited for before the dial; a failure is logged, never fatal.
+      let agent = together ? s.agentOnCall(call.seatId) : null;
       if (!this.decision.emergency) {
         const slot = await s.holdSlot(slotKey('tenant', this.tenant.id), call.callId, this.tenant.maxConcurrent);
         if (!slot.ok) {
@@ -246,10 +266,8 @@ class OutboundFlow {
       }
       const r = await (money ?? (this.money ? this.authorise() : null));
       if (r && !r.ok) return await this.denyAtRuntime(ledgerDeny(r.reason), `ledger: ${r.reason}, available ${r.available}`);
-      // The seat is on this call (issue 13) from now until the teardown: 400 calls do not ring it.
-      // Not waited for: its script leaves now, in the same write as the trunk slot's, and the
-      // call's end is sent after it on the same connection; a failure is logged, never fatal.
-      const agent = s.agentOnCall(call.seatId);
+      // With caps the agent's script leaves now, in the same write as the trunk slot's.
+      agent ??= s.agentOnCall(call.seatId);
       s.startHeartbeat();
       await this.connect();
       await agent;
@@ -259,6 +277,16 @@ class OutboundFlow {
       else await s.failed(err, 'outbound call failed');
     }
     await s.done;
+  }
+
+  /** The first trunk's slot, taken before the dial; acquireTrunk hands its answer to the dialer. */
+  private firstTrunk: { id: string; ok: Promise<boolean> } | null = null;
+
+  private takeFirstTrunk(): void {
+    const id = this.decision.trunks[0]?.trunkId;
+    const trunk = id === undefined ? undefined : this.cfg.trunks.get(id);
+    if (!trunk || id === undefined) return;
+    this.firstTrunk = { id, ok: settledLater(this.s.holdSlot(slotKey('trunk', id), this.call.callId, trunk.maxConcurrent).then((r) => r.ok)) };
   }
 
   /** The reservation, added to the session once granted (so finish() settles it whatever follows). */
@@ -333,8 +361,10 @@ class OutboundFlow {
         acquireTrunk: async (id) => {
           const trunk = this.cfg.trunks.get(id);
           if (!trunk) return false;
+          const taken = this.firstTrunk?.id === id ? this.firstTrunk.ok : null;
+          this.firstTrunk = null;
           try {
-            return (await s.holdSlot(slotKey('trunk', id), call.callId, trunk.maxConcurrent)).ok;
+            return taken ? await taken : (await s.holdSlot(slotKey('trunk', id), call.callId, trunk.maxConcurrent)).ok;
           } catch (err) {
             // An emergency call is not held back by a trunk counter it cannot read.
             if (this.decision.emergency && isRedisUnavailable(err)) return true;

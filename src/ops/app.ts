@@ -10,6 +10,7 @@ import { createLockout, type Lockout, type LockoutOptions } from '../auth/lockou
 import { createReplayGuard } from '../auth/replay.js';
 import { isDeferred, pendingRetries } from '../calls/retry-later.js';
 import type { ServerSettings } from '../config/types.js';
+import type { LedgerView } from '../policy/types.js';
 import { carrierTrunkFor } from '../policy/inbound/sources.js';
 import { sourceAllowed } from '../auth/sources.js';
 import { DEFAULT_FLOOD_LIMITS, FloodGuard } from '../sip/flood-guard.js';
@@ -317,9 +318,11 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const cfg = opts.config();
     // A carrier's call to a 400 number (source allow-list); everything else is a seat's call.
     if (inbound.accepts(req, cfg)) return inbound.handle(req, res, cfg);
-    const a = await auth.authenticate(req, res, cfg);
+    // The call's ledger view is read as soon as the digest is right, with the lockout's read.
+    let view: Promise<LedgerView> | undefined;
+    const a = await auth.authenticate(req, res, cfg, (seat) => { view = outbound.prefetchView(req, seat, cfg); });
     if (!a.ok) return;
-    await outbound.handle(req, res, a.seat, cfg);
+    await outbound.handle(req, res, a.seat, cfg, view);
   };
   routes.options((req: Srf.SrfRequest, res: Srf.SrfResponse) => {
     if (admitted(req, res)) res.send(200, { headers: { Allow: 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, REFER' } });

@@ -58,10 +58,10 @@ export class Authenticator {
   /**
    * Verifies credentials or answers the request itself (challenge, 403) and returns ok: false.
    * The digest is checked first (no Redis); then the lockout and the nonce-count go to Redis
-   * together, one round trip. The access log and the lockout's success bookkeeping are written
+   * together, one script call (with the caller's reads of onVerified, one round trip). The access log and the lockout's success bookkeeping are written
    * in the background: the call does not wait for them (a failure is logged).
    */
-  async authenticate(req: Srf.SrfRequest, res: Srf.SrfResponse, cfg: ConfigSnapshot): Promise<AuthOutcome> {
+  async authenticate(req: Srf.SrfRequest, res: Srf.SrfResponse, cfg: ConfigSnapshot, onVerified?: (seat: Seat) => void): Promise<AuthOutcome> {
     const { digest, lockout } = this.deps;
     const now = this.deps.now();
     const isRegister = req.method === 'REGISTER';
@@ -91,6 +91,9 @@ export class Authenticator {
     const cred = result.ok && seat && parsed.ok ? parsed.value : null;
     const uriMatches = cred !== null && sameRequestUri(cred.uri, req.uri);
     const nc = cred?.qop ? Number.parseInt(cred.nc ?? '', 16) : 1;
+    // Right credentials for this request: the caller may start its own reads now, so they leave
+    // in the same write as the lockout's (the outcome below can still refuse the request).
+    if (cred && seat && uriMatches) onVerified?.(seat);
     // The nonce-count goes with the lockout's read when the guard can hand it over (one command).
     const use = cred && uriMatches && this.deps.replay.use ? this.deps.replay.use(cred.nonce, nc, digest.nonceTtlMs) : null;
     const [lock, accepted] = await Promise.all([
