@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort, runSipp, type SippProcess } from '../bench/sipp.js';
 import { injection, seatCallOrDeny } from './scenarios.js';
+import { ConcurrencySlots, slotKey } from '../../src/ledger/concurrency.js';
 import { readCdrs, SEATS, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 
 const CALLS = 200;
@@ -99,5 +100,50 @@ describe('60 simultaneous calls on a tenant with 5 ports', () => {
     const acct = (await bench.app.ledger.getAccount('telesales'))!;
     expect(acct.reserved).toBe(0);
     expect(acct.balance).toBe(BALANCE - answered.reduce((sum, c) => sum + c.cost, 0));
+  });
+});
+
+// The first trunk's slot is taken with the port and the money, before the dial: a full first
+// trunk still sends the call on to the next one.
+describe('6 simultaneous calls with 2 channels on the first trunk', () => {
+  let bench: Bench;
+  const trunks: SippProcess[] = [];
+
+  beforeAll(async () => {
+    const ports: [number, number] = [await freeUdpPort(), await freeUdpPort()];
+    bench = await startBench({
+      trunkPorts: ports, at: '2026-11-23T10:00:00+08:00', balance: 1_000_000, media: 'direct', withMedia: false,
+      maxConcurrent: 50, trunkMaxConcurrent: 2, // trunk-a: 2 channels; trunk-b: 50
+    });
+    for (const p of ports) trunks.push(await startTrunk(p, { answer: 200, ringMs: 0 }));
+  });
+  afterAll(async () => {
+    for (const t of trunks) await t.stop();
+    await bench?.stop();
+  });
+
+  it('puts 2 on trunk-a and the rest on trunk-b; nothing stays reserved', async () => {
+    const CALLS = 6;
+    const r = await runSipp({
+      scenario: seatCallOrDeny(503, 1500), target: bench.sipTarget, calls: CALLS, rate: 200, concurrency: CALLS,
+      timeoutMs: 60_000, injectionFile: injection(Array.from({ length: CALLS }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
+      auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${bench.sipTarget}` },
+    });
+    expect(r.failed, r.errors.slice(0, 2000)).toBe(0);
+    const cdrs = await waitForCdrs(bench, CALLS, 20_000);
+    expect(cdrs.every((c) => c.sipStatus === 200)).toBe(true);
+    const on = (c: (typeof cdrs)[number]) => c.trunks.find((t) => t.sipStatus === 200)?.trunk;
+    expect(cdrs.filter((c) => on(c) === 'trunk-a')).toHaveLength(2);
+    expect(cdrs.filter((c) => on(c) === 'trunk-b')).toHaveLength(4);
+    // A call that tried trunk-a (its decision saw a channel free) and found it full went on to trunk-b.
+    const spilled = cdrs.filter((c) => c.trunks.length === 2);
+    expect(spilled.every((c) => c.trunks[0]!.trunk === 'trunk-a' && c.trunks[0]!.sipStatus === 503 && on(c) === 'trunk-b')).toBe(true);
+    const acct = (await bench.app.ledger.getAccount('telesales'))!;
+    expect(acct.reserved).toBe(0);
+    expect(acct.balance).toBe(1_000_000 - cdrs.reduce((sum, c) => sum + c.cost, 0));
+    // Both trunks' slots given back.
+    const client = bench.redis.client();
+    expect(await new ConcurrencySlots(client).countMany([slotKey('trunk', 'trunk-a'), slotKey('trunk', 'trunk-b')])).toEqual([0, 0]);
+    client.disconnect();
   });
 });
