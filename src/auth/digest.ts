@@ -6,7 +6,7 @@
 // Replay: verification here is stateless; the SIP layer binds credentials to the request
 // (digest-uri = Request-URI) and accepts each nonce-count once across instances (auth/replay.ts),
 // within the nonce's lifetime (nonceTtlMs, 5 min by default).
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
 
 export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess';
 
@@ -98,10 +98,15 @@ export function createDigestAuth(opts: DigestOptions): DigestAuth {
     createHmac('sha256', key).update(head).update(realm, 'utf8').digest().subarray(0, MAC_LEN);
 
   function makeNonce(realm: string, now: number): string {
-    const head = Buffer.alloc(TS_LEN + RAND_LEN);
-    head.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(now))), 0);
-    randomBytes(RAND_LEN).copy(head, TS_LEN);
-    return Buffer.concat([head, mac(signKey, head, realm)]).toString('base64url');
+    const raw = Buffer.allocUnsafe(NONCE_LEN);
+    // The timestamp as a 64-bit big-endian integer, written as two halves (no BigInt per nonce).
+    const ts = Math.max(0, Math.floor(now));
+    raw.writeUInt32BE(Math.floor(ts / 2 ** 32), 0);
+    raw.writeUInt32BE(ts % 2 ** 32, 4);
+    takeRandom(raw, TS_LEN, RAND_LEN);
+    const head = raw.subarray(0, TS_LEN + RAND_LEN);
+    mac(signKey, head, realm).copy(raw, TS_LEN + RAND_LEN);
+    return raw.toString('base64url');
   }
 
   /** Issue time of an authentic nonce, or undefined. */
@@ -158,6 +163,20 @@ export function createDigestAuth(opts: DigestOptions): DigestAuth {
   };
 }
 
+// Nonces' random parts come from the CSPRNG in bulk: one randomFillSync per 512 nonces instead of
+// one call into OpenSSL per challenge. Each byte is handed out once.
+const RANDOM_POOL = Buffer.alloc(4096);
+let randomOffset = RANDOM_POOL.length;
+
+function takeRandom(into: Buffer, at: number, n: number): void {
+  if (randomOffset + n > RANDOM_POOL.length) {
+    randomFillSync(RANDOM_POOL);
+    randomOffset = 0;
+  }
+  RANDOM_POOL.copy(into, at, randomOffset, randomOffset + n);
+  randomOffset += n;
+}
+
 /** RFC 2617 §3.2.2.1 request-digest; ha1 is the stored H(username:realm:password). */
 export function computeResponse(cred: DigestCredentials, method: string, ha1: string): string {
   const h = cred.algorithm.startsWith('SHA-256')
@@ -198,8 +217,19 @@ export function responseFor(
 // ---- Authorization header parsing (RFC 2617 §3.2.2, RFC 7235 auth-param) ----
 
 const MAX_HEADER = 8192;
-const TOKEN = /[A-Za-z0-9!#$%&'*+.^_`|~-]/;
-const WS = /[ \t\r\n]/;
+// Character classes by char code (a regex test per character cost more than the rest of the parse).
+const TOKEN_CHARS = charSet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+.^_`|~-");
+const WS_CHARS = charSet(' \t\r\n');
+const isToken = (c: number): boolean => c < 128 && TOKEN_CHARS[c] === 1;
+const isWs = (c: number): boolean => c < 128 && WS_CHARS[c] === 1;
+const MD5_RESPONSE = /^[0-9a-f]{32}$/;
+const SHA256_RESPONSE = /^[0-9a-f]{64}$/;
+
+function charSet(chars: string): Uint8Array {
+  const set = new Uint8Array(128);
+  for (let i = 0; i < chars.length; i++) set[chars.charCodeAt(i)] = 1;
+  return set;
+}
 const ALGORITHMS: Record<string, DigestAlgorithm> = {
   'md5': 'MD5', 'md5-sess': 'MD5-sess', 'sha-256': 'SHA-256', 'sha-256-sess': 'SHA-256-sess',
 };
@@ -210,17 +240,17 @@ export function parseAuthorization(header: unknown): ParseResult {
   if (header.length > MAX_HEADER) return fail('too long');
   const s = header;
   let i = 0;
-  const skipWs = () => { while (i < s.length && WS.test(s[i]!)) i++; };
-  const token = () => { const st = i; while (i < s.length && TOKEN.test(s[i]!)) i++; return s.slice(st, i); };
+  const skipWs = () => { while (i < s.length && isWs(s.charCodeAt(i))) i++; };
+  const token = () => { const st = i; while (i < s.length && isToken(s.charCodeAt(i))) i++; return s.slice(st, i); };
 
   skipWs();
   if (token().toLowerCase() !== 'digest') return fail('not a Digest scheme');
-  if (i >= s.length || !WS.test(s[i]!)) return fail('no parameters');
+  if (i >= s.length || !isWs(s.charCodeAt(i))) return fail('no parameters');
 
   const params = new Map<string, string>();
   for (;;) {
     // Empty list elements (", ,") are allowed by the RFC 7230 #rule.
-    while (i < s.length && (WS.test(s[i]!) || s[i] === ',')) i++;
+    while (i < s.length && (isWs(s.charCodeAt(i)) || s[i] === ',')) i++;
     if (i >= s.length) break;
     const name = token().toLowerCase();
     if (!name) return fail(`unexpected ${JSON.stringify(s[i])} at ${i}`);
@@ -232,17 +262,24 @@ export function parseAuthorization(header: unknown): ParseResult {
     if (s[i] === '"') {
       i++;
       let closed = false;
+      let run = i; // start of the characters not yet copied into value
       while (i < s.length) {
-        const c = s[i++]!;
-        if (c === '"') { closed = true; break; }
-        if (c === '\\' && i < s.length) value += s[i++]!;
-        else value += c;
+        const c = s.charCodeAt(i);
+        if (c === 0x22) { value += s.slice(run, i); i++; closed = true; break; }
+        if (c === 0x5c && i + 1 < s.length) {
+          // quoted-pair: the next character, whatever it is
+          value += s.slice(run, i) + s[i + 1]!;
+          i += 2;
+          run = i;
+        } else {
+          i++;
+        }
       }
       if (!closed) return fail(`unterminated quoted ${name}`);
     } else {
       // Lenient: some phones send uri=sip:a@b unquoted; take everything up to , or whitespace.
       const st = i;
-      while (i < s.length && s[i] !== ',' && s[i] !== '"' && !WS.test(s[i]!)) i++;
+      while (i < s.length && s[i] !== ',' && s[i] !== '"' && !isWs(s.charCodeAt(i))) i++;
       value = s.slice(st, i);
       if (!value) return fail(`empty ${name}`);
     }
@@ -264,7 +301,7 @@ export function parseAuthorization(header: unknown): ParseResult {
   }
   const algorithm = ALGORITHMS[(get('algorithm') ?? 'MD5').toLowerCase()];
   if (!algorithm) return fail('unknown algorithm', 'unsupported');
-  if (!new RegExp(`^[0-9a-f]{${algorithm.startsWith('SHA') ? 64 : 32}}$`).test(response)) {
+  if (!(algorithm.startsWith('SHA') ? SHA256_RESPONSE : MD5_RESPONSE).test(response)) {
     return fail('response is not a digest of the algorithm');
   }
   const cred: DigestCredentials = { username, realm, nonce, uri, response, algorithm };

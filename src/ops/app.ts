@@ -44,7 +44,7 @@ import { createRegistrarStore, type RegistrarStore } from '../registrar/store.js
 import { Authenticator } from '../sip/authenticator.js';
 import { createRegisterHandler } from '../sip/registrar.js';
 import { OpsMetrics, timeOperations, type CdrOutcome } from './metrics.js';
-import { LOG_REDACT_PATHS } from './log.js';
+import { createRedactingLogger } from './log.js';
 
 export interface AppOptions {
   /** The current config snapshot; read once per request (reloads swap it underneath). */
@@ -125,7 +125,7 @@ export interface DrainReport {
 }
 
 export function createLogger(level = process.env.DIALGATE_LOG_LEVEL ?? 'info'): Logger {
-  return pino({ level, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } });
+  return createRedactingLogger({ level });
 }
 
 export async function startApp(opts: AppOptions): Promise<App> {

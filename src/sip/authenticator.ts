@@ -66,10 +66,12 @@ export class Authenticator {
     const now = this.deps.now();
     const isRegister = req.method === 'REGISTER';
     const header = isRegister ? 'Authorization' : 'Proxy-Authorization';
-    const raw = req.has(header) ? req.get(header) : undefined;
+    // get() alone answers undefined for an absent header: each header is looked up once (srf's
+    // get() and has() normalise the name, read process.env and scan the headers every time).
+    const raw = req.get(header) as string | undefined;
     const ip = req.source_address;
     const base = { at: now, method: req.method, ip, port: Number(req.source_port), transport: req.protocol, callId: req.get('Call-ID'),
-      userAgent: req.has('User-Agent') ? req.get('User-Agent') : undefined };
+      userAgent: req.get('User-Agent') as string | undefined };
     const access = (e: Omit<AccessEvent, keyof typeof base>): void => this.background(this.deps.access.record({ ...base, ...e }), 'access log');
 
     if (!raw) {

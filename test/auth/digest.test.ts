@@ -46,6 +46,21 @@ describe('digest challenge', () => {
     expect(param(auth.challenge(REALM, T0), 'nonce')).not.toBe(param(auth.challenge(REALM, T0), 'nonce'));
   });
 
+  it('issues a distinct nonce every time, across many challenges, carrying its issue time', () => {
+    // More nonces than one bulk fill of random bytes serves: none repeats, every one verifies.
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) seen.add(param(auth.challenge(REALM, T0), 'nonce'));
+    expect(seen.size).toBe(2000);
+    // The issue time is the 64-bit big-endian prefix, to the millisecond, past 2^32 ms and in 2100.
+    for (const at of [T0 + 123, Date.UTC(2100, 0, 1, 0, 0, 0, 999)]) {
+      const nonce = param(auth.challenge(REALM, at), 'nonce');
+      expect(Number(Buffer.from(nonce, 'base64url').readBigUInt64BE(0))).toBe(at);
+      const authorization = phoneAnswer(`Digest realm="${REALM}", nonce="${nonce}"`, { user: '1001', password: 's3cret' });
+      expect(auth.verify({ method: 'REGISTER', authorization, ha1: HA1, realm: REALM, now: at + 1000 }).ok).toBe(true);
+      expect(auth.verify({ method: 'REGISTER', authorization, ha1: HA1, realm: REALM, now: at + 5 * 60_000 + 1 })).toMatchObject({ reason: 'stale-nonce' });
+    }
+  });
+
   it('lets another instance with the same key verify the nonce', () => {
     const other = createDigestAuth({ secrets: ['0123456789abcdef-current'] });
     const authorization = phoneAnswer(auth.challenge(REALM, T0), { user: '1001', password: 's3cret' });

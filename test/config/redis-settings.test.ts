@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeTarget, redisTargetFromEnv } from '../../src/config/redis-target.js';
-import { LOG_REDACT_PATHS } from '../../src/ops/log.js';
+import { createRedactingLogger } from '../../src/ops/log.js';
 import { edit, exampleCopy, expectErrors, lineOf, load, removeTempDirs } from './fixture.js';
 
 afterAll(removeTempDirs);
@@ -30,7 +30,7 @@ describe('redis settings', () => {
     expect(describeTarget(r.snapshot.server.redis)).toBe('cluster 10.0.0.5:7000,10.0.0.6:7000,[fd00::7]:7001');
     // A log line of the settings shows neither password.
     const lines: string[] = [];
-    const log = pino({ redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
+    const log = createRedactingLogger({}, new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
     log.info({ server: r.snapshot.server }, 'settings');
     expect(lines.join('')).not.toContain('cluster-pw-9');
   });
@@ -46,7 +46,7 @@ describe('redis settings', () => {
     if (!r.ok) return;
     expect(r.snapshot.server.redis).toMatchObject({ kind: 'sentinel', name: 'ledger', password: 'master-pw-1', sentinelPassword: 'sentinel-pw-2' });
     const lines: string[] = [];
-    const log = pino({ redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
+    const log = createRedactingLogger({}, new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
     log.info({ redis: r.snapshot.server.redis }, 'redis');
     log.info({ server: r.snapshot.server }, 'settings');
     expect(lines.join('')).not.toMatch(/master-pw-1|sentinel-pw-2/);

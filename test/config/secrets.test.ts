@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redactSecrets, SECRET_LOG_PATHS } from '../../src/config/secrets.js';
-import { LOG_REDACT_PATHS } from '../../src/ops/log.js';
+import { createRedactingLogger } from '../../src/ops/log.js';
 import { edit, exampleCopy, expectErrors, lineOf, load, removeTempDirs } from './fixture.js';
 
 afterAll(removeTempDirs);
@@ -108,7 +108,7 @@ describe('ops API tokens (http.tokens)', () => {
     expect(JSON.stringify(redactSecrets(r.snapshot.server))).not.toMatch(/admin-0123|viewer-0123/);
     const lines: string[] = [];
     const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
-    for (const log of [pino({ redact: [...SECRET_LOG_PATHS] }, sink), pino({ redact: LOG_REDACT_PATHS }, sink)]) {
+    for (const log of [pino({ redact: [...SECRET_LOG_PATHS] }, sink), createRedactingLogger({}, sink)]) {
       log.info({ server: r.snapshot.server }, 'x');
       log.info({ http: r.snapshot.server.http }, 'z');
     }

@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAppHttp } from '../../src/ops/app-http.js';
 import type { OpsHttp } from '../../src/ops/http.js';
-import { LOG_REDACT_PATHS } from '../../src/ops/log.js';
+import { createRedactingLogger } from '../../src/ops/log.js';
 import { freeUdpPort, type SippProcess } from '../bench/sipp.js';
 import { checkWithPromtool, histogramOf, parseExposition, PROMTOOL, valueOf } from '../helpers/prometheus-text.js';
 import { readCdrs, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
@@ -59,7 +59,7 @@ describe('metrics and access on the bench', () => {
     const sink = new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } });
     api = await startAppHttp(bench.app, bench.store, {
       host: '127.0.0.1', port: 0, cdrDir: join(bench.dir, 'cdr'), recordingsDir: join(bench.dir, 'rec'),
-      log: pino({ level: 'info', redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, sink),
+      log: createRedactingLogger({ level: 'info' }, sink),
     });
   });
   afterAll(async () => {
@@ -194,9 +194,9 @@ describe('metrics and access on the bench', () => {
   it('tokens never appear in a log line, even when a request\'s headers are logged', async () => {
     expect(logLines.length).toBeGreaterThan(20);
     expect(logLines.join('')).toContain('telesales-portal (tenant-viewer of telesales)');
-    // A careless log of the request headers is redacted too (LOG_REDACT_PATHS).
+    // A careless log of the request headers is redacted too (createRedactingLogger).
     const sink = new Writable({ write(chunk, _enc, cb) { logLines.push(String(chunk)); cb(); } });
-    const log = pino({ redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, sink);
+    const log = createRedactingLogger({}, sink);
     log.info({ headers: { authorization: `Bearer ${ADMIN}` } }, 'request');
     log.info({ req: { headers: { authorization: `Bearer ${VIEWER}` } } }, 'request');
     log.info({ server: bench.store.current().server }, 'settings');

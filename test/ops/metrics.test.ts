@@ -92,14 +92,21 @@ describe('OpsMetrics', () => {
       async reserve(x: number) { this.n += x; return this.n; },
       async settle(): Promise<never> { throw new Error('Connection is closed.'); },
       async release(): Promise<never> { throw new LedgerError('NO_ACCOUNT', 'no ledger account x'); },
+      // Not async: throws before returning a promise (ioredis with offline queueing off does).
+      extend(): Promise<never> { throw new Error("Stream isn't writeable"); },
     };
-    timeOperations(store, { reserve: 'reserve', settle: 'settle', release: 'release' }, m);
+    timeOperations(store, { reserve: 'reserve', settle: 'settle', release: 'release', extend: 'extend' }, m);
     expect(await store.reserve(2)).toBe(2); // `this` is kept
     await expect(store.settle()).rejects.toThrow('Connection is closed');
     await expect(store.release()).rejects.toThrow(LedgerError);
+    // Still a rejection to the caller, timed and counted like the others.
+    const sync = store.extend();
+    expect(sync).toBeInstanceOf(Promise);
+    await expect(sync).rejects.toThrow("Stream isn't writeable");
     const text = await m.render();
     const p = parseExposition(text);
-    for (const op of ['reserve', 'settle', 'release']) expect(histogramOf(text, 'dialgate_ledger_operation_seconds', { op }).count).toBe(1);
+    expect(valueOf(p, 'dialgate_redis_errors_total', { op: 'extend' })).toBe(1);
+    for (const op of ['reserve', 'settle', 'release', 'extend']) expect(histogramOf(text, 'dialgate_ledger_operation_seconds', { op }).count).toBe(1);
     expect(valueOf(p, 'dialgate_redis_errors_total', { op: 'settle' })).toBe(1);
     expect(valueOf(p, 'dialgate_redis_errors_total', { op: 'release' })).toBe(0);
   });
