@@ -29,6 +29,8 @@ const BENCH_SEATS = Math.max(1, Number(process.env.BENCH_SEATS ?? 2000));
 // first measured rate otherwise pays V8's optimising compiles (background threads, counted in the
 // process's CPU time), ~0.5 ms per call more than the same rate measured warm, for both apps.
 const WARM_RATE = Number(process.env.WARM_RATE ?? 200);
+// BENCH_WATCH_PIDS="drachtio=1234,...": other processes' CPU per call too (e.g. the real drachtio-server's)
+const WATCH = (process.env.BENCH_WATCH_PIDS ?? '').split(',').filter(Boolean).map((p) => p.split('=') as [string, string]).map(([n, pid]) => [n, Number(pid)] as const);
 /** Lines each child wrote to stdout (dialgate's log lines), by pid. */
 const stdoutLines = new Map<number, number>();
 const logSample = new Map<string, number>();
@@ -111,6 +113,7 @@ async function main(): Promise<void> {
     const io0 = ioSyscalls(app.pid!);
     const threads0 = threadCpuMs(app.pid!);
     const redisCpu0 = cpuMs(redisPid);
+    const watched0 = WATCH.map(([, pid]) => cpuMs(pid));
     const r = seat
       ? await runSipp({
         scenario: seatScenario, target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, rtts: true,
@@ -122,7 +125,7 @@ async function main(): Promise<void> {
     const cpu = cpuMs(app.pid!) - cpu0;
     const io = ioSyscalls(app.pid!) - io0;
     const threads = [...threadCpuMs(app.pid!)].map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)] as const).filter(([, ms]) => ms > 0);
-    console.error(`${seat ? 'dialgate' : 'bare'} @${rate} cps: CPU ms/call by thread: ${threads.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${(ms / Math.max(1, calls)).toFixed(2)}`).join(', ')}; redis-server ${((cpuMs(redisPid) - redisCpu0) / Math.max(1, calls)).toFixed(2)}`);
+    console.error(`${seat ? 'dialgate' : 'bare'} @${rate} cps: CPU ms/call by thread: ${threads.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${(ms / Math.max(1, calls)).toFixed(2)}`).join(', ')}; redis-server ${((cpuMs(redisPid) - redisCpu0) / Math.max(1, calls)).toFixed(2)}${WATCH.map(([name, pid], i) => `; ${name} ${((cpuMs(pid) - watched0[i]!) / Math.max(1, calls)).toFixed(2)}`).join('')}`);
     // BENCH_ERRORS=DIR: sipp's error log of each run with failures, for reading
     if (r.failed > 0 && process.env.BENCH_ERRORS) writeFileSync(join(process.env.BENCH_ERRORS, `${seat ? 'dialgate' : 'bare'}-${rate}.log`), r.errors);
     const rtts = [...(r.rttMs ?? [])].sort((a, b) => a - b);
