@@ -177,6 +177,8 @@ describe('spend per hour: a 400 call forwarded to a number', () => {
       expect(call!.cost).toBe(2500); // the package minute: 0.25 yuan, over the 0.20 cap were it spend
       const out = await seatCalls(bench, { callee: '13812340008', expect: 200, holdMs: 200 });
       expect(out.exitCode, out.errors).toBe(0);
+      // Its CDR is in before the next test counts CDRs (files are appended in batches).
+      await waitForCdrs(bench, before + 2);
     } finally {
       await seat.stop();
       await trunk.stop();
