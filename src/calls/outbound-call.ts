@@ -241,20 +241,18 @@ class OutboundFlow {
       // Without fraud caps, what the call takes before it rings leaves in one write: the port,
       // the prepaid reservation (003 §2.2, 002 §2.3), the first trunk's slot and the seat's agent
       // state. The outcome is that of taking them in turn: a refused port wins, then the money;
-      // whatever was taken meanwhile is given back by finish(). With caps the order stays port,
-      // caps (an attempt counts only once the port is held), money, then trunk and agent.
+      // whatever was taken meanwhile lands first (landed()) and finish() gives it back. With caps
+      // the order stays port, caps (an attempt counts only once the port is held), money, then
+      // trunk and agent.
       const together = !caps;
-      const money = this.money && together ? settledLater(this.authorise()) : null;
+      const money = this.money && together ? this.taking(this.authorise()) : null;
       if (together && !this.decision.emergency) this.takeFirstTrunk();
       // The seat is on this call (issue 13) from now until the teardown: 400 calls do not ring it.
       // Not waited for before the dial; a failure is logged, never fatal.
       let agent = together ? s.agentOnCall(call.seatId) : null;
       if (!this.decision.emergency) {
         const slot = await s.holdSlot(slotKey('tenant', this.tenant.id), call.callId, this.tenant.maxConcurrent);
-        if (!slot.ok) {
-          await money?.catch(() => undefined); // granted or not, finish() settles what was reserved
-          return await this.denyAtRuntime('tenant-busy', `${slot.count} of ${this.tenant.maxConcurrent} ports in use`);
-        }
+        if (!slot.ok) return await this.denyAtRuntime('tenant-busy', `${slot.count} of ${this.tenant.maxConcurrent} ports in use`);
         // The caps again, atomically across instances: the attempt is counted here or refused.
         if (caps) {
           const a = await deps.fraud!.admit(this.tenant.id, this.decision.callee.national, deps.clock.now(), zoneOf(this.tenant, this.cfg), this.tenant);
@@ -272,6 +270,7 @@ class OutboundFlow {
       await this.connect();
       await agent;
     } catch (err) {
+      await this.landed();
       // Redis went away between the decision and here: refuse like the decision would have.
       if (isRedisUnavailable(err) && s.answerAt === null && !this.res.finalResponseSent) await this.denyAtRuntime('ledger-unavailable', (err as Error).message);
       else await s.failed(err, 'outbound call failed');
@@ -286,7 +285,24 @@ class OutboundFlow {
     const id = this.decision.trunks[0]?.trunkId;
     const trunk = id === undefined ? undefined : this.cfg.trunks.get(id);
     if (!trunk || id === undefined) return;
-    this.firstTrunk = { id, ok: settledLater(this.s.holdSlot(slotKey('trunk', id), this.call.callId, trunk.maxConcurrent).then((r) => r.ok)) };
+    this.firstTrunk = { id, ok: this.taking(this.s.holdSlot(slotKey('trunk', id), this.call.callId, trunk.maxConcurrent).then((r) => r.ok)) };
+  }
+
+  /** What run() takes in parallel (money, the first trunk's slot), not awaited where it is taken. */
+  private readonly inFlight: Promise<unknown>[] = [];
+
+  private taking<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.push(settledLater(p));
+    return p;
+  }
+
+  /**
+   * Waits until everything taken in parallel has landed (in the session's reservations and slots),
+   * so that a call ending before it rings gives all of it back. Replies on one connection come in
+   * order: by the time the port's answer is in, the others are too.
+   */
+  private async landed(): Promise<void> {
+    await Promise.allSettled(this.inFlight);
   }
 
   /** The reservation, added to the session once granted (so finish() settles it whatever follows). */
@@ -297,6 +313,7 @@ class OutboundFlow {
   }
 
   private async denyAtRuntime(reason: DenyReason, detail: string): Promise<void> {
+    await this.landed();
     const deny = this.deny = runtimeDeny(this.call, this.cfg, this.decision, reason, detail, this.tenant);
     this.s.log.info({ reason, detail }, 'outbound call denied');
     if (deny.announcement) await announce(this.deps, this.req, this.res, deny.announcement, this.s.log);
@@ -337,6 +354,7 @@ class OutboundFlow {
 
   private async connect(): Promise<void> {
     const { s, deps, call } = this;
+    await this.landed(); // an abandon below gives back the first trunk's slot too
     if (s.aborted) return s.abandon();
     const offer = await this.anchor();
     // A WebRTC caller's own endpoint comes at the answer; the trunk's is made now.

@@ -145,6 +145,26 @@ describe('outbound call edge cases', () => {
     expect(s.cdrs[0]!.hangupCause).toBe('cancel');
   });
 
+  it('a CANCEL while the first trunk\'s slot is still being taken (with the port and the money): the slot that lands is given back', async () => {
+    let cancel = (): void => {};
+    class SlowTrunk extends ConcurrencySlots {
+      override async acquire(key: string, callId: string, limit: number, ttlMs: number) {
+        if (key.includes('{trunk:')) {
+          cancel();
+          await tick(100);
+        }
+        return super.acquire(key, callId, limit, ttlMs);
+      }
+    }
+    const s = await setup({ slots: new SlowTrunk(client), routeMedia: 'direct' });
+    cancel = () => s.req.emit('cancel');
+    await s.done;
+    await tick(150); // past the slow acquire: a slot landing after the call's end would be held now
+    await expectClean(s);
+    expect(s.srf.uacs).toHaveLength(0);
+    expect(s.cdrs[0]!.sipStatus).toBe(487);
+  });
+
   it('the callee hanging up while the seat leg is being answered ends both legs', async () => {
     const s = await setup();
     const b = await answerTrunk(s);
