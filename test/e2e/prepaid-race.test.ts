@@ -10,29 +10,40 @@ import { readCdrs, SEATS, startBench, startTrunk, waitForCdrs, type Bench } from
 const CALLS = 200;
 const TEN_MINUTES = 10 * 1300; // 0.13 yuan per started minute (004 §3.1)
 
-describe('200 simultaneous calls on one prepaid account', () => {
+/** A bench for the describe block (direct media), with trunks answering at once on trunk-a (or both). */
+function raceBench(o: { balance: number; maxConcurrent: number; trunkMaxConcurrent: number; trunks?: 1 | 2 }): () => Bench {
   let bench: Bench;
-  let trunk: SippProcess;
-
+  const trunks: SippProcess[] = [];
   beforeAll(async () => {
     const ports: [number, number] = [await freeUdpPort(), await freeUdpPort()];
     bench = await startBench({
-      trunkPorts: ports, at: '2026-11-23T10:00:00+08:00', balance: TEN_MINUTES, media: 'direct', withMedia: false,
-      maxConcurrent: 500, trunkMaxConcurrent: 500,
+      trunkPorts: ports, at: '2026-11-23T10:00:00+08:00', balance: o.balance, media: 'direct', withMedia: false,
+      maxConcurrent: o.maxConcurrent, trunkMaxConcurrent: o.trunkMaxConcurrent,
     });
-    trunk = await startTrunk(ports[0], { answer: 200, ringMs: 0 });
+    for (const p of ports.slice(0, o.trunks ?? 1)) trunks.push(await startTrunk(p, { answer: 200, ringMs: 0 }));
   });
   afterAll(async () => {
-    await trunk?.stop();
+    for (const t of trunks) await t.stop();
     await bench?.stop();
   });
+  return () => bench;
+}
+
+/** `calls` calls of seat 1001 at once (rate per second), each answered (held 1.5 s) or refused with `deny`. */
+function seatBurst(bench: Bench, calls: number, rate: number, deny: number) {
+  return runSipp({
+    scenario: seatCallOrDeny(deny, 1500), target: bench.sipTarget, calls, rate, concurrency: calls,
+    timeoutMs: 60_000, injectionFile: injection(Array.from({ length: calls }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
+    auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${bench.sipTarget}` },
+  });
+}
+
+describe('200 simultaneous calls on one prepaid account', () => {
+  const benchOf = raceBench({ balance: TEN_MINUTES, maxConcurrent: 500, trunkMaxConcurrent: 500 });
 
   it('never overdraws, and writes one CDR per attempt', async () => {
-    const r = await runSipp({
-      scenario: seatCallOrDeny(402, 1500), target: bench.sipTarget, calls: CALLS, rate: 400, concurrency: CALLS,
-      timeoutMs: 60_000, injectionFile: injection(Array.from({ length: CALLS }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
-      auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${bench.sipTarget}` },
-    });
+    const bench = benchOf();
+    const r = await seatBurst(bench, CALLS, 400, 402);
     expect(r.failed, r.errors.slice(0, 2000)).toBe(0);
     const cdrs = await waitForCdrs(bench, CALLS, 20_000);
     expect(cdrs).toHaveLength(CALLS);
@@ -58,30 +69,13 @@ describe('200 simultaneous calls on one prepaid account', () => {
 // The port slot and the reservation are taken together (one round trip): a call refused for want
 // of a port, whatever the pure check saw, must leave no money reserved nor charged.
 describe('60 simultaneous calls on a tenant with 5 ports', () => {
-  let bench: Bench;
-  let trunk: SippProcess;
   const BALANCE = 1_000_000;
-
-  beforeAll(async () => {
-    const ports: [number, number] = [await freeUdpPort(), await freeUdpPort()];
-    bench = await startBench({
-      trunkPorts: ports, at: '2026-11-23T10:00:00+08:00', balance: BALANCE, media: 'direct', withMedia: false,
-      maxConcurrent: 5, trunkMaxConcurrent: 500,
-    });
-    trunk = await startTrunk(ports[0], { answer: 200, ringMs: 0 });
-  });
-  afterAll(async () => {
-    await trunk?.stop();
-    await bench?.stop();
-  });
+  const benchOf = raceBench({ balance: BALANCE, maxConcurrent: 5, trunkMaxConcurrent: 500 });
 
   it('answers at most 5 at once, refuses the rest with 486, and only answered calls cost money', async () => {
+    const bench = benchOf();
     const CALLS = 60;
-    const r = await runSipp({
-      scenario: seatCallOrDeny(486, 1500), target: bench.sipTarget, calls: CALLS, rate: 400, concurrency: CALLS,
-      timeoutMs: 60_000, injectionFile: injection(Array.from({ length: CALLS }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
-      auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${bench.sipTarget}` },
-    });
+    const r = await seatBurst(bench, CALLS, 400, 486);
     expect(r.failed, r.errors.slice(0, 2000)).toBe(0);
     const cdrs = await waitForCdrs(bench, CALLS, 20_000);
     expect(new Set(cdrs.map((c) => c.cdrId)).size).toBe(CALLS);
@@ -106,29 +100,12 @@ describe('60 simultaneous calls on a tenant with 5 ports', () => {
 // The first trunk's slot is taken with the port and the money, before the dial: a full first
 // trunk still sends the call on to the next one.
 describe('6 simultaneous calls with 2 channels on the first trunk', () => {
-  let bench: Bench;
-  const trunks: SippProcess[] = [];
-
-  beforeAll(async () => {
-    const ports: [number, number] = [await freeUdpPort(), await freeUdpPort()];
-    bench = await startBench({
-      trunkPorts: ports, at: '2026-11-23T10:00:00+08:00', balance: 1_000_000, media: 'direct', withMedia: false,
-      maxConcurrent: 50, trunkMaxConcurrent: 2, // trunk-a: 2 channels; trunk-b: 50
-    });
-    for (const p of ports) trunks.push(await startTrunk(p, { answer: 200, ringMs: 0 }));
-  });
-  afterAll(async () => {
-    for (const t of trunks) await t.stop();
-    await bench?.stop();
-  });
+  const benchOf = raceBench({ balance: 1_000_000, maxConcurrent: 50, trunkMaxConcurrent: 2, trunks: 2 }); // trunk-a: 2 channels; trunk-b: 50
 
   it('puts 2 on trunk-a and the rest on trunk-b; nothing stays reserved', async () => {
+    const bench = benchOf();
     const CALLS = 6;
-    const r = await runSipp({
-      scenario: seatCallOrDeny(503, 1500), target: bench.sipTarget, calls: CALLS, rate: 200, concurrency: CALLS,
-      timeoutMs: 60_000, injectionFile: injection(Array.from({ length: CALLS }, () => ['1001', SEATS['1001'], '13812345678'] as [string, string, string])),
-      auth: { username: '1001', password: SEATS['1001'], uri: `13812345678@${bench.sipTarget}` },
-    });
+    const r = await seatBurst(bench, CALLS, 200, 503);
     expect(r.failed, r.errors.slice(0, 2000)).toBe(0);
     const cdrs = await waitForCdrs(bench, CALLS, 20_000);
     expect(cdrs.every((c) => c.sipStatus === 200)).toBe(true);
