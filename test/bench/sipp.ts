@@ -1,6 +1,6 @@
 // Runs sipp (Debian's sip-tester, /usr/bin/sipp) as the SIP peer for bench tests: callers (UAC
 // scenarios that run N calls and exit) and trunks (UAS scenarios that run until a test stops them).
-// Everything binds loopback; ports are ephemeral so parallel work does not collide.
+// Everything binds loopback, on ports from a range of the bench's own (takePorts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -16,7 +16,7 @@ export interface SippOptions {
   scenario: string;
   /** `host:port` of the peer (UAC scenarios); omitted for a UAS. */
   target?: string;
-  /** Local SIP port; default: a free ephemeral port. */
+  /** Local SIP port; default: a free port of the bench's range. */
   localPort?: number;
   /** -m: calls to process before exiting (UAS: calls to answer). */
   calls: number;
@@ -66,27 +66,35 @@ export interface SippProcess {
   stop(): Promise<SippResult>;
 }
 
-/** A free UDP port on loopback (bind 0, read, close). */
-export async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => resolve());
-  });
-  const port = s.address().port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
+// Ports a test holds on to across sipp runs (a seat's registered port, a trunk's, the carrier's)
+// are free between two runs. An ephemeral bind by anyone in that gap (the kernel hands out
+// 32768-60999), FreeSWITCH's RTP (the real stacks use 20000-39999, the stand-in 16384-32766) or
+// another sipp's media block next to it would take them: CI once lost a seat's port that way.
+// So every port the bench gives sipp comes from a range nobody else allocates from, handed out
+// once per process, each one probed free first.
+const RANGE_LO = 10_000;
+const RANGE_HI = 16_383;
+let nextPort = RANGE_LO + ((process.pid * 131) % (RANGE_HI - RANGE_LO));
+
+async function takePorts(count: number): Promise<number> {
+  for (let tries = 0; tries < RANGE_HI - RANGE_LO; tries += count) {
+    if (nextPort + count - 1 > RANGE_HI) nextPort = RANGE_LO;
+    const first = nextPort;
+    nextPort += count;
+    const busy = await Promise.all(Array.from({ length: count }, (_, i) => udpPortInUse(first + i)));
+    if (!busy.some(Boolean)) return first;
+  }
+  throw new Error(`no ${count} free UDP ports left in ${RANGE_LO}-${RANGE_HI}`);
 }
 
-/** A media port whose neighbours are free too: sipp binds audio at -mp and video at -mp + 2 (each with RTCP +1). */
-async function freeMediaPorts(): Promise<number> {
-  for (let i = 0; i < 20; i++) {
-    const p = await freeUdpPort();
-    if (p > 65530) continue;
-    const busy = await Promise.all([1, 2, 3].map((d) => udpPortInUse(p + d)));
-    if (!busy.some(Boolean)) return p;
-  }
-  return freeUdpPort();
+/** A free UDP port on loopback that no ephemeral bind will take while the test is between sipp runs. */
+export function freeUdpPort(): Promise<number> {
+  return takePorts(1);
+}
+
+/** A media block: sipp binds audio at -mp and video at -mp + 2 (each with RTCP +1). */
+function freeMediaPorts(): Promise<number> {
+  return takePorts(4);
 }
 
 async function udpPortInUse(port: number): Promise<boolean> {
@@ -207,7 +215,7 @@ export async function runSipp(opts: SippOptions): Promise<SippResult> {
     const port = opts.localPort ?? (await freeUdpPort());
     const l = launch(opts, port, await freeMediaPorts());
     const r = await l.result;
-    // an ephemeral port grabbed by someone else between our probe and sipp's bind: try another
+    // a port grabbed by someone else between our probe and sipp's bind: try another
     if (attempt < 3 && opts.localPort === undefined && bindFailure(r)) continue;
     return r;
   }
