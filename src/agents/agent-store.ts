@@ -31,8 +31,7 @@ export interface AgentEvents {
 
 // Mirrors applyEvent (agent-state.ts). KEYS: the records hash, the seat's calls and starts.
 // ARGV: seat, kind (start|end|away|available), at, callId, until (start) or talked 0/1 (end).
-// Returns the record after the event (JSON, calls left out) for away and available; 1 for a
-// call's start or end, whose caller does not read it.
+// Returns 1: a reader wants the open calls too, which records() reads along (away and available).
 // A record written before the calls moved out still holds them: they move out at its next event.
 // Absent fields are null on the TypeScript side.
 const EVENT = new LuaScript('agent-event', `
@@ -62,7 +61,7 @@ elseif kind == 'end' then
   rec.lastEnd = at
   rec.talked = ARGV[5] == '1'
 elseif kind == 'away' then
-  if type(rec.away) == 'number' then return cjson.encode(rec) end
+  if type(rec.away) == 'number' then return 1 end
   rec.away = at
 elseif kind == 'available' then
   rec.away = nil
@@ -70,10 +69,8 @@ elseif kind == 'available' then
 else
   return redis.error_reply('unknown agent event ' .. kind)
 end
-local out = cjson.encode(rec)
-redis.call('HSET', KEYS[1], ARGV[1], out)
-if kind == 'end' then return 1 end
-return out
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(rec))
+return 1
 `);
 
 // KEYS: the records hash, then each seat's calls and starts. ARGV: the seats.
