@@ -1,7 +1,10 @@
 // dialgate against a bare drachtio-srf B2BUA on the same drachtio stand-in, in one run (issue 12's
 // yardstick): at each offered rate, calls completed and failed, achieved calls/s, the app's CPU
-// milliseconds per call (from /proc, the app process only), and dialgate / bare. Both apps run as their own processes (dialgate through
-// `dialgate serve`, every policy on, seats authenticating with digest); the stand-ins too.
+// milliseconds per call (from /proc, the app process only), and dialgate / bare. Every app runs as its own process (dialgate through
+// `dialgate serve`, every policy on, seats authenticating with digest); the stand-ins too. A second
+// baseline, "challenge" (bare-b2bua.ts --challenge), is the bare B2BUA demanding digest credentials
+// of every INVITE: dialgate / challenge is dialgate's own overhead, challenge / bare what the 407
+// exchange itself costs drachtio-server and the callers.
 // Run: npx tsx test/benchmarks/b2bua.bench.ts   (env RATES=100,200,300 SECONDS=6 WARM_RATE=200)
 // DIALGATE_NO_COALESCE=1 turns off the write coalescing on the Redis and drachtio sockets (src/ledger/coalesce-writes.ts,
 // src/sip/drachtio-writes.ts) in dialgate, for an A/B run.
@@ -29,6 +32,10 @@ const BENCH_SEATS = Math.max(1, Number(process.env.BENCH_SEATS ?? 2000));
 // first measured rate otherwise pays V8's optimising compiles (background threads, counted in the
 // process's CPU time), ~0.5 ms per call more than the same rate measured warm, for both apps.
 const WARM_RATE = Number(process.env.WARM_RATE ?? 200);
+type AppKind = 'bare' | 'challenge' | 'dialgate';
+// The baselines measured before dialgate (BENCH_BASELINES=bare,challenge by default; DIALGATE_BENCH_ONLY=1: none).
+const BASELINES = (process.env.DIALGATE_BENCH_ONLY ? '' : process.env.BENCH_BASELINES ?? 'bare,challenge')
+  .split(',').filter((k): k is 'bare' | 'challenge' => k === 'bare' || k === 'challenge');
 // BENCH_WATCH_PIDS="drachtio=1234,...": other processes' CPU per call too (e.g. the real drachtio-server's)
 const WATCH = (process.env.BENCH_WATCH_PIDS ?? '').split(',').filter(Boolean).map((p) => p.split('=') as [string, string]).map(([n, pid]) => [n, Number(pid)] as const);
 /** Lines each child wrote to stdout (dialgate's log lines), by pid. */
@@ -45,11 +52,15 @@ function startApp(cmd: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise
   }).then((c) => { pid = c.pid!; return c; });
 }
 
-/** INFO commandstats as command → calls. */
-async function commandStats(client: { info(section: string): Promise<string> }): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const m of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.set(m[1]!, Number(m[2]));
-  return out;
+/** INFO commandstats as command → calls, and → microseconds spent (a script's includes its commands'). */
+async function commandStats(client: { info(section: string): Promise<string> }): Promise<{ calls: Map<string, number>; usec: Map<string, number> }> {
+  const calls = new Map<string, number>();
+  const usec = new Map<string, number>();
+  for (const m of (await client.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    calls.set(m[1]!, Number(m[2]));
+    usec.set(m[1]!, Number(m[3]));
+  }
+  return { calls, usec };
 }
 
 interface Row { ok: number; failed: number; cps: number; cpuPerCall: number; ioPerCall: number; p50: number; p99: number }
@@ -107,7 +118,8 @@ async function main(): Promise<void> {
   // Redis shares the cores: its CPU per call is part of what a call costs the machine.
   const redisPid = Number(/process_id:(\d+)/.exec(await ledgerClient.info('server'))?.[1]);
   let nextSeat = 0;
-  const measure = async (app: ChildProcess, rate: number, seat: boolean): Promise<Row> => {
+  const measure = async (app: ChildProcess, rate: number, kind: AppKind): Promise<Row> => {
+    const seat = kind !== 'bare';
     const calls = rate * SECONDS;
     const cpu0 = cpuMs(app.pid!);
     const io0 = ioSyscalls(app.pid!);
@@ -125,21 +137,21 @@ async function main(): Promise<void> {
     const cpu = cpuMs(app.pid!) - cpu0;
     const io = ioSyscalls(app.pid!) - io0;
     const threads = [...threadCpuMs(app.pid!)].map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)] as const).filter(([, ms]) => ms > 0);
-    console.error(`${seat ? 'dialgate' : 'bare'} @${rate} cps: CPU ms/call by thread: ${threads.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${(ms / Math.max(1, calls)).toFixed(2)}`).join(', ')}; redis-server ${((cpuMs(redisPid) - redisCpu0) / Math.max(1, calls)).toFixed(2)}${WATCH.map(([name, pid], i) => `; ${name} ${((cpuMs(pid) - watched0[i]!) / Math.max(1, calls)).toFixed(2)}`).join('')}`);
+    console.error(`${kind} @${rate} cps: CPU ms/call by thread: ${threads.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${(ms / Math.max(1, calls)).toFixed(2)}`).join(', ')}; redis-server ${((cpuMs(redisPid) - redisCpu0) / Math.max(1, calls)).toFixed(2)}${WATCH.map(([name, pid], i) => `; ${name} ${((cpuMs(pid) - watched0[i]!) / Math.max(1, calls)).toFixed(2)}`).join('')}`);
     // BENCH_ERRORS=DIR: sipp's error log of each run with failures, for reading
-    if (r.failed > 0 && process.env.BENCH_ERRORS) writeFileSync(join(process.env.BENCH_ERRORS, `${seat ? 'dialgate' : 'bare'}-${rate}.log`), r.errors);
+    if (r.failed > 0 && process.env.BENCH_ERRORS) writeFileSync(join(process.env.BENCH_ERRORS, `${kind}-${rate}.log`), r.errors);
     const rtts = [...(r.rttMs ?? [])].sort((a, b) => a - b);
     // completed calls per second of offered load (a slow tail of retransmissions does not dilute it)
     return { ok: r.successful, failed: r.failed, cps: r.successful / SECONDS, cpuPerCall: cpu / Math.max(1, r.successful + r.failed), ioPerCall: io / Math.max(1, r.successful + r.failed), p50: percentile(rtts, 50), p99: percentile(rtts, 99) };
   };
 
-  const results = new Map<number, { bare?: Row; dialgate?: Row }>();
+  const results = new Map<number, Partial<Record<AppKind, Row>>>(RATES.map((rate) => [rate, {}]));
   try {
-    const bare = process.env.DIALGATE_BENCH_ONLY ? undefined : await startApp(['--import', 'tsx', join(import.meta.dirname, 'bare-b2bua.ts'), String(standIns.ports.adminPort), String(trunkPorts[0]), secret], process.env, /^ready$/);
-    if (bare && WARM_RATE > 0) await measure(bare, WARM_RATE, false);
-    for (const rate of RATES) results.set(rate, bare ? { bare: await measure(bare, rate, false) } : {});
-    if (bare) {
-      await stop(bare);
+    for (const kind of BASELINES) {
+      const app = await startApp(['--import', 'tsx', join(import.meta.dirname, 'bare-b2bua.ts'), String(standIns.ports.adminPort), String(trunkPorts[0]), secret, ...(kind === 'challenge' ? ['--challenge'] : [])], process.env, /^ready$/);
+      if (WARM_RATE > 0) await measure(app, WARM_RATE, kind);
+      for (const rate of RATES) results.get(rate)![kind] = await measure(app, rate, kind);
+      await stop(app);
       await trunk.stop();
       await new Promise((r) => setTimeout(r, COOL_DOWN_MS));
       trunk = await newTrunk();
@@ -170,7 +182,7 @@ async function main(): Promise<void> {
         if (process.env.BENCH_TRACE_REDIS) console.error(args.map((a) => a.slice(0, 60).replace(/\s+/g, ' ')).join(' '));
         trips.set(cmd, (trips.get(cmd) ?? 0) + 1);
       });
-      const calls = await measure(dialgate, tripRate, true).then((r) => r.ok + r.failed);
+      const calls = await measure(dialgate, tripRate, 'dialgate').then((r) => r.ok + r.failed);
       await new Promise((r) => setTimeout(r, 2000));
       monitor.disconnect();
       const tripList = [...trips].map(([c, n]) => [c, n / Math.max(1, calls)] as const).sort((a, b) => b[1] - a[1]);
@@ -181,24 +193,30 @@ async function main(): Promise<void> {
     await countTrips('seats calling for the first time');
     nextSeat = firstSeat;
     await countTrips('the same seats again');
-    if (WARM_RATE > 0) await measure(dialgate, WARM_RATE, true);
+    if (WARM_RATE > 0) await measure(dialgate, WARM_RATE, 'dialgate');
     const before = await commandStats(ledgerClient);
     const linesBefore = stdoutLines.get(dialgate.pid!) ?? 0;
     logSample.clear();
     let attempts = 0;
     for (const rate of RATES) {
-      const row = await measure(dialgate, rate, true);
+      const row = await measure(dialgate, rate, 'dialgate');
       attempts += row.ok + row.failed;
       results.get(rate)!.dialgate = row;
     }
     await new Promise((r) => setTimeout(r, 2000)); // CDR writes and settlements after the last BYE
     const after = await commandStats(ledgerClient);
-    const perCall = [...after].map(([cmd, n]) => [cmd, (n - (before.get(cmd) ?? 0)) / Math.max(1, attempts)] as const)
+    const perCall = [...after.calls].map(([cmd, n]) => [cmd, (n - (before.calls.get(cmd) ?? 0)) / Math.max(1, attempts)] as const)
       .filter(([cmd, n]) => n >= 0.05 && cmd !== 'info').sort((a, b) => b[1] - a[1]);
     const total = perCall.reduce((a, [, n]) => a + n, 0);
     const logLines = (stdoutLines.get(dialgate.pid!) ?? 0) - linesBefore;
     console.log(`dialgate log lines per call attempt: ${(logLines / Math.max(1, attempts)).toFixed(2)} — ${[...logSample].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([m, n]) => `"${m}" ${(n / Math.max(1, attempts)).toFixed(2)}`).join(', ')}`);
     console.log(`Redis commands executed per call attempt, scripts' included (dialgate, ${attempts} attempts): ${total.toFixed(1)} — ${perCall.map(([c, n]) => `${c} ${n.toFixed(1)}`).join(', ')}`);
+    // Time inside commands (Redis's own accounting; a script's time includes the commands it runs, so
+    // evalsha's figure is the scripts' whole cost). The rest of redis-server's CPU is reading,
+    // parsing and answering: per command sent, not per command run.
+    const usec = (cmd: string) => ((after.usec.get(cmd) ?? 0) - (before.usec.get(cmd) ?? 0)) / Math.max(1, attempts);
+    const topLevel = ['evalsha', 'eval'].filter((c) => usec(c) > 0);
+    console.log(`Redis µs inside commands per call attempt: ${topLevel.map((c) => `${c} ${usec(c).toFixed(1)}`).join(', ')}`);
     await stop(dialgate);
   } finally {
     const trunkResult = await trunk.stop();
@@ -209,11 +227,16 @@ async function main(): Promise<void> {
   }
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   console.log(`${real ? 'real drachtio-server' : 'drachtio stand-in'}; ${SECONDS} s per rate, calls of 1.5 s; setup = INVITE to 200 OK as the caller sees it (dialgate's includes the digest challenge)`);
-  console.log('offered cps | bare ok/failed, completed cps, CPU ms/call, I/O syscalls/call, setup p50/p99 ms | dialgate ok/failed, completed cps, CPU ms/call, I/O syscalls/call, setup p50/p99 ms | cps ratio | CPU ratio');
-  for (const [rate, { bare, dialgate }] of results) {
-    if (!dialgate) continue;
-    const b = bare ?? { ok: NaN, failed: NaN, cps: NaN, cpuPerCall: NaN, ioPerCall: NaN, p50: NaN, p99: NaN };
-    console.log(`${rate} | ${b.ok}/${b.failed}, ${f(b.cps, 0)}, ${f(b.cpuPerCall)}, ${f(b.ioPerCall, 1)}, ${f(b.p50, 0)}/${f(b.p99, 0)} | ${dialgate.ok}/${dialgate.failed}, ${f(dialgate.cps, 0)}, ${f(dialgate.cpuPerCall)}, ${f(dialgate.ioPerCall, 1)}, ${f(dialgate.p50, 0)}/${f(dialgate.p99, 0)} | ${f(dialgate.cps / b.cps)} | ${f(dialgate.cpuPerCall / b.cpuPerCall, 1)}`);
+  const none: Row = { ok: NaN, failed: NaN, cps: NaN, cpuPerCall: NaN, ioPerCall: NaN, p50: NaN, p99: NaN };
+  const cells = (r: Row) => `${r.ok}/${r.failed}, ${f(r.cps, 0)}, ${f(r.cpuPerCall)}, ${f(r.ioPerCall, 1)}, ${f(r.p50, 0)}/${f(r.p99, 0)}`;
+  console.log('each app: ok/failed, completed cps, app CPU ms/call, I/O syscalls/call, setup p50/p99 ms; "challenge" is the bare B2BUA that also demands digest credentials (407) of every INVITE');
+  console.log('offered cps | bare | challenge | dialgate | cps ratio dialgate/bare | challenge/bare | dialgate/challenge | CPU ratio dialgate/bare');
+  for (const [rate, row] of results) {
+    const d = row.dialgate;
+    if (!d) continue;
+    const b = row.bare ?? none;
+    const c = row.challenge ?? none;
+    console.log(`${rate} | ${cells(b)} | ${cells(c)} | ${cells(d)} | ${f(d.cps / b.cps)} | ${f(c.cps / b.cps)} | ${f(d.cps / c.cps)} | ${f(d.cpuPerCall / b.cpuPerCall, 1)}`);
   }
 }
 

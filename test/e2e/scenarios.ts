@@ -379,6 +379,9 @@ Content-Length: 0
 `;
     return write(`trunk-${o.answer}`, body);
   }
+  // The INVITE again while the 200 waits for its ACK: the sender's Timer A fired before our answer
+  // reached it (a loaded drachtio-server). A carrier's UAS keeps its 200 going and absorbs it
+  // (RFC 3261 §13.3.1.4); sipp would abort the call as "unexpected", so the loop below absorbs it too.
   body += `  <send retrans="500">
     <![CDATA[
 SIP/2.0 200 OK
@@ -394,6 +397,8 @@ Content-Length: [len]
 ${o.mediaPort ? SDP.replace('[media_port]', String(o.mediaPort)) : (o.sdp ?? SDP)}
     ]]>
   </send>
+  <label id="trunkack"/>
+  <recv request="INVITE" optional="true" next="trunkack"/>
   <recv request="ACK"/>
 ${o.mediaPort ? '' : streamAudio()}`;
   if (o.holdResume) {
