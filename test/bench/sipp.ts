@@ -53,6 +53,8 @@ export interface SippResult {
   errors: string;
   /** Response times in ms, one per call reaching an `rtd` mark (only with `rtts`). */
   rttMs?: number[];
+  /** The same, each with when the call started (ms since the epoch, the mark's time less its response time). */
+  rttStarts?: Array<{ startMs: number; rttMs: number }>;
 }
 
 export interface SippProcess {
@@ -128,10 +130,11 @@ function parseStats(file: string): { successful: number; failed: number } | unde
 }
 
 /** -trace_rtt lines: `date_ms;response_time_ms;rtd_no` after a header line. */
-function parseRtts(file: string): number[] {
+function parseRtts(file: string): Array<{ startMs: number; rttMs: number }> {
   return readFileSync(file, 'utf8').split('\n').slice(1)
-    .map((l) => Number(l.split(';')[1]))
-    .filter((n) => Number.isFinite(n));
+    .map((l) => l.split(';').map(Number))
+    .filter(([at, rtt]) => Number.isFinite(at) && Number.isFinite(rtt))
+    .map(([at, rtt]) => ({ startMs: at! - rtt!, rttMs: rtt! }));
 }
 
 interface Launch {
@@ -180,9 +183,9 @@ function launch(opts: SippOptions, port: number, mediaPort: number): Launch {
       clearTimeout(killer);
       const stats = parseStats(statFile);
       let errors = '';
-      let rttMs: number[] | undefined;
+      let rttStarts: Array<{ startMs: number; rttMs: number }> | undefined;
       try {
-        if (opts.rtts) rttMs = readdirSync(dir).filter((f) => f.endsWith('_rtt.csv')).flatMap((f) => parseRtts(path.join(dir, f)));
+        if (opts.rtts) rttStarts = readdirSync(dir).filter((f) => f.endsWith('_rtt.csv')).flatMap((f) => parseRtts(path.join(dir, f)));
         errors = existsSync(errFile) ? readFileSync(errFile, 'utf8') : '';
         for (const f of readdirSync(dir)) if (f.endsWith('_errors.log')) errors += readFileSync(path.join(dir, f), 'utf8');
       } catch {
@@ -193,7 +196,8 @@ function launch(opts: SippOptions, port: number, mediaPort: number): Launch {
         exitCode: code,
         successful: stats?.successful ?? (code === 0 ? opts.calls : 0),
         failed: stats?.failed ?? 0,
-        stdout, stderr, errors, rttMs,
+        stdout, stderr, errors,
+        ...(rttStarts ? { rttMs: rttStarts.map((r) => r.rttMs), rttStarts } : {}),
       });
     };
     child.on('error', (err) => {

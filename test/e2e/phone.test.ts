@@ -32,11 +32,15 @@ import { freeUdpPort, runSipp, startSipp, type SippProcess } from '../bench/sipp
 import { selfSignedCert } from '../helpers/self-signed-cert.js';
 import { channelsGone, readCdrs, SEATS, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { carrierCalls, oneSeatPlan, startInboundBench, type InboundBench } from './inbound-harness.js';
+import { REAL } from './real-servers.js';
 import { injection, seatRegister, seatTransfer, trunkUas } from './scenarios.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-if (!HAVE_CHROMIUM) process.stderr.write(`phone.test.ts skipped: ${CHROMIUM} is missing (apt-get install chromium)\n`);
+// The page speaks to the stand-ins' WebSocket and FreeSWITCH ports; on the real lane browser audio
+// through the real FreeSWITCH is webrtc-calls.test.ts's, so these stay on the bench.
+const RUNS_HERE = existsSync(CHROMIUM) && REAL === null;
+if (REAL !== null) process.stderr.write('phone.test.ts skipped: it runs on the stand-ins (browser audio on the real lane is webrtc-calls.test.ts)\n');
+else if (!RUNS_HERE) process.stderr.write(`phone.test.ts skipped: ${CHROMIUM} is missing (apt-get install chromium)\n`);
 
 // 14:00 and 20:00 Beijing: the jump to the evening stays inside the seat token's 8 hours (a token
 // issued at 10:00 would have expired by 20:00 and the page signed out, as it should).
@@ -124,7 +128,7 @@ const negotiated = (tab: Page) => tab.evaluate<{ current: string | null; remote:
 })()`);
 const remoteSdp = (tab: Page) => tab.evaluate<string>('window.__pcs.at(-1).remoteDescription.sdp');
 
-describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: outbound calls anchored through the FreeSWITCH stand-in', () => {
+describe.skipIf(!RUNS_HERE)('web phone in headless Chromium: outbound calls anchored through the FreeSWITCH stand-in', () => {
   const SEAT = '1001';
   let bench: Bench;
   let rig: PhoneRig;
@@ -371,7 +375,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: outbound calls 
 // without SDP: it makes its DTLS-SRTP offer in its 200 OK, the FreeSWITCH stand-in answers it (as
 // FreeSWITCH does, trace test/traces/freeswitch/webrtc-*) and the answer goes in the ACK; the
 // carrier's leg is answered by its own plain-RTP endpoint and the two are bridged.
-describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call from a plain-RTP carrier rings the browser (anchored through the FreeSWITCH stand-in)', () => {
+describe.skipIf(!RUNS_HERE)('web phone in headless Chromium: a 400 call from a plain-RTP carrier rings the browser (anchored through the FreeSWITCH stand-in)', () => {
   const SEAT = '1002';
   let bench: InboundBench;
   let rig: PhoneRig;
@@ -472,7 +476,7 @@ describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium: a 400 call from
 // with a self-signed certificate for 127.0.0.1 made at test time; Chromium trusts exactly that
 // key (--ignore-certificate-errors-spki-list, not all certificate errors), as a browser trusts a
 // real certificate. The page registers over wss and places one call the sipp trunk answers.
-describe.skipIf(!HAVE_CHROMIUM)('web phone in headless Chromium over wss: registers and calls through the stand-in\'s secure WebSocket', () => {
+describe.skipIf(!RUNS_HERE)('web phone in headless Chromium over wss: registers and calls through the stand-in\'s secure WebSocket', () => {
   const SEAT = '1001';
   let bench: Bench;
   let rig: PhoneRig;
