@@ -39,7 +39,7 @@ export interface SippOptions {
    */
   auth?: { username: string; password: string; uri?: string };
   extraArgs?: string[];
-  /** Collect each call's response time (sipp `rtd` marks, -trace_rtt) into SippResult.rttMs. */
+  /** Collect each call's response time (sipp `rtd` marks, -trace_rtt) into SippResult.rtts. */
   rtts?: boolean;
 }
 
@@ -51,10 +51,11 @@ export interface SippResult {
   stderr: string;
   /** Contents of the -trace_err log (unexpected messages), if any. */
   errors: string;
-  /** Response times in ms, one per call reaching an `rtd` mark (only with `rtts`). */
-  rttMs?: number[];
-  /** The same, each with when the call started (ms since the epoch, the mark's time less its response time). */
-  rttStarts?: Array<{ startMs: number; rttMs: number }>;
+  /**
+   * One per call reaching an `rtd` mark (only with `rtts`): its response time in ms, and when the
+   * call started (ms since the epoch: the mark's time less its response time).
+   */
+  rtts?: Array<{ startMs: number; rttMs: number }>;
 }
 
 export interface SippProcess {
@@ -183,9 +184,9 @@ function launch(opts: SippOptions, port: number, mediaPort: number): Launch {
       clearTimeout(killer);
       const stats = parseStats(statFile);
       let errors = '';
-      let rttStarts: Array<{ startMs: number; rttMs: number }> | undefined;
+      let rtts: Array<{ startMs: number; rttMs: number }> | undefined;
       try {
-        if (opts.rtts) rttStarts = readdirSync(dir).filter((f) => f.endsWith('_rtt.csv')).flatMap((f) => parseRtts(path.join(dir, f)));
+        if (opts.rtts) rtts = readdirSync(dir).filter((f) => f.endsWith('_rtt.csv')).flatMap((f) => parseRtts(path.join(dir, f)));
         errors = existsSync(errFile) ? readFileSync(errFile, 'utf8') : '';
         for (const f of readdirSync(dir)) if (f.endsWith('_errors.log')) errors += readFileSync(path.join(dir, f), 'utf8');
       } catch {
@@ -197,7 +198,7 @@ function launch(opts: SippOptions, port: number, mediaPort: number): Launch {
         successful: stats?.successful ?? (code === 0 ? opts.calls : 0),
         failed: stats?.failed ?? 0,
         stdout, stderr, errors,
-        ...(rttStarts ? { rttMs: rttStarts.map((r) => r.rttMs), rttStarts } : {}),
+        ...(rtts ? { rtts } : {}),
       });
     };
     child.on('error', (err) => {

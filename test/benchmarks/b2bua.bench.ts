@@ -142,12 +142,12 @@ async function main(): Promise<void> {
     console.error(`${kind} @${rate} cps: CPU ms/call by thread: ${threads.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${(ms / Math.max(1, calls)).toFixed(2)}`).join(', ')}; redis-server ${((cpuMs(redisPid) - redisCpu0) / Math.max(1, calls)).toFixed(2)}${WATCH.map(([name, pid], i) => `; ${name} ${((cpuMs(pid) - watched0[i]!) / Math.max(1, calls)).toFixed(2)}`).join('')}`);
     // BENCH_ERRORS=DIR: sipp's error log of each run with failures, for reading
     if (r.failed > 0 && process.env.BENCH_ERRORS) writeFileSync(join(process.env.BENCH_ERRORS, `${kind}-${rate}.log`), r.errors);
-    const rtts = [...(r.rttMs ?? [])].sort((a, b) => a - b);
+    const rtts = (r.rtts ?? []).map((x) => x.rttMs).sort((a, b) => a - b);
     // Setup time of the calls offered in the run's last second: an app that keeps up answers them
     // as fast as the first ones; one that falls behind has built a queue (in drachtio-server's
     // socket, its own loop or Redis) that a longer run would turn into timeouts.
-    const lastStart = Math.max(...(r.rttStarts ?? []).map((x) => x.startMs));
-    const lastSecond = (r.rttStarts ?? []).filter((x) => x.startMs > lastStart - 1000).map((x) => x.rttMs).sort((a, b) => a - b);
+    const lastStart = (r.rtts ?? []).reduce((m, x) => Math.max(m, x.startMs), -Infinity);
+    const lastSecond = (r.rtts ?? []).filter((x) => x.startMs > lastStart - 1000).map((x) => x.rttMs).sort((a, b) => a - b);
     // completed calls per second of offered load (a slow tail of retransmissions does not dilute it)
     return { ok: r.successful, failed: r.failed, cps: r.successful / SECONDS, cpuPerCall: cpu / Math.max(1, r.successful + r.failed), ioPerCall: io / Math.max(1, r.successful + r.failed), p50: percentile(rtts, 50), p99: percentile(rtts, 99), p50Last: percentile(lastSecond, 50) };
   };
