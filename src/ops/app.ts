@@ -27,7 +27,8 @@ import type { ConfigSnapshot, Tenant } from '../config/types.js';
 import { ConcurrencySlots } from '../ledger/concurrency.js';
 import { coalesceWrites } from '../ledger/coalesce-writes.js';
 import { coalesceDrachtioWrites } from '../sip/drachtio-writes.js';
-import { createRedisClient, describeTarget, type RedisTarget } from '../ledger/redis-client.js';
+import { createRedisClient, describeTarget, isCluster, type RedisTarget } from '../ledger/redis-client.js';
+import { batchScripts } from '../ledger/lua/script-batch.js';
 import type { RedisClient } from '../ledger/lua/script.js';
 import type { ShardedStream } from '../ledger/stream-shards.js';
 import { createAlertWebhook } from '../ledger/alert-webhook.js';
@@ -139,6 +140,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const target: RedisTarget = opts.redis ?? { kind: 'url', url: opts.redisUrl ?? 'redis://127.0.0.1:6379' };
   const redis = createRedisClient(target);
   if (process.env.DIALGATE_NO_COALESCE !== '1') coalesceWrites(redis);
+  if (process.env.DIALGATE_NO_SCRIPT_BATCH !== '1' && !isCluster(redis)) batchScripts(redis);
   const metrics = new OpsMetrics();
   let redisDownLogged = false;
   redis.on('error', (err: Error) => {

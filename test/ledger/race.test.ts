@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 import { Ledger } from '../../src/ledger/ledger.js';
+import { batchScripts } from '../../src/ledger/lua/script-batch.js';
 
 const MINUTE = 1_300; // 0.13 yuan
 const BALANCE = 10 * MINUTE;
@@ -16,6 +17,9 @@ const T0 = 1_741_572_000_000;
 beforeAll(async () => {
   redis = await startRedis();
   clients = Array.from({ length: 8 }, () => redis.client());
+  // Half the instances batch their scripts (as `dialgate serve` does on one server): a batch runs
+  // many reservations back to back in one script, and the ledger must hold the same.
+  for (const c of clients.slice(0, 4)) batchScripts(c);
   ledgers = clients.map((c, i) => new Ledger(c, { instanceId: `app${i}` }));
 });
 afterAll(async () => {

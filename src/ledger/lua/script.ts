@@ -3,6 +3,7 @@
 // (which routes by the first key; all keys of one call share a hash tag).
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { batcherOf, registerScript, type BatchableScript } from './script-batch.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -12,14 +13,21 @@ interface Evaluator {
   eval(src: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
 }
 
-export class LuaScript {
+export class LuaScript implements BatchableScript {
   readonly sha: string;
 
   constructor(readonly name: string, readonly source: string) {
     this.sha = createHash('sha1').update(source).digest('hex');
+    registerScript(this);
   }
 
-  async run(redis: RedisClient, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+  /** On a client with script batching (script-batch.ts), with the other scripts of this turn. */
+  run(redis: RedisClient, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    const batcher = batcherOf(redis);
+    return batcher ? batcher.run(this, keys, args) : this.runAlone(redis, keys, args);
+  }
+
+  async runAlone(redis: RedisClient, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
     const r = redis as unknown as Evaluator;
     try {
       return await r.evalsha(this.sha, keys.length, ...keys, ...args);
