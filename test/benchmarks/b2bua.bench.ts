@@ -225,6 +225,7 @@ async function main(): Promise<void> {
     const topLevel = ['evalsha', 'eval'].filter((c) => usec(c) > 0);
     console.log(`Redis µs inside commands per call attempt: ${topLevel.map((c) => `${c} ${usec(c).toFixed(1)}`).join(', ')}`);
     await stop(dialgate);
+    console.log(await auditMoney(ledger, ledgerClient));
   } finally {
     const trunkResult = await trunk.stop();
     if (process.env.BENCH_ERRORS) writeFileSync(join(process.env.BENCH_ERRORS, "trunk.log"), trunkResult.errors);
@@ -245,6 +246,36 @@ async function main(): Promise<void> {
     const c = row.challenge ?? none;
     console.log(`${rate} | ${cells(b)} | ${cells(c)} | ${cells(d)} | ${f(d.cps / b.cps)} | ${f(c.cps / b.cps)} | ${f(d.cps / c.cps)} | ${f(d.cpuPerCall / b.cpuPerCall, 1)}`);
   }
+}
+
+/**
+ * After dialgate has drained its calls: one CDR per cdrId in the stream, and the account's debits
+ * are exactly what the CDRs say was charged, nothing still reserved, balance = credits − debits.
+ */
+async function auditMoney(ledger: Ledger, redis: ReturnType<Awaited<ReturnType<typeof startRedis>>['client']>): Promise<string> {
+  const ids = new Set<string>();
+  let cdrs = 0;
+  let cost = 0;
+  let from = '-';
+  for (;;) {
+    const page = await redis.xrange('dialgate:cdr', from, '+', 'COUNT', 5000);
+    for (const [, fields] of page) {
+      const cdr = JSON.parse(fields[fields.indexOf('json') + 1]!) as { cdrId: string; cost: number };
+      cdrs++;
+      ids.add(cdr.cdrId);
+      cost += cdr.cost;
+    }
+    if (page.length < 5000) break;
+    from = `(${page[page.length - 1]![0]}`;
+  }
+  const a = (await ledger.getAccount('telesales'))!;
+  const wrong = [
+    ids.size !== cdrs ? `${cdrs - ids.size} duplicate CDRs` : '',
+    a.debits !== cost ? `debits ${a.debits} ≠ Σ CDR cost ${cost}` : '',
+    a.reserved !== 0 ? `${a.reserved} still reserved` : '',
+    a.balance !== a.credits - a.debits || a.balance < 0 ? `balance ${a.balance} ≠ credits − debits` : '',
+  ].filter(Boolean);
+  return `money and CDRs after dialgate's runs: ${cdrs} CDRs, Σ cost ${cost} = debits ${a.debits}, reserved ${a.reserved}, balance ${a.balance}: ${wrong.length ? `WRONG: ${wrong.join('; ')}` : 'exact'}`;
 }
 
 main().then(() => process.exit(0), (err: unknown) => { console.error(err); process.exit(1); });
