@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { LuaScript } from '../../src/ledger/lua/script.js';
-import { batchScripts } from '../../src/ledger/lua/script-batch.js';
+import { MAX_BATCH, batchScripts } from '../../src/ledger/lua/script-batch.js';
 import { startRedis, type RedisInstance } from '../helpers/redis.js';
 
 const INCR = new LuaScript('test-incr', `return redis.call('INCRBY', KEYS[1], ARGV[1])`);
@@ -64,6 +64,15 @@ describe('script batching', () => {
     expect(replies).toEqual([5, 'x:2:2', 7, null, null, [1, 'two', [3]], 'FINE']);
     expect(cmds.filter((c) => /^evalsha$/i.test(c[0]!))).toHaveLength(1);
     expect(await watcher.get('n')).toBe('7');
+  });
+
+  it('splits a turn of many scripts into batches of at most MAX_BATCH, in order', async () => {
+    const n = MAX_BATCH * 2 + 5;
+    let replies: unknown[] = [];
+    const cmds = await sent(async () => { replies = await Promise.all(Array.from({ length: n }, () => INCR.run(client, ['n'], [1]))); });
+    expect(replies).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    // EVALSHA sha numkeys ...keys count ...: the batch's size is its first ARGV.
+    expect(cmds.filter((c) => /^evalsha$/i.test(c[0]!)).map((c) => Number(c[3 + Number(c[2])]))).toEqual([MAX_BATCH, MAX_BATCH, 5]);
   });
 
   it('a lone script is a plain EVALSHA of itself', async () => {
