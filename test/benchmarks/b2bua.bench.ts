@@ -12,6 +12,7 @@
 // drachtio=HOST:PORT/SECRET,sip=HOST:PORT,esl=...), as for test:real. dialgate runs dist/ when
 // built (npm run build), else the sources through tsx; DIALGATE_BENCH_SOURCES=1 forces the sources.
 import type { ChildProcess } from 'node:child_process';
+import type { Redis } from 'ioredis';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -252,7 +253,7 @@ async function main(): Promise<void> {
  * After dialgate has drained its calls: one CDR per cdrId in the stream, and the account's debits
  * are exactly what the CDRs say was charged, nothing still reserved, balance = credits − debits.
  */
-async function auditMoney(ledger: Ledger, redis: ReturnType<Awaited<ReturnType<typeof startRedis>>['client']>): Promise<string> {
+async function auditMoney(ledger: Ledger, redis: Redis): Promise<string> {
   const ids = new Set<string>();
   let cdrs = 0;
   let cost = 0;

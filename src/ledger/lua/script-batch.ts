@@ -20,8 +20,22 @@ export interface BatchableScript {
   readonly name: string;
   readonly sha: string;
   readonly source: string;
-  /** One EVALSHA of the script alone (EVAL on NOSCRIPT). */
-  runAlone(redis: Redis, keys: readonly string[], args: readonly Arg[]): Promise<unknown>;
+}
+
+interface Evaluator {
+  evalsha(sha: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
+  eval(src: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
+}
+
+/** EVALSHA, and EVAL (which loads it) only when the server answers NOSCRIPT. */
+export async function evalCached(redis: object, sha: string, source: string, keys: readonly Arg[], args: readonly Arg[]): Promise<unknown> {
+  const r = redis as Evaluator;
+  try {
+    return await r.evalsha(sha, keys.length, ...keys, ...args);
+  } catch (e) {
+    if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
+    return r.eval(source, keys.length, ...keys, ...args);
+  }
 }
 
 interface Pending {
@@ -63,16 +77,10 @@ return out
 
 function currentLibrary(): { sha: string; source: string } {
   if (!library || library.size !== registry.size) {
-    // One function dispatching on the sha, not a table of closures: the chunk runs on every call,
-    // and making a closure per script each time cost Redis what the batch saved it.
-    const parts = ['local function RUN(id, KEYS, ARGV)'];
-    let first = true;
-    for (const s of registry.values()) {
-      parts.push(`${first ? 'if' : 'elseif'} id == '${s.sha}' then do\n${s.source}\nend`);
-      first = false;
-    }
-    parts.push(`${first ? 'error(' : 'else error('}'unknown script ' .. id)${first ? '' : ' end'}\nend`, RUNNER);
-    const source = parts.join('\n');
+    // One function dispatching on the sha: the chunk runs on every call, so it builds no closure
+    // per script. (Called with a batch, so the registry holds at least its scripts.)
+    const branches = [...registry.values()].map((s, i) => `${i === 0 ? 'if' : 'elseif'} id == '${s.sha}' then do\n${s.source}\nend`);
+    const source = ['local function RUN(id, KEYS, ARGV)', ...branches, "else error('unknown script ' .. id) end\nend", RUNNER].join('\n');
     library = { sha: createHash('sha1').update(source).digest('hex'), source, size: registry.size };
   }
   return library;
@@ -105,7 +113,7 @@ class ScriptBatcher {
     this.pending = [];
     if (batch.length === 1) {
       const c = batch[0]!;
-      c.script.runAlone(this.redis, c.keys, c.args).then(c.resolve, c.reject);
+      evalCached(this.redis, c.script.sha, c.script.source, c.keys, c.args).then(c.resolve, c.reject);
       return;
     }
     const keys: string[] = [];
@@ -115,15 +123,7 @@ class ScriptBatcher {
       argv.push(c.script.sha, c.keys.length, c.args.length, ...c.args);
     }
     const lib = currentLibrary();
-    const r = this.redis as unknown as {
-      evalsha(sha: string, n: number, ...a: Arg[]): Promise<unknown>;
-      eval(src: string, n: number, ...a: Arg[]): Promise<unknown>;
-    };
-    r.evalsha(lib.sha, keys.length, ...keys, ...argv)
-      .catch((e: unknown) => {
-        if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
-        return r.eval(lib.source, keys.length, ...keys, ...argv);
-      })
+    evalCached(this.redis, lib.sha, lib.source, keys, argv)
       .then((reply) => {
         const rows = reply as Array<[number, unknown?]>;
         batch.forEach((c, i) => {

@@ -3,15 +3,11 @@
 // (which routes by the first key; all keys of one call share a hash tag).
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import { batcherOf, registerScript, type BatchableScript } from './script-batch.js';
+import { batcherOf, evalCached, registerScript, type BatchableScript } from './script-batch.js';
 
 export type RedisClient = Redis | Cluster;
 
 type Arg = string | number;
-interface Evaluator {
-  evalsha(sha: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
-  eval(src: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
-}
 
 export class LuaScript implements BatchableScript {
   readonly sha: string;
@@ -27,14 +23,8 @@ export class LuaScript implements BatchableScript {
     return batcher ? batcher.run(this, keys, args) : this.runAlone(redis, keys, args);
   }
 
-  async runAlone(redis: RedisClient, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
-    const r = redis as unknown as Evaluator;
-    try {
-      return await r.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (e) {
-      if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
-      return r.eval(this.source, keys.length, ...keys, ...args);
-    }
+  runAlone(redis: RedisClient, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+    return evalCached(redis, this.sha, this.source, keys, args);
   }
 
   /** Runs a script that answers with one JSON document (all ledger scripts do). */
