@@ -1,9 +1,9 @@
 // Runs sipp (Debian's sip-tester, /usr/bin/sipp) as the SIP peer for bench tests: callers (UAC
 // scenarios that run N calls and exit) and trunks (UAS scenarios that run until a test stops them).
 // Everything binds loopback, on ports from a range of the bench's own (takePorts).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,16 +75,86 @@ export interface SippProcess {
 // another sipp's media block next to it would take them: CI once lost a seat's port that way.
 // So every port the bench gives sipp comes from a range nobody else allocates from, handed out
 // once per process, each one probed free first.
+// A probe cannot see a port another test process has handed out but whose sipp has not bound yet
+// (two runs at once: CI next to a developer's run, a bench next to the suite; CI lost a trunk's
+// port that way). So a port handed out is also claimed in a lock directory shared by every
+// process on the machine: one file per port, created exclusively, naming its owner's pid, removed
+// when the owner exits; a file whose owner is gone is taken over.
 const RANGE_LO = 10_000;
 const RANGE_HI = 16_383;
+const LOCK_DIR = path.join(tmpdir(), 'dialgate-test-ports');
 let nextPort = RANGE_LO + ((process.pid * 131) % (RANGE_HI - RANGE_LO));
+const claimed = new Set<number>();
+
+function lockFile(port: number): string {
+  return path.join(LOCK_DIR, String(port));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Claims `port` for this process; false when a live process holds it. */
+function claim(port: number): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockFile(port), String(process.pid), { flag: 'wx' });
+      if (claimed.size === 0) process.once('exit', releaseAll);
+      claimed.add(port);
+      return true;
+    } catch (e) {
+      // no lock directory we may write to (another user's): the probe alone has to do
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return true;
+    }
+    let owner = NaN;
+    try {
+      owner = Number(readFileSync(lockFile(port), 'utf8'));
+    } catch {
+      /* removed meanwhile: try again */
+    }
+    // an empty file is a claim being written right now: leave it to its writer
+    if (Number.isInteger(owner) && owner > 0 && alive(owner)) return false;
+    if (Number.isInteger(owner) && owner > 0) rmSync(lockFile(port), { force: true });
+    else if (!Number.isNaN(owner)) return false;
+  }
+  return false;
+}
+
+function releaseAll(): void {
+  for (const port of claimed) {
+    try {
+      if (readFileSync(lockFile(port), 'utf8') === String(process.pid)) rmSync(lockFile(port), { force: true });
+    } catch {
+      /* already gone */
+    }
+  }
+  claimed.clear();
+}
+
+function makeLockDir(): void {
+  try {
+    mkdirSync(LOCK_DIR, { recursive: true });
+    chmodSync(LOCK_DIR, 0o1777); // any user's runs share it; umask would narrow mkdir's mode
+  } catch {
+    /* someone else's directory: claim() falls back to the probe */
+  }
+}
 
 async function takePorts(count: number): Promise<number> {
+  if (claimed.size === 0) makeLockDir();
   for (let tries = 0; tries < RANGE_HI - RANGE_LO; tries += count) {
     if (nextPort + count - 1 > RANGE_HI) nextPort = RANGE_LO;
     const first = nextPort;
     nextPort += count;
-    const busy = await Promise.all(Array.from({ length: count }, (_, i) => udpPortInUse(first + i)));
+    const ports = Array.from({ length: count }, (_, i) => first + i);
+    // ports this process claimed earlier are its own to hand out again after a wrap
+    if (!ports.every((p) => claimed.has(p) || claim(p))) continue;
+    const busy = await Promise.all(ports.map(udpPortInUse));
     if (!busy.some(Boolean)) return first;
   }
   throw new Error(`no ${count} free UDP ports left in ${RANGE_LO}-${RANGE_HI}`);
@@ -106,6 +176,23 @@ async function udpPortInUse(port: number): Promise<boolean> {
     s.once('error', () => resolve(true));
     s.bind(port, '127.0.0.1', () => s.close(() => resolve(false)));
   });
+}
+
+/**
+ * Whether a UDP socket is bound to `port`, read from the kernel's table. Waiting for sipp by
+ * binding the port ourselves would, for an instant, hold the very port sipp is about to bind.
+ */
+function udpPortListed(port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    try {
+      // each row: "sl local_address rem_address ...", local_address as HEXADDR:HEXPORT
+      if (readFileSync(table, 'utf8').split('\n').some((row) => row.trim().split(/\s+/)[1]?.endsWith(hex))) return true;
+    } catch {
+      /* no such table (no IPv6) */
+    }
+  }
+  return false;
 }
 
 export function scenarioPath(name: string): string {
@@ -210,8 +297,30 @@ function launch(opts: SippOptions, port: number, mediaPort: number): Launch {
   return { child, port, result };
 }
 
+/** Who holds a UDP port (for the error when sipp cannot bind it), as far as ss can tell. */
+function holderOf(port: number): string {
+  try {
+    const out = execFileSync('ss', ['-uanpH', `sport = :${port}`], { encoding: 'utf8', timeout: 2000 }).trim();
+    return `; port ${port} is held by: ${out || 'nobody now'}`;
+  } catch {
+    return '';
+  }
+}
+
 function bindFailure(r: SippResult): boolean {
   return /bind|address already in use/i.test(r.stderr + r.stdout) && r.exitCode !== 0 && r.successful === 0;
+}
+
+/**
+ * Whether to launch sipp again after it could not bind. A port of our own range was grabbed
+ * between the claim and sipp's bind: a port we chose is swapped for another; a port the test
+ * fixed (a trunk the config names) is tried again shortly, which outlasts a brief holder such as
+ * another process's probe.
+ */
+async function retryBind(attempt: number, opts: SippOptions, r: SippResult): Promise<boolean> {
+  if (attempt >= 3 || !bindFailure(r)) return false;
+  if (opts.localPort !== undefined) await new Promise((res) => setTimeout(res, 250 * (attempt + 1)));
+  return true;
 }
 
 /** Runs a sipp scenario to completion. */
@@ -220,8 +329,7 @@ export async function runSipp(opts: SippOptions): Promise<SippResult> {
     const port = opts.localPort ?? (await freeUdpPort());
     const l = launch(opts, port, await freeMediaPorts());
     const r = await l.result;
-    // a port grabbed by someone else between our probe and sipp's bind: try another
-    if (attempt < 3 && opts.localPort === undefined && bindFailure(r)) continue;
+    if (await retryBind(attempt, opts, r)) continue;
     return r;
   }
 }
@@ -237,12 +345,12 @@ export async function startSipp(opts: Omit<SippOptions, 'calls'> & { calls?: num
       exited = r;
     });
     const deadline = Date.now() + 5000;
-    while (!exited && Date.now() < deadline && !(await udpPortInUse(port))) {
+    while (!exited && Date.now() < deadline && !udpPortListed(port)) {
       await new Promise((r) => setTimeout(r, 20));
     }
     if (exited) {
-      if (attempt < 3 && opts.localPort === undefined && bindFailure(exited)) continue;
-      throw new Error(`sipp exited early (${exited.exitCode}): ${exited.stderr || exited.stdout}`);
+      if (await retryBind(attempt, full, exited)) continue;
+      throw new Error(`sipp exited early (${exited.exitCode}): ${exited.stderr || exited.stdout}${bindFailure(exited) ? holderOf(port) : ''}`);
     }
     const stop = async (): Promise<SippResult> => {
       if (l.child.exitCode === null && l.child.signalCode === null) {
