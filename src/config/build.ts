@@ -6,6 +6,7 @@ import type { IssueList } from './errors.js';
 import { parseYuan } from './money.js';
 import { toNationalNumber } from './national.js';
 import { computeHa1, resolveSecret, type SecretSpec } from './secrets.js';
+import { DEFAULT_OVERLOAD } from '../sip/overload.js';
 import type { Path, YamlSource } from './source.js';
 import type {
   HttpToken, NumberClass, Route, RouteMatch, Seat, ServerSettings, Tariff, TariffRate, Tenant, Trunk,
@@ -86,6 +87,7 @@ interface ServerYaml {
   security?: { invitePerSecond?: number; registerPerSecond?: number; optionsPerSecond?: number; banSeconds?: number; digestAlgorithms?: ('SHA-256' | 'MD5')[] };
   sessionTimers?: { seconds?: number; minSeconds?: number };
   drain?: { seconds?: number };
+  overload?: { maxCallsPerSecond?: number; shedOnLoad?: boolean; maxLoopUtilization?: number; maxLoopLagMs?: number; retryAfterSeconds?: number };
 }
 
 /** A bearer token shorter than this is guessable: refused at load. */
@@ -191,6 +193,13 @@ export async function buildServer(item: Item<ServerYaml>, ctx: BuildContext): Pr
       optionsPerSecond: y.security?.optionsPerSecond ?? 10,
       banSeconds: y.security?.banSeconds ?? 60,
       digestAlgorithms: y.security?.digestAlgorithms ?? ['MD5'],
+    },
+    overload: {
+      ...(y.overload?.maxCallsPerSecond !== undefined ? { maxCallsPerSecond: y.overload.maxCallsPerSecond } : {}),
+      shedOnLoad: y.overload?.shedOnLoad ?? DEFAULT_OVERLOAD.shedOnLoad,
+      maxLoopUtilization: y.overload?.maxLoopUtilization ?? DEFAULT_OVERLOAD.maxLoopUtilization,
+      maxLoopLagMs: y.overload?.maxLoopLagMs ?? DEFAULT_OVERLOAD.maxLoopLagMs,
+      retryAfterSeconds: y.overload?.retryAfterSeconds ?? DEFAULT_OVERLOAD.retryAfterSeconds,
     },
     // RFC 4028's recommended 1800 s; a leg that vanished is found within one interval.
     sessionTimers: sessionTimers(y.sessionTimers),

@@ -196,6 +196,14 @@ const server: Schema = obj({
     // password (its HA1 is computed at load); many phones and sipp take only MD5.
     digestAlgorithms: list({ type: 'string', enum: ['SHA-256', 'MD5'] }, { minItems: 1, uniqueItems: true }),
   }),
+  // Overload control (sip/overload.ts): new calls get 503 + Retry-After past these limits.
+  overload: obj({
+    maxCallsPerSecond: { type: 'integer', minimum: 1 },
+    shedOnLoad: { type: 'boolean' },
+    maxLoopUtilization: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+    maxLoopLagMs: { type: 'integer', minimum: 10 },
+    retryAfterSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
+  }),
 }, ['realm', 'drachtio', 'freeswitch']);
 
 // ---- plans400.yaml (contract 002: 400 numbers) ----

@@ -2,6 +2,7 @@
 // Produced by config/ from the YAML files in the config directory; never mutated after load.
 // Money is integer units of 0.0001 yuan ("fen4"); durations are integer seconds unless named *Ms.
 
+import type { OverloadSettings } from '../sip/overload.js';
 import type { RedisTarget } from './redis-target.js';
 
 /** 0.0001 yuan. 0.13 yuan = 1300 units. */
@@ -219,6 +220,8 @@ export interface ServerSettings {
   alerts?: { webhook?: string; timeoutMs: number };
   /** Per-source request limits before authentication; a source over a limit is refused banSeconds. */
   security?: { invitePerSecond: number; registerPerSecond: number; optionsPerSecond: number; banSeconds: number; digestAlgorithms: ('SHA-256' | 'MD5')[] };
+  /** Overload control of new calls (sip/overload.ts): 503 + Retry-After past these limits. */
+  overload?: OverloadSettings;
   /** RFC 4028 session timers: the interval we offer and answer with, and our Min-SE. */
   sessionTimers?: { seconds: number; minSeconds: number };
 }

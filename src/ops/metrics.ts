@@ -26,6 +26,8 @@ export interface MetricSources {
   spoolDepth?: () => MaybePromise<number>;
   /** Per-source limits (sip/flood-guard.ts). */
   flood?: () => { scannerDrops: number; limited: Record<string, number>; bans: number; bannedNow: number };
+  /** Share of new calls overload control refuses now (sip/overload.ts). */
+  overloadShedShare?: () => number;
   /** FreeSWITCH's health, load and orphans killed (media/freeswitch-watcher.ts, channel-reconciler.ts); null without one. */
   freeswitch?: () => FreeSwitchStatus | null;
 }
@@ -98,6 +100,7 @@ export class OpsMetrics {
   private readonly ledgerSeconds: FastHistogram;
   private readonly redisErrors: FastCounter;
   private readonly registers: FastCounter;
+  private readonly overloadRefusals: FastCounter;
 
   constructor(sources: MetricSources = {}) {
     this.sources = sources;
@@ -124,6 +127,13 @@ export class OpsMetrics {
       'Ledger and slot operations in Redis (Lua scripts), by operation, failures included.', ['op'], LEDGER_BUCKETS);
     this.redisErrors = new FastCounter(r, 'dialgate_redis_errors_total',
       'Redis failures: connection errors (op="connection") and ledger, slot or CDR operations that failed for want of Redis.', ['op']);
+
+    this.overloadRefusals = new FastCounter(r, 'dialgate_overload_refused_total',
+      'New calls refused with 503 by overload control: reason="overload" (event loop past its limits), "calls-per-second" (the configured cap).', ['reason']);
+    new Gauge({
+      name: 'dialgate_overload_shed_share', help: 'Share of new calls overload control refuses right now (0-1).', registers,
+      collect() { const f = self.sources.overloadShedShare; if (f) this.set(f()); },
+    });
 
     this.cdrs = new FastCounter(r, 'dialgate_cdrs_written_total', 'CDRs written (stream and daily files, or the local spool while Redis is away).').cell();
     this.cdrFailures = new FastCounter(r, 'dialgate_cdr_write_failures_total', 'CDRs that could not be written, or that failed on replay from the spool.').cell();
@@ -202,6 +212,11 @@ export class OpsMetrics {
   }
 
   // ---- hooks (one line each at their call sites) ------------------------------------------------
+
+  /** A new call refused with 503 by overload control (sip/overload.ts). */
+  overloadRefused(reason: 'overload' | 'calls-per-second'): void {
+    this.overloadRefusals.cell(reason).n++;
+  }
 
   /** A call decided; decision 'allow' | 'deny', reason '' for allow. */
   decision(decision: 'allow' | 'deny', reason = ''): void {

@@ -89,7 +89,8 @@ async function main(): Promise<void> {
   let trunk = await newTrunk();
   const target = real ? real.sip : `127.0.0.1:${standIns.ports.sipPort}`;
   const dir = mkdtempSync(join(tmpdir(), 'dialgate-b2bua-'));
-  writeFixtureConfig(dir, { trunkPorts, media: 'direct', recording: false, window: '00:00-24:00', maxConcurrent: 10_000, trunkMaxConcurrent: 10_000 });
+  // BENCH_OVERLOAD: dialgate.yaml `overload` (YAML flow mapping); default: the product's defaults
+  writeFixtureConfig(dir, { trunkPorts, media: 'direct', recording: false, window: '00:00-24:00', maxConcurrent: 10_000, trunkMaxConcurrent: 10_000, overload: process.env.BENCH_OVERLOAD ?? '{}' });
   // Calls come from BENCH_SEATS seats in turn (default 2000: at 700 calls/s of 1.5 s each, a seat's
   // previous call has ended before its next), as in a call centre where an agent has one call at a
   // time. One seat carrying every call makes its agent record hold hundreds of open calls, which

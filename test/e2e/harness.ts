@@ -42,6 +42,12 @@ export interface FixtureOptions {
   tenantExtra?: Record<string, string | number>;
   /** Kept for callers: the emergency route (110/119/120/122 over both trunks) is always there, as config check requires. */
   emergencyRoute?: boolean;
+  /**
+   * dialgate.yaml `overload` as a YAML flow mapping. Default `{ shedOnLoad: false }`: the bench's
+   * process also runs the stand-ins and parses sipp's traffic, so its event loop's load is not
+   * dialgate's; tests of overload control (and bench:b2bua) set their own.
+   */
+  overload?: string;
   /** dialgate.yaml freeswitch.reconcile (the orphan-channel reconciler); default: the product's. */
   reconcile?: { enabled?: boolean; intervalSeconds?: number; graceSeconds?: number };
 }
@@ -58,6 +64,7 @@ drachtio: { host: 127.0.0.1, port: 9022, secret: cymru }
 freeswitch: { host: 127.0.0.1, port: 8021, secret: ClueCon, sipAddress: 127.0.0.1:5080, recordingDir: ${dir}/rec${o.reconcile ? `, reconcile: ${JSON.stringify(o.reconcile)}` : ''} }
 redis: { url: "redis://127.0.0.1:6379" }
 cdr: { dir: ${dir}/cdr }
+overload: ${o.overload ?? '{ shedOnLoad: false }'}
 ${o.alertWebhook ? `alerts: { webhook: "${o.alertWebhook}", timeoutMs: 2000 }\n` : ''}`,
     'tenants.yaml': `tenants:
   - id: telesales
