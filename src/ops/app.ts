@@ -14,9 +14,7 @@ import type { LedgerView } from '../policy/types.js';
 import { carrierTrunkFor } from '../policy/inbound/sources.js';
 import { sourceAllowed } from '../auth/sources.js';
 import { DEFAULT_FLOOD_LIMITS, FloodGuard } from '../sip/flood-guard.js';
-import { DEFAULT_OVERLOAD, OverloadGuard, type OverloadSettings } from '../sip/overload.js';
-import { watchLoopLoad } from './loop-load.js';
-import { normalizeNumber, userPart } from '../numbers/normalize.js';
+import { openOverloadDoor } from '../sip/overload-door.js';
 import type { Cdr } from '../cdr/model.js';
 import type { AnsweredCall } from '../calls/session-types.js';
 import { CdrWriter } from '../cdr/writer.js';
@@ -289,46 +287,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
     if (verdict !== 'scanner') res.send(503, { headers: { 'Retry-After': String(Math.ceil((cfg.server.security?.banSeconds ?? 60))), Reason: 'SIP;cause=503;text="Too many requests"' } });
     return false;
   };
-  // Overload control (sip/overload.ts): a call's first INVITE may be refused with 503 while the
-  // process is past its capacity or the admin's calls-per-second cap; an INVITE answering our
-  // challenge belongs to a call already taken on, and an emergency call is never refused.
-  const overloadSettingsOf = (cfg: ConfigSnapshot): OverloadSettings => cfg.server.overload ?? DEFAULT_OVERLOAD;
-  const overload = new OverloadGuard(overloadSettingsOf(opts.config()));
-  let overloadOf = opts.config().server.overload;
-  const stopLoadWatch = watchLoopLoad((load) => overload.observe(load));
-  let shedding: { since: number; last: number; refused: number } | null = null;
-  const shedForLoad = (req: Srf.SrfRequest, res: Srf.SrfResponse): boolean => {
-    const cfg = opts.config();
-    if (cfg.server.overload !== overloadOf) {
-      overloadOf = cfg.server.overload;
-      overload.configure(overloadSettingsOf(cfg));
-    }
-    if (req.has('Proxy-Authorization') || req.has('Authorization')) return false;
-    const now = Date.now();
-    const verdict = overload.admit(now);
-    if (verdict.ok) {
-      // over once nothing was refused for a second (a calls-per-second cap refuses in bursts)
-      if (shedding && now - shedding.last > 1000) {
-        log.info({ refused: shedding.refused, seconds: Math.round((now - shedding.since) / 1000) }, 'overload over: new calls admitted again');
-        shedding = null;
-      }
-      return false;
-    }
-    const n = normalizeNumber(userPart(req.uri));
-    if (n.ok && n.number.class === 'emergency') return false;
-    // One line when refusing starts and one when it ends, not one per call: logging each would
-    // add to the load being shed.
-    if (!shedding) {
-      shedding = { since: now, last: now, refused: 0 };
-      log.warn({ reason: verdict.reason, shedShare: overload.shedShare }, 'overload: refusing new calls with 503');
-    }
-    shedding.refused++;
-    shedding.last = now;
-    metrics.overloadRefused(verdict.reason);
-    const text = verdict.reason === 'overload' ? 'Server overloaded' : 'Calls per second limit';
-    res.send(503, { headers: { 'Retry-After': String(overload.retryAfterSeconds), Reason: `SIP;cause=503;text="${text}"` } });
-    return true;
-  };
+  // Overload control: a call's first INVITE gets 503 + Retry-After past the process's capacity.
+  const overload = openOverloadDoor({ config: opts.config, log: log.child({ component: 'overload' }), onRefused: (r) => metrics.overloadRefused(r) });
   metrics.sources = {
     liveCalls: () => live.size,
     registeredSeats: async () => (await registrations.count(clock.now())).aors,
@@ -336,7 +296,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     mediaConnected: () => media.available,
     spoolDepth: () => cdr.spoolDepth(),
     flood: () => ({ ...flood.counters, bannedNow: flood.bannedSources(Date.now()) }),
-    overloadShedShare: () => overload.shedShare,
+    overloadShedShare: () => overload.shedShare(),
   };
 
   // srf has register()/options() like invite(), though its bundled types omit them.
@@ -357,7 +317,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     }
   }));
   const handleInvite = async (req: Srf.SrfRequest, res: Srf.SrfResponse): Promise<void> => {
-    if (!admitted(req, res) || shedForLoad(req, res)) return;
+    if (!admitted(req, res) || overload.refuse(req, res)) return;
     // srf emits CANCEL once and only marks req.canceled inside createUAS: mark it from the start,
     // so a CANCEL during authentication is not lost (the call path checks req.canceled).
     req.on('cancel', () => { (req as { canceled?: boolean }).canceled = true; });
@@ -514,7 +474,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
     registeredSeats: async () => (await registrations.count(clock.now())).aors,
     recover,
     async stop() {
-      stopLoadWatch();
+      overload.stop();
       clearInterval(recoveryTimer);
       clearInterval(replayTimer);
       for (const call of live.values()) call.hangup('shutdown');

@@ -30,7 +30,7 @@ export interface OverloadSettings {
   retryAfterSeconds: number;
 }
 
-export const DEFAULT_OVERLOAD: OverloadSettings = { shedOnLoad: true, maxLoopUtilization: 0.9, maxLoopLagMs: 150, retryAfterSeconds: 5 };
+export const DEFAULT_OVERLOAD: OverloadSettings = { shedOnLoad: true, maxLoopUtilization: 0.97, maxLoopLagMs: 150, retryAfterSeconds: 5 };
 
 /** One window of the event loop as the adapter measured it. */
 export interface LoopLoad {
@@ -49,7 +49,7 @@ const STEP_UP = 10;
 const STEP_DOWN = 5;
 const MAX_SHED = 95;
 // "Well under" the limits: recovery starts below these shares of them (hysteresis).
-const CALM = 0.85;
+const CALM = 0.95;
 
 const OK: OverloadVerdict = { ok: true };
 

@@ -66,7 +66,15 @@ async function commandStats(client: { info(section: string): Promise<string> }):
   return { calls, usec };
 }
 
-interface Row { ok: number; failed: number; cps: number; cpuPerCall: number; ioPerCall: number; p50: number; p99: number; p50Last: number }
+interface Row { ok: number; refused: number; failed: number; cps: number; cpuPerCall: number; ioPerCall: number; p50: number; p99: number; p50Last: number }
+
+/** dialgate's /metrics: new calls overload control refused so far. */
+let metricsUrl: string | undefined;
+async function overloadRefused(): Promise<number> {
+  if (!metricsUrl) return 0;
+  const text = await (await fetch(metricsUrl)).text();
+  return [...text.matchAll(/^dialgate_overload_refused_total\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
@@ -104,7 +112,8 @@ async function main(): Promise<void> {
   // (sipp's files live outside the config directory: dialgate watches that one and would reload)
   const work = mkdtempSync(join(tmpdir(), 'dialgate-b2bua-sipp-'));
   const seatScenario = join(work, 'seat-call.xml');
-  writeFileSync(seatScenario, readFileSync(seatCall({ expect: 200, holdMs: 1500 }), 'utf8').replaceAll('[authentication]', '[field4]'));
+  // a seat refused at the door (overload control's 503) ACKs and is done, as a phone would
+  writeFileSync(seatScenario, readFileSync(seatCall({ expect: 200, holdMs: 1500, refusedWith: 503 }), 'utf8').replaceAll('[authentication]', '[field4]'));
   let injections = 0;
   const seatInjection = (calls: number, from: number): string => {
     const file = join(work, `seats-${++injections}.csv`);
@@ -124,6 +133,7 @@ async function main(): Promise<void> {
   let nextSeat = 0;
   const measure = async (app: ChildProcess, rate: number, kind: AppKind): Promise<Row> => {
     const seat = kind !== 'bare';
+    const refused0 = kind === 'dialgate' ? await overloadRefused() : 0;
     const calls = rate * SECONDS;
     const cpu0 = cpuMs(app.pid!);
     const io0 = ioSyscalls(app.pid!);
@@ -138,6 +148,8 @@ async function main(): Promise<void> {
       })
       : await runSipp({ scenario: 'call-basic', target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, service: '13812345678', rtts: true });
     if (seat) nextSeat += calls;
+    // sipp counts a call refused with 503 as done: it is no completed call
+    const refused = kind === 'dialgate' ? (await overloadRefused()) - refused0 : 0;
     const cpu = cpuMs(app.pid!) - cpu0;
     const io = ioSyscalls(app.pid!) - io0;
     const threads = [...threadCpuMs(app.pid!)].map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)] as const).filter(([, ms]) => ms > 0);
@@ -151,7 +163,7 @@ async function main(): Promise<void> {
     const lastStart = (r.rtts ?? []).reduce((m, x) => Math.max(m, x.startMs), -Infinity);
     const lastSecond = (r.rtts ?? []).filter((x) => x.startMs > lastStart - 1000).map((x) => x.rttMs).sort((a, b) => a - b);
     // completed calls per second of offered load (a slow tail of retransmissions does not dilute it)
-    return { ok: r.successful, failed: r.failed, cps: r.successful / SECONDS, cpuPerCall: cpu / Math.max(1, r.successful + r.failed), ioPerCall: io / Math.max(1, r.successful + r.failed), p50: percentile(rtts, 50), p99: percentile(rtts, 99), p50Last: percentile(lastSecond, 50) };
+    return { ok: r.successful - refused, refused, failed: r.failed, cps: (r.successful - refused) / SECONDS, cpuPerCall: cpu / Math.max(1, r.successful + r.failed), ioPerCall: io / Math.max(1, r.successful + r.failed), p50: percentile(rtts, 50), p99: percentile(rtts, 99), p50Last: percentile(lastSecond, 50) };
   };
 
   const results = new Map<number, Partial<Record<AppKind, Row>>>(RATES.map((rate) => [rate, {}]));
@@ -171,9 +183,11 @@ async function main(): Promise<void> {
     console.error(`dialgate runs ${entry}${real ? `; real drachtio-server ${real.drachtio.host}:${real.drachtio.port}` : '; drachtio stand-in'}`);
     // DIALGATE_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile dialgate under this load
     const nodeArgs = (process.env.DIALGATE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const httpPort = await freeTcpPort();
+    metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
     const dialgate = await startApp([...nodeArgs, entry, 'serve', '--config', dir], {
       ...process.env, DIALGATE_DRACHTIO_PORT: String(standIns.ports.adminPort), DIALGATE_DRACHTIO_SECRET: secret,
-      DIALGATE_REDIS_URL: redis.url, DIALGATE_HTTP_PORT: String(await freeTcpPort()), DIALGATE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', DIALGATE_ESL_PORT: '1',
+      DIALGATE_REDIS_URL: redis.url, DIALGATE_HTTP_PORT: String(httpPort), DIALGATE_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', DIALGATE_ESL_PORT: '1',
     }, /ops http listening/);
     // Round trips: 50 calls with MONITOR on (commands run inside Lua scripts are tagged `lua` and
     // are not round trips), before the measured rates so MONITOR's cost does not skew them.
@@ -237,9 +251,9 @@ async function main(): Promise<void> {
   }
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   console.log(`${real ? 'real drachtio-server' : 'drachtio stand-in'}; ${SECONDS} s per rate, calls of 1.5 s; setup = INVITE to 200 OK as the caller sees it (dialgate's includes the digest challenge)`);
-  const none: Row = { ok: NaN, failed: NaN, cps: NaN, cpuPerCall: NaN, ioPerCall: NaN, p50: NaN, p99: NaN, p50Last: NaN };
-  const cells = (r: Row) => `${r.ok}/${r.failed}, ${f(r.cps, 0)}, ${f(r.cpuPerCall)}, ${f(r.ioPerCall, 1)}, ${f(r.p50, 0)}/${f(r.p99, 0)}/${f(r.p50Last, 0)}`;
-  console.log('each app: ok/failed, completed cps, app CPU ms/call, I/O syscalls/call, setup p50/p99/p50 of the last second\'s calls (ms); "challenge" is the bare B2BUA that also demands digest credentials (407) of every INVITE');
+  const none: Row = { ok: NaN, refused: NaN, failed: NaN, cps: NaN, cpuPerCall: NaN, ioPerCall: NaN, p50: NaN, p99: NaN, p50Last: NaN };
+  const cells = (r: Row) => `${r.ok}/${r.refused ? `${r.refused} refused/` : ''}${r.failed}, ${f(r.cps, 0)}, ${f(r.cpuPerCall)}, ${f(r.ioPerCall, 1)}, ${f(r.p50, 0)}/${f(r.p99, 0)}/${f(r.p50Last, 0)}`;
+  console.log('each app: ok/failed (ok/refused/failed when overload control refused calls with 503), completed cps, app CPU ms/call, I/O syscalls/call, setup p50/p99/p50 of the last second\'s calls (ms); "challenge" is the bare B2BUA that also demands digest credentials (407) of every INVITE');
   console.log('offered cps | bare | challenge | dialgate | cps ratio dialgate/bare | challenge/bare | dialgate/challenge | CPU ratio dialgate/bare');
   for (const [rate, row] of results) {
     const d = row.dialgate;

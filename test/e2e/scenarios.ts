@@ -118,6 +118,8 @@ Content-Length: 0
 export interface SeatCallOptions {
   /** Final status the seat must receive for the authenticated INVITE. */
   expect: number;
+  /** A status the first INVITE may get instead of 407 (overload's 503): ACKed, the call ends there (expect 200, hangup 'seat'). */
+  refusedWith?: number;
   /** Talk time before the seat hangs up (expect 200 and hangup 'seat'). */
   holdMs?: number;
   /** 'seat' sends BYE after holdMs; 'remote' waits for a BYE from dialgate (callee hung up, cut-off). */
@@ -181,9 +183,10 @@ const xmlAttr = (v: string): string => v.replace(/&/g, '&amp;').replace(/"/g, '&
 
 export function seatCall(o: SeatCallOptions): string {
   const to = '[field2]';
+  const refusable = o.refusedWith !== undefined && o.expect === 200 && (o.hangup ?? 'seat') === 'seat';
   let body = `${invite(false, 1, to, o.sdp)}
   <recv response="100" optional="true"/>
-  <recv response="407" auth="true"/>
+${refusable ? `  <recv response="${o.refusedWith}" optional="true" next="refused"/>\n` : ''}  <recv response="407" auth="true"/>
 ${ACK_NON2XX(1)}
 ${invite(true, 2, to, o.sdp)}
   <recv response="100" optional="true"/>
@@ -205,15 +208,17 @@ ${invite(true, 2, to, o.sdp)}
   body += `${SEAT_ACK_2XX}${streamAudio()}`;
   if ((o.hangup ?? 'seat') === 'seat') {
     body += `  <pause milliseconds="${o.holdMs ?? 1000}"/>
-${SEAT_BYE}  <recv response="200"/>
+${SEAT_BYE}  <recv response="200"${refusable ? ' next="done"' : ''}/>
 `;
+    // a phone ACKs the refusal of its first INVITE and is done (sipp counts the call successful)
+    if (refusable) body += `  <label id="refused"/>\n${ACK_NON2XX(1)}\n  <label id="done"/>\n`;
   } else if (o.refresh) {
     body += awaitRemoteBye(o.refresh, o.remoteByeTimeoutMs ?? 30000, 'seatwait');
   } else {
     body += `  <recv request="BYE" timeout="${o.remoteByeTimeoutMs ?? 30000}"/>
 ${OK_TO_REQUEST}`;
   }
-  return write(`seat-call${o.sdp ? '-sdp' : ''}${o.expectAnswer ? '-answer' : ''}-${o.hangup ?? 'seat'}${o.refresh ? `-refresh-${o.refresh}` : ''}`, body);
+  return write(`seat-call${refusable ? `-or-${o.refusedWith}` : ''}${o.sdp ? '-sdp' : ''}${o.expectAnswer ? '-answer' : ''}-${o.hangup ?? 'seat'}${o.refresh ? `-refresh-${o.refresh}` : ''}`, body);
 }
 
 /** A REGISTER challenged with 401, then sent with credentials; fields user;password. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_OVERLOAD, OverloadGuard, type LoopLoad } from '../../src/sip/overload.js';
 
 const CALM: LoopLoad = { utilization: 0.3, lagMs: 2 };
-const BUSY: LoopLoad = { utilization: 0.97, lagMs: 20 };
+const BUSY: LoopLoad = { utilization: 0.99, lagMs: 20 };
 const STARVED: LoopLoad = { utilization: 0.5, lagMs: 400 }; // ready to run, but no CPU to run on
 
 /** Offers `n` new calls at `now`; how many were admitted. */
@@ -44,7 +44,7 @@ describe('overload control', () => {
     for (let i = 0; i < 6; i++) g.observe(BUSY);
     const share = g.shedShare;
     expect(share).toBeCloseTo(0.5);
-    g.observe({ utilization: 0.85, lagMs: 10 }); // under 0.9 but over 0.9 × 0.85: not calm yet
+    g.observe({ utilization: 0.95, lagMs: 10 }); // under 0.97 but over 0.97 × 0.95: not calm yet
     expect(g.shedShare).toBe(share);
     g.observe(CALM);
     expect(g.shedShare).toBeCloseTo(0.45);
