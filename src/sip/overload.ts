@@ -30,7 +30,7 @@ export interface OverloadSettings {
   retryAfterSeconds: number;
 }
 
-export const DEFAULT_OVERLOAD: OverloadSettings = { shedOnLoad: true, maxLoopUtilization: 0.97, maxLoopLagMs: 150, retryAfterSeconds: 5 };
+export const DEFAULT_OVERLOAD: OverloadSettings = { shedOnLoad: true, maxLoopUtilization: 0.97, maxLoopLagMs: 50, retryAfterSeconds: 5 };
 
 /** One window of the event loop as the adapter measured it. */
 export interface LoopLoad {
