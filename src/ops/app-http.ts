@@ -170,6 +170,7 @@ export async function startAppHttp(app: App, store: ConfigStore, o: AppHttpOptio
     status: async () => {
       const c = store.status();
       const holidayCalendar = o.calendar?.status();
+      const overload = app.overload();
       return {
         drachtioConnected: app.connected(),
         draining: app.draining(),
@@ -180,6 +181,7 @@ export async function startAppHttp(app: App, store: ConfigStore, o: AppHttpOptio
         freeswitch: app.freeswitch(),
         ...(app.freeswitchServers().length > 1 ? { freeswitchServers: app.freeswitchServers() } : {}),
         redis: await app.redisState(),
+        overload,
         ...(holidayCalendar ? { holidayCalendar } : {}),
         warnings: [
           ...(app.mediaConnected() ? [] : ['media server not connected: anchored calls bridge direct and are not recorded']),
@@ -187,6 +189,7 @@ export async function startAppHttp(app: App, store: ConfigStore, o: AppHttpOptio
             ? `FreeSWITCH ${f.address} not connected: calls use the other servers${down.length === app.freeswitchServers().length ? ' (none is up)' : ''}; its orphan channels are not reconciled`
             : 'FreeSWITCH watcher not connected: its load is unknown and orphan channels are not reconciled')),
           ...(app.redis.status === 'ready' ? [] : ['redis unavailable: seats get 503 (emergency calls still connect), CDRs are spooled locally']),
+          ...(overload.shedShare > 0 ? [`overloaded: ${Math.round(overload.shedShare * 100)}% of new calls are refused with 503 (emergency calls still connect)`] : []),
           ...(!holidayCalendar || holidayCalendar.covered ? [] : [`holiday calendar has no data for ${holidayCalendar.missingYears.join(', ')}`]),
         ],
       };

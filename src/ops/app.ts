@@ -14,7 +14,7 @@ import type { LedgerView } from '../policy/types.js';
 import { carrierTrunkFor } from '../policy/inbound/sources.js';
 import { sourceAllowed } from '../auth/sources.js';
 import { DEFAULT_FLOOD_LIMITS, FloodGuard } from '../sip/flood-guard.js';
-import { openOverloadDoor } from '../sip/overload-door.js';
+import { openOverloadDoor, type OverloadStatus } from '../sip/overload-door.js';
 import type { Cdr } from '../cdr/model.js';
 import type { AnsweredCall } from '../calls/session-types.js';
 import { CdrWriter } from '../cdr/writer.js';
@@ -113,6 +113,8 @@ export interface App {
   drain(limitMs: number): Promise<DrainReport>;
   /** A drain has started: no new calls come to this instance. */
   draining(): boolean;
+  /** Overload control: the share of new calls refused now and the refusals since start. */
+  overload(): OverloadStatus;
   stop(): Promise<void>;
 }
 
@@ -465,6 +467,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
   return {
     srf, redis, ledger, live, log, metrics, drain, agents, registrar: registrations, lockout, cdrStream: cdr.streams,
     draining: () => drainStarted !== null,
+    overload: () => overload.status(),
     connected: () => connected,
     mediaConnected: () => media.available,
     freeswitch: () => metrics.sources.freeswitch?.() ?? null,

@@ -14,7 +14,14 @@ export interface OverloadDoor {
   refuse(req: Srf.SrfRequest, res: Srf.SrfResponse): boolean;
   /** Share of new calls refused for load right now (0-1). */
   shedShare(): number;
+  /** For /health: the share now and the calls refused since start, by limit. */
+  status(): OverloadStatus;
   stop(): void;
+}
+
+export interface OverloadStatus {
+  shedShare: number;
+  refused: { overload: number; callsPerSecond: number };
 }
 
 export function openOverloadDoor(o: {
@@ -26,6 +33,8 @@ export function openOverloadDoor(o: {
   const guard = new OverloadGuard(settingsOf ?? DEFAULT_OVERLOAD);
   const stopWatch = watchLoopLoad((load) => guard.observe(load));
   let episode: { since: number; last: number; refused: number } | null = null;
+  // 503s sent (the guard's own counters also count the emergency calls let through)
+  const refused = { overload: 0, callsPerSecond: 0 };
 
   return {
     refuse(req, res) {
@@ -54,12 +63,14 @@ export function openOverloadDoor(o: {
       }
       episode.refused++;
       episode.last = now;
+      refused[verdict.reason === 'overload' ? 'overload' : 'callsPerSecond']++;
       o.onRefused(verdict.reason);
       const text = verdict.reason === 'overload' ? 'Server overloaded' : 'Calls per second limit';
       res.send(503, { headers: { 'Retry-After': String(guard.retryAfterSeconds), Reason: `SIP;cause=503;text="${text}"` } });
       return true;
     },
     shedShare: () => guard.shedShare,
+    status: () => ({ shedShare: guard.shedShare, refused: { ...refused } }),
     stop: stopWatch,
   };
 }

@@ -63,6 +63,7 @@ export class OverloadGuard {
   private credit = 0;
   private tokens: number;
   private tokensAt = 0;
+  /** Refusing verdicts by limit (the caller may still let an emergency call through). */
   readonly counters = { overload: 0, callsPerSecond: 0 };
 
   constructor(settings: OverloadSettings = DEFAULT_OVERLOAD) {

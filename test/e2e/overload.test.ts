@@ -3,7 +3,10 @@
 // INVITE answering our challenge and an emergency call always go on, and calls are taken again
 // once the load has passed. The phones here are udp-sip.ts clients (to see every header of the
 // 503) and sipp (a whole call after the cap, to its CDR).
+import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAppHttp } from '../../src/ops/app-http.js';
 import { freeUdpPort, type SippProcess } from '../bench/sipp.js';
 import { readCdrs, SEATS, seatCalls, startBench, startTrunk, waitForCdrs, type Bench } from './harness.js';
 import { digestAnswer, UdpSipClient, type SipResponse } from './udp-sip.js';
@@ -87,12 +90,19 @@ describe('an event loop that cannot keep up', () => {
       const until = Date.now() + 60;
       while (Date.now() < until);
     }, 10);
+    const api = await startAppHttp(bench.app, bench.store, {
+      host: '127.0.0.1', port: 0, cdrDir: join(bench.dir, 'cdr'), recordingsDir: join(bench.dir, 'rec'), log: pino({ level: 'silent' }),
+    });
+    const health = async () => (await (await fetch(`${api.url}/health`)).json()) as { status: string; overload: { shedShare: number; refused: { overload: number } }; warnings: string[] };
+    expect((await health()).overload).toEqual({ shedShare: 0, refused: { overload: 0, callsPerSecond: 0 } });
     let during: SipResponse[][];
     let emergency: SipResponse[];
+    let busy: Awaited<ReturnType<typeof health>>;
     try {
       await new Promise((r) => setTimeout(r, 2000));
       during = await Promise.all(Array.from({ length: 20 }, () => firstInvite(client, bench, '13812345678')));
       emergency = await firstInvite(client, bench, '120');
+      busy = await health();
     } finally {
       clearInterval(hog);
     }
@@ -103,6 +113,11 @@ describe('an event loop that cannot keep up', () => {
     expect(refused[0]!.headers.get('reason')).toBe('SIP;cause=503;text="Server overloaded"');
     expect(during.map(final).every((r) => r?.status === 503 || r?.status === 407)).toBe(true);
     expect(final(emergency)?.status).toBe(407);
+    // /health (and `dialgate status`) says so while it lasts: degraded, with the share refused
+    expect(busy.status).toBe('degraded');
+    expect(busy.overload.shedShare).toBeGreaterThan(0);
+    expect(busy.overload.refused.overload).toBe(refused.length);
+    expect(busy.warnings.some((w) => /^overloaded: \d+% of new calls are refused with 503/.test(w))).toBe(true);
 
     // Once the loop is free the refused share falls back within seconds: ten calls in a row taken.
     const deadline = Date.now() + 10_000;
@@ -112,5 +127,9 @@ describe('an event loop that cannot keep up', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(streak).toBe(10);
+    const calm = await health();
+    expect(calm.overload.shedShare).toBe(0);
+    expect(calm.warnings.some((w) => w.startsWith('overloaded'))).toBe(false);
+    await api.close();
   }, 30_000);
 });
