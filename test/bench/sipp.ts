@@ -78,8 +78,8 @@ export interface SippProcess {
 // A probe cannot see a port another test process has handed out but whose sipp has not bound yet
 // (two runs at once: CI next to a developer's run, a bench next to the suite; CI lost a trunk's
 // port that way). So a port handed out is also claimed in a lock directory shared by every
-// process on the machine: one file per port, created exclusively, naming its owner's pid, removed
-// when the owner exits; a file whose owner is gone is taken over.
+// process on the machine: one file per port, created exclusively, naming its owner (pid and start
+// time), removed when the owner exits; a file whose owner is gone is taken over.
 const RANGE_LO = 10_000;
 const RANGE_HI = 16_383;
 const LOCK_DIR = path.join(tmpdir(), 'dialgate-test-ports');
@@ -90,7 +90,25 @@ function lockFile(port: number): string {
   return path.join(LOCK_DIR, String(port));
 }
 
-function alive(pid: number): boolean {
+/** This process as a claim names it: pid and start time (clock ticks since boot), so a reused pid is no owner. */
+const SELF = `${process.pid} ${startTimeOf(process.pid) ?? ''}`.trim();
+
+function startTimeOf(pid: number): string | undefined {
+  try {
+    // /proc/PID/stat: "pid (comm) state ..." with the start time as field 22; comm may hold spaces
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process a claim names still runs (vitest kills its workers, so claims outlive them). */
+function alive(owner: string): boolean {
+  const [pidText = '', start] = owner.split(' ');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (start !== undefined) return startTimeOf(pid) === start;
   try {
     process.kill(pid, 0);
     return true;
@@ -103,7 +121,7 @@ function alive(pid: number): boolean {
 function claim(port: number): boolean {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(lockFile(port), String(process.pid), { flag: 'wx' });
+      writeFileSync(lockFile(port), SELF, { flag: 'wx' });
       if (claimed.size === 0) process.once('exit', releaseAll);
       claimed.add(port);
       return true;
@@ -111,16 +129,15 @@ function claim(port: number): boolean {
       // no lock directory we may write to (another user's): the probe alone has to do
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return true;
     }
-    let owner = NaN;
+    let owner: string | undefined;
     try {
-      owner = Number(readFileSync(lockFile(port), 'utf8'));
+      owner = readFileSync(lockFile(port), 'utf8');
     } catch {
-      /* removed meanwhile: try again */
+      continue; // removed meanwhile: try again
     }
     // an empty file is a claim being written right now: leave it to its writer
-    if (Number.isInteger(owner) && owner > 0 && alive(owner)) return false;
-    if (Number.isInteger(owner) && owner > 0) rmSync(lockFile(port), { force: true });
-    else if (!Number.isNaN(owner)) return false;
+    if (owner === '' || alive(owner)) return false;
+    rmSync(lockFile(port), { force: true });
   }
   return false;
 }
@@ -128,7 +145,7 @@ function claim(port: number): boolean {
 function releaseAll(): void {
   for (const port of claimed) {
     try {
-      if (readFileSync(lockFile(port), 'utf8') === String(process.pid)) rmSync(lockFile(port), { force: true });
+      if (readFileSync(lockFile(port), 'utf8') === SELF) rmSync(lockFile(port), { force: true });
     } catch {
       /* already gone */
     }
