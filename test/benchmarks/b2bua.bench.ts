@@ -14,14 +14,14 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { freeUdpPort, runSipp, startSipp } from '../bench/sipp.js';
 import { SEATS, writeFixtureConfig } from '../e2e/harness.js';
 import { injection, seatCall, trunkUas } from '../e2e/scenarios.js';
 import { freeTcpPort, startRedis } from '../helpers/redis.js';
-import { cpuMs, ioSyscalls, startChild, stop, threadCpuMs } from './processes.js';
+import { cpuByName, cpuMs, ioSyscalls, machineCpuMs, processCpuMs, startChild, stop, threadCpuMs } from './processes.js';
 import { startStandIns } from './standins-child.js';
 import { realServers } from '../e2e/real-servers.js';
 import { existsSync } from 'node:fs';
@@ -66,7 +66,7 @@ async function commandStats(client: { info(section: string): Promise<string> }):
   return { calls, usec };
 }
 
-interface Row { ok: number; refused: number; failed: number; cps: number; cpuPerCall: number; ioPerCall: number; p50: number; p99: number; p50Last: number }
+interface Row { ok: number; refused: number; failed: number; cps: number; cpuPerCall: number; ioPerCall: number; p50: number; p99: number; p50Last: number; machinePerCall: number; idleShare: number }
 
 /** dialgate's /metrics: new calls overload control refused so far. */
 let metricsUrl: string | undefined;
@@ -140,6 +140,8 @@ async function main(): Promise<void> {
     const threads0 = threadCpuMs(app.pid!);
     const redisCpu0 = cpuMs(redisPid);
     const watched0 = WATCH.map(([, pid]) => cpuMs(pid));
+    const machine0 = machineCpuMs();
+    const procs0 = processCpuMs();
     const r = seat
       ? await runSipp({
         scenario: seatScenario, target, calls, rate, concurrency: 20_000, timeoutMs: 120_000, rtts: true,
@@ -151,9 +153,16 @@ async function main(): Promise<void> {
     // sipp counts a call refused with 503 as done: it is no completed call
     const refused = kind === 'dialgate' ? (await overloadRefused()) - refused0 : 0;
     const cpu = cpuMs(app.pid!) - cpu0;
+    const machine1 = machineCpuMs();
+    const byName = cpuByName(procs0, processCpuMs());
+    const machineBusy = machine1.busy - machine0.busy;
+    const machineIdle = machine1.idle - machine0.idle;
     const io = ioSyscalls(app.pid!) - io0;
     const threads = [...threadCpuMs(app.pid!)].map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)] as const).filter(([, ms]) => ms > 0);
     console.error(`${kind} @${rate} cps: CPU ms/call by thread: ${threads.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${(ms / Math.max(1, calls)).toFixed(2)}`).join(', ')}; redis-server ${((cpuMs(redisPid) - redisCpu0) / Math.max(1, calls)).toFixed(2)}${WATCH.map(([name, pid], i) => `; ${name} ${((cpuMs(pid) - watched0[i]!) / Math.max(1, calls)).toFixed(2)}`).join('')}`);
+    // where the machine's CPU went (the app is "node" or "MainThread"; the kernel's own threads count too)
+    const attempts = Math.max(1, r.successful + r.failed);
+    console.error(`${kind} @${rate} cps: machine CPU ms/call ${(machineBusy / attempts).toFixed(2)}, by process: ${byName.filter(([, ms]) => ms / attempts >= 0.02).map(([n, ms]) => `${n} ${(ms / attempts).toFixed(2)}`).join(', ')}`);
     // BENCH_ERRORS=DIR: sipp's error log of each run with failures, for reading
     if (r.failed > 0 && process.env.BENCH_ERRORS) writeFileSync(join(process.env.BENCH_ERRORS, `${kind}-${rate}.log`), r.errors);
     const rtts = (r.rtts ?? []).map((x) => x.rttMs).sort((a, b) => a - b);
@@ -163,7 +172,8 @@ async function main(): Promise<void> {
     const lastStart = (r.rtts ?? []).reduce((m, x) => Math.max(m, x.startMs), -Infinity);
     const lastSecond = (r.rtts ?? []).filter((x) => x.startMs > lastStart - 1000).map((x) => x.rttMs).sort((a, b) => a - b);
     // completed calls per second of offered load (a slow tail of retransmissions does not dilute it)
-    return { ok: r.successful - refused, refused, failed: r.failed, cps: (r.successful - refused) / SECONDS, cpuPerCall: cpu / Math.max(1, r.successful + r.failed), ioPerCall: io / Math.max(1, r.successful + r.failed), p50: percentile(rtts, 50), p99: percentile(rtts, 99), p50Last: percentile(lastSecond, 50) };
+    return { ok: r.successful - refused, refused, failed: r.failed, cps: (r.successful - refused) / SECONDS, cpuPerCall: cpu / Math.max(1, r.successful + r.failed), ioPerCall: io / Math.max(1, r.successful + r.failed), p50: percentile(rtts, 50), p99: percentile(rtts, 99), p50Last: percentile(lastSecond, 50),
+      machinePerCall: machineBusy / Math.max(1, r.successful + r.failed), idleShare: machineIdle / Math.max(1, machineBusy + machineIdle) };
   };
 
   const results = new Map<number, Partial<Record<AppKind, Row>>>(RATES.map((rate) => [rate, {}]));
@@ -251,7 +261,7 @@ async function main(): Promise<void> {
   }
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   console.log(`${real ? 'real drachtio-server' : 'drachtio stand-in'}; ${SECONDS} s per rate, calls of 1.5 s; setup = INVITE to 200 OK as the caller sees it (dialgate's includes the digest challenge)`);
-  const none: Row = { ok: NaN, refused: NaN, failed: NaN, cps: NaN, cpuPerCall: NaN, ioPerCall: NaN, p50: NaN, p99: NaN, p50Last: NaN };
+  const none: Row = { ok: NaN, refused: NaN, failed: NaN, cps: NaN, cpuPerCall: NaN, ioPerCall: NaN, p50: NaN, p99: NaN, p50Last: NaN, machinePerCall: NaN, idleShare: NaN };
   const cells = (r: Row) => `${r.ok}/${r.refused ? `${r.refused} refused/` : ''}${r.failed}, ${f(r.cps, 0)}, ${f(r.cpuPerCall)}, ${f(r.ioPerCall, 1)}, ${f(r.p50, 0)}/${f(r.p99, 0)}/${f(r.p50Last, 0)}`;
   console.log('each app: ok/failed (ok/refused/failed when overload control refused calls with 503), completed cps, app CPU ms/call, I/O syscalls/call, setup p50/p99/p50 of the last second\'s calls (ms); "challenge" is the bare B2BUA that also demands digest credentials (407) of every INVITE');
   console.log('offered cps | bare | challenge | dialgate | cps ratio dialgate/bare | challenge/bare | dialgate/challenge | CPU ratio dialgate/bare');
@@ -261,6 +271,18 @@ async function main(): Promise<void> {
     const b = row.bare ?? none;
     const c = row.challenge ?? none;
     console.log(`${rate} | ${cells(b)} | ${cells(c)} | ${cells(d)} | ${f(d.cps / b.cps)} | ${f(c.cps / b.cps)} | ${f(d.cps / c.cps)} | ${f(d.cpuPerCall / b.cpuPerCall, 1)}`);
+  }
+  // What a call costs the whole machine (every process of the run, the kernel's share included)
+  // bounds the rate these cores can carry: cores × 1000 / ms per call, once idle is near 0.
+  const cores = availableParallelism();
+  console.log(`machine CPU ms per call attempt (share of ${cores} cores idle) and the rate that CPU alone would allow (cores × 1000 / ms per call)`);
+  console.log('offered cps | bare | challenge | dialgate | dialgate − bare | dialgate − challenge');
+  const m = (r: Row) => `${f(r.machinePerCall)} (${f(100 * r.idleShare, 0)}% idle) → ${f((cores * 1000) / r.machinePerCall, 0)}`;
+  for (const [rate, row] of results) {
+    const b = row.bare ?? none;
+    const c = row.challenge ?? none;
+    const d = row.dialgate ?? none;
+    console.log(`${rate} | ${m(b)} | ${m(c)} | ${m(d)} | ${f(d.machinePerCall - b.machinePerCall)} | ${f(d.machinePerCall - c.machinePerCall)}`);
   }
 }
 

@@ -25,6 +25,49 @@ export function threadCpuMs(pid: number): Map<string, number> {
   return out;
 }
 
+/**
+ * The whole machine's CPU so far (/proc/stat's first line), in ms summed over cores: busy (user,
+ * nice, system, irq, softirq, steal) and idle (idle, iowait). Every process of a run (drachtio-server,
+ * the app, Redis, both sipps, the stand-ins) shares these cores: what a call costs them all is what
+ * bounds the rate the machine can carry.
+ */
+export function machineCpuMs(): { busy: number; idle: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+  return { busy: ((user + nice + system + irq + softirq + steal) * 1000) / CLK_TCK, idle: ((idle + iowait) * 1000) / CLK_TCK };
+}
+
+/**
+ * CPU ms of every process on the machine so far, by pid, with its name (comm): kernel threads,
+ * sipps and servers too. For this process, its reaped children's CPU is included (cutime, cstime):
+ * a sipp that ran and exited during a measurement is counted there.
+ */
+export function processCpuMs(): Map<number, { name: string; ms: number }> {
+  const out = new Map<number, { name: string; ms: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const own = Number(entry) === process.pid;
+      const ticks = Number(f[11]) + Number(f[12]) + (own ? Number(f[13]) + Number(f[14]) : 0);
+      out.set(Number(entry), { name: own ? 'bench+exited sipps' : name.replace(/\/\d+.*$/, ''), ms: (ticks * 1000) / CLK_TCK });
+    } catch { /* ended meanwhile */ }
+  }
+  return out;
+}
+
+/** What each process name used between two processCpuMs() snapshots, in ms, largest first. */
+export function cpuByName(before: Map<number, { name: string; ms: number }>, after: Map<number, { name: string; ms: number }>): [string, number][] {
+  const by = new Map<string, number>();
+  for (const [pid, a] of after) {
+    const d = a.ms - (before.get(pid)?.name === a.name ? before.get(pid)!.ms : 0);
+    if (d > 0) by.set(a.name, (by.get(a.name) ?? 0) + d);
+  }
+  return [...by].sort((x, y) => y[1] - x[1]);
+}
+
 /** read(2)/write(2)-family syscalls of a process so far (/proc/PID/io syscr + syscw): unlike CPU time, unmoved by other load. */
 export function ioSyscalls(pid: number): number {
   const io = readFileSync(`/proc/${pid}/io`, 'utf8');
