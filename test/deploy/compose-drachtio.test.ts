@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { command?: string }> };
+const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, { command?: string | string[]; restart?: string; logging?: { driver?: string; options?: Record<string, string> } }>;
+};
 const command = String(compose.services.drachtio?.command ?? '');
 const DRACHTIO = join(process.env.REALSTACK_HOME ?? '/work/realstack-home', 'bin/drachtio');
 
@@ -31,5 +33,22 @@ describe('docker-compose drachtio-server command', () => {
     const used = [...command.matchAll(/(?:^|\s)--([a-z][a-z-]+)/g)].map((m) => m[1]!);
     expect(used.length).toBeGreaterThan(3);
     expect(used.filter((o) => !known.has(o))).toEqual([]);
+  });
+
+  it('logs at notice unless DRACHTIO_LOGLEVEL asks for more (info writes every SIP message in full)', () => {
+    expect(command).toMatch(/--loglevel \$\{DRACHTIO_LOGLEVEL:-notice\}/);
+    expect(command).toMatch(/--sofia-loglevel \$\{DRACHTIO_SOFIA_LOGLEVEL:-1\}/);
+  });
+});
+
+describe('docker-compose logs', () => {
+  it('rotates the container log of every service that keeps running, so logs cannot fill the disk', () => {
+    const running = Object.entries(compose.services).filter(([, s]) => s.restart !== 'no');
+    expect(running.map(([name]) => name)).toEqual(expect.arrayContaining(['redis', 'drachtio', 'freeswitch', 'dialgate']));
+    for (const [name, s] of running) {
+      expect(s.logging?.driver, name).toBe('json-file');
+      expect(s.logging?.options?.['max-size'], name).toMatch(/^\d+[km]$/);
+      expect(Number(s.logging?.options?.['max-file']), name).toBeGreaterThanOrEqual(2);
+    }
   });
 });
