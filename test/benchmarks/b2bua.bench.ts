@@ -153,6 +153,7 @@ async function main(): Promise<void> {
     // sipp counts a call refused with 503 as done: it is no completed call
     const refused = kind === 'dialgate' ? (await overloadRefused()) - refused0 : 0;
     const cpu = cpuMs(app.pid!) - cpu0;
+    const attempts = Math.max(1, r.successful + r.failed);
     const machine1 = machineCpuMs();
     const byName = cpuByName(procs0, processCpuMs());
     const machineBusy = machine1.busy - machine0.busy;
@@ -161,7 +162,6 @@ async function main(): Promise<void> {
     const threads = [...threadCpuMs(app.pid!)].map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)] as const).filter(([, ms]) => ms > 0);
     console.error(`${kind} @${rate} cps: CPU ms/call by thread: ${threads.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${(ms / Math.max(1, calls)).toFixed(2)}`).join(', ')}; redis-server ${((cpuMs(redisPid) - redisCpu0) / Math.max(1, calls)).toFixed(2)}${WATCH.map(([name, pid], i) => `; ${name} ${((cpuMs(pid) - watched0[i]!) / Math.max(1, calls)).toFixed(2)}`).join('')}`);
     // where the machine's CPU went (the app is "node" or "MainThread"; the kernel's own threads count too)
-    const attempts = Math.max(1, r.successful + r.failed);
     console.error(`${kind} @${rate} cps: machine CPU ms/call ${(machineBusy / attempts).toFixed(2)}, by process: ${byName.filter(([, ms]) => ms / attempts >= 0.02).map(([n, ms]) => `${n} ${(ms / attempts).toFixed(2)}`).join(', ')}`);
     // BENCH_ERRORS=DIR: sipp's error log of each run with failures, for reading
     if (r.failed > 0 && process.env.BENCH_ERRORS) writeFileSync(join(process.env.BENCH_ERRORS, `${kind}-${rate}.log`), r.errors);
@@ -172,8 +172,8 @@ async function main(): Promise<void> {
     const lastStart = (r.rtts ?? []).reduce((m, x) => Math.max(m, x.startMs), -Infinity);
     const lastSecond = (r.rtts ?? []).filter((x) => x.startMs > lastStart - 1000).map((x) => x.rttMs).sort((a, b) => a - b);
     // completed calls per second of offered load (a slow tail of retransmissions does not dilute it)
-    return { ok: r.successful - refused, refused, failed: r.failed, cps: (r.successful - refused) / SECONDS, cpuPerCall: cpu / Math.max(1, r.successful + r.failed), ioPerCall: io / Math.max(1, r.successful + r.failed), p50: percentile(rtts, 50), p99: percentile(rtts, 99), p50Last: percentile(lastSecond, 50),
-      machinePerCall: machineBusy / Math.max(1, r.successful + r.failed), machinePerOk: machineBusy / Math.max(1, r.successful - refused), idleShare: machineIdle / Math.max(1, machineBusy + machineIdle) };
+    return { ok: r.successful - refused, refused, failed: r.failed, cps: (r.successful - refused) / SECONDS, cpuPerCall: cpu / attempts, ioPerCall: io / attempts, p50: percentile(rtts, 50), p99: percentile(rtts, 99), p50Last: percentile(lastSecond, 50),
+      machinePerCall: machineBusy / attempts, machinePerOk: machineBusy / Math.max(1, r.successful - refused), idleShare: machineIdle / Math.max(1, machineBusy + machineIdle) };
   };
 
   const results = new Map<number, Partial<Record<AppKind, Row>>>(RATES.map((rate) => [rate, {}]));

@@ -5,10 +5,22 @@ import { createInterface } from 'node:readline';
 
 const CLK_TCK = 100; // Linux USER_HZ
 
+/**
+ * A /proc/…/stat line: the name (comm, which may hold spaces and parentheses) and the fields after
+ * it, so that fields[11] is utime, [12] stime, [13] cutime, [14] cstime (proc(5) numbers them 14–17).
+ */
+function readStat(path: string): { name: string; fields: string[] } {
+  const stat = readFileSync(path, 'utf8');
+  const end = stat.lastIndexOf(')');
+  return { name: stat.slice(stat.indexOf('(') + 1, end), fields: stat.slice(end + 2).split(' ') };
+}
+
+const ms = (ticks: number): number => (ticks * 1000) / CLK_TCK;
+
 /** utime + stime of a process, in ms. */
 export function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  const { fields } = readStat(`/proc/${pid}/stat`);
+  return ms(Number(fields[11]) + Number(fields[12]));
 }
 
 /** CPU ms by thread name ("main" for the main thread, else /proc/PID/task/TID/comm), summed over threads of the same name: where a process's CPU goes besides JavaScript. */
@@ -17,9 +29,9 @@ export function threadCpuMs(pid: number): Map<string, number> {
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const name = tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      out.set(name, (out.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK);
-      if (name === 'main') out.set('main(sys)', (Number(fields[12]) * 1000) / CLK_TCK);
+      const { fields } = readStat(`/proc/${pid}/task/${tid}/stat`);
+      out.set(name, (out.get(name) ?? 0) + ms(Number(fields[11]) + Number(fields[12])));
+      if (name === 'main') out.set('main(sys)', ms(Number(fields[12])));
     } catch { /* thread ended meanwhile */ }
   }
   return out;
@@ -34,7 +46,7 @@ export function threadCpuMs(pid: number): Map<string, number> {
 export function machineCpuMs(): { busy: number; idle: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
-  return { busy: ((user + nice + system + irq + softirq + steal) * 1000) / CLK_TCK, idle: ((idle + iowait) * 1000) / CLK_TCK };
+  return { busy: ms(user + nice + system + irq + softirq + steal), idle: ms(idle + iowait) };
 }
 
 /**
@@ -47,12 +59,10 @@ export function processCpuMs(): Map<number, { name: string; ms: number }> {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const { name, fields: f } = readStat(`/proc/${entry}/stat`);
       const own = Number(entry) === process.pid;
       const ticks = Number(f[11]) + Number(f[12]) + (own ? Number(f[13]) + Number(f[14]) : 0);
-      out.set(Number(entry), { name: own ? 'bench+exited sipps' : name.replace(/\/\d+.*$/, ''), ms: (ticks * 1000) / CLK_TCK });
+      out.set(Number(entry), { name: own ? 'bench+exited sipps' : name.replace(/\/\d+.*$/, ''), ms: ms(ticks) });
     } catch { /* ended meanwhile */ }
   }
   return out;
