@@ -70,11 +70,14 @@ interface Row { ok: number; refused: number; failed: number; cps: number; cpuPer
 
 /** dialgate's /metrics: new calls overload control refused so far. */
 let metricsUrl: string | undefined;
-async function overloadRefused(): Promise<number> {
+async function metricSum(name: string): Promise<number> {
   if (!metricsUrl) return 0;
   const text = await (await fetch(metricsUrl)).text();
-  return [...text.matchAll(/^dialgate_overload_refused_total\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
 }
+const overloadRefused = (): Promise<number> => metricSum('dialgate_overload_refused_total');
+/** Main-thread GC pauses so far, ms (prom-client's histogram of PerformanceObserver 'gc' entries). */
+const gcPauseMs = async (): Promise<number> => 1000 * await metricSum('nodejs_gc_duration_seconds_sum');
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
@@ -134,6 +137,7 @@ async function main(): Promise<void> {
   const measure = async (app: ChildProcess, rate: number, kind: AppKind): Promise<Row> => {
     const seat = kind !== 'bare';
     const refused0 = kind === 'dialgate' ? await overloadRefused() : 0;
+    const gc0 = kind === 'dialgate' ? await gcPauseMs() : 0;
     const calls = rate * SECONDS;
     const cpu0 = cpuMs(app.pid!);
     const io0 = ioSyscalls(app.pid!);
@@ -152,6 +156,8 @@ async function main(): Promise<void> {
     if (seat) nextSeat += calls;
     // sipp counts a call refused with 503 as done: it is no completed call
     const refused = kind === 'dialgate' ? (await overloadRefused()) - refused0 : 0;
+    // Part of the main thread's CPU above; V8's helper threads' share of GC is in the other threads'.
+    const gcLine = kind === 'dialgate' ? `; of main, GC pauses ${(((await gcPauseMs()) - gc0) / Math.max(1, calls)).toFixed(2)}` : '';
     const cpu = cpuMs(app.pid!) - cpu0;
     const attempts = Math.max(1, r.successful + r.failed);
     const machine1 = machineCpuMs();
@@ -160,7 +166,7 @@ async function main(): Promise<void> {
     const machineIdle = machine1.idle - machine0.idle;
     const io = ioSyscalls(app.pid!) - io0;
     const threads = [...threadCpuMs(app.pid!)].map(([name, ms]) => [name, ms - (threads0.get(name) ?? 0)] as const).filter(([, ms]) => ms > 0);
-    console.error(`${kind} @${rate} cps: CPU ms/call by thread: ${threads.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${(ms / Math.max(1, calls)).toFixed(2)}`).join(', ')}; redis-server ${((cpuMs(redisPid) - redisCpu0) / Math.max(1, calls)).toFixed(2)}${WATCH.map(([name, pid], i) => `; ${name} ${((cpuMs(pid) - watched0[i]!) / Math.max(1, calls)).toFixed(2)}`).join('')}`);
+    console.error(`${kind} @${rate} cps: CPU ms/call by thread: ${threads.sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${(ms / Math.max(1, calls)).toFixed(2)}`).join(', ')}${gcLine}; redis-server ${((cpuMs(redisPid) - redisCpu0) / Math.max(1, calls)).toFixed(2)}${WATCH.map(([name, pid], i) => `; ${name} ${((cpuMs(pid) - watched0[i]!) / Math.max(1, calls)).toFixed(2)}`).join('')}`);
     // where the machine's CPU went (the app is "node" or "MainThread"; the kernel's own threads count too)
     console.error(`${kind} @${rate} cps: machine CPU ms/call ${(machineBusy / attempts).toFixed(2)}, by process: ${byName.filter(([, ms]) => ms / attempts >= 0.02).map(([n, ms]) => `${n} ${(ms / attempts).toFixed(2)}`).join(', ')}`);
     // BENCH_ERRORS=DIR: sipp's error log of each run with failures, for reading
