@@ -84,7 +84,12 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const redis = await startRedis();
+  // BENCH_REDIS_AOF=everysec|always: Redis keeps an append-only file, as docker-compose.yml's does
+  // (everysec); without it Redis keeps nothing on disk and costs less per call than in production.
+  const aof = process.env.BENCH_REDIS_AOF || undefined;
+  if (aof !== undefined && aof !== 'everysec' && aof !== 'always') throw new Error(`BENCH_REDIS_AOF: everysec or always, not ${aof}`);
+  const redis = await startRedis(aof ? { appendOnly: true, fsync: aof } : {});
+  if (aof) console.error(`redis-server with an append-only file, appendfsync ${aof}`);
   const real = realServers();
   const standIns = real
     ? { ports: { adminPort: real.drachtio.port, sipPort: Number(real.sip.split(':')[1]), secret: real.drachtio.secret, sipHost: real.sip }, stop: async () => {} }

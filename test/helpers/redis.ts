@@ -39,6 +39,8 @@ export function realClockEnv(): NodeJS.ProcessEnv {
 export interface StartRedisOptions {
   /** Keep data in an append-only file (for crash/restart tests). */
   appendOnly?: boolean;
+  /** With appendOnly: fsync each write (default: crash tests lose nothing) or once a second (as in production). */
+  fsync?: 'always' | 'everysec';
   dir?: string;
   /** Listen here instead of a free port (a restart on the same address). */
   port?: number;
@@ -52,7 +54,7 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisIns
     '--appendonly', opts.appendOnly ? 'yes' : 'no', '--daemonize', 'no', '--loglevel', 'warning',
     // With everysec, a busy disk makes Redis hold the AOF write back up to 2 s, and a SIGKILL then
     // loses acknowledged writes; crash tests measure our recovery, not that window.
-    ...(opts.appendOnly ? ['--appendfsync', 'always'] : []),
+    ...(opts.appendOnly ? ['--appendfsync', opts.fsync ?? 'always'] : []),
   ];
   const proc: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], env: realClockEnv() });
   let exited = false;
