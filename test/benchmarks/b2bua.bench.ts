@@ -68,13 +68,15 @@ async function commandStats(client: { info(section: string): Promise<string> }):
 
 interface Row { ok: number; refused: number; failed: number; cps: number; cpuPerCall: number; ioPerCall: number; p50: number; p99: number; p50Last: number; machinePerCall: number; machinePerOk: number; idleShare: number }
 
-/** dialgate's /metrics: new calls overload control refused so far. */
+/** dialgate's /metrics (unset for the baselines, which have none). */
 let metricsUrl: string | undefined;
+/** The sum of a series' samples over all its labels, from dialgate's /metrics. */
 async function metricSum(name: string): Promise<number> {
   if (!metricsUrl) return 0;
   const text = await (await fetch(metricsUrl)).text();
   return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
 }
+/** New calls overload control refused so far. */
 const overloadRefused = (): Promise<number> => metricSum('dialgate_overload_refused_total');
 /** Main-thread GC pauses so far, ms (prom-client's histogram of PerformanceObserver 'gc' entries). */
 const gcPauseMs = async (): Promise<number> => 1000 * await metricSum('nodejs_gc_duration_seconds_sum');
