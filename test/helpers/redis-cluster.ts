@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { freeTcpPort, realClockEnv } from './redis.js';
+import { confirmReplication, keyOwnedBy } from './redis-replication.js';
 
 const run = promisify(execFile);
 
@@ -23,8 +24,9 @@ export interface RedisCluster {
   /** Ports of the current masters, in slot order (master 0 holds slot 0). */
   masters(): Promise<number[]>;
   /**
-   * SIGKILLs the master holding slot range i (0..2) and resolves once its replica is master and the
-   * cluster is ok again: the time that took, in ms, and the dead and promoted ports.
+   * SIGKILLs the master holding slot range i (0..2), once its replica has acknowledged every write
+   * so far, and resolves once the replica is master and the cluster is ok again: the time that
+   * took, in ms, and the dead and promoted ports.
    */
   killMaster(i: number): Promise<{ killed: number; promoted: number; promotionMs: number }>;
   stop(): Promise<void>;
@@ -79,6 +81,8 @@ export async function startRedisCluster(o: StartClusterOptions = {}): Promise<Re
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
       '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-port', String(bus),
       '--cluster-node-timeout', String(o.nodeTimeoutMs ?? 1000),
+      // A replica's full sync starts at once instead of waiting 5 s for others to join it.
+      '--repl-diskless-sync-delay', '0',
       '--daemonize', 'no', '--loglevel', 'warning',
     ], { stdio: ['ignore', 'ignore', 'pipe'], env: realClockEnv() });
     const n: ClusterNode = { port, proc, alive: true };
@@ -112,6 +116,8 @@ export async function startRedisCluster(o: StartClusterOptions = {}): Promise<Re
       if (Date.now() > deadline + 20_000) throw new Error('redis cluster did not reach cluster_state:ok');
       await new Promise((r) => setTimeout(r, 50));
     }
+    // "connected" replicas may not be streaming yet (redis-replication.ts): wait until each has acked a write.
+    await Promise.all((await mastersOf(ports[0]!)).map(async (m) => confirmReplication(m, await keyOwnedBy(m))));
   } catch (err) {
     await stopAll();
     throw err;
@@ -127,6 +133,9 @@ export async function startRedisCluster(o: StartClusterOptions = {}): Promise<Re
       const killed = (await mastersOf(live()))[i];
       const node = nodes.find((n) => n.port === killed);
       if (!node || killed === undefined) throw new Error(`no master ${i}`);
+      // What the caller wrote so far is on the replica: the failover tests mean a master that dies
+      // after replicating, not the async-replication window (writes after this line may be lost).
+      await confirmReplication(killed, await keyOwnedBy(killed));
       const gone = new Promise<void>((r) => node.proc.once('exit', () => r()));
       const t0 = Date.now();
       node.proc.kill('SIGKILL');

@@ -7,11 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freeTcpPort, realClockEnv } from './redis.js';
+import { confirmReplication } from './redis-replication.js';
 
 export interface RedisSentinel {
   name: string;
   sentinels: { host: string; port: number }[];
-  /** SIGKILLs the current master; resolves once the sentinels name the replica, with the time taken. */
+  /** SIGKILLs the current master once its replica has acknowledged every write so far; resolves
+   *  once the sentinels name the replica, with the time taken. */
   killMaster(): Promise<{ killed: number; promoted: number; promotionMs: number }>;
   stop(): Promise<void>;
   /** Synchronous SIGKILL of every process and removal of the data directory (for a process 'exit' hook). */
@@ -46,7 +48,8 @@ async function until<T>(what: string, ms: number, f: () => Promise<T | null | un
 export async function startRedisSentinel(name = 'ledger'): Promise<RedisSentinel> {
   const dir = mkdtempSync(join(tmpdir(), 'dialgate-sentinel-'));
   const [mPort, rPort] = [await freeTcpPort(), await freeTcpPort()];
-  const common = ['--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'];
+  const common = ['--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning',
+    '--repl-diskless-sync-delay', '0'];
   const data = [start(['--port', String(mPort), ...common], mPort), start(['--port', String(rPort), ...common, '--replicaof', '127.0.0.1', String(mPort)], rPort)];
   const sentinels: Proc[] = [];
   for (let i = 0; i < 3; i++) {
@@ -84,6 +87,8 @@ export async function startRedisSentinel(name = 'ledger'): Promise<RedisSentinel
       if (!c) return false;
       try { return /master_link_status:up/.test(await c.info('replication')); } finally { c.disconnect(); }
     });
+    // "up" is not yet streaming (redis-replication.ts): wait until the replica has acked a write.
+    await confirmReplication(mPort, 'dialgate-test:replication-probe');
     // Every sentinel knows the master, the replica and the two other sentinels.
     await until('sentinels agreeing', 15_000, async () => {
       for (const s of sentinels) {
@@ -107,6 +112,9 @@ export async function startRedisSentinel(name = 'ledger'): Promise<RedisSentinel
     async killMaster() {
       const killed = (await masterAddr())!;
       const node = data.find((d) => d.port === killed)!;
+      // What the caller wrote so far is on the replica; writes after this line may be lost, as in
+      // any asynchronous replication.
+      await confirmReplication(killed, 'dialgate-test:replication-probe');
       const t0 = Date.now();
       await new Promise<void>((r) => { node.proc.once('exit', () => r()); node.proc.kill('SIGKILL'); });
       const promoted = await until('a failover', 30_000, async () => {

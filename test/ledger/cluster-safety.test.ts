@@ -166,17 +166,18 @@ describe('on Redis Cluster', () => {
     const victim = ACCOUNTS[0]!;
     const idx = await masterIndexOf(accountKeys(victim).account);
     const before = (await ledger.getAccount(victim))!;
-    await new Promise((r) => setTimeout(r, 200)); // replication is asynchronous: let the replica catch up
+    // killMaster waits for the replica to acknowledge what was written so far (a WAIT, not a sleep).
     const f = await cluster.killMaster(idx);
     expect(f.promotionMs).toBeLessThan(10_000);
     // ioredis learns the new master (MOVED / slot refresh) within a few seconds (longer on a loaded machine).
     const deadline = Date.now() + 20_000;
     let r: Awaited<ReturnType<Ledger['reserve']>> | undefined;
+    let lastError = '';
     while (!r && Date.now() < deadline) {
-      r = await ledger.reserve(victim, 'after-failover', { min: 1300, max: 1300 }, T0 + 8000, '{}').catch(() => undefined);
+      r = await ledger.reserve(victim, 'after-failover', { min: 1300, max: 1300 }, T0 + 8000, '{}').catch((e: Error) => { lastError = e.message; return undefined; });
       if (!r) await new Promise((res) => setTimeout(res, 100));
     }
-    expect(r?.ok).toBe(true);
+    expect(r?.ok, `no reserve within 20 s of the promotion; last error: ${lastError}`).toBe(true);
     expect(await ledger.settle(victim, 'after-failover', 1300, 'cdr-x', T0 + 9000)).toMatchObject({ debited: 1300 });
     expect((await ledger.getAccount(victim))!.balance).toBe(before.balance - 1300);
   }, 60_000);
