@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Cluster, Redis } from 'ioredis';
-import { freeTcpPort, realClockEnv } from './redis.js';
-import { confirmReplication, keyOwnedBy } from './redis-replication.js';
+import { Cluster } from 'ioredis';
+import { freeTcpPort, probeClient, realClockEnv } from './redis.js';
+import { confirmReplication } from './redis-replication.js';
 
 const run = promisify(execFile);
 
@@ -58,8 +58,7 @@ async function info(port: number, section: string): Promise<string> {
 
 /** Masters in slot order from CLUSTER SLOTS as one live node sees them. */
 async function mastersOf(port: number): Promise<number[]> {
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {});
+  const probe = probeClient(port);
   try {
     await probe.connect();
     const slots = (await probe.call('CLUSTER', 'SLOTS')) as [number, number, [string, number, string]][];
@@ -117,7 +116,7 @@ export async function startRedisCluster(o: StartClusterOptions = {}): Promise<Re
       await new Promise((r) => setTimeout(r, 50));
     }
     // "connected" replicas may not be streaming yet (redis-replication.ts): wait until each has acked a write.
-    await Promise.all((await mastersOf(ports[0]!)).map(async (m) => confirmReplication(m, await keyOwnedBy(m))));
+    await Promise.all((await mastersOf(ports[0]!)).map((m) => confirmReplication(m, { cluster: true })));
   } catch (err) {
     await stopAll();
     throw err;
@@ -135,7 +134,7 @@ export async function startRedisCluster(o: StartClusterOptions = {}): Promise<Re
       if (!node || killed === undefined) throw new Error(`no master ${i}`);
       // What the caller wrote so far is on the replica: the failover tests mean a master that dies
       // after replicating, not the async-replication window (writes after this line may be lost).
-      await confirmReplication(killed, await keyOwnedBy(killed));
+      await confirmReplication(killed, { cluster: true });
       const gone = new Promise<void>((r) => node.proc.once('exit', () => r()));
       const t0 = Date.now();
       node.proc.kill('SIGKILL');

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freeTcpPort, realClockEnv } from './redis.js';
+import { freeTcpPort, probeClient, realClockEnv } from './redis.js';
 import { confirmReplication } from './redis-replication.js';
 
 export interface RedisSentinel {
@@ -30,8 +30,7 @@ function start(args: string[], port: number): Proc {
 }
 
 async function answers(port: number): Promise<Redis | null> {
-  const r = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  r.on('error', () => {});
+  const r = probeClient(port);
   try { await r.connect(); return r; } catch { r.disconnect(); return null; }
 }
 
@@ -88,7 +87,7 @@ export async function startRedisSentinel(name = 'ledger'): Promise<RedisSentinel
       try { return /master_link_status:up/.test(await c.info('replication')); } finally { c.disconnect(); }
     });
     // "up" is not yet streaming (redis-replication.ts): wait until the replica has acked a write.
-    await confirmReplication(mPort, 'dialgate-test:replication-probe');
+    await confirmReplication(mPort);
     // Every sentinel knows the master, the replica and the two other sentinels.
     await until('sentinels agreeing', 15_000, async () => {
       for (const s of sentinels) {
@@ -114,7 +113,7 @@ export async function startRedisSentinel(name = 'ledger'): Promise<RedisSentinel
       const node = data.find((d) => d.port === killed)!;
       // What the caller wrote so far is on the replica; writes after this line may be lost, as in
       // any asynchronous replication.
-      await confirmReplication(killed, 'dialgate-test:replication-probe');
+      await confirmReplication(killed);
       const t0 = Date.now();
       await new Promise<void>((r) => { node.proc.once('exit', () => r()); node.proc.kill('SIGKILL'); });
       const promoted = await until('a failover', 30_000, async () => {

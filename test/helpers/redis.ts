@@ -26,6 +26,13 @@ export async function freeTcpPort(): Promise<number> {
   });
 }
 
+/** A client for one look at a server: not yet connected, no retries, no reconnect, errors left to the caller's await. */
+export function probeClient(port: number): Redis {
+  const r = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => {}); // a refused connect rejects connect() too: the 'error' event adds nothing
+  return r;
+}
+
 /**
  * The environment without libfaketime: CI runs the suite a second time under `faketime` (another
  * year), and redis-server cannot run with a faked clock (its event loop and expiry stall).
@@ -64,8 +71,7 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisIns
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (exited) throw new Error('redis-server exited at start (is the redis-server package installed?)');
-    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {}); // refused until the server is up: expected while polling
+    const probe = probeClient(port); // refused until the server is up: expected while polling
     try {
       await probe.connect();
       if ((await probe.ping()) === 'PONG') { probe.disconnect(); break; }
