@@ -39,9 +39,12 @@ ${o.recording ? '    recording: true\n' : ''}    group: g
 export async function startInboundBench(o: Omit<BenchOptions, 'trunkPorts'> & { plans400: string; packageBalance: number }): Promise<InboundBench> {
   const trunkPorts: [number, number] = [await freeUdpPort(), await freeUdpPort()];
   const bench = await startBench({ ...o, trunkPorts });
-  const carrierPort = await freeUdpPort();
-  mkdirSync(join(bench.dir, 'seats'), { recursive: true });
-  writeFileSync(join(bench.dir, 'seats', 'inbound.yaml'), `seats:
+  // A failure from here on would leave the bench's redis-server and stand-ins running after the
+  // test file (its afterAll has no bench to stop).
+  try {
+    const carrierPort = await freeUdpPort();
+    mkdirSync(join(bench.dir, 'seats'), { recursive: true });
+    writeFileSync(join(bench.dir, 'seats', 'inbound.yaml'), `seats:
   - id: "1003"
     tenant: telesales
     password: ${SEAT_1003}
@@ -49,24 +52,28 @@ export async function startInboundBench(o: Omit<BenchOptions, 'trunkPorts'> & { 
     tenant: telesales
     password: ${SEAT_PASSWORDS['1009']}
 `);
-  writeFileSync(join(bench.dir, 'plans400.yaml'), o.plans400);
-  const { readFileSync } = await import('node:fs');
-  const trunks = join(bench.dir, 'trunks.yaml');
-  writeFileSync(trunks, readFileSync(trunks, 'utf8').replaceAll('inboundSources: [127.0.0.1]', `inboundSources: ["127.0.0.1:${carrierPort}"]`));
-  const r = await bench.store.reload('inbound bench');
-  if (!r.ok) throw new Error(`inbound bench config rejected: ${JSON.stringify(r.errors)}`);
-  await bench.app.ledger.createAccount(PACKAGE_ACCOUNT, { tenant: 'telesales', prepaidTotal: o.packageBalance });
-  if (o.packageBalance > 0) await bench.app.ledger.topUp(PACKAGE_ACCOUNT, 'package', o.packageBalance, '400 package (002 §1.3)');
-  const seatPorts: Record<string, number> = {};
-  for (const seat of ['1001', '1002', '1003']) {
-    seatPorts[seat] = await freeUdpPort();
-    const reg = await runSipp({
-      scenario: seatRegister(200), target: bench.sipTarget, calls: 1, timeoutMs: 10_000, localPort: seatPorts[seat],
-      injectionFile: injection([[seat, SEAT_PASSWORDS[seat]!, '']]), auth: { username: seat, password: SEAT_PASSWORDS[seat]! },
-    });
-    if (reg.exitCode !== 0) throw new Error(`seat ${seat} did not register: ${reg.errors}`);
+    writeFileSync(join(bench.dir, 'plans400.yaml'), o.plans400);
+    const { readFileSync } = await import('node:fs');
+    const trunks = join(bench.dir, 'trunks.yaml');
+    writeFileSync(trunks, readFileSync(trunks, 'utf8').replaceAll('inboundSources: [127.0.0.1]', `inboundSources: ["127.0.0.1:${carrierPort}"]`));
+    const r = await bench.store.reload('inbound bench');
+    if (!r.ok) throw new Error(`inbound bench config rejected: ${JSON.stringify(r.errors)}`);
+    await bench.app.ledger.createAccount(PACKAGE_ACCOUNT, { tenant: 'telesales', prepaidTotal: o.packageBalance });
+    if (o.packageBalance > 0) await bench.app.ledger.topUp(PACKAGE_ACCOUNT, 'package', o.packageBalance, '400 package (002 §1.3)');
+    const seatPorts: Record<string, number> = {};
+    for (const seat of ['1001', '1002', '1003']) {
+      seatPorts[seat] = await freeUdpPort();
+      const reg = await runSipp({
+        scenario: seatRegister(200), target: bench.sipTarget, calls: 1, timeoutMs: 10_000, localPort: seatPorts[seat],
+        injectionFile: injection([[seat, SEAT_PASSWORDS[seat]!, '']]), auth: { username: seat, password: SEAT_PASSWORDS[seat]! },
+      });
+      if (reg.exitCode !== 0) throw new Error(`seat ${seat} did not register: ${reg.errors}`);
+    }
+    return { ...bench, carrierPort, seatPorts, trunkPorts };
+  } catch (err) {
+    await bench.stop().catch(() => undefined);
+    throw err;
   }
-  return { ...bench, carrierPort, seatPorts, trunkPorts };
 }
 
 /** A seat's phone: answers (200), refuses (486 ...) or rings until cancelled, on its registered port. */
